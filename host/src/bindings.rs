@@ -1,0 +1,14 @@
+//! The one place the WIT world becomes Rust types.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "scenario",
+    imports: {
+        "stampede:scenario/http.send": async,
+        "stampede:scenario/timing.sleep-ms": async,
+    },
+    exports: { default: async },
+});
+
+pub use exports::stampede::scenario::user;
+pub use stampede::scenario::{checks, http, log, metrics, timing, vu};

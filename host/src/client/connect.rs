@@ -1,0 +1,202 @@
+//! Opening one connection: DNS, TCP, TLS and the HTTP handshake, each timed, over a
+//! stream that counts the bytes on the wire.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use super::{ClientError, Origin};
+use crate::metrics::ErrorKind;
+
+/// Wire bytes of one connection, shared between the connection task and its owner.
+#[derive(Debug, Default)]
+pub struct ByteCounts {
+    pub sent: AtomicU64,
+    pub received: AtomicU64,
+}
+
+enum Inner {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// A TCP or TLS stream that counts what crosses it (k6's data_sent / data_received).
+pub struct CountingStream {
+    inner: Inner,
+    counts: Arc<ByteCounts>,
+}
+
+impl AsyncRead for CountingStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        let res = match &mut this.inner {
+            Inner::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        let n = (buf.filled().len() - before) as u64;
+        if n > 0 {
+            this.counts.received.fetch_add(n, Ordering::Relaxed);
+        }
+        res
+    }
+}
+
+impl AsyncWrite for CountingStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let res = match &mut this.inner {
+            Inner::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        };
+        if let Poll::Ready(Ok(n)) = res {
+            this.counts.sent.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        res
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let res = match &mut this.inner {
+            Inner::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        };
+        if let Poll::Ready(Ok(n)) = res {
+            this.counts.sent.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        res
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match &self.inner {
+            Inner::Plain(s) => s.is_write_vectored(),
+            Inner::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.inner {
+            Inner::Plain(s) => Pin::new(s).poll_flush(cx),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.inner {
+            Inner::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+pub type ReqBody = Full<Bytes>;
+
+pub enum Sender {
+    H1(http1::SendRequest<ReqBody>),
+    H2(http2::SendRequest<ReqBody>),
+}
+
+impl Sender {
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Sender::H1(s) => s.is_closed(),
+            Sender::H2(s) => s.is_closed(),
+        }
+    }
+}
+
+/// A live connection of one VU to one origin.
+pub struct Conn {
+    pub origin: Origin,
+    pub sender: Sender,
+    pub counts: Arc<ByteCounts>,
+}
+
+/// What establishing a connection cost, in microseconds.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ConnectTimes {
+    pub connect_us: u64,
+    pub tls_us: u64,
+}
+
+fn us(since: Instant) -> u64 {
+    since.elapsed().as_micros() as u64
+}
+
+/// Resolves, connects and handshakes. The caller applies the request timeout.
+pub async fn connect(
+    origin: &Origin,
+    addr: SocketAddr,
+    tls: &TlsConnector,
+    times: &mut ConnectTimes,
+) -> Result<Conn, ClientError> {
+    let start = Instant::now();
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| ClientError::new(ErrorKind::Connect, format!("{}: {e}", origin)))?;
+    let _ = tcp.set_nodelay(true);
+    times.connect_us = us(start);
+    let counts = Arc::new(ByteCounts::default());
+    let (inner, h2) = if origin.https {
+        let tls_start = Instant::now();
+        let name = ServerName::try_from(origin.host.clone()).map_err(|e| {
+            ClientError::new(ErrorKind::InvalidUrl, format!("{}: {e}", origin.host))
+        })?;
+        let stream = tls
+            .connect(name, tcp)
+            .await
+            .map_err(|e| ClientError::new(ErrorKind::Tls, format!("{}: {e}", origin)))?;
+        times.tls_us = us(tls_start);
+        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+        (Inner::Tls(Box::new(stream)), h2)
+    } else {
+        (Inner::Plain(tcp), false)
+    };
+    let io = TokioIo::new(CountingStream {
+        inner,
+        counts: counts.clone(),
+    });
+    let proto = |e: hyper::Error| ClientError::new(ErrorKind::Protocol, format!("{origin}: {e}"));
+    let sender = if h2 {
+        let (sender, conn) = http2::handshake(TokioExecutor::new(), io)
+            .await
+            .map_err(proto)?;
+        tokio::spawn(conn);
+        Sender::H2(sender)
+    } else {
+        let (sender, conn) = http1::handshake(io).await.map_err(proto)?;
+        tokio::spawn(conn);
+        Sender::H1(sender)
+    };
+    Ok(Conn {
+        origin: origin.clone(),
+        sender,
+        counts,
+    })
+}

@@ -1,0 +1,537 @@
+//! The per-VU HTTP client: the VU's own keep-alive connections (one per origin, as a
+//! real client holds them), its cookie jar, redirects and gzip, with every phase timed.
+
+mod connect;
+pub mod tls;
+
+use std::fmt;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use tokio_rustls::TlsConnector;
+use url::Url;
+
+use crate::metrics::ErrorKind;
+use connect::{Conn, ConnectTimes, Sender};
+
+/// Connections a VU keeps open at once (one per origin); the oldest is closed past this.
+const MAX_CONNS_PER_VU: usize = 8;
+
+/// Settings shared by all VUs of a run.
+#[derive(Clone)]
+pub struct ClientConfig {
+    pub tls: TlsConnector,
+    pub timeout: Duration,
+    pub max_redirects: u32,
+    /// Largest response body copied back to a scenario that asked for it.
+    pub max_body: usize,
+    pub user_agent: HeaderValue,
+}
+
+impl ClientConfig {
+    pub fn new(tls: rustls::ClientConfig) -> Self {
+        ClientConfig {
+            tls: TlsConnector::from(Arc::new(tls)),
+            timeout: Duration::from_secs(60),
+            max_redirects: 10,
+            max_body: 64 << 20,
+            user_agent: HeaderValue::from_static(concat!("stampede/", env!("CARGO_PKG_VERSION"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Origin {
+    pub fn of(url: &Url) -> Result<Origin, ClientError> {
+        let https = match url.scheme() {
+            "http" => false,
+            "https" => true,
+            s => {
+                return Err(ClientError::new(
+                    ErrorKind::InvalidUrl,
+                    format!("{url}: scheme {s:?} is not http or https"),
+                ));
+            }
+        };
+        let host = url
+            .host_str()
+            .ok_or_else(|| ClientError::new(ErrorKind::InvalidUrl, format!("{url}: no host")))?;
+        // IPv6 literals come bracketed from `url`; name resolution wants them bare.
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = url
+            .port_or_known_default()
+            .unwrap_or(if https { 443 } else { 80 });
+        Ok(Origin { https, host, port })
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl ClientError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ClientError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.message)
+    }
+}
+
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    pub timeout: Option<Duration>,
+    pub read_body: bool,
+    pub read_headers: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub body_size: u64,
+    pub final_url: String,
+}
+
+/// Phases of a request in microseconds (summed over redirects).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Timings {
+    pub connect_us: u64,
+    pub tls_us: u64,
+    pub send_us: u64,
+    pub wait_us: u64,
+    pub receive_us: u64,
+    pub total_us: u64,
+}
+
+/// What one request cost, whatever its outcome.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Measured {
+    pub timings: Timings,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+/// Resolves a host and port to an address the VU may connect to. The sandbox's network
+/// policy is one; tests can substitute their own.
+pub trait Resolver: Send + Sync {
+    fn resolve<'a>(
+        &'a self,
+        origin: &'a Origin,
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = Result<std::net::SocketAddr, ClientError>> + Send + 'a>,
+    >;
+}
+
+/// The system resolver, no policy.
+pub struct SystemResolver;
+
+impl Resolver for SystemResolver {
+    fn resolve<'a>(
+        &'a self,
+        origin: &'a Origin,
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = Result<std::net::SocketAddr, ClientError>> + Send + 'a>,
+    > {
+        Box::pin(async move {
+            tokio::net::lookup_host((origin.host.as_str(), origin.port))
+                .await
+                .map_err(|e| ClientError::new(ErrorKind::Dns, format!("{}: {e}", origin.host)))?
+                .next()
+                .ok_or_else(|| {
+                    ClientError::new(ErrorKind::Dns, format!("{}: no address", origin.host))
+                })
+        })
+    }
+}
+
+pub struct VuClient {
+    config: Arc<ClientConfig>,
+    resolver: Arc<dyn Resolver>,
+    conns: Vec<Conn>,
+    cookies: cookie_store::CookieStore,
+    has_cookies: bool,
+}
+
+fn us(d: Duration) -> u64 {
+    d.as_micros() as u64
+}
+
+impl VuClient {
+    pub fn new(config: Arc<ClientConfig>, resolver: Arc<dyn Resolver>) -> Self {
+        VuClient {
+            config,
+            resolver,
+            conns: Vec::new(),
+            cookies: cookie_store::CookieStore::new(),
+            has_cookies: false,
+        }
+    }
+
+    /// Sends `req`, following redirects. Never panics; every failure is a
+    /// [`ClientError`], and the costs are measured either way.
+    pub async fn send(&mut self, req: Request) -> (Result<Response, ClientError>, Measured) {
+        let start = Instant::now();
+        let timeout = req.timeout.unwrap_or(self.config.timeout);
+        let mut m = Measured::default();
+        let res = match tokio::time::timeout(timeout, self.send_inner(req, &mut m)).await {
+            Ok(r) => r,
+            Err(_) => {
+                // A half-used connection cannot be trusted after a timeout.
+                self.conns.clear();
+                Err(ClientError::new(
+                    ErrorKind::Timeout,
+                    format!("no response within {}", humantime::format_duration(timeout)),
+                ))
+            }
+        };
+        m.timings.total_us = us(start.elapsed());
+        (res, m)
+    }
+
+    async fn send_inner(
+        &mut self,
+        req: Request,
+        m: &mut Measured,
+    ) -> Result<Response, ClientError> {
+        let Request {
+            mut method,
+            mut url,
+            headers,
+            mut body,
+            read_body,
+            read_headers,
+            ..
+        } = req;
+        let mut redirects = 0;
+        loop {
+            let origin = Origin::of(&url)?;
+            let mut retried = false;
+            let response = loop {
+                let (idx, reused) = self.conn_for(&origin, m).await?;
+                let request = self.build(&method, &url, &headers, &body, &self.conns[idx])?;
+                let conn = &mut self.conns[idx];
+                let (sent0, recv0) = (
+                    conn.counts.sent.load(Ordering::Relaxed),
+                    conn.counts.received.load(Ordering::Relaxed),
+                );
+                let t_send = Instant::now();
+                let result = match &mut conn.sender {
+                    Sender::H1(s) => s.try_send_request(request).await,
+                    Sender::H2(s) => s.try_send_request(request).await,
+                };
+                m.timings.wait_us += us(t_send.elapsed());
+                match result {
+                    Ok(resp) => break (resp, idx, sent0, recv0),
+                    Err(mut e) => {
+                        // A kept-alive connection the server closed meanwhile: retry
+                        // once on a fresh one if the request never left, or if it is
+                        // idempotent.
+                        let unsent = e.take_message().is_some();
+                        let err = e.into_error();
+                        self.conns.swap_remove(idx);
+                        let stale = reused && (err.is_incomplete_message() || err.is_canceled());
+                        if !retried && (unsent || (stale && method.is_idempotent())) {
+                            retried = true;
+                            continue;
+                        }
+                        return Err(ClientError::new(
+                            ErrorKind::Protocol,
+                            format!("{origin}: {err}"),
+                        ));
+                    }
+                }
+            };
+            let (resp, idx, sent0, recv0) = response;
+            let status = resp.status();
+            let (parts, incoming) = resp.into_parts();
+            if self.has_cookies || parts.headers.contains_key(header::SET_COOKIE) {
+                for v in parts.headers.get_all(header::SET_COOKIE) {
+                    if let Ok(v) = v.to_str() {
+                        let _ = self.cookies.parse(v, &url);
+                        self.has_cookies = true;
+                    }
+                }
+            }
+            let location = if is_redirect(status) {
+                parts
+                    .headers
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|l| url.join(l).ok())
+            } else {
+                None
+            };
+            let follow = location.is_some();
+            let gzip = parts
+                .headers
+                .get(header::CONTENT_ENCODING)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+            let keep = read_body && !follow;
+            let t_recv = Instant::now();
+            let body_res = read_response_body(incoming, gzip, keep, self.config.max_body).await;
+            m.timings.receive_us += us(t_recv.elapsed());
+            let counts = &self.conns[idx].counts;
+            m.bytes_sent += counts.sent.load(Ordering::Relaxed) - sent0;
+            m.bytes_received += counts.received.load(Ordering::Relaxed) - recv0;
+            let (body_bytes, body_size) = match body_res {
+                Ok(b) => b,
+                Err(e) => {
+                    self.conns.swap_remove(idx);
+                    return Err(ClientError::new(e.0, format!("{origin}: {}", e.1)));
+                }
+            };
+            if let Some(next) = location {
+                redirects += 1;
+                if redirects > self.config.max_redirects {
+                    return Err(ClientError::new(
+                        ErrorKind::Protocol,
+                        format!("more than {} redirects", self.config.max_redirects),
+                    ));
+                }
+                if status == StatusCode::SEE_OTHER
+                    || ((status == StatusCode::MOVED_PERMANENTLY || status == StatusCode::FOUND)
+                        && method == Method::POST)
+                {
+                    if method != Method::HEAD {
+                        method = Method::GET;
+                    }
+                    body = Bytes::new();
+                }
+                url = next;
+                continue;
+            }
+            let headers_out = if read_headers {
+                parts
+                    .headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            return Ok(Response {
+                status: status.as_u16(),
+                headers: headers_out,
+                body: body_bytes,
+                body_size,
+                final_url: if redirects > 0 {
+                    url.to_string()
+                } else {
+                    String::new()
+                },
+            });
+        }
+    }
+
+    /// Index of a live connection to `origin`, opening one if needed; and whether it
+    /// was reused.
+    async fn conn_for(
+        &mut self,
+        origin: &Origin,
+        m: &mut Measured,
+    ) -> Result<(usize, bool), ClientError> {
+        if let Some(i) = self.conns.iter().position(|c| &c.origin == origin) {
+            if !self.conns[i].sender.is_closed() {
+                return Ok((i, true));
+            }
+            self.conns.swap_remove(i);
+        }
+        let addr = self.resolver.resolve(origin).await?;
+        let mut times = ConnectTimes::default();
+        let conn = connect::connect(origin, addr, &self.config.tls, &mut times).await;
+        m.timings.connect_us += times.connect_us;
+        m.timings.tls_us += times.tls_us;
+        let conn = conn?;
+        if self.conns.len() >= MAX_CONNS_PER_VU {
+            self.conns.remove(0);
+        }
+        self.conns.push(conn);
+        Ok((self.conns.len() - 1, false))
+    }
+
+    fn build(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &[(String, String)],
+        body: &Bytes,
+        conn: &Conn,
+    ) -> Result<http::Request<Full<Bytes>>, ClientError> {
+        let h2 = matches!(conn.sender, Sender::H2(_));
+        // HTTP/1 wants origin-form plus Host; HTTP/2 the absolute URI (:authority).
+        let uri = if h2 {
+            url.as_str()
+        } else {
+            &url[url::Position::BeforePath..url::Position::AfterQuery]
+        };
+        let mut b = http::Request::builder().method(method.clone()).uri(uri);
+        let bad = |what: &str, e: &dyn fmt::Display| {
+            ClientError::new(ErrorKind::InvalidUrl, format!("invalid {what}: {e}"))
+        };
+        let hdrs = b.headers_mut().expect("fresh builder");
+        for (k, v) in headers {
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| bad("header name", &e))?;
+            let value = HeaderValue::from_str(v).map_err(|e| bad("header value", &e))?;
+            hdrs.append(name, value);
+        }
+        if !h2 && !hdrs.contains_key(header::HOST) {
+            let host = &url[url::Position::BeforeHost..url::Position::AfterPort];
+            hdrs.insert(
+                header::HOST,
+                HeaderValue::from_str(host).map_err(|e| bad("host", &e))?,
+            );
+        }
+        if !hdrs.contains_key(header::USER_AGENT) {
+            hdrs.insert(header::USER_AGENT, self.config.user_agent.clone());
+        }
+        if !hdrs.contains_key(header::ACCEPT_ENCODING) {
+            hdrs.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        if self.has_cookies {
+            let jar: Vec<String> = self
+                .cookies
+                .get_request_values(url)
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            if !jar.is_empty() {
+                let mut all = jar.join("; ");
+                if let Some(existing) = hdrs.get(header::COOKIE).and_then(|v| v.to_str().ok()) {
+                    all = format!("{existing}; {all}");
+                }
+                hdrs.insert(
+                    header::COOKIE,
+                    HeaderValue::from_str(&all).map_err(|e| bad("cookie", &e))?,
+                );
+            }
+        }
+        b.body(Full::new(body.clone()))
+            .map_err(|e| bad("request", &e))
+    }
+}
+
+fn is_redirect(s: StatusCode) -> bool {
+    matches!(s.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// Collects up to `max` bytes when `keep`, otherwise only counts.
+struct Sink {
+    keep: bool,
+    max: usize,
+    data: Vec<u8>,
+    size: u64,
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.size += buf.len() as u64;
+        if self.keep {
+            if self.data.len() + buf.len() > self.max {
+                return Err(std::io::Error::other(format!(
+                    "response body larger than {} bytes",
+                    self.max
+                )));
+            }
+            self.data.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+type BodyError = (ErrorKind, String);
+
+/// Reads the whole body (so the connection can be reused), decoding gzip.
+async fn read_response_body(
+    mut incoming: Incoming,
+    gzip: bool,
+    keep: bool,
+    max: usize,
+) -> Result<(Vec<u8>, u64), BodyError> {
+    let sink = Sink {
+        keep,
+        max,
+        data: Vec::new(),
+        size: 0,
+    };
+    let too_large = |e: std::io::Error| (ErrorKind::TooLarge, e.to_string());
+    let mut out = if gzip {
+        Out::Gzip(flate2::write::GzDecoder::new(sink))
+    } else {
+        Out::Plain(sink)
+    };
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame.map_err(|e| (ErrorKind::Protocol, e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            match &mut out {
+                Out::Plain(s) => s.write_all(&data).map_err(too_large)?,
+                Out::Gzip(d) => d.write_all(&data).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::Other {
+                        too_large(e)
+                    } else {
+                        (ErrorKind::Protocol, format!("bad gzip body: {e}"))
+                    }
+                })?,
+            }
+        }
+    }
+    let sink = match out {
+        Out::Plain(s) => s,
+        Out::Gzip(d) => d
+            .finish()
+            .map_err(|e| (ErrorKind::Protocol, format!("bad gzip body: {e}")))?,
+    };
+    Ok((sink.data, sink.size))
+}
+
+enum Out {
+    Plain(Sink),
+    Gzip(flate2::write::GzDecoder<Sink>),
+}

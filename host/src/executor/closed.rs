@@ -1,0 +1,175 @@
+//! The closed model: each VU loops task after task, waiting between them, until the
+//! run's budget (time or shared iterations) is spent. Latency here is service time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use crate::metrics::Event;
+use crate::metrics::names::NameId;
+use crate::vu::{CallError, ScenarioRuntime, Vu, VuCtx};
+
+/// What VUs draw their iterations from.
+#[derive(Debug)]
+pub struct Budget {
+    /// Iterations left, for a shared-iterations run; `None` means "until stopped".
+    remaining: Option<AtomicU64>,
+}
+
+impl Budget {
+    pub fn until_stopped() -> Self {
+        Budget { remaining: None }
+    }
+
+    pub fn iterations(n: u64) -> Self {
+        Budget {
+            remaining: Some(AtomicU64::new(n)),
+        }
+    }
+
+    /// Takes one iteration; false when none is left.
+    fn claim(&self) -> bool {
+        match &self.remaining {
+            None => true,
+            Some(r) => r
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok(),
+        }
+    }
+}
+
+/// Ids of the lifecycle "tasks" used to report setup and teardown failures.
+#[derive(Debug, Clone, Copy)]
+pub struct LifecycleNames {
+    pub on_start: NameId,
+    pub on_stop: NameId,
+}
+
+/// Builds a fresh VU context (a new instance is a new user: fresh connections and
+/// cookies).
+pub type MakeCtx = dyn Fn(u32) -> VuCtx + Send + Sync;
+
+pub async fn vu_loop(
+    rt: Arc<ScenarioRuntime>,
+    make_ctx: Arc<MakeCtx>,
+    id: u32,
+    budget: Arc<Budget>,
+    mut stop: watch::Receiver<bool>,
+    lifecycle: LifecycleNames,
+) {
+    let mut vu: Option<Vu> = None;
+    let mut started = false;
+    let mut iteration = 0u64;
+    let mut task_ids: Vec<NameId> = Vec::new();
+    // An iteration claimed but not yet run (setup succeeded on it).
+    let mut claimed = false;
+    while !*stop.borrow() {
+        if !claimed && !budget.claim() {
+            break;
+        }
+        claimed = true;
+        if vu.is_none() {
+            match Vu::instantiate(&rt, make_ctx(id)).await {
+                Ok(mut v) => {
+                    task_ids = v
+                        .tasks
+                        .clone()
+                        .iter()
+                        .map(|t| v.ctx().names.intern(&t.name))
+                        .collect();
+                    vu = Some(v);
+                    started = false;
+                }
+                Err(message) => {
+                    // Nothing to run with: report once per attempt and back off, so a
+                    // broken scenario does not spin.
+                    let mut ctx = make_ctx(id);
+                    ctx.recorder.record(Event::LifecycleError {
+                        message: message.into(),
+                    });
+                    drop(ctx);
+                    claimed = false;
+                    if sleep_or_stop(std::time::Duration::from_secs(1), &mut stop).await {
+                        break;
+                    }
+                    continue;
+                }
+            }
+        }
+        let v = vu.as_mut().expect("instantiated above");
+        v.ctx().iteration = iteration;
+        iteration += 1;
+        let begin = Instant::now();
+        let at_ms = v.ctx().now_ms();
+        let (task, result) = if !started {
+            (lifecycle.on_start, v.on_start().await)
+        } else {
+            let i = v.pick_task();
+            (task_ids[i], v.run_task(i).await)
+        };
+        let duration_us = begin.elapsed().as_micros() as u64;
+        let trapped = matches!(result, Err(CallError::Trap(_)));
+        if task == lifecycle.on_start {
+            // A successful setup is not an iteration; a failed one is, so a scenario
+            // whose setup always fails still spends its budget and ends.
+            if let Err(e) = &result {
+                v.ctx().recorder.record(Event::Iteration {
+                    task,
+                    at_ms,
+                    duration_us,
+                    error: Some(e.message().into()),
+                });
+            } else {
+                started = true;
+            }
+        } else {
+            v.ctx().recorder.record(Event::Iteration {
+                task,
+                at_ms,
+                duration_us,
+                error: result.as_ref().err().map(|e| e.message().into()),
+            });
+        }
+        let wait = v.wait_time();
+        v.ctx().recorder.flush_if_stale();
+        if trapped {
+            // The instance's state is unknown after a trap: start a new user.
+            vu = None;
+        }
+        if task == lifecycle.on_start && result.is_ok() {
+            // Setup does not consume the iteration it claimed.
+            continue;
+        }
+        claimed = false;
+        if !wait.is_zero() && sleep_or_stop(wait, &mut stop).await {
+            break;
+        }
+    }
+    if let Some(mut v) = vu
+        && started
+    {
+        let at_ms = v.ctx().now_ms();
+        let begin = Instant::now();
+        if let Err(e) = v.on_stop().await {
+            let duration_us = begin.elapsed().as_micros() as u64;
+            v.ctx().recorder.record(Event::Iteration {
+                task: lifecycle.on_stop,
+                at_ms,
+                duration_us,
+                error: Some(e.message().into()),
+            });
+        }
+        v.ctx().recorder.flush();
+    }
+}
+
+/// Sleeps unless the run stops first; true when it stopped.
+async fn sleep_or_stop(d: std::time::Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    let stopped = tokio::select! {
+        _ = tokio::time::sleep(d) => false,
+        _ = stop.wait_for(|s| *s) => true,
+    };
+    stopped || *stop.borrow()
+}

@@ -1,0 +1,446 @@
+//! The one place histograms live during a run: batches from all VUs are folded in here.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::event::{CustomValue, ErrorKind, Event, RequestSample};
+use super::names::{NameId, Names};
+use super::summary::*;
+use super::trend::Trend;
+
+/// Distinct error messages kept; more are folded into one line.
+const MAX_ERROR_MESSAGES: usize = 100;
+const OTHER_ERRORS: &str = "(other error messages)";
+
+#[derive(Debug, Default, Clone)]
+struct Endpoint {
+    requests: u64,
+    failed: u64,
+    status: BTreeMap<u16, u64>,
+    errors: BTreeMap<ErrorKind, u64>,
+    data_sent: u64,
+    data_received: u64,
+    duration: Trend,
+    waiting: Trend,
+}
+
+impl Endpoint {
+    fn add(&mut self, s: &RequestSample) {
+        self.requests += 1;
+        self.failed += s.failed() as u64;
+        match s.error {
+            Some(kind) => *self.errors.entry(kind).or_default() += 1,
+            None => *self.status.entry(s.status).or_default() += 1,
+        }
+        self.data_sent += s.bytes_sent;
+        self.data_received += s.bytes_received;
+        self.duration.record(s.duration_us);
+        self.waiting.record(s.waiting_us);
+    }
+}
+
+#[derive(Debug, Default)]
+struct Task {
+    runs: u64,
+    failures: u64,
+    duration: Trend,
+}
+
+#[derive(Debug)]
+struct Custom {
+    value: CustomValue,
+    count: u64,
+    sum: f64,
+    trues: u64,
+    trend: Option<Trend>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Second {
+    requests: u64,
+    failed: u64,
+    iterations: u64,
+}
+
+/// What the aggregator needs to know about the run to write its summary.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    pub scenario: ScenarioInfo,
+    pub target: Option<String>,
+    pub started_at_ms: u64,
+    pub duration_s: f64,
+    pub model: String,
+    pub vus_max: u32,
+    pub interrupted: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Aggregator {
+    names: Arc<Names>,
+    endpoints: BTreeMap<NameId, Endpoint>,
+    connecting: Trend,
+    tls: Trend,
+    checks: BTreeMap<NameId, (u64, u64)>,
+    tasks: BTreeMap<NameId, Task>,
+    iteration_duration: Trend,
+    iterations_failed: u64,
+    errors: HashMap<Box<str>, u64>,
+    custom: BTreeMap<NameId, Custom>,
+    series: Vec<Second>,
+}
+
+impl Aggregator {
+    pub fn new(names: Arc<Names>) -> Self {
+        Aggregator {
+            names,
+            endpoints: BTreeMap::new(),
+            connecting: Trend::new(),
+            tls: Trend::new(),
+            checks: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            iteration_duration: Trend::new(),
+            iterations_failed: 0,
+            errors: HashMap::new(),
+            custom: BTreeMap::new(),
+            series: Vec::new(),
+        }
+    }
+
+    pub fn names(&self) -> &Arc<Names> {
+        &self.names
+    }
+
+    fn second(&mut self, at_ms: u32) -> &mut Second {
+        let idx = (at_ms / 1000) as usize;
+        if self.series.len() <= idx {
+            self.series.resize(idx + 1, Second::default());
+        }
+        &mut self.series[idx]
+    }
+
+    fn count_error(&mut self, message: &str) {
+        if let Some(n) = self.errors.get_mut(message) {
+            *n += 1;
+        } else if self.errors.len() < MAX_ERROR_MESSAGES {
+            self.errors.insert(message.into(), 1);
+        } else {
+            *self.errors.entry(OTHER_ERRORS.into()).or_default() += 1;
+        }
+    }
+
+    pub fn add_batch(&mut self, batch: &[Event]) {
+        for ev in batch {
+            self.add(ev);
+        }
+    }
+
+    pub fn add(&mut self, ev: &Event) {
+        match ev {
+            Event::Request(s) => {
+                self.endpoints.entry(s.name).or_default().add(s);
+                self.connecting.record(s.connecting_us);
+                self.tls.record(s.tls_us);
+                let failed = s.failed() as u64;
+                let sec = self.second(s.at_ms);
+                sec.requests += 1;
+                sec.failed += failed;
+            }
+            Event::Check { name, ok } => {
+                let c = self.checks.entry(*name).or_default();
+                if *ok { c.0 += 1 } else { c.1 += 1 }
+            }
+            Event::Iteration {
+                task,
+                at_ms,
+                duration_us,
+                error,
+            } => {
+                let t = self.tasks.entry(*task).or_default();
+                t.runs += 1;
+                t.duration.record(*duration_us);
+                self.iteration_duration.record(*duration_us);
+                if let Some(msg) = error {
+                    t.failures += 1;
+                    self.iterations_failed += 1;
+                    let msg = format!("{}: {msg}", self.names.get(*task));
+                    self.count_error(&msg);
+                }
+                self.second(*at_ms).iterations += 1;
+            }
+            Event::LifecycleError { message } => self.count_error(message),
+            Event::Custom { name, value } => {
+                let c = self.custom.entry(*name).or_insert_with(|| Custom {
+                    value: *value,
+                    count: 0,
+                    sum: 0.0,
+                    trues: 0,
+                    trend: matches!(value, CustomValue::Trend(_)).then(Trend::new),
+                });
+                c.count += 1;
+                match (value, &mut c.trend) {
+                    (CustomValue::Counter(v), _) => c.sum += v,
+                    (CustomValue::Gauge(v), _) => c.sum = *v,
+                    (CustomValue::Rate(ok), _) => c.trues += *ok as u64,
+                    (CustomValue::Trend(v), Some(t)) => {
+                        c.sum += v;
+                        t.record((v.max(0.0) * 1000.0).round() as u64);
+                    }
+                    // The first sample fixed the metric's kind; a sample of another
+                    // kind under the same name is ignored rather than mixed in.
+                    (CustomValue::Trend(_), None) => c.count -= 1,
+                }
+            }
+        }
+    }
+
+    pub fn total_requests(&self) -> (u64, u64) {
+        self.endpoints
+            .values()
+            .fold((0, 0), |(r, f), e| (r + e.requests, f + e.failed))
+    }
+
+    /// The latest complete-ish second, for live progress.
+    pub fn series_len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn summary(&self, meta: RunMeta) -> Summary {
+        let ms = |t: &Trend| TrendSummary::from_trend(t, 1e-3, "us");
+        let secs = meta.duration_s.max(1e-9);
+        let mut all = Endpoint::default();
+        let mut endpoints = Vec::new();
+        for (id, e) in &self.endpoints {
+            all.requests += e.requests;
+            all.failed += e.failed;
+            all.data_sent += e.data_sent;
+            all.data_received += e.data_received;
+            all.duration.merge(&e.duration);
+            all.waiting.merge(&e.waiting);
+            endpoints.push(EndpointSummary {
+                name: self.names.get(*id).to_string(),
+                requests: e.requests,
+                failed: e.failed,
+                rps: e.requests as f64 / secs,
+                status: e.status.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                errors: e
+                    .errors
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_string(), *v))
+                    .collect(),
+                data_sent: e.data_sent,
+                data_received: e.data_received,
+                duration: ms(&e.duration),
+                waiting: ms(&e.waiting),
+            });
+        }
+        let checks: Vec<CheckSummary> = self
+            .checks
+            .iter()
+            .map(|(id, (p, f))| CheckSummary {
+                name: self.names.get(*id).to_string(),
+                passes: *p,
+                fails: *f,
+            })
+            .collect();
+        let tasks = self
+            .tasks
+            .iter()
+            .map(|(id, t)| TaskSummary {
+                name: self.names.get(*id).to_string(),
+                runs: t.runs,
+                failures: t.failures,
+                duration: ms(&t.duration),
+            })
+            .collect();
+        let mut errors: Vec<ErrorCount> = self
+            .errors
+            .iter()
+            .map(|(m, c)| ErrorCount {
+                message: m.to_string(),
+                count: *c,
+            })
+            .collect();
+        errors.sort_by(|a, b| b.count.cmp(&a.count).then(a.message.cmp(&b.message)));
+        let custom = self
+            .custom
+            .iter()
+            .map(|(id, c)| {
+                let (kind, value) = match c.value {
+                    CustomValue::Counter(_) => ("counter", c.sum),
+                    CustomValue::Gauge(_) => ("gauge", c.sum),
+                    CustomValue::Rate(_) => ("rate", c.trues as f64 / c.count.max(1) as f64),
+                    CustomValue::Trend(_) => ("trend", c.sum / c.count.max(1) as f64),
+                };
+                CustomSummary {
+                    name: self.names.get(*id).to_string(),
+                    kind: kind.into(),
+                    value,
+                    count: c.count,
+                    trend: c
+                        .trend
+                        .as_ref()
+                        .map(|t| TrendSummary::from_trend(t, 1e-3, "milli")),
+                }
+            })
+            .collect();
+        let mut warnings = meta.warnings.clone();
+        if self.names.overflowed() {
+            warnings.push(format!(
+                "more than {} distinct metric names: the rest were counted under \"{}\"; name requests with a pattern (e.g. .name(\"GET /products/:id\"))",
+                self.names.cap(),
+                super::names::OVERFLOW_NAME
+            ));
+        }
+        let (checks_passed, checks_failed) = checks
+            .iter()
+            .fold((0, 0), |(p, f), c| (p + c.passes, f + c.fails));
+        Summary {
+            schema: SCHEMA.into(),
+            stampede_version: env!("CARGO_PKG_VERSION").into(),
+            scenario: meta.scenario,
+            target: meta.target,
+            started_at_ms: meta.started_at_ms,
+            duration_s: meta.duration_s,
+            model: meta.model,
+            vus_max: meta.vus_max,
+            interrupted: meta.interrupted,
+            totals: Totals {
+                http_reqs: all.requests,
+                http_req_failed: all.failed,
+                http_reqs_rate: all.requests as f64 / secs,
+                http_req_failed_rate: if all.requests == 0 {
+                    0.0
+                } else {
+                    all.failed as f64 / all.requests as f64
+                },
+                data_sent: all.data_sent,
+                data_received: all.data_received,
+                iterations: self.iteration_duration.count(),
+                iterations_failed: self.iterations_failed,
+                checks_passed,
+                checks_failed,
+            },
+            http_req_duration: ms(&all.duration),
+            http_req_waiting: ms(&all.waiting),
+            http_req_connecting: ms(&self.connecting),
+            http_req_tls_handshaking: ms(&self.tls),
+            iteration_duration: ms(&self.iteration_duration),
+            endpoints,
+            checks,
+            tasks,
+            errors,
+            custom,
+            series: self
+                .series
+                .iter()
+                .enumerate()
+                .map(|(t, s)| SeriesPoint {
+                    t: t as u32,
+                    requests: s.requests,
+                    failed: s.failed,
+                    iterations: s.iterations,
+                })
+                .collect(),
+            warnings,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(name: NameId, status: u16, error: Option<ErrorKind>, us: u64, at_ms: u32) -> Event {
+        Event::Request(RequestSample {
+            name,
+            status,
+            error,
+            at_ms,
+            duration_us: us,
+            waiting_us: us / 2,
+            connecting_us: 0,
+            tls_us: 0,
+            bytes_sent: 10,
+            bytes_received: 100,
+        })
+    }
+
+    fn meta() -> RunMeta {
+        RunMeta {
+            scenario: ScenarioInfo {
+                name: "t".into(),
+                file: "t.wasm".into(),
+                sha256: "00".into(),
+            },
+            target: None,
+            started_at_ms: 0,
+            duration_s: 2.0,
+            model: "closed".into(),
+            vus_max: 1,
+            interrupted: None,
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn groups_requests_by_name_and_counts_failures() {
+        let names = Arc::new(Names::new(100));
+        let a = names.intern("GET /a");
+        let b = names.intern("GET /b");
+        let chk = names.intern("is 200");
+        let mut agg = Aggregator::new(names.clone());
+        agg.add_batch(&[
+            req(a, 200, None, 1000, 10),
+            req(a, 500, None, 3000, 20),
+            req(b, 0, Some(ErrorKind::Connect), 50, 1500),
+            Event::Check {
+                name: chk,
+                ok: true,
+            },
+            Event::Check {
+                name: chk,
+                ok: false,
+            },
+        ]);
+        let s = agg.summary(meta());
+        assert_eq!(s.totals.http_reqs, 3);
+        assert_eq!(s.totals.http_req_failed, 2);
+        assert!((s.totals.http_reqs_rate - 1.5).abs() < 1e-9);
+        assert_eq!(s.endpoints.len(), 2);
+        let ea = &s.endpoints[0];
+        assert_eq!((ea.name.as_str(), ea.requests, ea.failed), ("GET /a", 2, 1));
+        assert_eq!(ea.status.get("500"), Some(&1));
+        assert_eq!(s.endpoints[1].errors.get("connect"), Some(&1));
+        assert_eq!((s.checks[0].passes, s.checks[0].fails), (1, 1));
+        assert_eq!(s.series.len(), 2);
+        assert_eq!(s.series[0].requests, 2);
+        assert_eq!(s.series[1].failed, 1);
+        assert_eq!(s.http_req_duration.count, 3);
+        assert!((s.http_req_duration.max - 3.0).abs() < 0.01);
+        // The summary round-trips through JSON, histograms included.
+        let back = Summary::from_json(&s.to_json()).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.http_req_duration.trend().unwrap().count(), 3);
+    }
+
+    #[test]
+    fn iteration_errors_are_counted_by_message() {
+        let names = Arc::new(Names::new(100));
+        let t = names.intern("browse");
+        let mut agg = Aggregator::new(names);
+        for i in 0..3 {
+            agg.add(&Event::Iteration {
+                task: t,
+                at_ms: 0,
+                duration_us: 10,
+                error: (i > 0).then(|| "boom".into()),
+            });
+        }
+        let s = agg.summary(meta());
+        assert_eq!((s.totals.iterations, s.totals.iterations_failed), (3, 2));
+        assert_eq!(s.errors[0].message, "browse: boom");
+        assert_eq!(s.errors[0].count, 2);
+        assert_eq!(s.tasks[0].failures, 2);
+    }
+}

@@ -1,0 +1,102 @@
+//! The plain records a VU produces. Small and `Copy` where possible: a batch of them is
+//! the only thing that crosses from a VU to the aggregator.
+
+use super::names::NameId;
+
+/// Why a request failed at the transport level (no HTTP status to judge by).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum ErrorKind {
+    InvalidUrl,
+    Denied,
+    Dns,
+    Connect,
+    Tls,
+    Timeout,
+    Protocol,
+    TooLarge,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::InvalidUrl,
+        ErrorKind::Denied,
+        ErrorKind::Dns,
+        ErrorKind::Connect,
+        ErrorKind::Tls,
+        ErrorKind::Timeout,
+        ErrorKind::Protocol,
+        ErrorKind::TooLarge,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidUrl => "invalid_url",
+            ErrorKind::Denied => "denied",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::TooLarge => "too_large",
+        }
+    }
+}
+
+/// One HTTP request as measured by the host. Durations in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestSample {
+    pub name: NameId,
+    /// HTTP status of the final response; 0 when `error` is set.
+    pub status: u16,
+    pub error: Option<ErrorKind>,
+    /// Milliseconds since the run started, when the request began (for time series).
+    pub at_ms: u32,
+    pub duration_us: u64,
+    pub waiting_us: u64,
+    pub connecting_us: u64,
+    pub tls_us: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+impl RequestSample {
+    /// k6's `http_req_failed`: transport errors and statuses >= 400.
+    pub fn failed(&self) -> bool {
+        self.error.is_some() || self.status >= 400
+    }
+}
+
+/// A user-defined metric sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CustomValue {
+    Counter(f64),
+    Trend(f64),
+    Rate(bool),
+    Gauge(f64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Request(RequestSample),
+    Check {
+        name: NameId,
+        ok: bool,
+    },
+    /// One task run (a k6 iteration). `error` carries the scenario's failure message or
+    /// the trap, only on failure.
+    Iteration {
+        task: NameId,
+        at_ms: u32,
+        duration_us: u64,
+        error: Option<Box<str>>,
+    },
+    /// Per-user setup or teardown failed, or the instance trapped outside a task.
+    LifecycleError {
+        message: Box<str>,
+    },
+    Custom {
+        name: NameId,
+        value: CustomValue,
+    },
+}

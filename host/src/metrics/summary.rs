@@ -1,0 +1,195 @@
+//! The result of a run as data: what the console prints, what `--summary-json` writes,
+//! and what later runs are compared or merged with. Histograms travel losslessly.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::trend::Trend;
+
+/// Identifies the format; bumped on incompatible changes.
+pub const SCHEMA: &str = "stampede-summary/1";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub schema: String,
+    pub stampede_version: String,
+    pub scenario: ScenarioInfo,
+    /// Base URL relative request paths were resolved against.
+    pub target: Option<String>,
+    /// Unix time in milliseconds when load started.
+    pub started_at_ms: u64,
+    pub duration_s: f64,
+    /// `closed` (VU loops: latency is service time) or `open` (arrival rate: latency
+    /// from the scheduled start).
+    pub model: String,
+    pub vus_max: u32,
+    /// Set when the run was cut short (Ctrl-C, fatal error); the figures cover what was
+    /// measured until then.
+    pub interrupted: Option<String>,
+    pub totals: Totals,
+    pub http_req_duration: TrendSummary,
+    pub http_req_waiting: TrendSummary,
+    pub http_req_connecting: TrendSummary,
+    pub http_req_tls_handshaking: TrendSummary,
+    pub iteration_duration: TrendSummary,
+    pub endpoints: Vec<EndpointSummary>,
+    pub checks: Vec<CheckSummary>,
+    pub tasks: Vec<TaskSummary>,
+    /// Distinct failure messages (task errors, traps, setup failures) with counts.
+    pub errors: Vec<ErrorCount>,
+    pub custom: Vec<CustomSummary>,
+    /// One point per second of the run.
+    pub series: Vec<SeriesPoint>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub file: String,
+    /// SHA-256 of the component file, hex.
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Totals {
+    pub http_reqs: u64,
+    pub http_req_failed: u64,
+    /// Requests per second over the run's duration.
+    pub http_reqs_rate: f64,
+    /// Fraction of requests that failed, 0..1.
+    pub http_req_failed_rate: f64,
+    pub data_sent: u64,
+    pub data_received: u64,
+    pub iterations: u64,
+    pub iterations_failed: u64,
+    pub checks_passed: u64,
+    pub checks_failed: u64,
+}
+
+/// Statistics of a trend in milliseconds, plus the lossless histogram (microseconds).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrendSummary {
+    pub count: u64,
+    pub min: f64,
+    pub avg: f64,
+    pub med: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p99_9: f64,
+    pub max: f64,
+    /// HdrHistogram V2 (deflate) encoding, base64. Values in `hdr_unit`s.
+    pub hdr: String,
+    pub hdr_unit: String,
+}
+
+impl TrendSummary {
+    /// `scale` converts the recorded unit to the reported one (microseconds → ms: 1e-3).
+    pub fn from_trend(t: &Trend, scale: f64, unit: &str) -> Self {
+        let s = |v: u64| v as f64 * scale;
+        TrendSummary {
+            count: t.count(),
+            min: s(t.min()),
+            avg: t.mean() * scale,
+            med: s(t.percentile(50.0)),
+            p90: s(t.percentile(90.0)),
+            p95: s(t.percentile(95.0)),
+            p99: s(t.percentile(99.0)),
+            p99_9: s(t.percentile(99.9)),
+            max: s(t.max()),
+            hdr: t.encode(),
+            hdr_unit: unit.to_string(),
+        }
+    }
+
+    pub fn trend(&self) -> Result<Trend, String> {
+        Trend::decode(&self.hdr)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSummary {
+    pub name: String,
+    pub requests: u64,
+    pub failed: u64,
+    pub rps: f64,
+    /// Count per HTTP status ("200", "404", ...).
+    pub status: BTreeMap<String, u64>,
+    /// Count per transport error kind ("connect", "timeout", ...).
+    pub errors: BTreeMap<String, u64>,
+    pub data_sent: u64,
+    pub data_received: u64,
+    pub duration: TrendSummary,
+    pub waiting: TrendSummary,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSummary {
+    pub name: String,
+    pub passes: u64,
+    pub fails: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSummary {
+    pub name: String,
+    pub runs: u64,
+    pub failures: u64,
+    pub duration: TrendSummary,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorCount {
+    pub message: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CustomSummary {
+    pub name: String,
+    /// counter, trend, rate or gauge.
+    pub kind: String,
+    /// Counter: sum; gauge: last value; rate: fraction true; trend: mean.
+    pub value: f64,
+    pub count: u64,
+    /// Trends only (values recorded with three decimals, unit `milli`).
+    pub trend: Option<TrendSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesPoint {
+    /// Second since the run started.
+    pub t: u32,
+    pub requests: u64,
+    pub failed: u64,
+    pub iterations: u64,
+}
+
+impl Summary {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("summary serializes")
+    }
+
+    pub fn from_json(text: &str) -> Result<Summary, String> {
+        let s: Summary = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if s.schema != SCHEMA {
+            return Err(format!(
+                "unsupported summary schema {:?} (this stampede reads {SCHEMA})",
+                s.schema
+            ));
+        }
+        Ok(s)
+    }
+}

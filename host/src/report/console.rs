@@ -1,0 +1,201 @@
+//! The end-of-run summary for humans: per-endpoint table, checks, errors.
+
+use std::io::{self, Write};
+
+use crate::metrics::Summary;
+use crate::metrics::summary::TrendSummary;
+
+fn ms(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{:.2}s", v / 1000.0)
+    } else if v >= 10.0 {
+        format!("{v:.1}ms")
+    } else {
+        format!("{v:.2}ms")
+    }
+}
+
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "kB", "MB", "GB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+fn trend_line(t: &TrendSummary) -> String {
+    format!(
+        "avg={} min={} med={} p90={} p95={} p99={} max={}",
+        ms(t.avg),
+        ms(t.min),
+        ms(t.med),
+        ms(t.p90),
+        ms(t.p95),
+        ms(t.p99),
+        ms(t.max)
+    )
+}
+
+pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
+    let t = &s.totals;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "  scenario {} ({}), {} VUs max, {:.1}s, {} model",
+        s.scenario.name, s.scenario.file, s.vus_max, s.duration_s, s.model
+    )?;
+    if let Some(why) = &s.interrupted {
+        writeln!(w, "  run cut short: {why}; figures cover what was measured")?;
+    }
+    writeln!(w)?;
+    let name_w = s
+        .endpoints
+        .iter()
+        .map(|e| e.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 60);
+    writeln!(
+        w,
+        "  {:<name_w$}  {:>8} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "name", "reqs", "req/s", "fail%", "p50", "p90", "p95", "p99", "p99.9", "max"
+    )?;
+    for e in &s.endpoints {
+        let name: String = e.name.chars().take(name_w).collect();
+        let d = &e.duration;
+        writeln!(
+            w,
+            "  {:<name_w$}  {:>8} {:>9.1} {:>6.2}% {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            name,
+            e.requests,
+            e.rps,
+            pct(e.failed, e.requests),
+            ms(d.med),
+            ms(d.p90),
+            ms(d.p95),
+            ms(d.p99),
+            ms(d.p99_9),
+            ms(d.max)
+        )?;
+        let detail: Vec<String> = e
+            .errors
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain(
+                e.status
+                    .iter()
+                    .filter(|(k, _)| k.as_str() >= "400")
+                    .map(|(k, v)| format!("{k}={v}")),
+            )
+            .collect();
+        if !detail.is_empty() {
+            writeln!(w, "  {:<name_w$}  failures: {}", "", detail.join(" "))?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "  http_reqs.................: {} ({:.1}/s)",
+        t.http_reqs, t.http_reqs_rate
+    )?;
+    writeln!(
+        w,
+        "  http_req_failed...........: {:.2}% ({} of {})",
+        t.http_req_failed_rate * 100.0,
+        t.http_req_failed,
+        t.http_reqs
+    )?;
+    writeln!(
+        w,
+        "  http_req_duration.........: {}",
+        trend_line(&s.http_req_duration)
+    )?;
+    writeln!(
+        w,
+        "  http_req_waiting..........: {}",
+        trend_line(&s.http_req_waiting)
+    )?;
+    writeln!(
+        w,
+        "  http_req_connecting.......: {}",
+        trend_line(&s.http_req_connecting)
+    )?;
+    writeln!(
+        w,
+        "  iterations................: {} ({} failed)",
+        t.iterations, t.iterations_failed
+    )?;
+    writeln!(
+        w,
+        "  iteration_duration........: {}",
+        trend_line(&s.iteration_duration)
+    )?;
+    writeln!(
+        w,
+        "  data_received.............: {}   data_sent: {}",
+        bytes(t.data_received),
+        bytes(t.data_sent)
+    )?;
+    if !s.checks.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "  checks....................: {:.2}% ({} of {})",
+            pct(t.checks_passed, t.checks_passed + t.checks_failed),
+            t.checks_passed,
+            t.checks_passed + t.checks_failed
+        )?;
+        for c in &s.checks {
+            let mark = if c.fails == 0 { '✓' } else { '✗' };
+            writeln!(
+                w,
+                "    {mark} {} ({} passed, {} failed)",
+                c.name, c.passes, c.fails
+            )?;
+        }
+    }
+    if !s.custom.is_empty() {
+        writeln!(w)?;
+        for c in &s.custom {
+            writeln!(
+                w,
+                "  {} ({}): {:.3} over {} samples",
+                c.name, c.kind, c.value, c.count
+            )?;
+        }
+    }
+    if !s.errors.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "  errors:")?;
+        for e in s.errors.iter().take(10) {
+            writeln!(w, "    {:>6} × {}", e.count, e.message)?;
+        }
+        if s.errors.len() > 10 {
+            writeln!(
+                w,
+                "    ... {} more distinct messages in the JSON summary",
+                s.errors.len() - 10
+            )?;
+        }
+    }
+    for warning in &s.warnings {
+        writeln!(w, "  warning: {warning}")?;
+    }
+    writeln!(w)?;
+    Ok(())
+}

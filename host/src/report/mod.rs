@@ -1,0 +1,3 @@
+//! Writers of a finished run's summary. Each is generic over `io::Write`.
+
+pub mod console;

@@ -1,0 +1,336 @@
+//! What a VU's host imports work on: `VuCtx` lives in the store, and the generated
+//! host traits are implemented on it (borrowed through [`VuView`]).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use url::Url;
+use wasmtime::component::{HasData, ResourceTable};
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::{checks, http, log, metrics, timing, vu};
+use crate::client::{ClientError, Request, VuClient};
+use crate::metrics::event::{CustomValue, RequestSample};
+use crate::metrics::names::LocalNames;
+use crate::metrics::{ErrorKind, Event, Recorder};
+
+/// Log lines per second across the whole run; the rest are counted, not printed.
+const LOG_LINES_PER_SEC: u64 = 20;
+
+/// Run-wide guest log budget. Only atomics: logging never takes a lock.
+#[derive(Debug, Default)]
+pub struct LogLimiter {
+    second: AtomicU64,
+    lines: AtomicU64,
+    pub suppressed: AtomicU64,
+}
+
+impl LogLimiter {
+    pub fn allow(&self, now_sec: u64) -> bool {
+        if self.second.swap(now_sec, Ordering::Relaxed) != now_sec {
+            self.lines.store(0, Ordering::Relaxed);
+        }
+        if self.lines.fetch_add(1, Ordering::Relaxed) < LOG_LINES_PER_SEC {
+            true
+        } else {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+}
+
+/// Host state of one VU (one store, one instance).
+pub struct VuCtx {
+    pub id: u32,
+    pub iteration: u64,
+    pub scenario: Arc<str>,
+    pub env: Arc<HashMap<String, String>>,
+    pub target: Option<Arc<Url>>,
+    pub client: VuClient,
+    pub recorder: Recorder,
+    pub names: LocalNames,
+    pub run_start: Instant,
+    pub logs: Arc<LogLimiter>,
+    /// Reused to build default request names without allocating each time.
+    name_buf: String,
+}
+
+/// The store's data: WASI (no files, no sockets, no env) beside our own context.
+pub struct VuState {
+    pub wasi: WasiCtx,
+    pub table: ResourceTable,
+    pub limits: StoreLimits,
+    pub vu: VuCtx,
+}
+
+impl VuState {
+    pub fn new(vu: VuCtx, memory_cap: usize) -> Self {
+        VuState {
+            // Defaults: no preopens, no env, no args, sockets denied, stdio discarded.
+            wasi: WasiCtx::builder().allow_tcp(false).allow_udp(false).build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(memory_cap)
+                .trap_on_grow_failure(true)
+                .build(),
+            vu,
+        }
+    }
+}
+
+impl WasiView for VuState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// `HasData` marker: host traits see only `&mut VuCtx`.
+pub struct VuView;
+
+impl HasData for VuView {
+    type Data<'a> = &'a mut VuCtx;
+}
+
+impl VuCtx {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: u32,
+        scenario: Arc<str>,
+        env: Arc<HashMap<String, String>>,
+        target: Option<Arc<Url>>,
+        client: VuClient,
+        recorder: Recorder,
+        names: LocalNames,
+        run_start: Instant,
+        logs: Arc<LogLimiter>,
+    ) -> Self {
+        VuCtx {
+            id,
+            iteration: 0,
+            scenario,
+            env,
+            target,
+            client,
+            recorder,
+            names,
+            run_start,
+            logs,
+            name_buf: String::new(),
+        }
+    }
+
+    pub fn now_ms(&self) -> u32 {
+        self.run_start.elapsed().as_millis() as u32
+    }
+
+    fn resolve_url(&self, url: &str) -> Result<Url, ClientError> {
+        let bad = |e: &dyn std::fmt::Display| {
+            ClientError::new(ErrorKind::InvalidUrl, format!("{url:?}: {e}"))
+        };
+        match Url::parse(url) {
+            Ok(u) => Ok(u),
+            Err(url::ParseError::RelativeUrlWithoutBase) => match &self.target {
+                Some(base) => base.join(url).map_err(|e| bad(&e)),
+                None => Err(bad(&"relative URL but the run has no --target")),
+            },
+            Err(e) => Err(bad(&e)),
+        }
+    }
+
+    fn request_name(
+        &mut self,
+        name: Option<&str>,
+        method: &str,
+        url: Option<&Url>,
+        raw: &str,
+    ) -> u32 {
+        if let Some(n) = name {
+            return self.names.intern(n);
+        }
+        self.name_buf.clear();
+        let path = url.map(|u| u.path()).unwrap_or(raw);
+        let _ = write!(self.name_buf, "{} {}", method.to_ascii_uppercase(), path);
+        let buf = std::mem::take(&mut self.name_buf);
+        let id = self.names.intern(&buf);
+        self.name_buf = buf;
+        id
+    }
+}
+
+fn to_wit_error(e: ClientError) -> http::HttpError {
+    use http::HttpError as W;
+    match e.kind {
+        ErrorKind::InvalidUrl => W::InvalidUrl(e.message),
+        ErrorKind::Denied => W::Denied(e.message),
+        ErrorKind::Dns => W::Dns(e.message),
+        ErrorKind::Connect => W::Connect(e.message),
+        ErrorKind::Tls => W::Tls(e.message),
+        ErrorKind::Timeout => W::Timeout,
+        ErrorKind::Protocol => W::Protocol(e.message),
+        ErrorKind::TooLarge => W::TooLarge(e.message),
+    }
+}
+
+impl http::Host for VuCtx {
+    async fn send(
+        &mut self,
+        req: http::HttpRequest,
+    ) -> Result<http::HttpResponse, http::HttpError> {
+        let at_ms = self.now_ms();
+        let url = self.resolve_url(&req.url);
+        let name = self.request_name(
+            req.name.as_deref(),
+            &req.method,
+            url.as_ref().ok(),
+            &req.url,
+        );
+        let method = ::http::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| {
+                ClientError::new(
+                    ErrorKind::InvalidUrl,
+                    format!("invalid method {:?}", req.method),
+                )
+            });
+        let prepared = url.and_then(|u| method.map(|m| (u, m)));
+        let (result, measured) = match prepared {
+            Ok((url, method)) => {
+                let request = Request {
+                    method,
+                    url,
+                    headers: req.headers,
+                    body: Bytes::from(req.body),
+                    timeout: req.timeout_ms.map(|ms| Duration::from_millis(ms as u64)),
+                    read_body: req.read.contains(http::ReadFlags::BODY),
+                    read_headers: req.read.contains(http::ReadFlags::HEADERS),
+                };
+                self.client.send(request).await
+            }
+            Err(e) => (Err(e), Default::default()),
+        };
+        let t = measured.timings;
+        self.recorder.record(Event::Request(RequestSample {
+            name,
+            status: result.as_ref().map(|r| r.status).unwrap_or(0),
+            error: result.as_ref().err().map(|e| e.kind),
+            at_ms,
+            duration_us: t.total_us,
+            waiting_us: t.wait_us,
+            connecting_us: t.connect_us,
+            tls_us: t.tls_us,
+            bytes_sent: measured.bytes_sent,
+            bytes_received: measured.bytes_received,
+        }));
+        match result {
+            Ok(r) => Ok(http::HttpResponse {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+                body_size: r.body_size,
+                final_url: r.final_url,
+                timings: http::Timings {
+                    connect_us: t.connect_us,
+                    tls_us: t.tls_us,
+                    send_us: t.send_us,
+                    wait_us: t.wait_us,
+                    receive_us: t.receive_us,
+                    total_us: t.total_us,
+                },
+            }),
+            Err(e) => Err(to_wit_error(e)),
+        }
+    }
+}
+
+impl checks::Host for VuCtx {
+    fn check(&mut self, name: String, ok: bool) {
+        let name = self.names.intern(&name);
+        self.recorder.record(Event::Check { name, ok });
+    }
+}
+
+impl timing::Host for VuCtx {
+    fn now_us(&mut self) -> u64 {
+        self.run_start.elapsed().as_micros() as u64
+    }
+
+    async fn sleep_ms(&mut self, ms: u32) {
+        // Anything buffered is sent before a pause, so live figures stay current.
+        self.recorder.flush_if_stale();
+        tokio::time::sleep(Duration::from_millis(ms as u64)).await;
+    }
+}
+
+impl metrics::Host for VuCtx {
+    fn counter_add(&mut self, name: String, value: f64) {
+        let name = self.names.intern(&name);
+        self.recorder.record(Event::Custom {
+            name,
+            value: CustomValue::Counter(value),
+        });
+    }
+
+    fn trend_add(&mut self, name: String, value: f64) {
+        let name = self.names.intern(&name);
+        self.recorder.record(Event::Custom {
+            name,
+            value: CustomValue::Trend(value),
+        });
+    }
+
+    fn rate_add(&mut self, name: String, ok: bool) {
+        let name = self.names.intern(&name);
+        self.recorder.record(Event::Custom {
+            name,
+            value: CustomValue::Rate(ok),
+        });
+    }
+
+    fn gauge_set(&mut self, name: String, value: f64) {
+        let name = self.names.intern(&name);
+        self.recorder.record(Event::Custom {
+            name,
+            value: CustomValue::Gauge(value),
+        });
+    }
+}
+
+impl log::Host for VuCtx {
+    fn log(&mut self, level: log::Level, message: String) {
+        if self.logs.allow(self.run_start.elapsed().as_secs()) {
+            let level = match level {
+                log::Level::Debug => "debug",
+                log::Level::Info => "info",
+                log::Level::Warn => "warn",
+                log::Level::Error => "error",
+            };
+            let msg: String = message.chars().take(1000).collect();
+            eprintln!("[{} vu {}] {level}: {msg}", self.scenario, self.id);
+        }
+    }
+}
+
+impl vu::Host for VuCtx {
+    fn id(&mut self) -> u32 {
+        self.id
+    }
+
+    fn iteration(&mut self) -> u64 {
+        self.iteration
+    }
+
+    fn env(&mut self, key: String) -> Option<String> {
+        self.env.get(&key).cloned()
+    }
+
+    fn scenario(&mut self) -> String {
+        self.scenario.to_string()
+    }
+}

@@ -1,0 +1,232 @@
+//! One virtual user: a store and an instance of the scenario, driven through its
+//! lifecycle. [`ScenarioRuntime`] holds what is shared once per run (`InstancePre`).
+
+mod ctx;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+use crate::bindings::{Scenario, ScenarioPre, user};
+use crate::engine::first_line;
+pub use ctx::{LogLimiter, VuCtx, VuState, VuView};
+
+/// Per-call limits of one instance.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceLimits {
+    /// Fuel (about one unit per wasm instruction) per lifecycle call.
+    pub fuel_per_call: u64,
+    pub memory_cap: usize,
+}
+
+/// Once per run: the linked, pre-instantiated scenario.
+pub struct ScenarioRuntime {
+    pub engine: Engine,
+    pre: ScenarioPre<VuState>,
+    pub limits: InstanceLimits,
+}
+
+impl ScenarioRuntime {
+    pub fn new(
+        engine: &Engine,
+        component: &Component,
+        path: &Path,
+        limits: InstanceLimits,
+    ) -> Result<Self> {
+        let mut linker: Linker<VuState> = Linker::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| anyhow::Error::from(e).context("linking WASI"))?;
+        Scenario::add_to_linker::<VuState, VuView>(&mut linker, |s| &mut s.vu)
+            .map_err(|e| anyhow::Error::from(e).context("linking the stampede imports"))?;
+        let p = path.display();
+        let pre = linker.instantiate_pre(component).map_err(|e| {
+            anyhow::anyhow!(
+                "scenario {p}: needs an import stampede does not provide ({}); build it against the stampede:scenario WIT and WASI 0.2",
+                first_line(&format!("{e:#}"))
+            )
+        })?;
+        let pre = ScenarioPre::new(pre).map_err(|e| {
+            anyhow::anyhow!(
+                "scenario {p}: does not export the stampede:scenario/user interface ({}); implement the user lifecycle from the stampede SDK",
+                first_line(&format!("{e:#}"))
+            )
+        })?;
+        Ok(ScenarioRuntime {
+            engine: engine.clone(),
+            pre,
+            limits,
+        })
+    }
+}
+
+/// How a lifecycle call ended, when it did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The scenario returned an error (its own failure, e.g. an unexpected status).
+    Failed(String),
+    /// The instance trapped or exceeded a limit; it must be replaced.
+    Trap(String),
+}
+
+impl CallError {
+    pub fn message(&self) -> &str {
+        match self {
+            CallError::Failed(m) | CallError::Trap(m) => m,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Wait {
+    None,
+    Constant(Duration),
+    Between(Duration, Duration),
+}
+
+/// A task as the scenario declared it.
+#[derive(Debug, Clone)]
+pub struct TaskInfo {
+    pub name: String,
+    pub weight: u32,
+}
+
+pub struct Vu {
+    store: Store<VuState>,
+    bindings: Scenario,
+    pub tasks: Vec<TaskInfo>,
+    /// Running sums of weights, for picking by weight with one binary search.
+    cumulative: Vec<u64>,
+    wait: Wait,
+    rng: fastrand::Rng,
+    fuel: u64,
+}
+
+fn trap_message(e: &wasmtime::Error, fuel: u64) -> String {
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => format!("exceeded CPU budget of {fuel} fuel units"),
+        Some(Trap::StackOverflow) => "stack overflow".to_string(),
+        Some(Trap::Interrupt) => "interrupted: exceeded its time budget".to_string(),
+        Some(t) => format!("trap: {t}"),
+        None => format!("trap: {}", first_line(&format!("{e:#}"))),
+    }
+}
+
+impl Vu {
+    /// Instantiates the scenario for one VU and asks it for its tasks.
+    pub async fn instantiate(rt: &ScenarioRuntime, ctx: VuCtx) -> Result<Vu, String> {
+        let id = ctx.id;
+        let mut store = Store::new(&rt.engine, VuState::new(ctx, rt.limits.memory_cap));
+        store.limiter(|s| &mut s.limits);
+        // Yield to the scheduler every epoch tick: a busy guest cannot starve the
+        // other VUs on its thread.
+        store.epoch_deadline_async_yield_and_update(1);
+        let fuel = rt.limits.fuel_per_call;
+        store.set_fuel(fuel).map_err(|e| e.to_string())?;
+        let bindings = rt
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| format!("instantiating VU {id}: {}", trap_message(&e, fuel)))?;
+        let spec = bindings
+            .stampede_scenario_user()
+            .call_describe(&mut store)
+            .await
+            .map_err(|e| format!("describe(): {}", trap_message(&e, fuel)))?;
+        let tasks: Vec<TaskInfo> = spec
+            .tasks
+            .into_iter()
+            .map(|t| TaskInfo {
+                name: t.name,
+                weight: t.weight,
+            })
+            .collect();
+        let mut sum = 0u64;
+        let cumulative: Vec<u64> = tasks
+            .iter()
+            .map(|t| {
+                sum += t.weight as u64;
+                sum
+            })
+            .collect();
+        if sum == 0 {
+            return Err("describe(): the scenario declares no task with a weight above 0".into());
+        }
+        let ms = |v: u32| Duration::from_millis(v as u64);
+        let wait = match spec.wait {
+            user::WaitTime::None => Wait::None,
+            user::WaitTime::Constant(v) => Wait::Constant(ms(v)),
+            user::WaitTime::Between((a, b)) => Wait::Between(ms(a.min(b)), ms(a.max(b))),
+        };
+        Ok(Vu {
+            store,
+            bindings,
+            tasks,
+            cumulative,
+            wait,
+            rng: fastrand::Rng::with_seed(0x5eed ^ id as u64),
+            fuel,
+        })
+    }
+
+    pub fn ctx(&mut self) -> &mut VuCtx {
+        &mut self.store.data_mut().vu
+    }
+
+    pub fn pick_task(&mut self) -> usize {
+        let total = *self.cumulative.last().expect("tasks checked non-empty");
+        let r = self.rng.u64(0..total);
+        self.cumulative.partition_point(|&c| c <= r)
+    }
+
+    pub fn wait_time(&mut self) -> Duration {
+        match self.wait {
+            Wait::None => Duration::ZERO,
+            Wait::Constant(d) => d,
+            Wait::Between(a, b) => {
+                let (a, b) = (a.as_micros() as u64, b.as_micros() as u64);
+                Duration::from_micros(self.rng.u64(a..=b))
+            }
+        }
+    }
+
+    fn settle(&mut self, r: wasmtime::Result<Result<(), String>>) -> Result<(), CallError> {
+        match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(msg)) => Err(CallError::Failed(msg)),
+            Err(e) => Err(CallError::Trap(trap_message(&e, self.fuel))),
+        }
+    }
+
+    pub async fn on_start(&mut self) -> Result<(), CallError> {
+        let _ = self.store.set_fuel(self.fuel);
+        let r = self
+            .bindings
+            .stampede_scenario_user()
+            .call_on_start(&mut self.store)
+            .await;
+        self.settle(r)
+    }
+
+    pub async fn run_task(&mut self, index: usize) -> Result<(), CallError> {
+        let _ = self.store.set_fuel(self.fuel);
+        let r = self
+            .bindings
+            .stampede_scenario_user()
+            .call_run_task(&mut self.store, index as u32)
+            .await;
+        self.settle(r)
+    }
+
+    pub async fn on_stop(&mut self) -> Result<(), CallError> {
+        let _ = self.store.set_fuel(self.fuel);
+        let r = self
+            .bindings
+            .stampede_scenario_user()
+            .call_on_stop(&mut self.store)
+            .await;
+        self.settle(r)
+    }
+}

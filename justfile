@@ -1,0 +1,26 @@
+# Stampede tasks. One build profile (release) serves build, tests and benchmarks.
+
+# Run the demo: the bundled smoke scenario against the in-process demo target.
+demo:
+    cargo run --release -- demo
+
+# Build every plugin to target/plugins/<name>.wasm
+plugins:
+    cargo build --release -p stampede-tests
+    mkdir -p target/plugins
+    for f in target/guests/wasm32-wasip2/guest/*.wasm; do n=$(basename "$f" .wasm); cp "$f" "target/plugins/${n//_/-}.wasm"; done
+    ls -l target/plugins
+
+# The whole test suite (what CI runs).
+test:
+    bash .ci/run
+
+# Benchmarks: CPU per request against a plain hyper loop, memory per VU, instantiation.
+bench:
+    cargo run --release --example bench
+
+# Format and lint the host, the tests and the guests.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --release --all-targets -- -D warnings
+    cargo clippy --release --target wasm32-wasip2 -p stampede-sdk -p smoke -- -D warnings

@@ -1,0 +1,239 @@
+//! HTTP requests: one host call each. The host keeps connections and cookies per VU,
+//! follows redirects, decodes gzip and records every request.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Error;
+use crate::bindings::stampede::scenario::http as wit;
+
+pub use wit::HttpError;
+
+impl From<HttpError> for Error {
+    fn from(e: HttpError) -> Self {
+        // wit-bindgen's Display prints the variant and payload, e.g. `Connect("...")`.
+        Error(format!("{e:?}"))
+    }
+}
+
+/// A request being built; `send` makes the one host call.
+#[must_use = "a request does nothing until .send()"]
+pub struct Request {
+    inner: wit::HttpRequest,
+    query_started: bool,
+}
+
+pub fn request(method: &str, url: impl Into<String>) -> Request {
+    let url = url.into();
+    Request {
+        query_started: url.contains('?'),
+        inner: wit::HttpRequest {
+            method: method.to_string(),
+            url,
+            headers: Vec::new(),
+            body: Vec::new(),
+            name: None,
+            timeout_ms: None,
+            read: wit::ReadFlags::empty(),
+        },
+    }
+}
+
+pub fn get(url: impl Into<String>) -> Request {
+    request("GET", url)
+}
+pub fn post(url: impl Into<String>) -> Request {
+    request("POST", url)
+}
+pub fn put(url: impl Into<String>) -> Request {
+    request("PUT", url)
+}
+pub fn patch(url: impl Into<String>) -> Request {
+    request("PATCH", url)
+}
+pub fn delete(url: impl Into<String>) -> Request {
+    request("DELETE", url)
+}
+pub fn head(url: impl Into<String>) -> Request {
+    request("HEAD", url)
+}
+
+/// Percent-encodes for `application/x-www-form-urlencoded` and query strings.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn encode_pairs(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl Request {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.inner
+            .headers
+            .push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        let v = format!("Bearer {token}");
+        self.header("Authorization", &v)
+    }
+
+    /// Groups the request in metrics under `name`, e.g. `GET /api/v1/products/:id`.
+    pub fn name(mut self, name: &str) -> Self {
+        self.inner.name = Some(name.to_string());
+        self
+    }
+
+    /// Appends `key=value` to the URL's query string.
+    pub fn query(mut self, key: &str, value: &str) -> Self {
+        self.inner
+            .url
+            .push(if self.query_started { '&' } else { '?' });
+        self.query_started = true;
+        self.inner.url.push_str(&urlencode(key));
+        self.inner.url.push('=');
+        self.inner.url.push_str(&urlencode(value));
+        self
+    }
+
+    /// A JSON body (and its content type).
+    pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
+        self.inner.body = serde_json::to_vec(value).unwrap_or_default();
+        self.header("Content-Type", "application/json")
+    }
+
+    /// A form-encoded body (`application/x-www-form-urlencoded`).
+    pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        self.inner.body = encode_pairs(pairs).into_bytes();
+        self.header("Content-Type", "application/x-www-form-urlencoded")
+    }
+
+    /// A raw body.
+    pub fn body(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.inner.body = bytes.into();
+        self
+    }
+
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.inner.timeout_ms = Some(d.as_millis().min(u32::MAX as u128) as u32);
+        self
+    }
+
+    /// Copy the response body (and headers) back; without it only the size is known,
+    /// which is all most load-test requests need.
+    pub fn read_body(mut self) -> Self {
+        self.inner.read |= wit::ReadFlags::BODY | wit::ReadFlags::HEADERS;
+        self
+    }
+
+    /// Copy only the response headers back.
+    pub fn read_headers(mut self) -> Self {
+        self.inner.read |= wit::ReadFlags::HEADERS;
+        self
+    }
+
+    pub fn send(self) -> Result<Response, HttpError> {
+        let body_read = self.inner.read.contains(wit::ReadFlags::BODY);
+        wit::send(&self.inner).map(|inner| Response { inner, body_read })
+    }
+}
+
+pub struct Response {
+    inner: wit::HttpResponse,
+    body_read: bool,
+}
+
+impl Response {
+    pub fn status(&self) -> u16 {
+        self.inner.status
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.inner.status)
+    }
+
+    /// The response as an error unless its status is 2xx or 3xx (Locust's
+    /// `catch_response` failure, with the status in the message).
+    pub fn error_for_status(self) -> Result<Self, Error> {
+        if self.inner.status < 400 {
+            Ok(self)
+        } else {
+            Err(Error(format!(
+                "unexpected status {}{}",
+                self.inner.status,
+                if self.body_read && !self.inner.body.is_empty() {
+                    format!(
+                        ": {}",
+                        String::from_utf8_lossy(&self.inner.body[..self.inner.body.len().min(200)])
+                    )
+                } else {
+                    String::new()
+                }
+            )))
+        }
+    }
+
+    fn need_body(&self) -> Result<&[u8], Error> {
+        if self.body_read {
+            Ok(&self.inner.body)
+        } else {
+            Err(Error::msg(
+                "the response body was not requested: call .read_body() on the request",
+            ))
+        }
+    }
+
+    pub fn body(&self) -> Result<&[u8], Error> {
+        self.need_body()
+    }
+
+    pub fn text(&self) -> Result<String, Error> {
+        Ok(String::from_utf8_lossy(self.need_body()?).into_owned())
+    }
+
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        Ok(serde_json::from_slice(self.need_body()?)?)
+    }
+
+    /// Size of the (decoded) body, known even when it was not copied.
+    pub fn body_size(&self) -> u64 {
+        self.inner.body_size
+    }
+
+    /// First header with this name (case-insensitive); needs `.read_headers()` or
+    /// `.read_body()` on the request.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.inner
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn final_url(&self) -> &str {
+        &self.inner.final_url
+    }
+
+    pub fn timings(&self) -> &wit::Timings {
+        &self.inner.timings
+    }
+}
