@@ -1,1 +1,226 @@
+//! Shared test support: servers on 127.0.0.1 (plain and TLS with its own CA) that count
+//! what they see, and helpers to run a scenario through the library.
 
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+
+pub const SMOKE_WASM: &str = env!("SMOKE_WASM");
+pub const PROBE_WASM: &str = env!("PROBE_WASM");
+pub const NOT_A_SCENARIO_WASM: &str = env!("NOT_A_SCENARIO_WASM");
+
+/// What a test server saw.
+#[derive(Default, Debug)]
+pub struct Seen {
+    pub requests: AtomicU64,
+    pub connections: AtomicU64,
+    pub by_path: Mutex<HashMap<String, u64>>,
+    pub by_version: Mutex<HashMap<String, u64>>,
+}
+
+impl Seen {
+    pub fn path(&self, p: &str) -> u64 {
+        self.by_path.lock().unwrap().get(p).copied().unwrap_or(0)
+    }
+    pub fn version(&self, v: &str) -> u64 {
+        self.by_version.lock().unwrap().get(v).copied().unwrap_or(0)
+    }
+    pub fn total(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub seen: Arc<Seen>,
+    /// PEM of the CA that signed the server certificate (TLS servers only).
+    pub ca_pem: Option<String>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestServer {
+    pub fn url(&self) -> String {
+        match self.ca_pem {
+            Some(_) => format!("https://localhost:{}", self.addr.port()),
+            None => format!("http://{}", self.addr),
+        }
+    }
+}
+
+fn resp(status: u16, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .body(Full::new(body.into()))
+        .unwrap()
+}
+
+async fn route(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Full<Bytes>> {
+    seen.requests.fetch_add(1, Ordering::SeqCst);
+    let path = req.uri().path().to_string();
+    *seen
+        .by_path
+        .lock()
+        .unwrap()
+        .entry(path.clone())
+        .or_default() += 1;
+    *seen
+        .by_version
+        .lock()
+        .unwrap()
+        .entry(format!("{:?}", req.version()))
+        .or_default() += 1;
+    let cookie = req
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let _ = req.into_body().collect().await;
+    if let Some(code) = path.strip_prefix("/status/") {
+        return resp(code.parse().unwrap_or(500), "status");
+    }
+    if let Some(ms) = path.strip_prefix("/slow/") {
+        tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
+        return resp(200, "slow");
+    }
+    match path.as_str() {
+        "/ok" => resp(200, "ok"),
+        "/redirect" => Response::builder()
+            .status(StatusCode::FOUND)
+            .header(header::LOCATION, "/ok")
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+        "/cookie/set" => Response::builder()
+            .header(header::SET_COOKIE, "session=abc123; Path=/")
+            .body(Full::new(Bytes::from("set")))
+            .unwrap(),
+        "/cookie/check" if cookie.contains("session=abc123") => resp(200, "cookie"),
+        "/cookie/check" => resp(400, "no cookie"),
+        "/gzip" => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            enc.write_all(b"hello gzip world").unwrap();
+            Response::builder()
+                .header(header::CONTENT_ENCODING, "gzip")
+                .body(Full::new(Bytes::from(enc.finish().unwrap())))
+                .unwrap()
+        }
+        _ => resp(404, "not found"),
+    }
+}
+
+/// A plain HTTP/1.1 server on 127.0.0.1.
+pub async fn start_server() -> TestServer {
+    start(None).await
+}
+
+/// An HTTPS server on 127.0.0.1 with a certificate for `localhost` from its own CA;
+/// ALPN offers h2 and http/1.1.
+pub async fn start_tls_server() -> TestServer {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "stampede test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+    .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    start(Some((Arc::new(config), ca_cert.pem()))).await
+}
+
+async fn start(tls: Option<(Arc<rustls::ServerConfig>, String)>) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Seen::default());
+    let s = seen.clone();
+    let ca_pem = tls.as_ref().map(|t| t.1.clone());
+    let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.0));
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            s.connections.fetch_add(1, Ordering::SeqCst);
+            let seen = s.clone();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req| {
+                    let seen = seen.clone();
+                    async move { Ok::<_, std::convert::Infallible>(route(req, seen).await) }
+                });
+                let builder = auto::Builder::new(TokioExecutor::new());
+                match acceptor {
+                    Some(a) => {
+                        if let Ok(tls) = a.accept(stream).await {
+                            let _ = builder.serve_connection(TokioIo::new(tls), svc).await;
+                        }
+                    }
+                    None => {
+                        let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+                    }
+                }
+            });
+        }
+    });
+    TestServer {
+        addr,
+        seen,
+        ca_pem,
+        task,
+    }
+}
+
+/// A fresh directory under the target dir for one test's files.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("stampede-tests-{}", std::process::id()))
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Path of the `stampede` binary built beside the test executables.
+pub fn stampede_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let bin = dir.join("stampede");
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo test --release` from the workspace root",
+        bin.display()
+    );
+    bin
+}

@@ -1,0 +1,134 @@
+//! Bad input through the real binary: one clear line naming the problem, exit code 2,
+//! never a panic.
+
+use std::process::Command;
+
+use stampede_tests::*;
+
+fn stampede(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(stampede_bin())
+        .args(args)
+        .env("STAMPEDE_CACHE_DIR", scratch_dir("cli-cache"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_one_line_error(args: &[&str], expected: &str) {
+    let (code, _out, err) = stampede(args);
+    assert_eq!(code, 2, "exit code for {args:?}: stderr {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    let last = lines.last().copied().unwrap_or("");
+    assert!(last.contains(expected), "expected {expected:?} in {err:?}");
+}
+
+#[test]
+fn a_file_that_is_not_wasm() {
+    let dir = scratch_dir("cli-not-wasm");
+    let f = dir.join("checkout.wasm");
+    std::fs::write(&f, "console.log('hi')").unwrap();
+    assert_one_line_error(
+        &["run", f.to_str().unwrap(), "--target", "http://127.0.0.1:9"],
+        "checkout.wasm: not a WebAssembly file",
+    );
+}
+
+#[test]
+fn a_core_module_instead_of_a_component() {
+    let dir = scratch_dir("cli-core");
+    let f = dir.join("core.wasm");
+    // The smallest valid core module: magic and version 1.
+    std::fs::write(&f, b"\0asm\x01\0\0\0").unwrap();
+    assert_one_line_error(
+        &["run", f.to_str().unwrap()],
+        "is a core WebAssembly module, not a component",
+    );
+}
+
+#[test]
+fn a_truncated_component() {
+    let dir = scratch_dir("cli-truncated");
+    let f = dir.join("broken.wasm");
+    let bytes = std::fs::read(PROBE_WASM).unwrap();
+    std::fs::write(&f, &bytes[..bytes.len() / 2]).unwrap();
+    assert_one_line_error(
+        &["run", f.to_str().unwrap()],
+        "broken.wasm: not a valid WebAssembly component",
+    );
+}
+
+#[test]
+fn a_component_without_the_scenario_exports() {
+    assert_one_line_error(
+        &["run", NOT_A_SCENARIO_WASM],
+        "does not export the stampede:scenario/user interface",
+    );
+}
+
+#[test]
+fn a_missing_file() {
+    assert_one_line_error(
+        &["run", "/nonexistent/x.wasm"],
+        "scenario /nonexistent/x.wasm: cannot read the file",
+    );
+}
+
+#[test]
+fn bad_flags() {
+    assert_one_line_error(
+        &["run", PROBE_WASM, "--target", "staging.example.com"],
+        "--target \"staging.example.com\": not an absolute URL",
+    );
+    assert_one_line_error(
+        &["run", PROBE_WASM, "--target", "ftp://127.0.0.1/"],
+        "must be an http:// or https:// URL",
+    );
+    assert_one_line_error(
+        &["run", PROBE_WASM, "--env", "NOEQUALS"],
+        "--env \"NOEQUALS\": expected KEY=VALUE",
+    );
+    assert_one_line_error(&["run", PROBE_WASM, "--vus", "0"], "--vus 0");
+    let (code, _, err) = stampede(&["run", PROBE_WASM, "--duration", "3x"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("is not a duration") && err.contains("30s"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_writes_the_summary_json() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(start_server());
+    let dir = scratch_dir("cli-json");
+    let json = dir.join("summary.json");
+    let (code, out, err) = stampede(&[
+        "run",
+        PROBE_WASM,
+        "--target",
+        &server.url(),
+        "--vus",
+        "2",
+        "--iterations",
+        "30",
+        "--env",
+        "TASKS=get",
+        "--summary-json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("GET /ok") && out.contains("http_reqs"),
+        "{out}"
+    );
+    let s =
+        stampede::metrics::Summary::from_json(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(s.totals.http_reqs, 30);
+    assert_eq!(server.seen.path("/ok"), 30);
+    drop(server);
+}

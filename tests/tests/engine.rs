@@ -1,0 +1,398 @@
+//! The core engine end to end: real components from tests/fixtures and plugins/, real
+//! hyper servers on 127.0.0.1, the real library entry point.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use stampede::executor::{Load, Plan};
+use stampede::metrics::Summary;
+use stampede::run::{RunConfig, run};
+use stampede_tests::*;
+
+fn config(wasm: &str, target: &str, vus: u32, load: Load, env: &[(&str, &str)]) -> RunConfig {
+    let mut cfg = RunConfig::new(
+        PathBuf::from(wasm),
+        Plan {
+            vus,
+            load,
+            graceful_stop: Duration::from_secs(5),
+        },
+    );
+    cfg.target = Some(target.parse().unwrap());
+    cfg.env = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    cfg.cache_dir = Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache"));
+    cfg
+}
+
+async fn go(cfg: RunConfig) -> Summary {
+    run(cfg, std::future::pending(), |_| {})
+        .await
+        .expect("run succeeds")
+}
+
+fn endpoint<'a>(s: &'a Summary, name: &str) -> &'a stampede::metrics::summary::EndpointSummary {
+    s.endpoints
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no endpoint {name:?} in {:?}",
+                s.endpoints.iter().map(|e| &e.name).collect::<Vec<_>>()
+            )
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_reported_equal_requests_served() {
+    let server = start_server().await;
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        4,
+        Load::Iterations(200),
+        &[("TASKS", "get"), ("NAME", "ping")],
+    );
+    let s = go(cfg).await;
+    assert_eq!(server.seen.path("/ok"), 200);
+    assert_eq!(s.totals.http_reqs, 200);
+    assert_eq!(s.totals.http_req_failed, 0);
+    assert_eq!(s.totals.iterations, 200);
+    let e = endpoint(&s, "ping");
+    assert_eq!(e.requests, 200);
+    assert_eq!(e.status.get("200"), Some(&200));
+    assert_eq!(e.duration.count, 200);
+    assert!(e.duration.max >= e.duration.p99 && e.duration.p99 >= e.duration.med);
+    assert!(
+        s.totals.data_sent > 200 * 30,
+        "wire bytes counted: {}",
+        s.totals.data_sent
+    );
+    assert_eq!(s.checks[0].name, "status is 200");
+    assert_eq!((s.checks[0].passes, s.checks[0].fails), (200, 0));
+    // Keep-alive per VU: at most one connection per VU.
+    assert!(
+        server
+            .seen
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst)
+            <= 4
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_names_group_by_method_and_path() {
+    let server = start_server().await;
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        1,
+        Load::Iterations(3),
+        &[("TASKS", "get")],
+    );
+    let s = go(cfg).await;
+    assert_eq!(endpoint(&s, "GET /ok").requests, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_failures_are_counted_by_status() {
+    let server = start_server().await;
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        2,
+        Load::Iterations(10),
+        &[
+            ("TASKS", "get"),
+            ("PATH", "/status/503"),
+            ("NAME", "broken"),
+        ],
+    );
+    let s = go(cfg).await;
+    let e = endpoint(&s, "broken");
+    assert_eq!((e.requests, e.failed), (10, 10));
+    assert_eq!(e.status.get("503"), Some(&10));
+    assert_eq!(s.totals.iterations_failed, 10);
+    assert!(
+        s.errors[0].message.contains("unexpected status 503"),
+        "{:?}",
+        s.errors
+    );
+    assert_eq!(server.seen.path("/status/503"), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_connections_are_counted_as_connect_errors() {
+    // A port that was just free: nothing listens there any more.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let cfg = config(
+        PROBE_WASM,
+        &format!("http://127.0.0.1:{port}"),
+        1,
+        Load::Iterations(5),
+        &[("TASKS", "get"), ("NAME", "nowhere")],
+    );
+    let s = go(cfg).await;
+    let e = endpoint(&s, "nowhere");
+    assert_eq!((e.requests, e.failed), (5, 5));
+    assert_eq!(e.errors.get("connect"), Some(&5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_responses_time_out() {
+    let server = start_server().await;
+    let mut cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        2,
+        Load::Iterations(4),
+        &[("TASKS", "get"), ("PATH", "/slow/3000"), ("NAME", "slow")],
+    );
+    cfg.request_timeout = Duration::from_millis(200);
+    let s = go(cfg).await;
+    let e = endpoint(&s, "slow");
+    assert_eq!(e.errors.get("timeout"), Some(&4));
+    // Measured until the timeout fired, not longer.
+    assert!(e.duration.max < 2000.0, "max {}ms", e.duration.max);
+    assert!(e.duration.min >= 190.0, "min {}ms", e.duration.min);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_redirects_and_gzip() {
+    let server = start_server().await;
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        2,
+        Load::Iterations(20),
+        &[("TASKS", "cookies,redirect")],
+    );
+    let s = go(cfg).await;
+    for c in &s.checks {
+        assert_eq!(c.fails, 0, "check {} failed: {:?}", c.name, s.checks);
+        assert!(c.passes > 0);
+    }
+    let cookie_checks = s
+        .checks
+        .iter()
+        .find(|c| c.name == "cookie sent back")
+        .unwrap();
+    assert_eq!(server.seen.path("/cookie/check"), cookie_checks.passes);
+    assert!(server.seen.path("/redirect") > 0);
+    // The redirect's target was fetched once per redirect.
+    assert_eq!(server.seen.path("/redirect"), server.seen.path("/ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_own_ca_negotiates_http2() {
+    let server = start_tls_server().await;
+    let dir = scratch_dir("tls-ca");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, server.ca_pem.as_ref().unwrap()).unwrap();
+    let mut cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        2,
+        Load::Iterations(20),
+        &[("TASKS", "get"), ("NAME", "tls")],
+    );
+    cfg.ca_certs = vec![ca];
+    let s = go(cfg).await;
+    assert_eq!(endpoint(&s, "tls").requests, 20);
+    assert_eq!(s.totals.http_req_failed, 0, "{:?}", s.errors);
+    assert_eq!(server.seen.version("HTTP/2.0"), 20);
+    assert!(s.http_req_tls_handshaking.max > 0.0);
+
+    // Without the CA the certificate is refused.
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        1,
+        Load::Iterations(2),
+        &[("TASKS", "get"), ("NAME", "tls")],
+    );
+    let s = go(cfg).await;
+    assert_eq!(endpoint(&s, "tls").errors.get("tls"), Some(&2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trapping_task_fails_its_iteration_and_the_run_goes_on() {
+    let server = start_server().await;
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        1,
+        Load::Iterations(10),
+        &[("TASKS", "trap_every_other")],
+    );
+    let s = go(cfg).await;
+    // Each trap replaces the instance, whose call counter restarts: odd calls request,
+    // even calls trap, so requests and traps alternate.
+    assert_eq!(s.totals.iterations, 10);
+    assert_eq!(s.totals.iterations_failed, 5);
+    assert_eq!(s.totals.http_reqs, 5);
+    let e = &s.errors[0];
+    assert_eq!(e.count, 5);
+    assert!(
+        e.message.starts_with("trap_every_other: trap:"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spinning_task_exhausts_its_fuel() {
+    let server = start_server().await;
+    let mut cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        1,
+        Load::Iterations(2),
+        &[("TASKS", "spin")],
+    );
+    cfg.limits.fuel_per_call = 5_000_000;
+    let s = go(cfg).await;
+    assert_eq!(s.totals.iterations_failed, 2);
+    assert_eq!(
+        s.errors[0].message,
+        "spin: exceeded CPU budget of 5000000 fuel units"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_failures_and_setup_failures_are_reported() {
+    let server = start_server().await;
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        1,
+        Load::Iterations(3),
+        &[("TASKS", "fail")],
+    );
+    let s = go(cfg).await;
+    assert_eq!(s.errors[0].message, "fail: scenario says no");
+    assert_eq!(s.errors[0].count, 3);
+
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        2,
+        Load::Iterations(4),
+        &[("TASKS", "get"), ("FAIL_START", "1")],
+    );
+    let s = go(cfg).await;
+    assert_eq!(s.totals.http_reqs, 0);
+    assert_eq!(s.totals.iterations_failed, 4);
+    assert_eq!(s.errors[0].message, "on_start: setup refused by FAIL_START");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_metrics_are_aggregated() {
+    let server = start_server().await;
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        2,
+        Load::Iterations(10),
+        &[("TASKS", "custom")],
+    );
+    let s = go(cfg).await;
+    let m = |n: &str| s.custom.iter().find(|c| c.name == n).unwrap();
+    assert_eq!(
+        (m("widgets").kind.as_str(), m("widgets").value),
+        ("counter", 20.0)
+    );
+    assert_eq!(m("widget_ok").value, 1.0);
+    assert_eq!(m("widget_level").value, 7.0);
+    let t = m("widget_ms").trend.as_ref().unwrap();
+    assert_eq!(t.count, 10);
+    assert!((t.med - 5.0).abs() < 0.01);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_still_summarises_what_it_measured() {
+    let server = start_server().await;
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        3,
+        Load::Duration(Duration::from_secs(600)),
+        &[("TASKS", "get"), ("WAIT_MS", "5")],
+    );
+    let interrupt = tokio::time::sleep(Duration::from_millis(700));
+    let s = run(cfg, interrupt, |_| {}).await.unwrap();
+    assert!(s.interrupted.is_some());
+    assert!(s.duration_s < 30.0);
+    assert!(s.totals.http_reqs > 0);
+    // Every request the server answered was recorded (none lost in VU buffers).
+    assert_eq!(s.totals.http_reqs, server.seen.path("/ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smoke_plugin_against_the_demo_target() {
+    let demo = stampede::demo::serve("127.0.0.1:0".parse().unwrap(), Default::default())
+        .await
+        .unwrap();
+    let cfg = config(
+        SMOKE_WASM,
+        &format!("http://{}", demo.addr),
+        5,
+        Load::Iterations(60),
+        &[("WAIT_MIN_MS", "0"), ("WAIT_MAX_MS", "1")],
+    );
+    let s = go(cfg).await;
+    let st = &demo.shop.stats;
+    use std::sync::atomic::Ordering::SeqCst;
+    assert_eq!(s.totals.http_req_failed, 0, "{:?}", s.errors);
+    assert_eq!(st.logins.load(SeqCst), 5, "one login per VU");
+    assert_eq!(endpoint(&s, "POST /api/v1/auth/login").requests, 5);
+    let lists = st.product_lists.load(SeqCst);
+    let views = st.product_views.load(SeqCst);
+    let me = st.me.load(SeqCst);
+    assert_eq!(lists + views + me, 60);
+    assert_eq!(endpoint(&s, "GET /api/v1/products").requests, lists);
+    assert_eq!(st.unauthorized.load(SeqCst), 0);
+    // Weights 3:2:1 over 60 picks: each task ran.
+    assert!(lists > views.min(me) && views > 0 && me > 0);
+    assert_eq!(s.totals.checks_failed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiled_components_are_cached() {
+    let engine = stampede::engine::engine(stampede::engine::EngineSettings {
+        max_instances: 1,
+        memory_cap: 16 << 20,
+    })
+    .unwrap();
+    let dir = scratch_dir("cache-test");
+    let bytes = std::fs::read(PROBE_WASM).unwrap();
+    let path = std::path::Path::new(PROBE_WASM);
+    let a = stampede::engine::load_component(&engine, path, &bytes, Some(&dir)).unwrap();
+    let b = stampede::engine::load_component(&engine, path, &bytes, Some(&dir)).unwrap();
+    assert!(!a.cache_hit && b.cache_hit);
+    assert_eq!(a.sha256, b.sha256);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summary_json_round_trips_losslessly() {
+    let server = start_server().await;
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        2,
+        Load::Iterations(50),
+        &[("TASKS", "get")],
+    );
+    let s = go(cfg).await;
+    let back = Summary::from_json(&s.to_json()).unwrap();
+    assert_eq!(back, s);
+    let t = back.http_req_duration.trend().unwrap();
+    assert_eq!(t.count(), 50);
+    assert!((t.percentile(95.0) as f64 / 1000.0 - s.http_req_duration.p95).abs() < 1e-9);
+}
