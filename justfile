@@ -17,10 +17,10 @@ test:
 
 # Benchmarks: CPU per request against a plain hyper loop, memory per VU, instantiation.
 bench:
-    cargo run --release --example bench
+    cargo run --release -p stampede-tests --example bench
 
 # Format and lint the host, the tests and the guests.
 lint:
     cargo fmt --all -- --check
     cargo clippy --release --all-targets -- -D warnings
-    cargo clippy --release --target wasm32-wasip2 -p stampede-sdk -p smoke -- -D warnings
+    cargo clippy --release --target wasm32-wasip2 -p stampede-sdk -p smoke -p probe -p not-a-scenario -- -D warnings

@@ -503,7 +503,7 @@ async fn read_response_body(
     };
     let too_large = |e: std::io::Error| (ErrorKind::TooLarge, e.to_string());
     let mut out = if gzip {
-        Out::Gzip(flate2::write::GzDecoder::new(sink))
+        Out::Gzip(Box::new(flate2::write::GzDecoder::new(sink)))
     } else {
         Out::Plain(sink)
     };
@@ -533,5 +533,5 @@ async fn read_response_body(
 
 enum Out {
     Plain(Sink),
-    Gzip(flate2::write::GzDecoder<Sink>),
+    Gzip(Box<flate2::write::GzDecoder<Sink>>),
 }

@@ -1,0 +1,255 @@
+//! `just bench`: the engine against a plain hyper client loop, measured in one run.
+//!
+//! - CPU-µs per request: engine (Rust scenario, one named GET + one check per
+//!   iteration, 50 VUs) vs a plain hyper loop with 50 keep-alive connections, against the
+//!   same minimal server running in a child process (so only the generator is measured).
+//! - Resident KiB per idle VU (10,000 VUs) and the time to instantiate 1,000 VUs from a
+//!   warm compile cache.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper_util::rt::TokioIo;
+use stampede::executor::{Load, Plan};
+use stampede::run::{RunConfig, run};
+
+const CONCURRENCY: u32 = 50;
+
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage writes into the struct we pass and nothing else.
+    let mut u: Rusage = unsafe { std::mem::zeroed() };
+    unsafe { getrusage(0, &mut u) };
+    let tv = |t: Timeval| Duration::from_secs(t.sec as u64) + Duration::from_micros(t.usec as u64);
+    tv(u.utime) + tv(u.stime)
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Timeval {
+    sec: i64,
+    usec: i64,
+}
+
+#[repr(C)]
+struct Rusage {
+    utime: Timeval,
+    stime: Timeval,
+    rest: [i64; 14],
+}
+
+unsafe extern "C" {
+    fn getrusage(who: i32, usage: *mut Rusage) -> i32;
+}
+
+fn rss_anon_kib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("RssAnon:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The minimal server: a child process answering every request with a short body.
+fn serve_forever() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap());
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                        Bytes::from_static(b"{\"ok\":true}"),
+                    )))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+}
+
+fn start_server() -> (Child, String) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("--serve")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().to_string())
+}
+
+/// The reference: plain hyper, one keep-alive connection per task.
+async fn plain_loop(addr: &str, secs: u64) -> u64 {
+    let count = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (count, stop, addr) = (count.clone(), stop.clone(), addr.to_string());
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            while !stop.load(Ordering::Relaxed) {
+                let req = hyper::Request::get("/ok")
+                    .header("host", &addr)
+                    .body(Empty::<Bytes>::new())
+                    .unwrap();
+                let resp = send.send_request(req).await.unwrap();
+                let ok = resp.status() == 200;
+                let _ = resp.into_body().collect().await;
+                if ok {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    count.load(Ordering::Relaxed)
+}
+
+fn config(addr: &str, vus: u32, load: Load, env: &[(&str, &str)], cache: &Path) -> RunConfig {
+    let mut cfg = RunConfig::new(
+        PathBuf::from(stampede_tests::PROBE_WASM),
+        Plan {
+            vus,
+            load,
+            graceful_stop: Duration::from_secs(5),
+        },
+    );
+    cfg.target = Some(format!("http://{addr}").parse().unwrap());
+    cfg.env = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    cfg.cache_dir = Some(cache.to_path_buf());
+    cfg
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--serve") {
+        return serve_forever();
+    }
+    let secs: u64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let cache = std::env::temp_dir().join("stampede-bench-cache");
+    let (mut server, addr) = start_server();
+    // The generator gets one worker thread, like the anchors' single-core generators.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "CPU per request: {CONCURRENCY} concurrent users, {secs}s per measurement, {rounds} rounds, server in a child process"
+    );
+    let mut ratios = Vec::new();
+    for round in 1..=rounds {
+        let c0 = cpu_time();
+        let plain = rt.block_on(plain_loop(&addr, secs));
+        let plain_us = (cpu_time() - c0).as_secs_f64() * 1e6 / plain as f64;
+
+        let cfg = config(
+            &addr,
+            CONCURRENCY,
+            Load::Duration(Duration::from_secs(secs)),
+            &[("TASKS", "get"), ("NAME", "GET /ok")],
+            &cache,
+        );
+        let c0 = cpu_time();
+        let s = rt
+            .block_on(run(cfg, std::future::pending(), |_| {}))
+            .unwrap();
+        let engine_us = (cpu_time() - c0).as_secs_f64() * 1e6 / s.totals.http_reqs as f64;
+        let ratio = engine_us / plain_us;
+        ratios.push(ratio);
+        println!(
+            "  round {round}: plain hyper {plain_us:6.1} CPU-µs/req ({:.0} req/s) | stampede {engine_us:6.1} CPU-µs/req ({:.0} req/s, {} failed) | ratio {ratio:.2}x",
+            plain as f64 / secs as f64,
+            s.totals.http_reqs_rate,
+            s.totals.http_req_failed
+        );
+    }
+    ratios.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "  median ratio stampede / plain hyper: {:.2}x (budget <= 1.5x)",
+        ratios[ratios.len() / 2]
+    );
+
+    // Instantiation from a warm cache: engine + cached component + InstancePre + 1,000
+    // instances (each with its setup call), timed by a run whose VUs start and stop.
+    let cfg = config(
+        &addr,
+        1000,
+        Load::Iterations(1000),
+        &[("TASKS", "custom")],
+        &cache,
+    );
+    let t0 = Instant::now();
+    let s = rt
+        .block_on(run(cfg, std::future::pending(), |_| {}))
+        .unwrap();
+    println!(
+        "1,000 VUs instantiated, set up and run one task each, warm cache: {:.0} ms ({} iterations; budget <= 250 ms)",
+        t0.elapsed().as_secs_f64() * 1e3,
+        s.totals.iterations
+    );
+
+    // Memory per idle VU: 10,000 VUs each do one request, then wait.
+    let vus = 10_000u32;
+    let cfg = config(
+        &addr,
+        vus,
+        Load::Duration(Duration::from_secs(6)),
+        &[("TASKS", "get"), ("WAIT_MS", "60000")],
+        &cache,
+    );
+    let base = rss_anon_kib();
+    let peak = Arc::new(AtomicU64::new(0));
+    let p = peak.clone();
+    let sampler = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(5));
+        p.store(rss_anon_kib(), Ordering::SeqCst);
+    });
+    let s = rt
+        .block_on(run(cfg, std::future::pending(), |_| {}))
+        .unwrap();
+    sampler.join().unwrap();
+    let idle = peak.load(Ordering::SeqCst);
+    println!(
+        "10,000 idle VUs: RssAnon {} MiB above baseline = {:.1} KiB per VU ({} requests; budget <= 64 KiB)",
+        idle.saturating_sub(base) / 1024,
+        idle.saturating_sub(base) as f64 / vus as f64,
+        s.totals.http_reqs
+    );
+    let _ = server.kill();
+}
