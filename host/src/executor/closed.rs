@@ -133,7 +133,13 @@ pub async fn vu_loop(
             });
         }
         let wait = v.wait_time();
-        v.ctx().recorder.flush_if_stale();
+        if wait >= crate::metrics::recorder::MAX_AGE {
+            // A VU about to idle sends its buffer now: it would be stale by the time it
+            // wakes, and an idle VU should hold no buffer.
+            v.ctx().recorder.flush();
+        } else {
+            v.ctx().recorder.flush_if_stale();
+        }
         if trapped {
             // The instance's state is unknown after a trap: start a new user.
             vu = None;

@@ -11,7 +11,7 @@ use super::event::Event;
 /// VU's memory low.
 const BATCH: usize = 128;
 /// A VU that records slowly still reports at least this often (live progress).
-const MAX_AGE: Duration = Duration::from_millis(250);
+pub const MAX_AGE: Duration = Duration::from_millis(250);
 
 pub type Batch = Vec<Event>;
 
