@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::trend::Trend;
@@ -10,7 +11,7 @@ use super::trend::Trend;
 /// Identifies the format; bumped on incompatible changes.
 pub const SCHEMA: &str = "stampede-summary/1";
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
     pub schema: String,
@@ -45,7 +46,7 @@ pub struct Summary {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioInfo {
     pub name: String,
@@ -54,7 +55,7 @@ pub struct ScenarioInfo {
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Totals {
     pub http_reqs: u64,
@@ -72,7 +73,7 @@ pub struct Totals {
 }
 
 /// Statistics of a trend in milliseconds, plus the lossless histogram (microseconds).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrendSummary {
     pub count: u64,
@@ -113,7 +114,7 @@ impl TrendSummary {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointSummary {
     pub name: String,
@@ -130,7 +131,7 @@ pub struct EndpointSummary {
     pub waiting: TrendSummary,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckSummary {
     pub name: String,
@@ -138,7 +139,7 @@ pub struct CheckSummary {
     pub fails: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSummary {
     pub name: String,
@@ -147,14 +148,14 @@ pub struct TaskSummary {
     pub duration: TrendSummary,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorCount {
     pub message: String,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomSummary {
     pub name: String,
@@ -167,7 +168,7 @@ pub struct CustomSummary {
     pub trend: Option<TrendSummary>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeriesPoint {
     /// Second since the run started.
@@ -178,6 +179,13 @@ pub struct SeriesPoint {
 }
 
 impl Summary {
+    /// The JSON schema of `--summary-json` output (committed as
+    /// `schemas/summary.schema.json`; a test keeps the two in step).
+    pub fn json_schema() -> String {
+        let schema = schemars::schema_for!(Summary);
+        serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("summary serializes")
     }

@@ -1,0 +1,56 @@
+//! The `--summary-json` format has a committed JSON schema; real output must match it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use stampede::executor::{Load, Plan};
+use stampede::metrics::Summary;
+use stampede::run::{RunConfig, run};
+use stampede_tests::*;
+
+fn schema_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schemas/summary.schema.json")
+}
+
+#[test]
+fn committed_schema_matches_the_code() {
+    let generated = Summary::json_schema();
+    if std::env::var_os("STAMPEDE_BLESS").is_some() {
+        std::fs::write(schema_path(), &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(schema_path()).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "schemas/summary.schema.json is out of date: run `STAMPEDE_BLESS=1 cargo test --release --test schema` and commit it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_output_validates_against_the_schema() {
+    let server = start_server().await;
+    let mut cfg = RunConfig::new(
+        PathBuf::from(PROBE_WASM),
+        Plan {
+            vus: 2,
+            load: Load::Iterations(40),
+            graceful_stop: Duration::from_secs(5),
+        },
+    );
+    cfg.target = Some(server.url().parse().unwrap());
+    // A mix that fills every section: requests, failures, checks, custom metrics, errors.
+    cfg.env = vec![("TASKS".into(), "get,custom,fail,cookies".into())];
+    let s = run(cfg, std::future::pending(), |_| {}).await.unwrap();
+    assert!(!s.custom.is_empty() && !s.errors.is_empty() && !s.checks.is_empty());
+    let instance: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&Summary::json_schema()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // And the schema rejects what it should: a summary without its totals.
+    let mut broken = instance.clone();
+    broken.as_object_mut().unwrap().remove("totals");
+    assert!(!validator.is_valid(&broken));
+}
