@@ -107,10 +107,6 @@ impl Aggregator {
         }
     }
 
-    pub fn names(&self) -> &Arc<Names> {
-        &self.names
-    }
-
     fn second(&mut self, at_ms: u32) -> &mut Second {
         let idx = (at_ms / 1000) as usize;
         if self.series.len() <= idx {
@@ -192,17 +188,6 @@ impl Aggregator {
                 }
             }
         }
-    }
-
-    pub fn total_requests(&self) -> (u64, u64) {
-        self.endpoints
-            .values()
-            .fold((0, 0), |(r, f), e| (r + e.requests, f + e.failed))
-    }
-
-    /// The latest complete-ish second, for live progress.
-    pub fn series_len(&self) -> usize {
-        self.series.len()
     }
 
     pub fn summary(&self, meta: RunMeta) -> Summary {
