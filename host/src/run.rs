@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use url::Url;
 
-use crate::client::{ClientConfig, Resolver, SystemResolver, VuClient, tls};
+use crate::client::{ClientConfig, Resolver, SystemResolver, tls};
 use crate::engine::{self, EngineSettings};
 use crate::executor::closed::{self, Budget, LifecycleNames};
 use crate::executor::{Load, Plan};
@@ -182,7 +182,8 @@ pub async fn run(
                 scenario_name.clone(),
                 env.clone(),
                 target.clone(),
-                VuClient::new(client_cfg.clone(), resolver.clone()),
+                client_cfg.clone(),
+                resolver.clone(),
                 Recorder::new(tx.clone()),
                 LocalNames::new(names.clone()),
                 run_start,

@@ -20,12 +20,17 @@ use stampede::run::{RunConfig, run};
 
 const CONCURRENCY: u32 = 50;
 
-fn cpu_time() -> Duration {
+fn cpu_times() -> (Duration, Duration) {
     // SAFETY: getrusage writes into the struct we pass and nothing else.
     let mut u: Rusage = unsafe { std::mem::zeroed() };
     unsafe { getrusage(0, &mut u) };
     let tv = |t: Timeval| Duration::from_secs(t.sec as u64) + Duration::from_micros(t.usec as u64);
-    tv(u.utime) + tv(u.stime)
+    (tv(u.utime), tv(u.stime))
+}
+
+fn cpu_time() -> Duration {
+    let (u, s) = cpu_times();
+    u + s
 }
 
 #[repr(C)]
@@ -131,6 +136,44 @@ async fn plain_loop(addr: &str, secs: u64) -> u64 {
     count.load(Ordering::Relaxed)
 }
 
+/// The engine's HTTP client alone, without Wasm: isolates the client's own cost.
+async fn client_loop(addr: &str, secs: u64) -> u64 {
+    use stampede::client::{ClientConfig, Request, SystemResolver, VuClient, tls};
+    let cfg = Arc::new(ClientConfig::new(
+        tls::client_config(&[] as &[&str], false).unwrap(),
+    ));
+    let count = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let base: url::Url = format!("http://{addr}").parse().unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (count, stop, cfg, base) = (count.clone(), stop.clone(), cfg.clone(), base.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut c = VuClient::new(cfg, Arc::new(SystemResolver));
+            while !stop.load(Ordering::Relaxed) {
+                let req = Request {
+                    method: http::Method::GET,
+                    url: base.join("/ok").unwrap(),
+                    headers: vec![],
+                    body: Bytes::new(),
+                    timeout: None,
+                    read_body: false,
+                    read_headers: false,
+                };
+                if c.send(req).await.0.is_ok() {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    count.load(Ordering::Relaxed)
+}
+
 fn config(addr: &str, vus: u32, load: Load, env: &[(&str, &str)], cache: &Path) -> RunConfig {
     let mut cfg = RunConfig::new(
         PathBuf::from(stampede_tests::PROBE_WASM),
@@ -173,6 +216,55 @@ fn main() {
         "CPU per request: {CONCURRENCY} concurrent users, {secs}s per measurement, {rounds} rounds, server in a child process"
     );
     let mut ratios = Vec::new();
+    // BENCH_ONLY=plain|engine runs one side, for profiling.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if !only.is_empty() {
+        let (u0, s0) = cpu_times();
+        let n = if only == "plain" {
+            rt.block_on(plain_loop(&addr, secs))
+        } else if only == "client" {
+            rt.block_on(client_loop(&addr, secs))
+        } else {
+            let cfg = config(
+                &addr,
+                CONCURRENCY,
+                Load::Duration(Duration::from_secs(secs)),
+                &[("TASKS", "get"), ("NAME", "GET /ok")],
+                &cache,
+            );
+            // One request per iteration.
+            rt.block_on(run(cfg, std::future::pending(), |_| {}))
+                .unwrap()
+                .totals
+                .iterations
+        };
+        let (u1, s1) = cpu_times();
+        if std::env::var_os("BENCH_THREADS").is_some() {
+            for t in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+                let st = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+                let f = |k: &str| {
+                    st.lines()
+                        .find(|l| l.starts_with(k))
+                        .unwrap_or("")
+                        .to_string()
+                };
+                println!(
+                    "  {} {} {}",
+                    f("Name:"),
+                    f("voluntary_ctxt_switches:"),
+                    f("nonvoluntary_ctxt_switches:")
+                );
+            }
+        }
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+        println!(
+            "{only}: user {:.1} + sys {:.1} CPU-µs/req over {n} requests",
+            per(u1 - u0),
+            per(s1 - s0)
+        );
+        let _ = server.kill();
+        return;
+    }
     for round in 1..=rounds {
         let c0 = cpu_time();
         let plain = rt.block_on(plain_loop(&addr, secs));

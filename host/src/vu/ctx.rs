@@ -14,7 +14,7 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{checks, http, log, metrics, timing, vu};
-use crate::client::{ClientError, Request, VuClient};
+use crate::client::{ClientConfig, ClientError, Measured, Request, Resolver, Response, VuClient};
 use crate::metrics::event::{CustomValue, RequestSample};
 use crate::metrics::names::LocalNames;
 use crate::metrics::{ErrorKind, Event, Recorder};
@@ -44,6 +44,27 @@ impl LogLimiter {
     }
 }
 
+/// A spawned task that is cancelled when its handle is dropped (a VU cut off at the
+/// end of a run takes its request with it).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Host state of one VU (one store, one instance).
 pub struct VuCtx {
     pub id: u32,
@@ -51,7 +72,10 @@ pub struct VuCtx {
     pub scenario: Arc<str>,
     pub env: Arc<HashMap<String, String>>,
     pub target: Option<Arc<Url>>,
-    pub client: VuClient,
+    /// `None` only while a request is in flight on its own task.
+    client: Option<VuClient>,
+    client_config: Arc<ClientConfig>,
+    resolver: Arc<dyn Resolver>,
     pub recorder: Recorder,
     pub names: LocalNames,
     pub run_start: Instant,
@@ -106,7 +130,8 @@ impl VuCtx {
         scenario: Arc<str>,
         env: Arc<HashMap<String, String>>,
         target: Option<Arc<Url>>,
-        client: VuClient,
+        client_config: Arc<ClientConfig>,
+        resolver: Arc<dyn Resolver>,
         recorder: Recorder,
         names: LocalNames,
         run_start: Instant,
@@ -118,7 +143,9 @@ impl VuCtx {
             scenario,
             env,
             target,
-            client,
+            client: Some(VuClient::new(client_config.clone(), resolver.clone())),
+            client_config,
+            resolver,
             recorder,
             names,
             run_start,
@@ -129,6 +156,50 @@ impl VuCtx {
 
     pub fn now_ms(&self) -> u32 {
         self.run_start.elapsed().as_millis() as u32
+    }
+
+    fn new_client(&self) -> VuClient {
+        VuClient::new(self.client_config.clone(), self.resolver.clone())
+    }
+
+    /// Runs the exchange on a task of its own and waits for it once. Awaiting the
+    /// client inside the guest call would resume the VU's fiber at every wake-up of
+    /// the exchange; this way the fiber is resumed once per request, which measured
+    /// ~25% less CPU per request (`just bench`).
+    async fn send_on_task(
+        &mut self,
+        request: Request,
+    ) -> (Result<Response, ClientError>, Measured) {
+        let Some(mut client) = self.client.take() else {
+            return (
+                Err(ClientError::new(
+                    ErrorKind::Protocol,
+                    "the VU's client was lost",
+                )),
+                Measured::default(),
+            );
+        };
+        let task = AbortOnDrop(tokio::spawn(async move {
+            let r = client.send(request).await;
+            (client, r)
+        }));
+        match task.await {
+            Ok((client, r)) => {
+                self.client = Some(client);
+                r
+            }
+            // Only a bug in the client can panic; the VU goes on with a new client.
+            Err(e) => {
+                self.client = Some(self.new_client());
+                (
+                    Err(ClientError::new(
+                        ErrorKind::Protocol,
+                        format!("client failed: {e}"),
+                    )),
+                    Measured::default(),
+                )
+            }
+        }
     }
 
     fn resolve_url(&self, url: &str) -> Result<Url, ClientError> {
@@ -211,7 +282,7 @@ impl http::Host for VuCtx {
                     read_body: req.read.contains(http::ReadFlags::BODY),
                     read_headers: req.read.contains(http::ReadFlags::HEADERS),
                 };
-                self.client.send(request).await
+                self.send_on_task(request).await
             }
             Err(e) => (Err(e), Default::default()),
         };
