@@ -216,8 +216,15 @@ fn main() {
         "CPU per request: {CONCURRENCY} concurrent users, {secs}s per measurement, {rounds} rounds, server in a child process"
     );
     let mut ratios = Vec::new();
-    // BENCH_ONLY=plain|engine runs one side, for profiling.
+    // BENCH_ONLY=plain|client|engine runs one side, for profiling; idle only the
+    // memory measurement (BENCH_IDLE_TASK picks the probe task the VUs run once).
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only == "idle" {
+        let task = std::env::var("BENCH_IDLE_TASK").unwrap_or_else(|_| "get".into());
+        idle_memory(&rt, &addr, &cache, &task);
+        let _ = server.kill();
+        return;
+    }
     if !only.is_empty() {
         let (u0, s0) = cpu_times();
         let n = if only == "plain" {
@@ -316,14 +323,19 @@ fn main() {
         s.totals.iterations
     );
 
-    // Memory per idle VU: 10,000 VUs each do one request, then wait.
+    idle_memory(&rt, &addr, &cache, "get");
+    let _ = server.kill();
+}
+
+/// Resident memory per idle VU: 10,000 VUs each run `task` once, then wait.
+fn idle_memory(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path, task: &str) {
     let vus = 10_000u32;
     let cfg = config(
-        &addr,
+        addr,
         vus,
         Load::Duration(Duration::from_secs(6)),
-        &[("TASKS", "get"), ("WAIT_MS", "60000")],
-        &cache,
+        &[("TASKS", task), ("WAIT_MS", "60000")],
+        cache,
     );
     let base = rss_anon_kib();
     let peak = Arc::new(AtomicU64::new(0));
@@ -331,6 +343,24 @@ fn main() {
     let sampler = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(5));
         p.store(rss_anon_kib(), Ordering::SeqCst);
+        if std::env::var_os("BENCH_SMAPS").is_some() {
+            // The largest mappings by resident size, to see where idle VUs' memory is.
+            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+            let mut maps: Vec<(u64, String)> = Vec::new();
+            let mut head = String::new();
+            for l in smaps.lines() {
+                if l.contains('-') && !l.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    head = l.chars().take(90).collect();
+                } else if let Some(v) = l.strip_prefix("Rss:") {
+                    let kb: u64 = v.trim().trim_end_matches(" kB").parse().unwrap_or(0);
+                    maps.push((kb, head.clone()));
+                }
+            }
+            maps.sort_by(|a, b| b.0.cmp(&a.0));
+            for (kb, h) in maps.iter().take(8) {
+                println!("  {kb:>8} kB  {h}");
+            }
+        }
     });
     let s = rt
         .block_on(run(cfg, std::future::pending(), |_| {}))
@@ -338,10 +368,9 @@ fn main() {
     sampler.join().unwrap();
     let idle = peak.load(Ordering::SeqCst);
     println!(
-        "10,000 idle VUs: RssAnon {} MiB above baseline = {:.1} KiB per VU ({} requests; budget <= 64 KiB)",
+        "10,000 idle VUs ({task} once each): RssAnon {} MiB above baseline = {:.1} KiB per VU ({} requests; budget <= 64 KiB)",
         idle.saturating_sub(base) / 1024,
         idle.saturating_sub(base) as f64 / vus as f64,
         s.totals.http_reqs
     );
-    let _ = server.kill();
 }
