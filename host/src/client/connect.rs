@@ -134,6 +134,8 @@ impl Sender {
 /// A live connection of one VU to one origin.
 pub struct Conn {
     pub origin: Origin,
+    /// `Host` for HTTP/1 requests, built once per connection.
+    pub host_header: http::HeaderValue,
     pub sender: Sender,
     pub counts: Arc<ByteCounts>,
 }
@@ -194,8 +196,11 @@ pub async fn connect(
         tokio::spawn(conn);
         Sender::H1(sender)
     };
+    let host_header = http::HeaderValue::from_str(&origin.host_port())
+        .map_err(|e| ClientError::new(ErrorKind::InvalidUrl, format!("{origin}: {e}")))?;
     Ok(Conn {
         origin: origin.clone(),
+        host_header,
         sender,
         counts,
     })

@@ -81,6 +81,23 @@ impl Origin {
     }
 }
 
+impl Origin {
+    /// `host[:port]` as a Host header carries it (default ports omitted).
+    pub fn host_port(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let default = if self.https { 443 } else { 80 };
+        if self.port == default {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.https { "https" } else { "http" };
@@ -422,11 +439,7 @@ impl VuClient {
             hdrs.append(name, value);
         }
         if !h2 && !hdrs.contains_key(header::HOST) {
-            let host = &url[url::Position::BeforeHost..url::Position::AfterPort];
-            hdrs.insert(
-                header::HOST,
-                HeaderValue::from_str(host).map_err(|e| bad("host", &e))?,
-            );
+            hdrs.insert(header::HOST, conn.host_header.clone());
         }
         if !hdrs.contains_key(header::USER_AGENT) {
             hdrs.insert(header::USER_AGENT, self.config.user_agent.clone());

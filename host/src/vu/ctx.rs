@@ -206,6 +206,12 @@ impl VuCtx {
         let bad = |e: &dyn std::fmt::Display| {
             ClientError::new(ErrorKind::InvalidUrl, format!("{url:?}: {e}"))
         };
+        // The common case, a path against the target, skips a failing absolute parse.
+        if url.starts_with('/')
+            && let Some(base) = &self.target
+        {
+            return base.join(url).map_err(|e| bad(&e));
+        }
         match Url::parse(url) {
             Ok(u) => Ok(u),
             Err(url::ParseError::RelativeUrlWithoutBase) => match &self.target {
