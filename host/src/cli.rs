@@ -1,7 +1,7 @@
 //! The command line: parsing and validation into a [`RunConfig`], and the commands.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,12 +10,15 @@ use clap::{Args, Parser, Subcommand};
 use url::Url;
 
 use crate::executor::{Load, Plan};
+use crate::gate::Threshold;
 use crate::metrics::Summary;
 use crate::run::{self, RunConfig};
 
 /// Documented exit codes (see README).
 pub mod exit {
     pub const PASSED: u8 = 0;
+    /// At least one threshold failed (k6's code, which CI users already know).
+    pub const THRESHOLDS_FAILED: u8 = 99;
     /// Bad flags, an unreadable or invalid scenario, or any other configuration error.
     pub const CONFIG_ERROR: u8 = 2;
     /// The run was interrupted (Ctrl-C) before its end.
@@ -73,9 +76,12 @@ pub struct RunArgs {
     /// The host's own environment is never visible to scenarios.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
-    /// Write the full summary (with lossless histograms) as JSON, e.g. `--summary-json out.json`.
-    #[arg(long)]
-    pub summary_json: Option<PathBuf>,
+    /// A pass/fail criterion in k6's form, e.g. `--threshold 'http_req_duration{name:POST /api/v1/auth/login}: p(95)<300ms'`
+    /// or `--threshold 'http_req_failed: rate<0.01'` (repeatable). A failed threshold exits with 99.
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub thresholds: Vec<String>,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
     /// Default timeout of one request, e.g. `30s`.
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     pub timeout: Duration,
@@ -102,6 +108,21 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// Where the results go, besides the console.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OutputArgs {
+    /// Write the full summary (with lossless histograms) as JSON, e.g. `--summary-json out.json`.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+    /// Write the thresholds as JUnit XML test cases, e.g. `--junit stampede.xml`.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Write a Markdown summary, e.g. `--markdown summary.md` (also appended to
+    /// $GITHUB_STEP_SUMMARY when that is set).
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct DemoArgs {
     /// How long the demo runs.
@@ -110,9 +131,11 @@ pub struct DemoArgs {
     /// Virtual users.
     #[arg(long, default_value_t = 10)]
     pub vus: u32,
-    /// Also write the JSON summary.
-    #[arg(long)]
-    pub summary_json: Option<PathBuf>,
+    /// A threshold to judge the demo by (repeatable), e.g. `--threshold 'http_req_duration: p(95)<50ms'`.
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub thresholds: Vec<String>,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -192,30 +215,84 @@ impl RunArgs {
     }
 }
 
-/// Runs a configured load, prints the summary, writes the JSON; returns the exit code.
-pub async fn execute(cfg: RunConfig, summary_json: Option<&PathBuf>, quiet: bool) -> Result<u8> {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let summary = run::run(cfg, interrupt, |line| {
+/// Parses every `--threshold`; the first bad one is the error.
+pub fn parse_thresholds(exprs: &[String]) -> Result<Vec<Threshold>> {
+    let mut out = Vec::new();
+    for e in exprs {
+        out.extend(crate::gate::parse(e).map_err(|m| anyhow::anyhow!("--threshold: {m}"))?);
+    }
+    Ok(out)
+}
+
+/// Runs a configured load, judges it, prints and writes the reports; returns the exit
+/// code.
+pub async fn execute(
+    cfg: RunConfig,
+    thresholds: &[Threshold],
+    outputs: &OutputArgs,
+    quiet: bool,
+) -> Result<u8> {
+    let summary = run::run(cfg, run::StopSignals::ctrl_c(), |line| {
         if !quiet {
             eprintln!("stampede: {line}");
         }
     })
     .await?;
-    finish(&summary, summary_json)
+    finish(summary, thresholds, outputs)
 }
 
-fn finish(summary: &Summary, summary_json: Option<&PathBuf>) -> Result<u8> {
-    if let Some(path) = summary_json {
-        std::fs::write(path, summary.to_json())
-            .with_context(|| format!("--summary-json {}: cannot write", path.display()))?;
+fn write_file(
+    flag: &str,
+    path: &Path,
+    f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut buf = Vec::new();
+    f(&mut buf)?;
+    std::fs::write(path, buf).with_context(|| format!("{flag} {}: cannot write", path.display()))
+}
+
+fn finish(mut summary: Summary, thresholds: &[Threshold], outputs: &OutputArgs) -> Result<u8> {
+    let verdict = crate::gate::evaluate(thresholds, &summary);
+    let passed = verdict.passed();
+    summary.thresholds = verdict.thresholds;
+    // Files first: a console that went away must not lose the reports.
+    if let Some(path) = &outputs.summary_json {
+        write_file("--summary-json", path, |w| {
+            w.write_all(summary.to_json().as_bytes())
+        })?;
+    }
+    if let Some(path) = &outputs.junit {
+        write_file("--junit", path, |w| {
+            crate::report::junit::write(w, &summary)
+        })?;
+    }
+    if let Some(path) = &outputs.markdown {
+        write_file("--markdown", path, |w| {
+            crate::report::markdown::write(w, &summary)
+        })?;
+    }
+    if let Some(step) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        let mut buf = Vec::new();
+        crate::report::markdown::write(&mut buf, &summary)?;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&step)
+            .with_context(|| {
+                format!(
+                    "$GITHUB_STEP_SUMMARY {}: cannot append",
+                    PathBuf::from(&step).display()
+                )
+            })?;
+        f.write_all(&buf)?;
     }
     let mut out = std::io::stdout().lock();
-    crate::report::console::write(&mut out, summary)?;
+    crate::report::console::write(&mut out, &summary)?;
     out.flush()?;
     Ok(if summary.interrupted.is_some() {
         exit::INTERRUPTED
+    } else if !passed {
+        exit::THRESHOLDS_FAILED
     } else {
         exit::PASSED
     })
@@ -241,5 +318,6 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
         ("WAIT_MIN_MS".into(), "50".into()),
         ("WAIT_MAX_MS".into(), "200".into()),
     ];
-    execute(cfg, args.summary_json.as_ref(), false).await
+    let thresholds = parse_thresholds(&args.thresholds)?;
+    execute(cfg, &thresholds, &args.outputs, false).await
 }

@@ -10,6 +10,7 @@ pub mod client;
 pub mod demo;
 pub mod engine;
 pub mod executor;
+pub mod gate;
 pub mod metrics;
 pub mod report;
 pub mod run;

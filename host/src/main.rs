@@ -19,7 +19,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => {
                 let cfg = args.config()?;
-                cli::execute(cfg, args.summary_json.as_ref(), args.quiet).await
+                let thresholds = cli::parse_thresholds(&args.thresholds)?;
+                cli::execute(cfg, &thresholds, &args.outputs, args.quiet).await
             }
             Command::Demo(args) => cli::demo(args).await,
             Command::DemoTarget(args) => stampede::demo::run_target(args).await,

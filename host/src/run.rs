@@ -98,11 +98,41 @@ impl Drop for EpochTicker {
     }
 }
 
-/// Runs the load. `interrupt` resolving (Ctrl-C) stops the run at once; what was
+/// How a run can be stopped from outside (Ctrl-C, as k6 does): `graceful` ends the load
+/// and lets running iterations finish within the graceful-stop time; `hard` cuts them
+/// off at once. Either way the summary covers what was measured.
+pub struct StopSignals {
+    pub graceful: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    pub hard: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl StopSignals {
+    pub fn none() -> Self {
+        StopSignals {
+            graceful: Box::pin(std::future::pending()),
+            hard: Box::pin(std::future::pending()),
+        }
+    }
+
+    /// First Ctrl-C: graceful stop; second: hard stop.
+    pub fn ctrl_c() -> Self {
+        StopSignals {
+            graceful: Box::pin(async {
+                let _ = tokio::signal::ctrl_c().await;
+            }),
+            hard: Box::pin(async {
+                let _ = tokio::signal::ctrl_c().await;
+                let _ = tokio::signal::ctrl_c().await;
+            }),
+        }
+    }
+}
+
+/// Runs the load until its plan is done or `stop` says so; what was
 /// measured until then is still summarised.
 pub async fn run(
     cfg: RunConfig,
-    interrupt: impl Future<Output = ()>,
+    stop: StopSignals,
     mut progress: impl FnMut(&str),
 ) -> Result<Summary> {
     let path = cfg.scenario.clone();
@@ -218,7 +248,10 @@ pub async fn run(
         Load::Duration(d) => Some(tokio::time::Instant::now() + d),
         Load::Iterations(_) => None,
     };
-    tokio::pin!(interrupt);
+    let StopSignals {
+        graceful: mut interrupt,
+        hard: mut hard_stop,
+    } = stop;
     let all_done = async { while vus.join_next().await.is_some() {} };
     // Phase 1: the load itself.
     let finished_early = tokio::select! {
@@ -227,19 +260,18 @@ pub async fn run(
         _ = all_done => true,
     };
     let _ = stop_tx.send(true);
-    // Phase 2: let running iterations finish, unless interrupted.
+    // Phase 2: running iterations finish within the graceful stop (VUs waiting
+    // between tasks stop at once), unless a hard stop comes first.
     if !finished_early {
-        let grace = if interrupted.is_some() {
-            Duration::ZERO
-        } else {
-            cfg.plan.graceful_stop
-        };
+        if interrupted.is_some() {
+            progress("stopping: running iterations finish first (Ctrl-C again stops at once)");
+        }
         let drain = async { while vus.join_next().await.is_some() {} };
         tokio::select! {
             _ = drain => {}
-            _ = tokio::time::sleep(grace) => {}
-            _ = &mut interrupt, if interrupted.is_none() => {
-                interrupted = Some("interrupted (Ctrl-C) during graceful stop".into());
+            _ = tokio::time::sleep(cfg.plan.graceful_stop) => {}
+            _ = &mut hard_stop => {
+                interrupted = Some("interrupted (Ctrl-C twice: running iterations cut off)".into());
             }
         }
         // Whatever is still running is cut off; dropping a VU flushes what it recorded.

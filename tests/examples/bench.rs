@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper_util::rt::TokioIo;
 use stampede::executor::{Load, Plan};
-use stampede::run::{RunConfig, run};
+use stampede::run::{RunConfig, StopSignals, run};
 
 const CONCURRENCY: u32 = 50;
 
@@ -240,7 +240,7 @@ fn main() {
                 &cache,
             );
             // One request per iteration.
-            rt.block_on(run(cfg, std::future::pending(), |_| {}))
+            rt.block_on(run(cfg, StopSignals::none(), |_| {}))
                 .unwrap()
                 .totals
                 .iterations
@@ -285,9 +285,7 @@ fn main() {
             &cache,
         );
         let c0 = cpu_time();
-        let s = rt
-            .block_on(run(cfg, std::future::pending(), |_| {}))
-            .unwrap();
+        let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
         let engine_us = (cpu_time() - c0).as_secs_f64() * 1e6 / s.totals.http_reqs as f64;
         let ratio = engine_us / plain_us;
         ratios.push(ratio);
@@ -314,9 +312,7 @@ fn main() {
         &cache,
     );
     let t0 = Instant::now();
-    let s = rt
-        .block_on(run(cfg, std::future::pending(), |_| {}))
-        .unwrap();
+    let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
     println!(
         "1,000 VUs instantiated, set up and run one task each, warm cache: {:.0} ms ({} iterations; budget <= 250 ms)",
         t0.elapsed().as_secs_f64() * 1e3,
@@ -356,15 +352,13 @@ fn idle_memory(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path, task: &st
                     maps.push((kb, head.clone()));
                 }
             }
-            maps.sort_by(|a, b| b.0.cmp(&a.0));
+            maps.sort_by_key(|m| std::cmp::Reverse(m.0));
             for (kb, h) in maps.iter().take(8) {
                 println!("  {kb:>8} kB  {h}");
             }
         }
     });
-    let s = rt
-        .block_on(run(cfg, std::future::pending(), |_| {}))
-        .unwrap();
+    let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
     sampler.join().unwrap();
     let idle = peak.load(Ordering::SeqCst);
     println!(

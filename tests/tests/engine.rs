@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use stampede::executor::{Load, Plan};
 use stampede::metrics::Summary;
-use stampede::run::{RunConfig, run};
+use stampede::run::{RunConfig, StopSignals, run};
 use stampede_tests::*;
 
 fn config(wasm: &str, target: &str, vus: u32, load: Load, env: &[(&str, &str)]) -> RunConfig {
@@ -15,7 +15,7 @@ fn config(wasm: &str, target: &str, vus: u32, load: Load, env: &[(&str, &str)]) 
         Plan {
             vus,
             load,
-            graceful_stop: Duration::from_secs(5),
+            graceful_stop: Duration::from_secs(10),
         },
     );
     cfg.target = Some(target.parse().unwrap());
@@ -28,7 +28,7 @@ fn config(wasm: &str, target: &str, vus: u32, load: Load, env: &[(&str, &str)]) 
 }
 
 async fn go(cfg: RunConfig) -> Summary {
-    run(cfg, std::future::pending(), |_| {})
+    run(cfg, StopSignals::none(), |_| {})
         .await
         .expect("run succeeds")
 }
@@ -324,8 +324,11 @@ async fn an_interrupted_run_still_summarises_what_it_measured() {
         Load::Duration(Duration::from_secs(600)),
         &[("TASKS", "get"), ("WAIT_MS", "5")],
     );
-    let interrupt = tokio::time::sleep(Duration::from_millis(700));
-    let s = run(cfg, interrupt, |_| {}).await.unwrap();
+    let stop = StopSignals {
+        graceful: Box::pin(tokio::time::sleep(Duration::from_millis(700))),
+        hard: Box::pin(std::future::pending()),
+    };
+    let s = run(cfg, stop, |_| {}).await.unwrap();
     assert!(s.interrupted.is_some());
     assert!(s.duration_s < 30.0);
     assert!(s.totals.http_reqs > 0);
@@ -395,4 +398,34 @@ async fn summary_json_round_trips_losslessly() {
     let t = back.http_req_duration.trend().unwrap();
     assert_eq!(t.count(), 50);
     assert!((t.percentile(95.0) as f64 / 1000.0 - s.http_req_duration.p95).abs() < 1e-9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_interrupt_cuts_running_iterations_off() {
+    let server = start_server().await;
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        2,
+        Load::Duration(Duration::from_secs(600)),
+        &[("TASKS", "get"), ("PATH", "/slow/20000"), ("NAME", "stuck")],
+    );
+    let stop = StopSignals {
+        graceful: Box::pin(tokio::time::sleep(Duration::from_millis(300))),
+        hard: Box::pin(tokio::time::sleep(Duration::from_millis(600))),
+    };
+    let begin = std::time::Instant::now();
+    let s = run(cfg, stop, |_| {}).await.unwrap();
+    // Neither the 10 s graceful stop nor the 20 s request was waited for.
+    assert!(
+        begin.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        begin.elapsed()
+    );
+    assert!(
+        s.interrupted.as_deref().unwrap().contains("cut off"),
+        "{:?}",
+        s.interrupted
+    );
+    assert_eq!(server.seen.path("/slow/20000"), 2);
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use stampede::executor::{Load, Plan};
 use stampede::metrics::Summary;
-use stampede::run::{RunConfig, run};
+use stampede::run::{RunConfig, StopSignals, run};
 use stampede_tests::*;
 
 fn schema_path() -> PathBuf {
@@ -39,7 +39,7 @@ async fn real_output_validates_against_the_schema() {
     cfg.target = Some(server.url().parse().unwrap());
     // A mix that fills every section: requests, failures, checks, custom metrics, errors.
     cfg.env = vec![("TASKS".into(), "get,custom,fail,cookies".into())];
-    let s = run(cfg, std::future::pending(), |_| {}).await.unwrap();
+    let s = run(cfg, StopSignals::none(), |_| {}).await.unwrap();
     assert!(!s.custom.is_empty() && !s.errors.is_empty() && !s.checks.is_empty());
     let instance: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
     let schema: serde_json::Value = serde_json::from_str(&Summary::json_schema()).unwrap();

@@ -328,6 +328,7 @@ impl Aggregator {
                 })
                 .collect(),
             warnings,
+            thresholds: Vec::new(),
         }
     }
 }

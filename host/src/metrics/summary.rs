@@ -44,6 +44,9 @@ pub struct Summary {
     /// One point per second of the run.
     pub series: Vec<SeriesPoint>,
     pub warnings: Vec<String>,
+    /// Threshold outcomes, when the run was judged.
+    #[serde(default)]
+    pub thresholds: Vec<crate::gate::ThresholdResult>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]

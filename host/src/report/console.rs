@@ -196,6 +196,24 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
     for warning in &s.warnings {
         writeln!(w, "  warning: {warning}")?;
     }
+    if !s.thresholds.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "  thresholds:")?;
+        for t in &s.thresholds {
+            writeln!(w, "    {}", t.line())?;
+        }
+        let failed = s.thresholds.iter().filter(|t| !t.passed).count();
+        writeln!(w)?;
+        if failed == 0 {
+            writeln!(w, "  verdict: PASSED ({} thresholds)", s.thresholds.len())?;
+        } else {
+            writeln!(
+                w,
+                "  verdict: FAILED ({failed} of {} thresholds)",
+                s.thresholds.len()
+            )?;
+        }
+    }
     writeln!(w)?;
     Ok(())
 }

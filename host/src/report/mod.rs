@@ -1,3 +1,5 @@
 //! Writers of a finished run's summary. Each is generic over `io::Write`.
 
 pub mod console;
+pub mod junit;
+pub mod markdown;

@@ -1,0 +1,339 @@
+//! Judging a finished run's summary against thresholds.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::threshold::{Agg, Kind, Threshold, fmt_num};
+use crate::metrics::Summary;
+use crate::metrics::summary::TrendSummary;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdResult {
+    /// Canonical form, e.g. `http_req_duration{name:GET /a}: p(95)<500ms`.
+    pub expression: String,
+    /// The value observed, in the threshold's unit; absent when nothing was measured.
+    pub observed: Option<f64>,
+    pub passed: bool,
+    /// Why there is no observation (a threshold on zero samples fails).
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Verdict {
+    pub thresholds: Vec<ThresholdResult>,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.thresholds.iter().all(|t| t.passed)
+    }
+}
+
+/// A trend's statistic in its reporting unit (ms), from the lossless histogram when a
+/// percentile other than the precomputed ones is asked for.
+fn trend_stat(t: &TrendSummary, agg: Agg, hdr_scale: f64) -> Option<f64> {
+    if t.count == 0 {
+        return None;
+    }
+    Some(match agg {
+        Agg::Avg => t.avg,
+        Agg::Min => t.min,
+        Agg::Max => t.max,
+        Agg::Med => t.med,
+        Agg::Count => t.count as f64,
+        Agg::P(p) => {
+            let trend = t.trend().ok()?;
+            trend.percentile(p) as f64 * hdr_scale
+        }
+        Agg::Rate | Agg::Value => return None,
+    })
+}
+
+fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
+    let secs = s.duration_s.max(1e-9);
+    let none = |what: String| Err(format!("no samples: {what}"));
+    let tag_val = th.tag.as_ref().map(|(_, v)| v.as_str());
+    let tag_key = th.tag.as_ref().map(|(k, _)| k.as_str());
+    let endpoint = |name: &str| s.endpoints.iter().find(|e| e.name == name);
+    let trend = |t: Option<&TrendSummary>, what: String| match t
+        .and_then(|t| trend_stat(t, th.agg, 1e-3))
+    {
+        Some(v) => Ok(v),
+        None => none(what),
+    };
+    match (th.metric.as_str(), tag_key) {
+        ("http_req_duration" | "http_req_waiting", None | Some("name")) => {
+            let waiting = th.metric == "http_req_waiting";
+            match tag_val {
+                Some(n) => trend(
+                    endpoint(n).map(|e| if waiting { &e.waiting } else { &e.duration }),
+                    format!("no request named {n:?}"),
+                ),
+                None => trend(
+                    Some(if waiting {
+                        &s.http_req_waiting
+                    } else {
+                        &s.http_req_duration
+                    }),
+                    "no requests".into(),
+                ),
+            }
+        }
+        ("http_req_connecting", None) => trend(Some(&s.http_req_connecting), "no requests".into()),
+        ("http_req_tls_handshaking", None) => {
+            trend(Some(&s.http_req_tls_handshaking), "no requests".into())
+        }
+        ("iteration_duration", None) => trend(Some(&s.iteration_duration), "no iterations".into()),
+        ("iteration_duration", Some("task")) => {
+            let n = tag_val.unwrap_or_default();
+            trend(
+                s.tasks.iter().find(|t| t.name == n).map(|t| &t.duration),
+                format!("no task named {n:?}"),
+            )
+        }
+        ("http_req_failed", None | Some("name")) => {
+            let (reqs, failed) = match tag_val {
+                Some(n) => endpoint(n)
+                    .map(|e| (e.requests, e.failed))
+                    .unwrap_or((0, 0)),
+                None => (s.totals.http_reqs, s.totals.http_req_failed),
+            };
+            if reqs == 0 {
+                return none(match tag_val {
+                    Some(n) => format!("no request named {n:?}"),
+                    None => "no requests".into(),
+                });
+            }
+            Ok(failed as f64 / reqs as f64)
+        }
+        ("checks", None | Some("check")) => {
+            let (p, f) = match tag_val {
+                Some(n) => s
+                    .checks
+                    .iter()
+                    .find(|c| c.name == n)
+                    .map(|c| (c.passes, c.fails))
+                    .unwrap_or((0, 0)),
+                None => (s.totals.checks_passed, s.totals.checks_failed),
+            };
+            if p + f == 0 {
+                return none(match tag_val {
+                    Some(n) => format!("no check named {n:?}"),
+                    None => "no checks".into(),
+                });
+            }
+            Ok(p as f64 / (p + f) as f64)
+        }
+        ("http_reqs" | "iterations" | "data_sent" | "data_received", _) => {
+            let count = match (th.metric.as_str(), tag_key, tag_val) {
+                ("http_reqs", Some("name"), Some(n)) => {
+                    endpoint(n).map(|e| e.requests).unwrap_or(0)
+                }
+                ("iterations", Some("task"), Some(n)) => s
+                    .tasks
+                    .iter()
+                    .find(|t| t.name == n)
+                    .map(|t| t.runs)
+                    .unwrap_or(0),
+                ("http_reqs", None, _) => s.totals.http_reqs,
+                ("iterations", None, _) => s.totals.iterations,
+                ("data_sent", None, _) => s.totals.data_sent,
+                ("data_received", None, _) => s.totals.data_received,
+                _ => {
+                    return Err(format!(
+                        "{} has no {:?} tag",
+                        th.metric,
+                        tag_key.unwrap_or("")
+                    ));
+                }
+            };
+            // A count threshold is meaningful at zero (count<1); a rate too (rate>100
+            // must fail when nothing ran), so both are observed as they are.
+            Ok(match th.agg {
+                Agg::Rate => count as f64 / secs,
+                _ => count as f64,
+            })
+        }
+        (m, Some(k)) if th.kind != Kind::Custom => Err(format!("{m} has no {k:?} tag")),
+        (m, _) => {
+            let Some(c) = s.custom.iter().find(|c| c.name == m) else {
+                return none(format!("the scenario recorded no metric named {m:?}"));
+            };
+            match (c.kind.as_str(), th.agg) {
+                ("trend", _) => match c.trend.as_ref().and_then(|t| trend_stat(t, th.agg, 1e-3)) {
+                    Some(v) => Ok(v),
+                    None => Err(format!(
+                        "{m} is a trend: use avg, min, max, med, p(N) or count"
+                    )),
+                },
+                ("counter", Agg::Count | Agg::Value) => Ok(c.value),
+                ("counter", Agg::Rate) => Ok(c.value / secs),
+                ("rate", Agg::Rate) => Ok(c.value),
+                ("gauge", Agg::Value) => Ok(c.value),
+                (kind, agg) => Err(format!("{m} is a {kind}: it cannot be judged by {agg}")),
+            }
+        }
+    }
+}
+
+pub fn evaluate(thresholds: &[Threshold], s: &Summary) -> Verdict {
+    Verdict {
+        thresholds: thresholds
+            .iter()
+            .map(|th| match observe(th, s) {
+                Ok(v) => ThresholdResult {
+                    expression: th.describe(),
+                    observed: Some(v),
+                    passed: th.op.holds(v, th.value),
+                    detail: None,
+                },
+                Err(why) => ThresholdResult {
+                    expression: th.describe(),
+                    observed: None,
+                    passed: false,
+                    detail: Some(why),
+                },
+            })
+            .collect(),
+    }
+}
+
+impl ThresholdResult {
+    /// `✓ http_req_duration: p(95)<500ms (observed 123.4)`.
+    pub fn line(&self) -> String {
+        let mark = if self.passed { '✓' } else { '✗' };
+        match (self.observed, &self.detail) {
+            (Some(v), _) => format!("{mark} {} (observed {})", self.expression, fmt_observed(v)),
+            (None, Some(d)) => format!("{mark} {} ({d})", self.expression),
+            (None, None) => format!("{mark} {}", self.expression),
+        }
+    }
+}
+
+pub fn fmt_observed(v: f64) -> String {
+    if v.abs() >= 100.0 || v.fract() == 0.0 {
+        fmt_num((v * 10.0).round() / 10.0)
+    } else {
+        format!("{v:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::parse;
+    use crate::metrics::aggregate::{Aggregator, RunMeta};
+    use crate::metrics::event::{CustomValue, Event, RequestSample};
+    use crate::metrics::names::Names;
+    use crate::metrics::summary::ScenarioInfo;
+    use std::sync::Arc;
+
+    /// 100 requests to "GET /a" taking 1..=100 ms (one 500), 10 to "GET /b" at 2 s,
+    /// checks 9 of 10, a custom counter, over 10 s.
+    fn summary() -> Summary {
+        let names = Arc::new(Names::new(100));
+        let (a, b, c, k) = (
+            names.intern("GET /a"),
+            names.intern("GET /b"),
+            names.intern("ok"),
+            names.intern("carts"),
+        );
+        let mut agg = Aggregator::new(names);
+        let req = |name, ms: u64, status| {
+            Event::Request(RequestSample {
+                name,
+                status,
+                error: None,
+                at_ms: 0,
+                duration_us: ms * 1000,
+                waiting_us: ms * 500,
+                connecting_us: 0,
+                tls_us: 0,
+                bytes_sent: 1,
+                bytes_received: 1,
+            })
+        };
+        for ms in 1..=100 {
+            agg.add(&req(a, ms, if ms == 50 { 500 } else { 200 }));
+        }
+        for _ in 0..10 {
+            agg.add(&req(b, 2000, 200));
+            agg.add(&Event::Check { name: c, ok: true });
+            agg.add(&Event::Custom {
+                name: k,
+                value: CustomValue::Counter(2.0),
+            });
+        }
+        agg.add(&Event::Check { name: c, ok: false });
+        agg.summary(RunMeta {
+            scenario: ScenarioInfo {
+                name: "t".into(),
+                file: "t".into(),
+                sha256: "0".into(),
+            },
+            target: None,
+            started_at_ms: 0,
+            duration_s: 10.0,
+            model: "closed".into(),
+            vus_max: 1,
+            interrupted: None,
+            warnings: vec![],
+        })
+    }
+
+    fn judge(expr: &str) -> ThresholdResult {
+        evaluate(&parse(expr).unwrap(), &summary())
+            .thresholds
+            .remove(0)
+    }
+
+    #[test]
+    fn evaluates_on_known_histograms() {
+        let r = judge("http_req_duration{name:GET /a}: p(95)<100");
+        assert!(r.passed);
+        assert!((r.observed.unwrap() - 95.0).abs() < 0.2, "{r:?}");
+        // Any percentile comes from the lossless histogram.
+        let r = judge("http_req_duration{name:GET /a}: p(42)<=42.1");
+        assert!(r.passed, "{r:?}");
+        assert!(
+            !judge("http_req_duration: p(95)<500").passed,
+            "the 2 s requests are in the overall p95"
+        );
+        assert!(judge("http_req_duration{name:GET /a}: max<100.2").passed);
+        assert!(judge("http_req_waiting{name:GET /a}: avg<26").passed);
+        assert!(judge("http_req_failed: rate<0.01").passed);
+        let r = judge("http_req_failed: rate<0.005");
+        assert!(!r.passed);
+        assert!((r.observed.unwrap() - 1.0 / 110.0).abs() < 1e-9);
+        assert!(judge("http_req_failed{name:GET /b}: rate==0").passed);
+        assert!((judge("checks: rate>0.9").observed.unwrap() - 10.0 / 11.0).abs() < 1e-9);
+        assert_eq!(judge("http_reqs: rate>10").observed, Some(11.0));
+        assert_eq!(
+            judge("http_reqs{name:GET /b}: count==10").observed,
+            Some(10.0)
+        );
+        assert!(judge("carts: count==20").passed);
+        assert!(judge("carts: rate>=2").passed);
+    }
+
+    #[test]
+    fn thresholds_on_nothing_fail_and_say_so() {
+        let r = judge("http_req_duration{name:GET /typo}: p(95)<500");
+        assert!(!r.passed);
+        assert_eq!(
+            r.detail.as_deref(),
+            Some("no samples: no request named \"GET /typo\"")
+        );
+        assert!(!judge("checks{check:missing}: rate>0").passed);
+        let r = judge("not_recorded: value<1");
+        assert!(!r.passed && r.detail.unwrap().contains("no metric named"));
+        assert_eq!(
+            judge("http_req_duration{name:GET /typo}: p(95)<500").line(),
+            "✗ http_req_duration{name:GET /typo}: p(95)<500ms (no samples: no request named \"GET /typo\")"
+        );
+    }
+}

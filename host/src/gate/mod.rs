@@ -1,0 +1,8 @@
+//! The release gate: thresholds parsed from k6's expression form and evaluated on a
+//! finished run's summary. Free of wasmtime types; unit-tested natively.
+
+pub mod evaluate;
+pub mod threshold;
+
+pub use evaluate::{ThresholdResult, Verdict, evaluate};
+pub use threshold::{Threshold, parse};

@@ -1,0 +1,376 @@
+//! Parsing `METRIC[{TAG:VALUE}]: AGG OP NUMBER[UNIT][, AGG OP NUMBER...]`, e.g.
+//! `http_req_duration{name:POST /api/v1/auth/login}: p(95)<300ms`.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Agg {
+    Avg,
+    Min,
+    Max,
+    Med,
+    /// Percentile 0..=100.
+    P(f64),
+    Count,
+    Rate,
+    Value,
+}
+
+impl fmt::Display for Agg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Agg::Avg => write!(f, "avg"),
+            Agg::Min => write!(f, "min"),
+            Agg::Max => write!(f, "max"),
+            Agg::Med => write!(f, "med"),
+            Agg::P(p) => write!(f, "p({p})"),
+            Agg::Count => write!(f, "count"),
+            Agg::Rate => write!(f, "rate"),
+            Agg::Value => write!(f, "value"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Op {
+    pub fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            Op::Lt => a < b,
+            Op::Le => a <= b,
+            Op::Gt => a > b,
+            Op::Ge => a >= b,
+            Op::Eq => a == b,
+            Op::Ne => a != b,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Eq => "==",
+            Op::Ne => "!=",
+        }
+    }
+}
+
+/// What kind of values a metric holds, which decides the aggregations it allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Durations in milliseconds.
+    Trend,
+    /// Fraction of true samples.
+    Rate,
+    /// A count, also as a rate per second.
+    Counter,
+    /// A scenario-defined metric; its kind is known only from the run.
+    Custom,
+}
+
+pub const BUILTIN: &[(&str, Kind)] = &[
+    ("http_req_duration", Kind::Trend),
+    ("http_req_waiting", Kind::Trend),
+    ("http_req_connecting", Kind::Trend),
+    ("http_req_tls_handshaking", Kind::Trend),
+    ("iteration_duration", Kind::Trend),
+    ("http_req_failed", Kind::Rate),
+    ("checks", Kind::Rate),
+    ("http_reqs", Kind::Counter),
+    ("iterations", Kind::Counter),
+    ("data_sent", Kind::Counter),
+    ("data_received", Kind::Counter),
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// The expression as written, for reports.
+    pub source: String,
+    pub metric: String,
+    pub kind: Kind,
+    /// `(key, value)` of a `{key:value}` filter.
+    pub tag: Option<(String, String)>,
+    pub agg: Agg,
+    pub op: Op,
+    /// In the metric's unit (milliseconds for trends).
+    pub value: f64,
+}
+
+impl Threshold {
+    /// `metric{tag}: agg op value`, the canonical form of one expression.
+    pub fn describe(&self) -> String {
+        let tag = match &self.tag {
+            Some((k, v)) => format!("{{{k}:{v}}}"),
+            None => String::new(),
+        };
+        let unit = if self.kind == Kind::Trend && !matches!(self.agg, Agg::Count) {
+            "ms"
+        } else {
+            ""
+        };
+        format!(
+            "{}{tag}: {}{}{}{unit}",
+            self.metric,
+            self.agg,
+            self.op.as_str(),
+            fmt_num(self.value)
+        )
+    }
+}
+
+pub fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Parses one `--threshold` or config entry into its expressions.
+pub fn parse(text: &str) -> Result<Vec<Threshold>, String> {
+    let err = |msg: String| format!("threshold {text:?}: {msg}");
+    let (head, exprs) = split_head(text).ok_or_else(|| {
+        err("expected METRIC: EXPRESSION, e.g. 'http_req_duration: p(95)<500ms'".into())
+    })?;
+    let (metric, tag) = match head.find('{') {
+        Some(open) => {
+            let close = head
+                .rfind('}')
+                .filter(|&c| c > open && head[c + 1..].trim().is_empty())
+                .ok_or_else(|| err("unclosed '{' in the tag filter".into()))?;
+            let inner = &head[open + 1..close];
+            let (k, v) = inner.split_once(':').ok_or_else(|| {
+                err("a tag filter is {key:value}, e.g. {name:GET /api/v1/products}".into())
+            })?;
+            let (k, v) = (k.trim(), v.trim());
+            if !matches!(k, "name" | "check" | "task") {
+                return Err(err(format!(
+                    "unknown tag {k:?}; filter by name (requests), check (checks) or task (iterations)"
+                )));
+            }
+            (head[..open].trim(), Some((k.to_string(), v.to_string())))
+        }
+        None => (head.trim(), None),
+    };
+    if metric.is_empty()
+        || !metric
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
+        return Err(err(format!("{metric:?} is not a metric name")));
+    }
+    let kind = BUILTIN
+        .iter()
+        .find(|(n, _)| *n == metric)
+        .map(|(_, k)| *k)
+        .unwrap_or(Kind::Custom);
+    let mut out = Vec::new();
+    for expr in exprs.split(',') {
+        let expr = expr.trim();
+        if expr.is_empty() {
+            return Err(err("empty expression".into()));
+        }
+        let (agg, rest) = parse_agg(expr).map_err(err)?;
+        let (op, rest) = parse_op(rest.trim_start()).map_err(err)?;
+        let value = parse_value(rest.trim(), kind).map_err(err)?;
+        check_agg(metric, kind, agg).map_err(err)?;
+        out.push(Threshold {
+            source: text.trim().to_string(),
+            metric: metric.to_string(),
+            kind,
+            tag: tag.clone(),
+            agg,
+            op,
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// Splits at the first ':' outside the tag braces.
+fn split_head(text: &str) -> Option<(&str, &str)> {
+    let mut depth = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ':' if depth == 0 => return Some((&text[..i], &text[i + 1..])),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn parse_agg(expr: &str) -> Result<(Agg, &str), String> {
+    let word_end = expr
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(expr.len());
+    let word = &expr[..word_end];
+    let rest = &expr[word_end..];
+    let simple = match word {
+        "avg" => Some(Agg::Avg),
+        "min" => Some(Agg::Min),
+        "max" => Some(Agg::Max),
+        "med" => Some(Agg::Med),
+        "count" => Some(Agg::Count),
+        "rate" => Some(Agg::Rate),
+        "value" => Some(Agg::Value),
+        _ => None,
+    };
+    if let Some(a) = simple {
+        return Ok((a, rest));
+    }
+    if word == "p" {
+        let inner_end = rest
+            .find(')')
+            .ok_or("p( needs a closing parenthesis, e.g. p(95)")?;
+        let inner = rest
+            .strip_prefix('(')
+            .map(|r| &r[..inner_end - 1])
+            .ok_or("write percentiles as p(N), e.g. p(95)")?;
+        let p: f64 = inner
+            .trim()
+            .parse()
+            .map_err(|_| format!("p({inner}): the percentile must be a number"))?;
+        if !(0.0..=100.0).contains(&p) {
+            return Err(format!(
+                "p({inner}): the percentile must be between 0 and 100"
+            ));
+        }
+        return Ok((Agg::P(p), &rest[inner_end + 1..]));
+    }
+    Err(format!(
+        "unknown aggregation {word:?}; use avg, min, max, med, p(N), count, rate or value"
+    ))
+}
+
+fn parse_op(s: &str) -> Result<(Op, &str), String> {
+    for (tok, op) in [
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ] {
+        if let Some(rest) = s.strip_prefix(tok) {
+            return Ok((op, rest));
+        }
+    }
+    Err(format!(
+        "expected a comparison (<, <=, >, >=, ==, !=) before {s:?}"
+    ))
+}
+
+fn parse_value(s: &str, kind: Kind) -> Result<f64, String> {
+    let num_end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e'))
+        .unwrap_or(s.len());
+    let (num, unit) = (&s[..num_end], s[num_end..].trim());
+    let v: f64 = num.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    let scale = match unit {
+        "" => 1.0,
+        "ms" if kind != Kind::Rate => 1.0,
+        "s" if kind != Kind::Rate => 1000.0,
+        "us" | "µs" if kind != Kind::Rate => 0.001,
+        "%" if kind == Kind::Rate => 0.01,
+        u => {
+            return Err(format!(
+                "unknown unit {u:?}; durations take ms, s or us, rates %"
+            ));
+        }
+    };
+    Ok(v * scale)
+}
+
+fn check_agg(metric: &str, kind: Kind, agg: Agg) -> Result<(), String> {
+    let ok = match kind {
+        Kind::Trend => matches!(
+            agg,
+            Agg::Avg | Agg::Min | Agg::Max | Agg::Med | Agg::P(_) | Agg::Count
+        ),
+        Kind::Rate => matches!(agg, Agg::Rate),
+        Kind::Counter => matches!(agg, Agg::Count | Agg::Rate),
+        Kind::Custom => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        let allowed = match kind {
+            Kind::Trend => "avg, min, max, med, p(N) or count",
+            Kind::Rate => "rate",
+            Kind::Counter => "count or rate",
+            Kind::Custom => "",
+        };
+        Err(format!("{metric} cannot be judged by {agg}: use {allowed}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_common_forms() {
+        let t = &parse("http_req_duration: p(95)<500").unwrap()[0];
+        assert_eq!(
+            (t.metric.as_str(), t.agg, t.op, t.value),
+            ("http_req_duration", Agg::P(95.0), Op::Lt, 500.0)
+        );
+        let t =
+            &parse("http_req_duration{name:POST /api/v1/auth/login}: p(99.9) <= 1.5s").unwrap()[0];
+        assert_eq!(
+            t.tag,
+            Some(("name".into(), "POST /api/v1/auth/login".into()))
+        );
+        assert_eq!((t.agg, t.op, t.value), (Agg::P(99.9), Op::Le, 1500.0));
+        let t = &parse("http_req_failed: rate<0.01").unwrap()[0];
+        assert_eq!((t.kind, t.agg, t.value), (Kind::Rate, Agg::Rate, 0.01));
+        assert_eq!(parse("http_req_failed: rate<1%").unwrap()[0].value, 0.01);
+        assert_eq!(parse("checks: rate>0.99").unwrap()[0].op, Op::Gt);
+        assert_eq!(parse("http_reqs: rate>100").unwrap()[0].kind, Kind::Counter);
+        let two = parse("iteration_duration: avg<200, max<2s").unwrap();
+        assert_eq!(two.len(), 2);
+        assert_eq!(two[1].value, 2000.0);
+        assert_eq!(parse("cart_size: value>=3").unwrap()[0].kind, Kind::Custom);
+        assert_eq!(parse("http_req_duration: med<300us").unwrap()[0].value, 0.3);
+        assert_eq!(
+            parse("http_req_duration{name:GET /a}: p(95)<500").unwrap()[0].describe(),
+            "http_req_duration{name:GET /a}: p(95)<500ms"
+        );
+    }
+
+    #[test]
+    fn bad_expressions_say_what_is_wrong() {
+        let e = |s: &str| parse(s).unwrap_err();
+        assert!(e("http_req_duration p(95)<500").contains("expected METRIC: EXPRESSION"));
+        assert!(e("http_req_duration: p95<500").contains("unknown aggregation \"p95\""));
+        assert!(e("http_req_duration: p(95)~500").contains("expected a comparison"));
+        assert!(e("http_req_duration: p(95)<fast").contains("\"fast\" is not a number"));
+        assert!(e("http_req_duration: p(120)<5").contains("between 0 and 100"));
+        assert!(
+            e("http_req_failed: p(95)<0.1")
+                .contains("http_req_failed cannot be judged by p(95): use rate")
+        );
+        assert!(e("http_req_duration{name GET}: p(95)<5").contains("{key:value}"));
+        assert!(e("http_req_duration{host:x}: p(95)<5").contains("unknown tag \"host\""));
+        assert!(
+            e("http_req_duration{name:x: p(95)<5").contains("expected METRIC")
+                || e("http_req_duration{name:x: p(95)<5").contains("unclosed")
+        );
+        assert!(e("http_req_duration: p(95)<5min").contains("unknown unit \"min\""));
+        assert!(e("http_req_duration:").contains("empty expression"));
+        // Every message names the expression it is about.
+        assert!(e("checks: avg>1").starts_with("threshold \"checks: avg>1\":"));
+    }
+}

@@ -1,0 +1,91 @@
+//! A Markdown summary for CI job pages (GitHub's `$GITHUB_STEP_SUMMARY`, merge requests).
+
+use std::io::{self, Write};
+
+use crate::metrics::Summary;
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
+    let verdict = if s.thresholds.iter().all(|t| t.passed) {
+        "✅ passed"
+    } else {
+        "❌ failed"
+    };
+    writeln!(w, "## Stampede: {} — {verdict}", cell(&s.scenario.name))?;
+    writeln!(w)?;
+    let t = &s.totals;
+    writeln!(
+        w,
+        "{} VUs max, {:.1} s, {} requests ({:.1}/s), {:.2}% failed, {} iterations, checks {}/{} passed{}",
+        s.vus_max,
+        s.duration_s,
+        t.http_reqs,
+        t.http_reqs_rate,
+        t.http_req_failed_rate * 100.0,
+        t.iterations,
+        t.checks_passed,
+        t.checks_passed + t.checks_failed,
+        s.interrupted
+            .as_ref()
+            .map(|i| format!(" — **cut short: {i}**"))
+            .unwrap_or_default()
+    )?;
+    if !s.thresholds.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "| | threshold | observed |")?;
+        writeln!(w, "|---|---|---|")?;
+        for th in &s.thresholds {
+            let observed = match (th.observed, &th.detail) {
+                (Some(v), _) => crate::gate::evaluate::fmt_observed(v),
+                (None, Some(d)) => d.clone(),
+                (None, None) => String::new(),
+            };
+            writeln!(
+                w,
+                "| {} | `{}` | {} |",
+                if th.passed { "✅" } else { "❌" },
+                cell(&th.expression),
+                cell(&observed)
+            )?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "| endpoint | reqs | req/s | fail % | p50 | p90 | p95 | p99 | max |"
+    )?;
+    writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    for e in &s.endpoints {
+        let d = &e.duration;
+        writeln!(
+            w,
+            "| `{}` | {} | {:.1} | {:.2} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |",
+            cell(&e.name),
+            e.requests,
+            e.rps,
+            if e.requests == 0 {
+                0.0
+            } else {
+                e.failed as f64 * 100.0 / e.requests as f64
+            },
+            d.med,
+            d.p90,
+            d.p95,
+            d.p99,
+            d.max
+        )?;
+    }
+    if !s.errors.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "<details><summary>errors</summary>")?;
+        writeln!(w)?;
+        for e in s.errors.iter().take(20) {
+            writeln!(w, "- {} × {}", e.count, cell(&e.message))?;
+        }
+        writeln!(w, "</details>")?;
+    }
+    Ok(())
+}
