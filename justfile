@@ -2,7 +2,7 @@
 
 # Run the demo: the bundled smoke scenario against the in-process demo target.
 demo:
-    cargo run --release -- demo
+    cargo run --release --bin stampede -- demo
 
 # Build every plugin to target/plugins/<name>.wasm
 plugins:

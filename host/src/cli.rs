@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -320,4 +321,39 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
     ];
     let thresholds = parse_thresholds(&args.thresholds)?;
     execute(cfg, &thresholds, &args.outputs, false).await
+}
+
+/// The whole command line program; `main.rs` only calls this (so the test suite can
+/// build the same program as a binary of its own).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("stampede: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::CONFIG_ERROR);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => {
+                let cfg = args.config()?;
+                let thresholds = parse_thresholds(&args.thresholds)?;
+                execute(cfg, &thresholds, &args.outputs, args.quiet).await
+            }
+            Command::Demo(args) => demo(args).await,
+            Command::DemoTarget(args) => crate::demo::run_target(args).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            // One line: the error and its causes, joined.
+            eprintln!("stampede: error: {e:#}");
+            ExitCode::from(exit::CONFIG_ERROR)
+        }
+    }
 }

@@ -212,15 +212,12 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Path of the `stampede` binary built beside the test executables.
-pub fn stampede_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let bin = dir.join("stampede");
-    assert!(
-        bin.exists(),
-        "{} is missing: run the tests with `cargo test --release` from the workspace root",
-        bin.display()
-    );
-    bin
+/// Path of the `stampede` program (the test package's `stampede-cli` binary, which runs
+/// the same `stampede::cli::main`). A macro, because cargo gives the path only to
+/// integration tests.
+#[macro_export]
+macro_rules! stampede_bin {
+    () => {
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_stampede-cli"))
+    };
 }

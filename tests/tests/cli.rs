@@ -6,7 +6,7 @@ use std::process::Command;
 use stampede_tests::*;
 
 fn stampede(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(stampede_bin())
+    let out = Command::new(stampede_bin!())
         .args(args)
         .env("STAMPEDE_CACHE_DIR", scratch_dir("cli-cache"))
         .output()

@@ -13,7 +13,7 @@ struct Out {
 }
 
 fn stampede(args: &[&str], dir: &std::path::Path) -> Out {
-    let o = Command::new(stampede_bin())
+    let o = Command::new(stampede_bin!())
         .args(args)
         .env("STAMPEDE_CACHE_DIR", dir.join("cache"))
         .env_remove("GITHUB_STEP_SUMMARY")
