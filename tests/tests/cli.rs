@@ -132,3 +132,25 @@ fn run_writes_the_summary_json() {
     assert_eq!(server.seen.path("/ok"), 30);
     drop(server);
 }
+
+#[test]
+fn guest_output_goes_to_the_rate_limited_log() {
+    let (code, out, err) = stampede(&[
+        "run",
+        PROBE_WASM,
+        "--env",
+        "TASKS=chatty",
+        "--iterations",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lines = err
+        .lines()
+        .filter(|l| l.starts_with("[probe vu 1 stdout] line "))
+        .count();
+    assert_eq!(lines, 20, "{err}");
+    assert!(
+        out.contains("80 scenario log lines were suppressed"),
+        "{out}"
+    );
+}

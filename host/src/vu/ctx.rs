@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -13,6 +13,7 @@ use wasmtime::component::{HasData, ResourceTable};
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::output::GuestOutput;
 use crate::bindings::{checks, http, log, metrics, timing, vu};
 use crate::client::{ClientConfig, ClientError, Measured, Request, Resolver, Response, VuClient};
 use crate::metrics::event::{CustomValue, RequestSample};
@@ -80,6 +81,8 @@ pub struct VuCtx {
     pub names: LocalNames,
     pub run_start: Instant,
     pub logs: Arc<LogLimiter>,
+    /// The guest's last stderr line, quoted in trap messages.
+    pub guest_stderr: Arc<Mutex<String>>,
     /// Reused to build default request names without allocating each time.
     name_buf: String,
 }
@@ -94,9 +97,23 @@ pub struct VuState {
 
 impl VuState {
     pub fn new(vu: VuCtx, memory_cap: usize) -> Self {
+        let output = |stream: &str, keep: Option<Arc<Mutex<String>>>| {
+            GuestOutput::new(
+                format!("{} vu {} {stream}", vu.scenario, vu.id).into(),
+                vu.logs.clone(),
+                vu.run_start,
+                keep,
+            )
+        };
+        let wasi = WasiCtx::builder()
+            // No preopens, no env, no args, no sockets; output goes to the run's log.
+            .allow_tcp(false)
+            .allow_udp(false)
+            .stdout(output("stdout", None))
+            .stderr(output("stderr", Some(vu.guest_stderr.clone())))
+            .build();
         VuState {
-            // Defaults: no preopens, no env, no args, sockets denied, stdio discarded.
-            wasi: WasiCtx::builder().allow_tcp(false).allow_udp(false).build(),
+            wasi,
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(memory_cap)
@@ -150,6 +167,7 @@ impl VuCtx {
             names,
             run_start,
             logs,
+            guest_stderr: Arc::new(Mutex::new(String::new())),
             name_buf: String::new(),
         }
     }

@@ -2,6 +2,7 @@
 //! lifecycle. [`ScenarioRuntime`] holds what is shared once per run (`InstancePre`).
 
 mod ctx;
+mod output;
 
 use std::path::Path;
 use std::time::Duration;
@@ -196,7 +197,17 @@ impl Vu {
         match r {
             Ok(Ok(())) => Ok(()),
             Ok(Err(msg)) => Err(CallError::Failed(msg)),
-            Err(e) => Err(CallError::Trap(trap_message(&e, self.fuel))),
+            Err(e) => {
+                let mut msg = trap_message(&e, self.fuel);
+                // What the guest said last (a panic message) explains most traps.
+                if let Ok(mut last) = self.ctx().guest_stderr.lock()
+                    && !last.is_empty()
+                {
+                    msg = format!("{msg} (guest stderr: {last})");
+                    last.clear();
+                }
+                Err(CallError::Trap(msg))
+            }
         }
     }
 
