@@ -41,7 +41,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a scenario component against a target.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the bundled smoke scenario against the built-in demo target, for a few seconds.
     Demo(DemoArgs),
     /// Serve the demo shop API (what `demo` runs against), e.g. for your own scenarios.
@@ -50,9 +50,14 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct LoadArgs {
-    /// Virtual users running at once, e.g. `--vus 50`.
-    #[arg(long, default_value_t = 1)]
-    pub vus: u32,
+    /// Virtual users running at once, e.g. `--vus 50` (default 1; with --rate, the VUs
+    /// set up in advance to take the iterations, default one per iteration per second).
+    #[arg(long)]
+    pub vus: Option<u32>,
+    /// Open model: start this many iterations per second, e.g. `--rate 200 --duration 30s`,
+    /// whether or not the target keeps up (iterations with no free VU are dropped and counted).
+    #[arg(long, requires = "duration", conflicts_with = "iterations")]
+    pub rate: Option<f64>,
     /// How long the load lasts, e.g. `30s`, `1m30s`, `500ms`.
     #[arg(long, value_parser = parse_duration, conflicts_with = "iterations")]
     pub duration: Option<Duration>,
@@ -169,8 +174,27 @@ pub fn parse_target(t: &str) -> Result<Url> {
 
 impl LoadArgs {
     pub fn plan(&self) -> Result<Plan> {
-        if self.vus == 0 {
+        if self.vus == Some(0) {
             bail!("--vus 0: at least one virtual user is needed");
+        }
+        if let Some(rate) = self.rate {
+            if !(rate > 0.0 && rate.is_finite()) {
+                bail!("--rate {rate}: iterations per second must be above 0");
+            }
+            let duration = self.duration.unwrap_or_default();
+            if duration.is_zero() {
+                bail!("--duration 0s: the run needs some time");
+            }
+            return Ok(Plan {
+                vus: self
+                    .vus
+                    .unwrap_or_else(|| (rate.ceil() as u32).clamp(1, 1000)),
+                load: Load::Rate {
+                    per_sec: rate,
+                    duration,
+                },
+                graceful_stop: self.graceful_stop,
+            });
         }
         let load = match (self.duration, self.iterations) {
             (_, Some(0)) => bail!("--iterations 0: at least one iteration is needed"),
@@ -180,7 +204,7 @@ impl LoadArgs {
             (None, None) => Load::Iterations(1),
         };
         Ok(Plan {
-            vus: self.vus,
+            vus: self.vus.unwrap_or(1),
             load,
             graceful_stop: self.graceful_stop,
         })

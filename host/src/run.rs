@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::client::{ClientConfig, Resolver, SystemResolver, tls};
 use crate::engine::{self, EngineSettings};
+use crate::executor::arrival;
 use crate::executor::closed::{self, Budget, LifecycleNames};
 use crate::executor::{Load, Plan};
 use crate::metrics::aggregate::RunMeta;
@@ -225,28 +226,51 @@ pub async fn run(
 
     let _ticker = EpochTicker::start(engine.clone());
     let budget = Arc::new(match cfg.plan.load {
-        Load::Duration(_) => Budget::until_stopped(),
         Load::Iterations(n) => Budget::iterations(n),
+        _ => Budget::until_stopped(),
     });
+    let pool = Arc::new(arrival::IdlePool::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     progress(&format!("running: {}", cfg.plan.describe()));
     let mut vus = tokio::task::JoinSet::new();
     for id in 1..=cfg.plan.vus {
-        vus.spawn(closed::vu_loop(
-            rt.clone(),
-            make_ctx.clone(),
-            id,
-            budget.clone(),
-            stop_rx.clone(),
-            lifecycle,
-        ));
+        if cfg.plan.load.is_open() {
+            vus.spawn(arrival::vu_loop(
+                rt.clone(),
+                make_ctx.clone(),
+                id,
+                pool.clone(),
+                stop_rx.clone(),
+                lifecycle,
+            ));
+        } else {
+            vus.spawn(closed::vu_loop(
+                rt.clone(),
+                make_ctx.clone(),
+                id,
+                budget.clone(),
+                stop_rx.clone(),
+                lifecycle,
+            ));
+        }
     }
     drop(make_ctx);
 
     let mut interrupted = None;
-    let deadline = match cfg.plan.load {
-        Load::Duration(d) => Some(tokio::time::Instant::now() + d),
-        Load::Iterations(_) => None,
+    // The open model starts its clock once the VUs are set up (k6 pre-allocates too).
+    if cfg.plan.load.is_open() {
+        pool.wait_ready(cfg.plan.vus as usize, Duration::from_secs(30))
+            .await;
+    }
+    let load_done = async {
+        match cfg.plan.load {
+            Load::Duration(d) => tokio::time::sleep(d).await,
+            Load::Iterations(_) => std::future::pending().await,
+            Load::Rate { per_sec, duration } => {
+                arrival::schedule(pool.clone(), per_sec, duration, tokio::time::Instant::now())
+                    .await
+            }
+        }
     };
     let StopSignals {
         graceful: mut interrupt,
@@ -256,7 +280,7 @@ pub async fn run(
     // Phase 1: the load itself.
     let finished_early = tokio::select! {
         _ = &mut interrupt => { interrupted = Some("interrupted (Ctrl-C)".to_string()); false }
-        _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => false,
+        _ = load_done => false,
         _ = all_done => true,
     };
     let _ = stop_tx.send(true);
@@ -297,9 +321,15 @@ pub async fn run(
         target: cfg.target.map(|t| t.to_string()),
         started_at_ms,
         duration_s: duration.as_secs_f64(),
-        model: "closed".into(),
+        model: if cfg.plan.load.is_open() {
+            "open"
+        } else {
+            "closed"
+        }
+        .into(),
         vus_max: cfg.plan.vus,
         interrupted,
         warnings,
+        dropped_iterations: pool.dropped.load(Ordering::Relaxed),
     }))
 }

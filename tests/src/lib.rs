@@ -28,6 +28,9 @@ pub struct Seen {
     pub connections: AtomicU64,
     pub by_path: Mutex<HashMap<String, u64>>,
     pub by_version: Mutex<HashMap<String, u64>>,
+    /// `/pause/N/MS`: the N-th such request pauses the whole server for MS.
+    pub pause_count: AtomicU64,
+    pub paused_until: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Seen {
@@ -96,6 +99,24 @@ async fn route(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Full<Bytes>>
     let _ = req.into_body().collect().await;
     if let Some(code) = path.strip_prefix("/status/") {
         return resp(code.parse().unwrap_or(500), "status");
+    }
+    if let Some(rest) = path.strip_prefix("/pause/") {
+        // A server-wide stall (a GC pause, a failover): every request that arrives
+        // during it waits for its end.
+        let (n, ms) = rest.split_once('/').unwrap_or(("0", "0"));
+        let (n, ms): (u64, u64) = (n.parse().unwrap_or(0), ms.parse().unwrap_or(0));
+        let count = seen.pause_count.fetch_add(1, Ordering::SeqCst) + 1;
+        let until = {
+            let mut p = seen.paused_until.lock().unwrap();
+            if count == n {
+                *p = Some(tokio::time::Instant::now() + Duration::from_millis(ms));
+            }
+            *p
+        };
+        if let Some(until) = until {
+            tokio::time::sleep_until(until).await;
+        }
+        return resp(200, "ok");
     }
     if let Some(ms) = path.strip_prefix("/slow/") {
         tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;

@@ -1,16 +1,26 @@
 //! Load models. A plan is computed up front from the configuration; executors run it.
 
+pub mod arrival;
 pub mod closed;
 
 use std::time::Duration;
 
-/// How much work a closed-model run does.
+/// How much work a run does, and in which model.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Load {
-    /// VUs loop until the duration is over (k6 `constant-vus`).
+    /// Closed: VUs loop until the duration is over (k6 `constant-vus`).
     Duration(Duration),
-    /// VUs share a fixed number of iterations (k6 `shared-iterations`).
+    /// Closed: VUs share a fixed number of iterations (k6 `shared-iterations`).
     Iterations(u64),
+    /// Open: iterations start at a fixed rate whether or not the target keeps up
+    /// (k6 `constant-arrival-rate`); with no VU free, an iteration is dropped.
+    Rate { per_sec: f64, duration: Duration },
+}
+
+impl Load {
+    pub fn is_open(&self) -> bool {
+        matches!(self, Load::Rate { .. })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,6 +42,11 @@ impl Plan {
                 humantime::format_duration(self.graceful_stop)
             ),
             Load::Iterations(n) => format!("{} VUs sharing {} iterations", self.vus, n),
+            Load::Rate { per_sec, duration } => format!(
+                "{per_sec} iterations/s for {} on up to {} VUs (open model: latency from the scheduled start)",
+                humantime::format_duration(duration),
+                self.vus
+            ),
         }
     }
 }

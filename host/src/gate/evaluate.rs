@@ -282,6 +282,7 @@ mod tests {
             vus_max: 1,
             interrupted: None,
             warnings: vec![],
+            dropped_iterations: 0,
         })
     }
 

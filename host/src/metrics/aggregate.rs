@@ -73,6 +73,7 @@ pub struct RunMeta {
     pub vus_max: u32,
     pub interrupted: Option<String>,
     pub warnings: Vec<String>,
+    pub dropped_iterations: u64,
 }
 
 #[derive(Debug)]
@@ -303,6 +304,7 @@ impl Aggregator {
                 data_received: all.data_received,
                 iterations: self.iteration_duration.count(),
                 iterations_failed: self.iterations_failed,
+                dropped_iterations: meta.dropped_iterations,
                 checks_passed,
                 checks_failed,
             },
@@ -366,6 +368,7 @@ mod tests {
             vus_max: 1,
             interrupted: None,
             warnings: vec![],
+            dropped_iterations: 0,
         }
     }
 

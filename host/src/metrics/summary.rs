@@ -71,6 +71,9 @@ pub struct Totals {
     pub data_received: u64,
     pub iterations: u64,
     pub iterations_failed: u64,
+    /// Open model: iterations due when no VU was free, so never started.
+    #[serde(default)]
+    pub dropped_iterations: u64,
     pub checks_passed: u64,
     pub checks_failed: u64,
 }

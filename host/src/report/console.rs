@@ -140,6 +140,13 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
         "  iterations................: {} ({} failed)",
         t.iterations, t.iterations_failed
     )?;
+    if s.model == "open" {
+        writeln!(
+            w,
+            "  dropped_iterations........: {} (due when no VU was free)",
+            t.dropped_iterations
+        )?;
+    }
     writeln!(
         w,
         "  iteration_duration........: {}",

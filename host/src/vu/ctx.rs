@@ -81,6 +81,9 @@ pub struct VuCtx {
     pub names: LocalNames,
     pub run_start: Instant,
     pub logs: Arc<LogLimiter>,
+    /// Open model: when the current iteration was scheduled to start. Its first request
+    /// is timed from then, so time spent waiting on a stalled target counts.
+    pub scheduled_start: Option<Instant>,
     /// The guest's last stderr line, quoted in trap messages.
     pub guest_stderr: Arc<Mutex<String>>,
     /// Reused to build default request names without allocating each time.
@@ -167,6 +170,7 @@ impl VuCtx {
             names,
             run_start,
             logs,
+            scheduled_start: None,
             guest_stderr: Arc::new(Mutex::new(String::new())),
             name_buf: String::new(),
         }
@@ -279,7 +283,12 @@ impl http::Host for VuCtx {
         &mut self,
         req: http::HttpRequest,
     ) -> Result<http::HttpResponse, http::HttpError> {
-        let at_ms = self.now_ms();
+        let lag_us = self
+            .scheduled_start
+            .take()
+            .map(|at| at.elapsed().as_micros() as u64)
+            .unwrap_or(0);
+        let at_ms = self.now_ms().saturating_sub((lag_us / 1000) as u32);
         let url = self.resolve_url(&req.url);
         let name = self.request_name(
             req.name.as_deref(),
@@ -316,7 +325,7 @@ impl http::Host for VuCtx {
             status: result.as_ref().map(|r| r.status).unwrap_or(0),
             error: result.as_ref().err().map(|e| e.kind),
             at_ms,
-            duration_us: t.total_us,
+            duration_us: t.total_us + lag_us,
             waiting_us: t.wait_us,
             connecting_us: t.connect_us,
             tls_us: t.tls_us,
