@@ -1,4 +1,6 @@
 # Stampede tasks. One build profile (release) serves build, tests and benchmarks.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
 
 # Run the demo: the bundled smoke scenario against the in-process demo target.
 demo:

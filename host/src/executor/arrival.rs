@@ -12,6 +12,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use super::closed::{LifecycleNames, MakeCtx};
+use super::user;
 use crate::metrics::Event;
 use crate::metrics::names::NameId;
 use crate::vu::{CallError, ScenarioRuntime, Vu};
@@ -83,47 +84,23 @@ pub async fn vu_loop(
     while !*stop.borrow() {
         // Ready a user before offering to take iterations: setup is not on the clock.
         if vu.is_none() {
-            match Vu::instantiate(&rt, make_ctx(id)).await {
-                Ok(mut v) => {
-                    let at_ms = v.ctx().now_ms();
-                    let begin = std::time::Instant::now();
-                    match v.on_start().await {
-                        Ok(()) => {
-                            task_ids = v
-                                .tasks
-                                .clone()
-                                .iter()
-                                .map(|t| v.ctx().names.intern(&t.name))
-                                .collect();
-                            vu = Some(v);
-                        }
-                        Err(e) => {
-                            v.ctx().recorder.record(Event::Iteration {
-                                task: lifecycle.on_start,
-                                at_ms,
-                                duration_us: begin.elapsed().as_micros() as u64,
-                                error: Some(e.message().into()),
-                            });
-                            drop(v);
-                            if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
-                                break;
-                            }
-                            continue;
-                        }
-                    }
+            let Some((mut v, ids)) = user::instantiate(&rt, &*make_ctx, id).await else {
+                if user::sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+                    break;
                 }
-                Err(message) => {
-                    let mut ctx = make_ctx(id);
-                    ctx.recorder.record(Event::LifecycleError {
-                        message: message.into(),
-                    });
-                    drop(ctx);
-                    if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
-                        break;
-                    }
-                    continue;
+                continue;
+            };
+            let at_ms = v.ctx().now_ms();
+            let begin = std::time::Instant::now();
+            if let Err(e) = v.on_start().await {
+                user::record_failure(&mut v, lifecycle.on_start, at_ms, begin, &e);
+                if user::sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+                    break;
                 }
+                continue;
             }
+            task_ids = ids;
+            vu = Some(v);
         }
         let v = vu.as_mut().expect("ready above");
         v.ctx().recorder.flush_if_stale();
@@ -154,25 +131,7 @@ pub async fn vu_loop(
             vu = None;
         }
     }
-    if let Some(mut v) = vu {
-        let at_ms = v.ctx().now_ms();
-        let begin = std::time::Instant::now();
-        if let Err(e) = v.on_stop().await {
-            v.ctx().recorder.record(Event::Iteration {
-                task: lifecycle.on_stop,
-                at_ms,
-                duration_us: begin.elapsed().as_micros() as u64,
-                error: Some(e.message().into()),
-            });
-        }
-        v.ctx().recorder.flush();
+    if let Some(v) = vu {
+        user::stop(v, lifecycle).await;
     }
-}
-
-async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
-    let stopped = tokio::select! {
-        _ = tokio::time::sleep(d) => false,
-        _ = stop.wait_for(|s| *s) => true,
-    };
-    stopped || *stop.borrow()
 }

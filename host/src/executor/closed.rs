@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
+use super::user;
 use crate::metrics::Event;
 use crate::metrics::names::NameId;
 use crate::vu::{CallError, ScenarioRuntime, Vu, VuCtx};
@@ -71,27 +72,16 @@ pub async fn vu_loop(
         }
         claimed = true;
         if vu.is_none() {
-            match Vu::instantiate(&rt, make_ctx(id)).await {
-                Ok(mut v) => {
-                    task_ids = v
-                        .tasks
-                        .clone()
-                        .iter()
-                        .map(|t| v.ctx().names.intern(&t.name))
-                        .collect();
+            match user::instantiate(&rt, &*make_ctx, id).await {
+                Some((v, ids)) => {
                     vu = Some(v);
+                    task_ids = ids;
                     started = false;
                 }
-                Err(message) => {
-                    // Nothing to run with: report once per attempt and back off, so a
-                    // broken scenario does not spin.
-                    let mut ctx = make_ctx(id);
-                    ctx.recorder.record(Event::LifecycleError {
-                        message: message.into(),
-                    });
-                    drop(ctx);
+                None => {
+                    // Back off, so a broken scenario does not spin; the claim is spent.
                     claimed = false;
-                    if sleep_or_stop(std::time::Duration::from_secs(1), &mut stop).await {
+                    if user::sleep_or_stop(std::time::Duration::from_secs(1), &mut stop).await {
                         break;
                     }
                     continue;
@@ -115,12 +105,7 @@ pub async fn vu_loop(
             // A successful setup is not an iteration; a failed one is, so a scenario
             // whose setup always fails still spends its budget and ends.
             if let Err(e) = &result {
-                v.ctx().recorder.record(Event::Iteration {
-                    task,
-                    at_ms,
-                    duration_us,
-                    error: Some(e.message().into()),
-                });
+                user::record_failure(v, task, at_ms, begin, e);
             } else {
                 started = true;
             }
@@ -149,33 +134,13 @@ pub async fn vu_loop(
             continue;
         }
         claimed = false;
-        if !wait.is_zero() && sleep_or_stop(wait, &mut stop).await {
+        if !wait.is_zero() && user::sleep_or_stop(wait, &mut stop).await {
             break;
         }
     }
-    if let Some(mut v) = vu
+    if let Some(v) = vu
         && started
     {
-        let at_ms = v.ctx().now_ms();
-        let begin = Instant::now();
-        if let Err(e) = v.on_stop().await {
-            let duration_us = begin.elapsed().as_micros() as u64;
-            v.ctx().recorder.record(Event::Iteration {
-                task: lifecycle.on_stop,
-                at_ms,
-                duration_us,
-                error: Some(e.message().into()),
-            });
-        }
-        v.ctx().recorder.flush();
+        user::stop(v, lifecycle).await;
     }
-}
-
-/// Sleeps unless the run stops first; true when it stopped.
-async fn sleep_or_stop(d: std::time::Duration, stop: &mut watch::Receiver<bool>) -> bool {
-    let stopped = tokio::select! {
-        _ = tokio::time::sleep(d) => false,
-        _ = stop.wait_for(|s| *s) => true,
-    };
-    stopped || *stop.borrow()
 }

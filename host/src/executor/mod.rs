@@ -2,6 +2,7 @@
 
 pub mod arrival;
 pub mod closed;
+mod user;
 
 use std::time::Duration;
 
