@@ -10,7 +10,7 @@ demo:
 plugins:
     cargo build --release -p stampede-tests
     mkdir -p target/plugins
-    for f in target/guests/wasm32-wasip2/guest/*.wasm; do n=$(basename "$f" .wasm); cp "$f" "target/plugins/${n//_/-}.wasm"; done
+    for d in plugins/*/; do n=$(basename "$d"); cp "target/guests/wasm32-wasip2/guest/${n//-/_}.wasm" "target/plugins/$n.wasm"; done
     ls -l target/plugins
 
 # The whole test suite (what CI runs).
