@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::executor::{Load, Plan};
 use crate::gate::Threshold;
+use crate::gate::baseline::Rule;
 use crate::metrics::Summary;
 use crate::run::{self, RunConfig};
 
@@ -20,6 +21,8 @@ pub mod exit {
     pub const PASSED: u8 = 0;
     /// At least one threshold failed (k6's code, which CI users already know).
     pub const THRESHOLDS_FAILED: u8 = 99;
+    /// Thresholds passed, but a `fail` baseline rule found a regression.
+    pub const BASELINE_REGRESSION: u8 = 98;
     /// Bad flags, an unreadable or invalid scenario, or any other configuration error.
     pub const CONFIG_ERROR: u8 = 2;
     /// The run was interrupted (Ctrl-C) before its end.
@@ -46,6 +49,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the demo shop API (what `demo` runs against), e.g. for your own scenarios.
     DemoTarget(crate::demo::DemoTargetArgs),
+    /// Compare two `--summary-json` files with baseline rules, without running load.
+    Compare(CompareArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -87,6 +92,8 @@ pub struct RunArgs {
     #[arg(long = "threshold", value_name = "EXPR")]
     pub thresholds: Vec<String>,
     #[command(flatten)]
+    pub baseline: BaselineArgs,
+    #[command(flatten)]
     pub outputs: OutputArgs,
     /// Default timeout of one request, e.g. `30s`.
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
@@ -112,6 +119,82 @@ pub struct RunArgs {
     /// Print only the summary (no progress lines).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Comparison with a known-good run.
+#[derive(Args, Debug, Clone, Default)]
+pub struct BaselineArgs {
+    /// A previous run's `--summary-json` to compare with, e.g. `--baseline main.json`.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// A comparison rule (repeatable), e.g. `--baseline-rule 'fail: p(95) +20%'`,
+    /// `'fail: error_rate +0.5pp'`, `'warn: rps -15%'` (those three are the default).
+    #[arg(long = "baseline-rule", value_name = "RULE")]
+    pub rules: Vec<String>,
+    /// Requests needed on both sides before a rule applies (guards against noise).
+    #[arg(long, default_value_t = crate::gate::baseline::DEFAULT_MIN_SAMPLES)]
+    pub baseline_min_samples: u64,
+}
+
+impl BaselineArgs {
+    pub fn rules(&self) -> Result<Vec<Rule>> {
+        let texts: Vec<&str> = if self.rules.is_empty() {
+            crate::gate::baseline::DEFAULT_RULES.to_vec()
+        } else {
+            self.rules.iter().map(String::as_str).collect()
+        };
+        texts
+            .iter()
+            .map(|t| {
+                crate::gate::baseline::parse_rule(t)
+                    .map_err(|e| anyhow::anyhow!("--baseline-rule: {e}"))
+            })
+            .collect()
+    }
+
+    /// The baseline summary and rules, read before the run so a bad file fails fast.
+    pub fn load(&self) -> Result<Option<Baseline>> {
+        let Some(path) = &self.baseline else {
+            return Ok(None);
+        };
+        Ok(Some(Baseline {
+            summary: read_summary("--baseline", path)?,
+            rules: self.rules()?,
+            min_samples: self.baseline_min_samples,
+        }))
+    }
+}
+
+pub struct Baseline {
+    pub summary: Summary,
+    pub rules: Vec<Rule>,
+    pub min_samples: u64,
+}
+
+pub fn read_summary(flag: &str, path: &Path) -> Result<Summary> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{flag} {}: cannot read", path.display()))?;
+    Summary::from_json(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{flag} {}: not a stampede summary ({e}); pass a file written by --summary-json",
+            path.display()
+        )
+    })
+}
+
+/// `stampede compare`: two summaries, no load.
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// The known-good run's summary JSON.
+    pub baseline: PathBuf,
+    /// The run to judge.
+    pub current: PathBuf,
+    /// A comparison rule (repeatable); default: the three of `run --baseline-rule`.
+    #[arg(long = "rule", value_name = "RULE")]
+    pub rules: Vec<String>,
+    /// Requests needed on both sides before a rule applies.
+    #[arg(long, default_value_t = crate::gate::baseline::DEFAULT_MIN_SAMPLES)]
+    pub min_samples: u64,
 }
 
 /// Where the results go, besides the console.
@@ -254,6 +337,7 @@ pub fn parse_thresholds(exprs: &[String]) -> Result<Vec<Threshold>> {
 pub async fn execute(
     cfg: RunConfig,
     thresholds: &[Threshold],
+    baseline: Option<&Baseline>,
     outputs: &OutputArgs,
     quiet: bool,
 ) -> Result<u8> {
@@ -263,7 +347,7 @@ pub async fn execute(
         }
     })
     .await?;
-    finish(summary, thresholds, outputs)
+    finish(summary, thresholds, baseline, outputs)
 }
 
 fn write_file(
@@ -276,10 +360,20 @@ fn write_file(
     std::fs::write(path, buf).with_context(|| format!("{flag} {}: cannot write", path.display()))
 }
 
-fn finish(mut summary: Summary, thresholds: &[Threshold], outputs: &OutputArgs) -> Result<u8> {
+fn finish(
+    mut summary: Summary,
+    thresholds: &[Threshold],
+    baseline: Option<&Baseline>,
+    outputs: &OutputArgs,
+) -> Result<u8> {
     let verdict = crate::gate::evaluate(thresholds, &summary);
     let passed = verdict.passed();
     summary.thresholds = verdict.thresholds;
+    if let Some(b) = baseline {
+        summary.baseline =
+            crate::gate::baseline::compare(&b.rules, &b.summary, &summary, b.min_samples);
+    }
+    let regressed = crate::gate::baseline::regressed(&summary.baseline);
     // Files first: a console that went away must not lose the reports.
     if let Some(path) = &outputs.summary_json {
         write_file("--summary-json", path, |w| {
@@ -318,6 +412,8 @@ fn finish(mut summary: Summary, thresholds: &[Threshold], outputs: &OutputArgs) 
         exit::INTERRUPTED
     } else if !passed {
         exit::THRESHOLDS_FAILED
+    } else if regressed {
+        exit::BASELINE_REGRESSION
     } else {
         exit::PASSED
     })
@@ -344,7 +440,7 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
         ("WAIT_MAX_MS".into(), "200".into()),
     ];
     let thresholds = parse_thresholds(&args.thresholds)?;
-    execute(cfg, &thresholds, &args.outputs, false).await
+    execute(cfg, &thresholds, None, &args.outputs, false).await
 }
 
 /// The whole command line program; `main.rs` only calls this (so the test suite can
@@ -366,10 +462,19 @@ pub fn main() -> ExitCode {
             Command::Run(args) => {
                 let cfg = args.config()?;
                 let thresholds = parse_thresholds(&args.thresholds)?;
-                execute(cfg, &thresholds, &args.outputs, args.quiet).await
+                let baseline = args.baseline.load()?;
+                execute(
+                    cfg,
+                    &thresholds,
+                    baseline.as_ref(),
+                    &args.outputs,
+                    args.quiet,
+                )
+                .await
             }
             Command::Demo(args) => demo(args).await,
             Command::DemoTarget(args) => crate::demo::run_target(args).await,
+            Command::Compare(args) => compare(&args),
         }
     });
     match result {
@@ -380,4 +485,44 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit::CONFIG_ERROR)
         }
     }
+}
+
+/// `stampede compare A.json B.json`: the baseline rules on two finished runs.
+pub fn compare(args: &CompareArgs) -> Result<u8> {
+    let base = read_summary("baseline", &args.baseline)?;
+    let cur = read_summary("current", &args.current)?;
+    let rules = BaselineArgs {
+        baseline: None,
+        rules: args.rules.clone(),
+        baseline_min_samples: args.min_samples,
+    }
+    .rules()?;
+    let results = crate::gate::baseline::compare(&rules, &base, &cur, args.min_samples);
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "baseline {} ({} requests) vs current {} ({} requests):",
+        args.baseline.display(),
+        base.totals.http_reqs,
+        args.current.display(),
+        cur.totals.http_reqs
+    )?;
+    for r in &results {
+        writeln!(out, "  {}", r.line())?;
+    }
+    let regressed = crate::gate::baseline::regressed(&results);
+    writeln!(
+        out,
+        "verdict: {}",
+        if regressed {
+            "REGRESSION"
+        } else {
+            "no regression"
+        }
+    )?;
+    Ok(if regressed {
+        exit::BASELINE_REGRESSION
+    } else {
+        exit::PASSED
+    })
 }

@@ -183,3 +183,94 @@ fn a_bad_threshold_is_a_configuration_error() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regression_against_the_baseline_exits_98_and_compare_agrees() {
+    let dir = scratch_dir("gate-baseline");
+    let base_json = dir.join("base.json");
+    let cur_json = dir.join("cur.json");
+    let junit = dir.join("junit.xml");
+    let run_against = |knobs: Knobs, extra: Vec<String>| {
+        let dir = dir.clone();
+        async move {
+            let demo = serve("127.0.0.1:0".parse().unwrap(), knobs).await.unwrap();
+            let target = format!("http://{}", demo.addr);
+            tokio::task::spawn_blocking(move || {
+                let mut args = smoke_args(&target, &[]);
+                // Enough requests on both sides for the rules to apply.
+                let i = args.iter().position(|a| *a == "40").unwrap();
+                args[i] = "300";
+                let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+                args.extend_from_slice(&extra);
+                stampede(&args, &dir)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let base = run_against(
+        Knobs::default(),
+        vec!["--summary-json".into(), s(&base_json)],
+    )
+    .await;
+    assert_eq!(base.code, 0, "{}", base.stderr);
+    // The same release again: no regression.
+    let same = run_against(
+        Knobs::default(),
+        vec![
+            "--baseline".into(),
+            s(&base_json),
+            "--baseline-rule".into(),
+            "fail: error_rate +0.5pp".into(),
+        ],
+    )
+    .await;
+    assert_eq!(same.code, 0, "{}", same.stdout);
+    // Every request 20 ms slower: p95 far past +20%.
+    let slow = Knobs::parse(
+        &[
+            "GET /api/v1/products=20ms".into(),
+            "GET /api/v1/products/{sku}=20ms".into(),
+            "GET /api/v1/users/me=20ms".into(),
+        ],
+        &[],
+    )
+    .unwrap();
+    let cur = run_against(
+        slow,
+        vec![
+            "--baseline".into(),
+            s(&base_json),
+            "--summary-json".into(),
+            s(&cur_json),
+            "--junit".into(),
+            s(&junit),
+        ],
+    )
+    .await;
+    assert_eq!(cur.code, 98, "{}\n{}", cur.stdout, cur.stderr);
+    let line = cur
+        .stdout
+        .lines()
+        .find(|l| l.contains("fail: p(95) +20% [GET /api/v1/products]"))
+        .unwrap_or_else(|| panic!("{}", cur.stdout));
+    assert!(
+        line.trim_start().starts_with('✗') && line.contains("baseline "),
+        "{line}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"classname="stampede smoke.baseline""#) && xml.contains("<failure "),
+        "{xml}"
+    );
+
+    let cmp = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || stampede(&["compare", &s(&base_json), &s(&cur_json)], &dir)
+    })
+    .await
+    .unwrap();
+    assert_eq!(cmp.code, 98, "{}", cmp.stdout);
+    assert!(cmp.stdout.contains("verdict: REGRESSION"));
+}

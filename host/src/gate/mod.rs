@@ -1,6 +1,7 @@
 //! The release gate: thresholds parsed from k6's expression form and evaluated on a
 //! finished run's summary. Free of wasmtime types; unit-tested natively.
 
+pub mod baseline;
 pub mod evaluate;
 pub mod threshold;
 

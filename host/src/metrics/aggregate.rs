@@ -331,6 +331,7 @@ impl Aggregator {
                 .collect(),
             warnings,
             thresholds: Vec::new(),
+            baseline: Vec::new(),
         }
     }
 }

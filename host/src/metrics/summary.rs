@@ -47,6 +47,9 @@ pub struct Summary {
     /// Threshold outcomes, when the run was judged.
     #[serde(default)]
     pub thresholds: Vec<crate::gate::ThresholdResult>,
+    /// Baseline rule outcomes, when compared with a previous run.
+    #[serde(default)]
+    pub baseline: Vec<crate::gate::baseline::RuleResult>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]

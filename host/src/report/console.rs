@@ -203,6 +203,13 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
     for warning in &s.warnings {
         writeln!(w, "  warning: {warning}")?;
     }
+    if !s.baseline.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "  baseline:")?;
+        for r in &s.baseline {
+            writeln!(w, "    {}", r.line())?;
+        }
+    }
     if !s.thresholds.is_empty() {
         writeln!(w)?;
         writeln!(w, "  thresholds:")?;

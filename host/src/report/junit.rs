@@ -21,42 +21,67 @@ fn esc(s: &str) -> String {
     o
 }
 
+/// One test case: name, and the failure message if it failed.
+fn cases(s: &Summary) -> Vec<(String, &'static str, Option<String>)> {
+    let mut out: Vec<(String, &'static str, Option<String>)> = s
+        .thresholds
+        .iter()
+        .map(|t| {
+            (
+                t.expression.clone(),
+                "thresholds",
+                (!t.passed).then(|| t.line()),
+            )
+        })
+        .collect();
+    for r in s.baseline.iter().filter(|r| r.skipped.is_none()) {
+        let failed = r.breached && r.level == crate::gate::baseline::Level::Fail;
+        out.push((
+            format!("{} [{}]", r.rule, r.scope),
+            "baseline",
+            failed.then(|| r.line()),
+        ));
+    }
+    out
+}
+
 pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
-    let failures = s.thresholds.iter().filter(|t| !t.passed).count();
+    let cases = cases(s);
+    let failures = cases.iter().filter(|c| c.2.is_some()).count();
     let suite = format!("stampede {}", s.scenario.name);
     writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         w,
         r#"<testsuites name="stampede" tests="{}" failures="{failures}" time="{:.3}">"#,
-        s.thresholds.len(),
+        cases.len(),
         s.duration_s
     )?;
     writeln!(
         w,
         r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="0" skipped="0" time="{:.3}">"#,
         esc(&suite),
-        s.thresholds.len(),
+        cases.len(),
         s.duration_s
     )?;
-    for t in &s.thresholds {
+    for (name, class, failure) in &cases {
         write!(
             w,
-            r#"    <testcase classname="{}.thresholds" name="{}" time="0""#,
+            r#"    <testcase classname="{}.{class}" name="{}" time="0""#,
             esc(&suite),
-            esc(&t.expression)
+            esc(name)
         )?;
-        if t.passed {
-            writeln!(w, "/>")?;
-        } else {
-            let msg = t.line();
-            writeln!(w, ">")?;
-            writeln!(
-                w,
-                r#"      <failure message="{}" type="threshold">{}</failure>"#,
-                esc(&msg),
-                esc(&msg)
-            )?;
-            writeln!(w, "    </testcase>")?;
+        match failure {
+            None => writeln!(w, "/>")?,
+            Some(msg) => {
+                writeln!(w, ">")?;
+                writeln!(
+                    w,
+                    r#"      <failure message="{}" type="{class}">{}</failure>"#,
+                    esc(msg),
+                    esc(msg)
+                )?;
+                writeln!(w, "    </testcase>")?;
+            }
         }
     }
     writeln!(w, "  </testsuite>")?;
