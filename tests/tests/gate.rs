@@ -246,6 +246,8 @@ async fn a_regression_against_the_baseline_exits_98_and_compare_agrees() {
             s(&cur_json),
             "--junit".into(),
             s(&junit),
+            "--markdown".into(),
+            s(&dir.join("summary.md")),
         ],
     )
     .await;
@@ -263,6 +265,12 @@ async fn a_regression_against_the_baseline_exits_98_and_compare_agrees() {
     assert!(
         xml.contains(r#"classname="stampede smoke.baseline""#) && xml.contains("<failure "),
         "{xml}"
+    );
+
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(
+        md.contains("❌ failed") && md.contains("| ❌ | `fail: p(95) +20%` | `overall` |"),
+        "{md}"
     );
 
     let cmp = tokio::task::spawn_blocking({

@@ -9,7 +9,8 @@ fn cell(s: &str) -> String {
 }
 
 pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
-    let verdict = if s.thresholds.iter().all(|t| t.passed) {
+    let regressed = crate::gate::baseline::regressed(&s.baseline);
+    let verdict = if s.thresholds.iter().all(|t| t.passed) && !regressed {
         "✅ passed"
     } else {
         "❌ failed"
@@ -49,6 +50,38 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
                 if th.passed { "✅" } else { "❌" },
                 cell(&th.expression),
                 cell(&observed)
+            )?;
+        }
+    }
+    let compared: Vec<_> = s.baseline.iter().filter(|r| r.skipped.is_none()).collect();
+    if !compared.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "| | baseline rule | scope | baseline | current | change |"
+        )?;
+        writeln!(w, "|---|---|---|---:|---:|---:|")?;
+        let num = |v: Option<f64>| {
+            v.map(crate::gate::evaluate::fmt_observed)
+                .unwrap_or_default()
+        };
+        for r in compared {
+            let mark = match (r.breached, r.level) {
+                (false, _) => "✅",
+                (true, crate::gate::baseline::Level::Fail) => "❌",
+                (true, crate::gate::baseline::Level::Warn) => "⚠️",
+            };
+            let unit = if r.rule.ends_with("pp") { "pp" } else { "%" };
+            writeln!(
+                w,
+                "| {mark} | `{}` | `{}` | {} | {} | {} |",
+                cell(&r.rule),
+                cell(&r.scope),
+                num(r.baseline),
+                num(r.current),
+                r.change
+                    .map(|c| format!("{c:+.1}{unit}"))
+                    .unwrap_or_default()
             )?;
         }
     }
