@@ -220,7 +220,8 @@ pub struct DemoArgs {
     /// Virtual users.
     #[arg(long, default_value_t = 10)]
     pub vus: u32,
-    /// A threshold to judge the demo by (repeatable), e.g. `--threshold 'http_req_duration: p(95)<50ms'`.
+    /// A threshold to judge the demo by (repeatable), e.g. `--threshold 'http_req_duration: p(95)<50ms'`;
+    /// without one the demo applies p(95)<200ms, an error rate below 1% and 99% of checks.
     #[arg(long = "threshold", value_name = "EXPR")]
     pub thresholds: Vec<String>,
     #[command(flatten)]
@@ -439,9 +440,22 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
         ("WAIT_MIN_MS".into(), "50".into()),
         ("WAIT_MAX_MS".into(), "200".into()),
     ];
-    let thresholds = parse_thresholds(&args.thresholds)?;
+    // Without thresholds of its own, the demo shows a gate too.
+    let exprs: Vec<String> = if args.thresholds.is_empty() {
+        DEMO_THRESHOLDS.iter().map(|t| t.to_string()).collect()
+    } else {
+        args.thresholds.clone()
+    };
+    let thresholds = parse_thresholds(&exprs)?;
     execute(cfg, &thresholds, None, &args.outputs, false).await
 }
+
+/// The gate `stampede demo` applies unless given `--threshold`s.
+pub const DEMO_THRESHOLDS: &[&str] = &[
+    "http_req_duration: p(95)<200ms",
+    "http_req_failed: rate<0.01",
+    "checks: rate>0.99",
+];
 
 /// The whole command line program; `main.rs` only calls this (so the test suite can
 /// build the same program as a binary of its own).
