@@ -223,6 +223,32 @@ async fn start(tls: Option<(Arc<rustls::ServerConfig>, String)>) -> TestServer {
     }
 }
 
+/// A run of `wasm` against `target` with the test suite's defaults (10 s graceful stop,
+/// a shared compile cache).
+pub fn config(
+    wasm: &str,
+    target: &str,
+    vus: u32,
+    load: stampede::executor::Load,
+    env: &[(&str, &str)],
+) -> stampede::run::RunConfig {
+    let mut cfg = stampede::run::RunConfig::new(
+        PathBuf::from(wasm),
+        stampede::executor::Plan {
+            vus,
+            load,
+            graceful_stop: Duration::from_secs(10),
+        },
+    );
+    cfg.target = Some(target.parse().expect("test target URL"));
+    cfg.env = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    cfg.cache_dir = Some(std::env::temp_dir().join("stampede-tests-cache"));
+    cfg
+}
+
 /// A fresh directory under the target dir for one test's files.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir()

@@ -1,30 +1,21 @@
 //! The open model: iterations start on schedule whatever the target does; those with no
 //! free VU are dropped and counted; latency runs from the scheduled start.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use stampede::executor::{Load, Plan};
+use stampede::executor::Load;
 use stampede::metrics::Summary;
-use stampede::run::{RunConfig, StopSignals, run};
+use stampede::run::{StopSignals, run};
 use stampede_tests::*;
 
 async fn go(target: &str, vus: u32, load: Load, env: &[(&str, &str)]) -> Summary {
-    let mut cfg = RunConfig::new(
-        PathBuf::from(PROBE_WASM),
-        Plan {
-            vus,
-            load,
-            graceful_stop: Duration::from_secs(10),
-        },
-    );
-    cfg.target = Some(target.parse().unwrap());
-    cfg.env = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    cfg.cache_dir = Some(std::env::temp_dir().join("stampede-tests-cache"));
-    run(cfg, StopSignals::none(), |_| {}).await.unwrap()
+    run(
+        config(PROBE_WASM, target, vus, load, env),
+        StopSignals::none(),
+        |_| {},
+    )
+    .await
+    .unwrap()
 }
 
 fn rate(per_sec: f64, secs: u64) -> Load {

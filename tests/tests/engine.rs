@@ -1,31 +1,12 @@
 //! The core engine end to end: real components from tests/fixtures and plugins/, real
 //! hyper servers on 127.0.0.1, the real library entry point.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use stampede::executor::{Load, Plan};
+use stampede::executor::Load;
 use stampede::metrics::Summary;
 use stampede::run::{RunConfig, StopSignals, run};
 use stampede_tests::*;
-
-fn config(wasm: &str, target: &str, vus: u32, load: Load, env: &[(&str, &str)]) -> RunConfig {
-    let mut cfg = RunConfig::new(
-        PathBuf::from(wasm),
-        Plan {
-            vus,
-            load,
-            graceful_stop: Duration::from_secs(10),
-        },
-    );
-    cfg.target = Some(target.parse().unwrap());
-    cfg.env = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    cfg.cache_dir = Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache"));
-    cfg
-}
 
 async fn go(cfg: RunConfig) -> Summary {
     run(cfg, StopSignals::none(), |_| {})

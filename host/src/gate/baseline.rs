@@ -258,7 +258,6 @@ mod tests {
     use crate::metrics::aggregate::{Aggregator, RunMeta};
     use crate::metrics::event::{Event, RequestSample};
     use crate::metrics::names::Names;
-    use crate::metrics::summary::ScenarioInfo;
     use std::sync::Arc;
 
     fn run(ms: u64, failures: u64, n: u64) -> Summary {
@@ -279,21 +278,7 @@ mod tests {
                 bytes_received: 0,
             }));
         }
-        agg.summary(RunMeta {
-            scenario: ScenarioInfo {
-                name: "t".into(),
-                file: "t".into(),
-                sha256: "0".into(),
-            },
-            target: None,
-            started_at_ms: 0,
-            duration_s: 10.0,
-            model: "closed".into(),
-            vus_max: 1,
-            interrupted: None,
-            warnings: vec![],
-            dropped_iterations: 0,
-        })
+        agg.summary(RunMeta::for_tests(10.0))
     }
 
     #[test]

@@ -229,7 +229,6 @@ mod tests {
     use crate::metrics::aggregate::{Aggregator, RunMeta};
     use crate::metrics::event::{CustomValue, Event, RequestSample};
     use crate::metrics::names::Names;
-    use crate::metrics::summary::ScenarioInfo;
     use std::sync::Arc;
 
     /// 100 requests to "GET /a" taking 1..=100 ms (one 500), 10 to "GET /b" at 2 s,
@@ -269,21 +268,7 @@ mod tests {
             });
         }
         agg.add(&Event::Check { name: c, ok: false });
-        agg.summary(RunMeta {
-            scenario: ScenarioInfo {
-                name: "t".into(),
-                file: "t".into(),
-                sha256: "0".into(),
-            },
-            target: None,
-            started_at_ms: 0,
-            duration_s: 10.0,
-            model: "closed".into(),
-            vus_max: 1,
-            interrupted: None,
-            warnings: vec![],
-            dropped_iterations: 0,
-        })
+        agg.summary(RunMeta::for_tests(10.0))
     }
 
     fn judge(expr: &str) -> ThresholdResult {

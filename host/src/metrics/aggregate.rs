@@ -76,6 +76,28 @@ pub struct RunMeta {
     pub dropped_iterations: u64,
 }
 
+#[cfg(test)]
+impl RunMeta {
+    /// A closed-model run of `duration_s` seconds, for unit tests of what reads summaries.
+    pub fn for_tests(duration_s: f64) -> Self {
+        RunMeta {
+            scenario: ScenarioInfo {
+                name: "t".into(),
+                file: "t.wasm".into(),
+                sha256: "00".into(),
+            },
+            target: None,
+            started_at_ms: 0,
+            duration_s,
+            model: "closed".into(),
+            vus_max: 1,
+            interrupted: None,
+            warnings: vec![],
+            dropped_iterations: 0,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Aggregator {
     names: Arc<Names>,
@@ -356,21 +378,7 @@ mod tests {
     }
 
     fn meta() -> RunMeta {
-        RunMeta {
-            scenario: ScenarioInfo {
-                name: "t".into(),
-                file: "t.wasm".into(),
-                sha256: "00".into(),
-            },
-            target: None,
-            started_at_ms: 0,
-            duration_s: 2.0,
-            model: "closed".into(),
-            vus_max: 1,
-            interrupted: None,
-            warnings: vec![],
-            dropped_iterations: 0,
-        }
+        RunMeta::for_tests(2.0)
     }
 
     #[test]
