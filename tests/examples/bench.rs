@@ -6,7 +6,7 @@
 //! - Resident KiB per idle VU (10,000 VUs) and the time to instantiate 1,000 VUs from a
 //!   warm compile cache.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper_util::rt::TokioIo;
-use stampede::executor::{Load, Plan};
+use stampede::executor::Load;
 use stampede::run::{RunConfig, StopSignals, run};
 
 const CONCURRENCY: u32 = 50;
@@ -128,6 +128,16 @@ async fn plain_loop(addr: &str, secs: u64) -> u64 {
             }
         }));
     }
+    finish_loops(secs, tasks, &stop, &count).await
+}
+
+/// Lets the loops run for `secs`, stops them, and returns what they counted.
+async fn finish_loops(
+    secs: u64,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop: &AtomicBool,
+    count: &AtomicU64,
+) -> u64 {
     tokio::time::sleep(Duration::from_secs(secs)).await;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
@@ -166,28 +176,17 @@ async fn client_loop(addr: &str, secs: u64) -> u64 {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = t.await;
-    }
-    count.load(Ordering::Relaxed)
+    finish_loops(secs, tasks, &stop, &count).await
 }
 
 fn config(addr: &str, vus: u32, load: Load, env: &[(&str, &str)], cache: &Path) -> RunConfig {
-    let mut cfg = RunConfig::new(
-        PathBuf::from(stampede_tests::PROBE_WASM),
-        Plan {
-            vus,
-            load,
-            graceful_stop: Duration::from_secs(5),
-        },
+    let mut cfg = stampede_tests::config(
+        stampede_tests::PROBE_WASM,
+        &format!("http://{addr}"),
+        vus,
+        load,
+        env,
     );
-    cfg.target = Some(format!("http://{addr}").parse().unwrap());
-    cfg.env = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
     cfg.cache_dir = Some(cache.to_path_buf());
     cfg
 }

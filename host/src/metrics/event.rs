@@ -18,17 +18,6 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 8] = [
-        ErrorKind::InvalidUrl,
-        ErrorKind::Denied,
-        ErrorKind::Dns,
-        ErrorKind::Connect,
-        ErrorKind::Tls,
-        ErrorKind::Timeout,
-        ErrorKind::Protocol,
-        ErrorKind::TooLarge,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::InvalidUrl => "invalid_url",
