@@ -7,6 +7,7 @@
 pub mod bindings;
 pub mod cli;
 pub mod client;
+pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod executor;

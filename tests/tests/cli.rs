@@ -162,3 +162,115 @@ fn the_readme_demo_runs_and_passes_its_gate() {
     assert!(out.contains("POST /api/v1/auth/login"), "{out}");
     assert!(out.contains("verdict: PASSED (3 thresholds)"), "{out}");
 }
+
+#[test]
+fn a_config_file_holds_the_run_and_flags_override_it() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(start_server());
+    let dir = scratch_dir("cli-config");
+    let cfg = dir.join("stampede.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+scenario = {probe:?}
+target = "{target}"
+
+[load]
+vus = 2
+duration = "30s"
+
+[env]
+TASKS = "get"
+PATH = "/status/404"
+
+[thresholds]
+"http_reqs{{name:GET /ok}}" = ["count==6"]
+
+[outputs]
+summary_json = "out.json"
+"#,
+            probe = PROBE_WASM,
+            target = server.url()
+        ),
+    )
+    .unwrap();
+    // The file's env and threshold apply; --iterations replaces its duration and
+    // --env its PATH; the summary lands beside the file.
+    let (code, out, err) = stampede(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--iterations",
+        "6",
+        "--env",
+        "PATH=/ok",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        err.contains("shared-iterations: 2 VUs sharing 6 iterations"),
+        "{err}"
+    );
+    assert!(out.contains("✓ http_reqs{name:GET /ok}: count==6"), "{out}");
+    let s = stampede::metrics::Summary::from_json(
+        &std::fs::read_to_string(dir.join("out.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!((s.totals.iterations, server.seen.path("/ok")), (6, 6));
+
+    // A threshold flag on the same metric and tag replaces the file's.
+    let (code, out, _) = stampede(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--iterations",
+        "6",
+        "--env",
+        "PATH=/ok",
+        "--threshold",
+        "http_reqs{name:GET /ok}: count==7",
+    ]);
+    assert_eq!(code, 99, "{out}");
+    assert!(out.contains("✗ http_reqs{name:GET /ok}: count==7"), "{out}");
+    assert!(!out.contains("count==6"), "{out}");
+}
+
+#[test]
+fn a_bad_config_file_names_the_file_line_and_key() {
+    let dir = scratch_dir("cli-bad-config");
+    let cfg = dir.join("stampede.toml");
+    let c = cfg.to_str().unwrap();
+    std::fs::write(
+        &cfg,
+        "scenario = \"x.wasm\"\n\n[load]\nvus = 2\nduraton = \"1s\"\n",
+    )
+    .unwrap();
+    assert_one_line_error(
+        &["run", "--config", c],
+        &format!("{c}:5: load.duraton: unknown field `duraton`, expected one of"),
+    );
+    std::fs::write(
+        &cfg,
+        "[thresholds]\nhttp_req_failed = [\"rate<0.01\"]\nhttp_req_duration = [\"p(95)<<5\"]\n",
+    )
+    .unwrap();
+    assert_one_line_error(
+        &["run", "--config", c],
+        &format!("{c}:3: thresholds.http_req_duration: threshold \"http_req_duration: p(95)<<5\""),
+    );
+    std::fs::write(&cfg, "[load]\nvus = 2\n").unwrap();
+    assert_one_line_error(
+        &["run", "--config", c],
+        "no scenario: pass one (stampede run checkout.wasm) or set `scenario = \"checkout.wasm\"`",
+    );
+    std::fs::write(
+        &cfg,
+        format!("scenario = {PROBE_WASM:?}\n[load]\nrate = 5.0\n"),
+    )
+    .unwrap();
+    assert_one_line_error(&["run", "--config", c], "--rate needs --duration");
+    assert_one_line_error(
+        &["run", "--config", "/nonexistent/stampede.toml"],
+        "--config /nonexistent/stampede.toml: cannot read",
+    );
+}

@@ -282,3 +282,75 @@ async fn a_regression_against_the_baseline_exits_98_and_compare_agrees() {
     assert_eq!(cmp.code, 98, "{}", cmp.stdout);
     assert!(cmp.stdout.contains("verdict: REGRESSION"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_on_fail_stops_a_regressed_run_early_and_still_reports() {
+    // Every product listing takes 150 ms: a p(95)<100ms gate is lost in the first
+    // seconds, long before the 60 s the run would otherwise take.
+    let knobs = Knobs::parse(&["GET /api/v1/products=150ms".into()], &[]).unwrap();
+    let demo = serve("127.0.0.1:0".parse().unwrap(), knobs).await.unwrap();
+    let dir = scratch_dir("gate-abort");
+    let cfg = dir.join("stampede.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+scenario = {SMOKE_WASM:?}
+target = "http://{}"
+
+[load]
+vus = 4
+duration = "60s"
+
+[env]
+WAIT_MIN_MS = "10"
+WAIT_MAX_MS = "20"
+
+[thresholds]
+http_req_duration = [{{ threshold = "p(95)<100", abort_on_fail = true, delay_abort_eval = "1s" }}]
+checks = ["rate>0.5"]
+
+[outputs]
+summary_json = "summary.json"
+html = "report.html"
+"#,
+            demo.addr
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let run_dir = dir.clone();
+    let out = tokio::task::spawn_blocking(move || stampede(&["run", "--config", &c], &run_dir))
+        .await
+        .unwrap();
+    assert_eq!(out.code, 99, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "the abort cut the 60 s run short"
+    );
+    assert!(
+        out.stderr
+            .contains("threshold http_req_duration: p(95)<100ms lost"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("run cut short: aborted at"),
+        "{}",
+        out.stdout
+    );
+    let s = stampede::metrics::Summary::from_json(
+        &std::fs::read_to_string(dir.join("summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(s.aborted.is_some() && s.interrupted.is_none());
+    assert!(s.duration_s < 30.0, "{}", s.duration_s);
+    assert!(s.totals.http_reqs > 0);
+    assert!(!s.passed());
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("Run cut short: aborted at"),
+        "the report is written too"
+    );
+}

@@ -11,11 +11,10 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
-use super::closed::{LifecycleNames, MakeCtx};
-use super::user;
+use super::user::{self, VuShared};
 use crate::metrics::Event;
 use crate::metrics::names::NameId;
-use crate::vu::{CallError, ScenarioRuntime, Vu};
+use crate::vu::{CallError, Vu};
 
 /// Idle VUs waiting for their next scheduled start. Touched once per iteration by the
 /// scheduler and once by the VU that becomes idle, never per request.
@@ -71,20 +70,19 @@ pub async fn schedule(pool: Arc<IdlePool>, per_sec: f64, duration: Duration, sta
 }
 
 pub async fn vu_loop(
-    rt: Arc<ScenarioRuntime>,
-    make_ctx: Arc<MakeCtx>,
+    shared: Arc<VuShared>,
     id: u32,
     pool: Arc<IdlePool>,
     mut stop: watch::Receiver<bool>,
-    lifecycle: LifecycleNames,
 ) {
+    let (rt, make_ctx, lifecycle) = (&shared.rt, &shared.make_ctx, shared.lifecycle);
     let mut vu: Option<Vu> = None;
     let mut task_ids: Vec<NameId> = Vec::new();
     let mut iteration = 0u64;
     while !*stop.borrow() {
         // Ready a user before offering to take iterations: setup is not on the clock.
         if vu.is_none() {
-            let Some((mut v, ids)) = user::instantiate(&rt, &*make_ctx, id).await else {
+            let Some((mut v, ids)) = user::instantiate(rt, &**make_ctx, id).await else {
                 if user::sleep_or_stop(Duration::from_secs(1), &mut stop).await {
                     break;
                 }
@@ -118,7 +116,9 @@ pub async fn vu_loop(
         let at_ms = ctx.now_ms();
         let begin = std::time::Instant::now();
         let i = v.pick_task();
+        let busy = user::Active::new(&shared.active);
         let result = v.run_task(i).await;
+        drop(busy);
         let ctx = v.ctx();
         ctx.scheduled_start = None;
         ctx.recorder.record(Event::Iteration {

@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::user;
+use super::user::{self, VuShared};
 use crate::metrics::Event;
 use crate::metrics::names::NameId;
-use crate::vu::{CallError, ScenarioRuntime, Vu, VuCtx};
+use crate::vu::{CallError, Vu, VuCtx};
 
 /// What VUs draw their iterations from.
 #[derive(Debug)]
@@ -52,14 +52,17 @@ pub struct LifecycleNames {
 /// cookies).
 pub type MakeCtx = dyn Fn(u32) -> VuCtx + Send + Sync;
 
+/// One VU's loop. With `wanted` (ramping VUs), VU `id` loops only while `id <= wanted`
+/// and parks between iterations otherwise.
 pub async fn vu_loop(
-    rt: Arc<ScenarioRuntime>,
-    make_ctx: Arc<MakeCtx>,
+    shared: Arc<VuShared>,
     id: u32,
     budget: Arc<Budget>,
     mut stop: watch::Receiver<bool>,
-    lifecycle: LifecycleNames,
+    mut wanted: Option<watch::Receiver<u32>>,
 ) {
+    let (rt, make_ctx, lifecycle) = (&shared.rt, &shared.make_ctx, shared.lifecycle);
+    let mut active: Option<user::Active> = None;
     let mut vu: Option<Vu> = None;
     let mut started = false;
     let mut iteration = 0u64;
@@ -67,12 +70,30 @@ pub async fn vu_loop(
     // An iteration claimed but not yet run (setup succeeded on it).
     let mut claimed = false;
     while !*stop.borrow() {
+        if let Some(w) = &mut wanted
+            && *w.borrow() < id
+        {
+            active = None;
+            if let Some(v) = &mut vu {
+                v.ctx().recorder.flush();
+            }
+            let resumed = tokio::select! {
+                r = w.wait_for(|n| *n >= id) => r.is_ok(),
+                _ = stop.wait_for(|s| *s) => false,
+            };
+            if !resumed {
+                break;
+            }
+        }
+        if active.is_none() {
+            active = Some(user::Active::new(&shared.active));
+        }
         if !claimed && !budget.claim() {
             break;
         }
         claimed = true;
         if vu.is_none() {
-            match user::instantiate(&rt, &*make_ctx, id).await {
+            match user::instantiate(rt, &**make_ctx, id).await {
                 Some((v, ids)) => {
                     vu = Some(v);
                     task_ids = ids;
@@ -134,13 +155,36 @@ pub async fn vu_loop(
             continue;
         }
         claimed = false;
-        if !wait.is_zero() && user::sleep_or_stop(wait, &mut stop).await {
+        if !wait.is_zero() && pause(wait, &mut stop, wanted.as_mut(), id).await {
             break;
         }
     }
+    drop(active);
     if let Some(v) = vu
         && started
     {
         user::stop(v, lifecycle).await;
+    }
+}
+
+/// Think time between iterations; cut short when the run stops (true) or when a ramp
+/// down leaves this VU out (false: the loop parks it).
+async fn pause(
+    d: std::time::Duration,
+    stop: &mut watch::Receiver<bool>,
+    wanted: Option<&mut watch::Receiver<u32>>,
+    id: u32,
+) -> bool {
+    let ramped_down = async {
+        match wanted {
+            Some(w) => {
+                let _ = w.wait_for(|n| *n < id).await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        stopped = user::sleep_or_stop(d, stop) => stopped,
+        _ = ramped_down => *stop.borrow(),
     }
 }

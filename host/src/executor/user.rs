@@ -1,6 +1,8 @@
 //! The parts of a VU's life every executor shares: bringing a user up, recording a
 //! failed lifecycle call, tearing it down, pausing until the run stops.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -9,6 +11,31 @@ use super::closed::{LifecycleNames, MakeCtx};
 use crate::metrics::Event;
 use crate::metrics::names::NameId;
 use crate::vu::{CallError, ScenarioRuntime, Vu};
+
+/// What every VU of a run shares.
+pub struct VuShared {
+    pub rt: Arc<ScenarioRuntime>,
+    pub make_ctx: Arc<MakeCtx>,
+    pub lifecycle: LifecycleNames,
+    /// The live VU gauge: VUs looping (closed model) or running an iteration (open).
+    pub active: Arc<AtomicU32>,
+}
+
+/// Counts one VU in the gauge while it lives (so an aborted VU is counted out too).
+pub struct Active(Arc<AtomicU32>);
+
+impl Active {
+    pub fn new(gauge: &Arc<AtomicU32>) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Active(gauge.clone())
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// A new instance for VU `id` with its tasks' metric ids; on failure the error is
 /// recorded and `None` returned.

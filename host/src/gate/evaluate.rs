@@ -222,6 +222,31 @@ pub fn fmt_observed(v: f64) -> String {
     }
 }
 
+/// k6's `abortOnFail`: the run stops as soon as `threshold` is lost, but not before
+/// `delay` into it (the first seconds are noisy).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbortRule {
+    pub threshold: Threshold,
+    pub delay: std::time::Duration,
+}
+
+/// The first abort rule already lost `elapsed` into the run, as a reason to print. A
+/// threshold with no samples yet is not lost: its metric may simply not have started.
+pub fn lost(rules: &[AbortRule], s: &Summary, elapsed: std::time::Duration) -> Option<String> {
+    rules
+        .iter()
+        .filter(|r| elapsed >= r.delay)
+        .find_map(|r| match observe(&r.threshold, s) {
+            Ok(v) if !r.threshold.op.holds(v, r.threshold.value) => Some(format!(
+                "aborted at {}s: threshold {} lost (observed {}; abort_on_fail)",
+                elapsed.as_secs(),
+                r.threshold.describe(),
+                fmt_observed(v)
+            )),
+            _ => None,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,5 +346,30 @@ mod tests {
             judge("http_req_duration{name:GET /typo}: p(95)<500").line(),
             "✗ http_req_duration{name:GET /typo}: p(95)<500ms (no samples: no request named \"GET /typo\")"
         );
+    }
+
+    #[test]
+    fn abort_rules_fire_after_their_delay_and_never_on_no_samples() {
+        let s = summary();
+        let rule = |expr: &str, secs| AbortRule {
+            threshold: parse(expr).unwrap().remove(0),
+            delay: std::time::Duration::from_secs(secs),
+        };
+        let secs = std::time::Duration::from_secs;
+        let slow = [rule("http_req_duration: p(95)<500", 5)];
+        assert_eq!(lost(&slow, &s, secs(4)), None, "before its delay");
+        let why = lost(&slow, &s, secs(5)).unwrap();
+        assert!(
+            why.starts_with(
+                "aborted at 5s: threshold http_req_duration: p(95)<500ms lost (observed 2"
+            ),
+            "{why}"
+        );
+        assert_eq!(
+            lost(&[rule("http_req_failed: rate<0.5", 0)], &s, secs(9)),
+            None
+        );
+        let nothing_yet = [rule("http_req_duration{name:GET /later}: p(95)<1", 0)];
+        assert_eq!(lost(&nothing_yet, &s, secs(9)), None);
     }
 }

@@ -5,5 +5,5 @@ pub mod baseline;
 pub mod evaluate;
 pub mod threshold;
 
-pub use evaluate::{ThresholdResult, Verdict, evaluate};
+pub use evaluate::{AbortRule, ThresholdResult, Verdict, evaluate, lost};
 pub use threshold::{Threshold, parse};

@@ -55,11 +55,64 @@ struct Custom {
     trend: Option<Trend>,
 }
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Second {
     requests: u64,
     failed: u64,
     iterations: u64,
+    /// The live VU gauge as last sampled in this second (none when no tick fell in
+    /// it, as in a run's last, partial second).
+    vus: Option<u32>,
+    /// Request durations started in this second (percentiles over time).
+    duration: SecondTrend,
+}
+
+/// A second's histogram: open while samples may still arrive, then sealed into its
+/// compact encoding, so a long run holds a few hundred bytes per second, not a
+/// histogram's tens of KiB.
+#[derive(Debug, Default, Clone)]
+struct SecondTrend {
+    open: Option<Trend>,
+    sealed: Option<Box<str>>,
+}
+
+/// Seconds older than this are sealed (late samples reopen them).
+const SEAL_AFTER_S: usize = 5;
+
+impl SecondTrend {
+    fn record(&mut self, v: u64) {
+        if self.open.is_none() {
+            let reopened = self.sealed.take().and_then(|s| Trend::decode(&s).ok());
+            self.open = Some(reopened.unwrap_or_default());
+        }
+        self.open.as_mut().expect("opened above").record(v);
+    }
+
+    fn seal(&mut self) {
+        if let Some(t) = self.open.take() {
+            self.sealed = Some(t.encode().into());
+        }
+    }
+
+    fn trend(&self) -> Option<Trend> {
+        match (&self.open, &self.sealed) {
+            (Some(t), _) => Some(t.clone()),
+            (None, Some(s)) => Trend::decode(s).ok(),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Figures so far, for live progress and early aborts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Live {
+    pub requests: u64,
+    pub failed: u64,
+    pub iterations: u64,
+    /// Requests in the last whole second.
+    pub last_second_requests: u64,
+    /// p(95) of every request so far, in milliseconds.
+    pub p95_ms: f64,
 }
 
 /// What the aggregator needs to know about the run to write its summary.
@@ -72,6 +125,7 @@ pub struct RunMeta {
     pub model: String,
     pub vus_max: u32,
     pub interrupted: Option<String>,
+    pub aborted: Option<String>,
     pub warnings: Vec<String>,
     pub dropped_iterations: u64,
 }
@@ -92,6 +146,7 @@ impl RunMeta {
             model: "closed".into(),
             vus_max: 1,
             interrupted: None,
+            aborted: None,
             warnings: vec![],
             dropped_iterations: 0,
         }
@@ -148,6 +203,37 @@ impl Aggregator {
         }
     }
 
+    /// Records the VU gauge `at_ms` into the run.
+    pub fn sample_vus(&mut self, at_ms: u32, vus: u32) {
+        self.second(at_ms).vus = Some(vus);
+        let now = (at_ms / 1000) as usize;
+        for s in &mut self.series[..now.saturating_sub(SEAL_AFTER_S)] {
+            s.duration.seal();
+        }
+    }
+
+    /// The figures so far; `now_ms` is the time since the run started.
+    pub fn live(&self, now_ms: u32) -> Live {
+        let mut all = Trend::new();
+        let (mut requests, mut failed) = (0, 0);
+        for e in self.endpoints.values() {
+            all.merge(&e.duration);
+            requests += e.requests;
+            failed += e.failed;
+        }
+        let last = (now_ms / 1000) as usize;
+        Live {
+            requests,
+            failed,
+            iterations: self.iteration_duration.count(),
+            last_second_requests: last
+                .checked_sub(1)
+                .and_then(|i| self.series.get(i))
+                .map_or(0, |s| s.requests),
+            p95_ms: all.percentile(95.0) as f64 / 1000.0,
+        }
+    }
+
     pub fn add_batch(&mut self, batch: &[Event]) {
         for ev in batch {
             self.add(ev);
@@ -164,6 +250,7 @@ impl Aggregator {
                 let sec = self.second(s.at_ms);
                 sec.requests += 1;
                 sec.failed += failed;
+                sec.duration.record(s.duration_us);
             }
             Event::Check { name, ok } => {
                 let c = self.checks.entry(*name).or_default();
@@ -214,8 +301,20 @@ impl Aggregator {
     }
 
     pub fn summary(&self, meta: RunMeta) -> Summary {
+        self.build(meta, true)
+    }
+
+    /// The summary without its time series: what thresholds read, cheap enough to
+    /// build once a second during a run.
+    pub fn summary_without_series(&self, meta: RunMeta) -> Summary {
+        self.build(meta, false)
+    }
+
+    fn build(&self, meta: RunMeta, with_series: bool) -> Summary {
         let ms = |t: &Trend| TrendSummary::from_trend(t, 1e-3, "us");
         let secs = meta.duration_s.max(1e-9);
+        // A second without a gauge sample carries the last one forward.
+        let mut vus = 0;
         let mut all = Endpoint::default();
         let mut endpoints = Vec::new();
         for (id, e) in &self.endpoints {
@@ -313,6 +412,7 @@ impl Aggregator {
             model: meta.model,
             vus_max: meta.vus_max,
             interrupted: meta.interrupted,
+            aborted: meta.aborted,
             totals: Totals {
                 http_reqs: all.requests,
                 http_req_failed: all.failed,
@@ -343,12 +443,18 @@ impl Aggregator {
             series: self
                 .series
                 .iter()
+                .take(if with_series { usize::MAX } else { 0 })
                 .enumerate()
                 .map(|(t, s)| SeriesPoint {
                     t: t as u32,
                     requests: s.requests,
                     failed: s.failed,
                     iterations: s.iterations,
+                    vus: {
+                        vus = s.vus.unwrap_or(vus);
+                        vus
+                    },
+                    duration: s.duration.trend().map(|t| ms(&t)),
                 })
                 .collect(),
             warnings,
@@ -414,6 +520,9 @@ mod tests {
         assert_eq!(s.series.len(), 2);
         assert_eq!(s.series[0].requests, 2);
         assert_eq!(s.series[1].failed, 1);
+        let second0 = s.series[0].duration.as_ref().unwrap();
+        assert_eq!(second0.count, 2);
+        assert!((second0.max - 3.0).abs() < 0.01);
         assert_eq!(s.http_req_duration.count, 3);
         assert!((s.http_req_duration.max - 3.0).abs() < 0.01);
         // The summary round-trips through JSON, histograms included.
@@ -440,5 +549,28 @@ mod tests {
         assert_eq!(s.errors[0].message, "browse: boom");
         assert_eq!(s.errors[0].count, 2);
         assert_eq!(s.tasks[0].failures, 2);
+    }
+
+    #[test]
+    fn seconds_seal_reopen_for_late_samples_and_carry_the_vu_gauge() {
+        let names = Arc::new(Names::new(100));
+        let a = names.intern("GET /a");
+        let mut agg = Aggregator::new(names);
+        agg.add(&req(a, 200, None, 1000, 100));
+        agg.sample_vus(999, 3);
+        agg.add(&req(a, 200, None, 5000, 7_500));
+        // Ten seconds in, second 0 is sealed; a late sample still lands in it.
+        agg.sample_vus(9_999, 2);
+        assert!(agg.series[0].duration.open.is_none());
+        assert!(agg.series[0].duration.sealed.is_some());
+        agg.add(&req(a, 200, None, 2000, 200));
+        let s = agg.summary(meta());
+        let first = s.series[0].duration.as_ref().unwrap();
+        assert_eq!((first.count, first.max.round()), (2, 2.0));
+        assert_eq!(s.series[7].duration.as_ref().unwrap().count, 1);
+        assert!(s.series[3].duration.is_none());
+        let vus: Vec<u32> = s.series.iter().map(|p| p.vus).collect();
+        assert_eq!(vus, [3, 3, 3, 3, 3, 3, 3, 3, 3, 2]);
+        assert!(agg.summary_without_series(meta()).series.is_empty());
     }
 }

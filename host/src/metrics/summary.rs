@@ -29,6 +29,9 @@ pub struct Summary {
     /// Set when the run was cut short (Ctrl-C, fatal error); the figures cover what was
     /// measured until then.
     pub interrupted: Option<String>,
+    /// Set when an `abort_on_fail` threshold stopped the run early: which one, when.
+    #[serde(default)]
+    pub aborted: Option<String>,
     pub totals: Totals,
     pub http_req_duration: TrendSummary,
     pub http_req_waiting: TrendSummary,
@@ -185,6 +188,13 @@ pub struct SeriesPoint {
     pub requests: u64,
     pub failed: u64,
     pub iterations: u64,
+    /// VUs active (looping, or running an iteration in the open model) at the end of
+    /// this second.
+    #[serde(default)]
+    pub vus: u32,
+    /// Durations of the requests that started in this second, histogram included.
+    #[serde(default)]
+    pub duration: Option<TrendSummary>,
 }
 
 impl Summary {
@@ -193,6 +203,14 @@ impl Summary {
     pub fn json_schema() -> String {
         let schema = schemars::schema_for!(Summary);
         serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"
+    }
+
+    /// The verdict: every threshold held, no `fail` baseline rule was breached and no
+    /// threshold aborted the run.
+    pub fn passed(&self) -> bool {
+        self.thresholds.iter().all(|t| t.passed)
+            && !crate::gate::baseline::regressed(&self.baseline)
+            && self.aborted.is_none()
     }
 
     pub fn to_json(&self) -> String {

@@ -59,7 +59,7 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
         "  scenario {} ({}), {} VUs max, {:.1}s, {} model",
         s.scenario.name, s.scenario.file, s.vus_max, s.duration_s, s.model
     )?;
-    if let Some(why) = &s.interrupted {
+    if let Some(why) = s.interrupted.as_ref().or(s.aborted.as_ref()) {
         writeln!(w, "  run cut short: {why}; figures cover what was measured")?;
     }
     writeln!(w)?;

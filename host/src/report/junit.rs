@@ -21,58 +21,77 @@ fn esc(s: &str) -> String {
     o
 }
 
-/// One test case: name, and the failure message if it failed.
-fn cases(s: &Summary) -> Vec<(String, &'static str, Option<String>)> {
-    let mut out: Vec<(String, &'static str, Option<String>)> = s
+enum Outcome {
+    Passed,
+    Failed(String),
+    Skipped(String),
+}
+
+/// One test case per threshold and baseline rule.
+fn cases(s: &Summary) -> Vec<(String, &'static str, Outcome)> {
+    let mut out: Vec<(String, &'static str, Outcome)> = s
         .thresholds
         .iter()
         .map(|t| {
-            (
-                t.expression.clone(),
-                "thresholds",
-                (!t.passed).then(|| t.line()),
-            )
+            let outcome = if t.passed {
+                Outcome::Passed
+            } else {
+                Outcome::Failed(t.line())
+            };
+            (t.expression.clone(), "thresholds", outcome)
         })
         .collect();
-    for r in s.baseline.iter().filter(|r| r.skipped.is_none()) {
+    for r in &s.baseline {
         let failed = r.breached && r.level == crate::gate::baseline::Level::Fail;
-        out.push((
-            format!("{} [{}]", r.rule, r.scope),
-            "baseline",
-            failed.then(|| r.line()),
-        ));
+        let outcome = match &r.skipped {
+            Some(why) => Outcome::Skipped(why.clone()),
+            None if failed => Outcome::Failed(r.line()),
+            None => Outcome::Passed,
+        };
+        out.push((format!("{} [{}]", r.rule, r.scope), "baseline", outcome));
     }
     out
 }
 
 pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
     let cases = cases(s);
-    let failures = cases.iter().filter(|c| c.2.is_some()).count();
+    let failures = cases
+        .iter()
+        .filter(|c| matches!(c.2, Outcome::Failed(_)))
+        .count();
+    let skipped = cases
+        .iter()
+        .filter(|c| matches!(c.2, Outcome::Skipped(_)))
+        .count();
     let suite = format!("stampede {}", s.scenario.name);
+    let started = std::time::UNIX_EPOCH + std::time::Duration::from_millis(s.started_at_ms);
     writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         w,
-        r#"<testsuites name="stampede" tests="{}" failures="{failures}" time="{:.3}">"#,
+        r#"<testsuites name="stampede" tests="{}" failures="{failures}" skipped="{skipped}" time="{:.3}">"#,
         cases.len(),
         s.duration_s
     )?;
     writeln!(
         w,
-        r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="0" skipped="0" time="{:.3}">"#,
+        r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="0" skipped="{skipped}" time="{:.3}" timestamp="{}">"#,
         esc(&suite),
         cases.len(),
-        s.duration_s
+        s.duration_s,
+        humantime::format_rfc3339_seconds(started)
+            .to_string()
+            .trim_end_matches('Z')
     )?;
-    for (name, class, failure) in &cases {
+    for (name, class, outcome) in &cases {
         write!(
             w,
             r#"    <testcase classname="{}.{class}" name="{}" time="0""#,
             esc(&suite),
             esc(name)
         )?;
-        match failure {
-            None => writeln!(w, "/>")?,
-            Some(msg) => {
+        match outcome {
+            Outcome::Passed => writeln!(w, "/>")?,
+            Outcome::Failed(msg) => {
                 writeln!(w, ">")?;
                 writeln!(
                     w,
@@ -82,7 +101,19 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
                 )?;
                 writeln!(w, "    </testcase>")?;
             }
+            Outcome::Skipped(why) => {
+                writeln!(w, ">")?;
+                writeln!(w, r#"      <skipped message="{}"/>"#, esc(why))?;
+                writeln!(w, "    </testcase>")?;
+            }
         }
+    }
+    if let Some(why) = s.aborted.as_ref().or(s.interrupted.as_ref()) {
+        writeln!(
+            w,
+            "    <system-err>run cut short: {}</system-err>",
+            esc(why)
+        )?;
     }
     writeln!(w, "  </testsuite>")?;
     writeln!(w, "</testsuites>")?;

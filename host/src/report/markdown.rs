@@ -9,8 +9,7 @@ fn cell(s: &str) -> String {
 }
 
 pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
-    let regressed = crate::gate::baseline::regressed(&s.baseline);
-    let verdict = if s.thresholds.iter().all(|t| t.passed) && !regressed {
+    let verdict = if s.passed() {
         "✅ passed"
     } else {
         "❌ failed"
@@ -31,6 +30,7 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
         t.checks_passed + t.checks_failed,
         s.interrupted
             .as_ref()
+            .or(s.aborted.as_ref())
             .map(|i| format!(" — **cut short: {i}**"))
             .unwrap_or_default()
     )?;

@@ -1,5 +1,6 @@
 //! Writers of a finished run's summary. Each is generic over `io::Write`.
 
 pub mod console;
+pub mod html;
 pub mod junit;
 pub mod markdown;

@@ -1,9 +1,11 @@
 //! One run, start to summary: load the scenario, start the VUs, stop them, aggregate.
 
+mod monitor;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -11,14 +13,15 @@ use url::Url;
 
 use crate::client::{ClientConfig, Resolver, SystemResolver, tls};
 use crate::engine::{self, EngineSettings};
-use crate::executor::arrival;
 use crate::executor::closed::{self, Budget, LifecycleNames};
-use crate::executor::{Load, Plan};
-use crate::metrics::aggregate::RunMeta;
+use crate::executor::user::VuShared;
+use crate::executor::{Load, Plan, arrival, ramping};
+use crate::gate::AbortRule;
+use crate::metrics::aggregate::{Live, RunMeta};
 use crate::metrics::names::LocalNames;
 use crate::metrics::recorder::Batch;
 use crate::metrics::summary::ScenarioInfo;
-use crate::metrics::{Aggregator, Names, Recorder, Summary};
+use crate::metrics::{Names, Recorder, Summary};
 use crate::vu::{InstanceLimits, LogLimiter, ScenarioRuntime, VuCtx};
 
 /// Distinct metric names (requests, checks, tasks, custom) a run keeps apart.
@@ -38,6 +41,8 @@ pub struct RunConfig {
     pub cache_dir: Option<PathBuf>,
     pub request_timeout: Duration,
     pub limits: InstanceLimits,
+    /// Thresholds that stop the run as soon as they are lost.
+    pub aborts: Vec<AbortRule>,
 }
 
 pub const DEFAULT_FUEL: u64 = 2_000_000_000;
@@ -59,6 +64,7 @@ impl RunConfig {
                 fuel_per_call: DEFAULT_FUEL,
                 memory_cap: DEFAULT_MEMORY_CAP,
             },
+            aborts: Vec::new(),
         }
     }
 }
@@ -129,12 +135,32 @@ impl StopSignals {
     }
 }
 
-/// Runs the load until its plan is done or `stop` says so; what was
-/// measured until then is still summarised.
+/// What a run tells its caller while it goes.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// A line worth printing (scenario loaded, the plan, stopping...).
+    Note(String),
+    /// Once a second during the load.
+    Live(LiveStatus),
+}
+
+#[derive(Debug, Clone)]
+pub struct LiveStatus {
+    pub elapsed: Duration,
+    /// How long the load is planned to last, when it is time-bound.
+    pub planned: Option<Duration>,
+    /// Iterations planned, when the load is a count.
+    pub planned_iterations: Option<u64>,
+    pub vus: u32,
+    pub live: Live,
+}
+
+/// Runs the load until its plan is done or `stop` says so (or an abort-on-fail
+/// threshold is lost); what was measured until then is still summarised.
 pub async fn run(
     cfg: RunConfig,
     stop: StopSignals,
-    mut progress: impl FnMut(&str),
+    mut progress: impl FnMut(Progress),
 ) -> Result<Summary> {
     let path = cfg.scenario.clone();
     let bytes: Arc<[u8]> = match &cfg.scenario_bytes {
@@ -149,7 +175,7 @@ pub async fn run(
     })?;
     let compile_start = Instant::now();
     let loaded = engine::load_component(&engine, &path, &bytes, cfg.cache_dir.as_deref())?;
-    progress(&format!(
+    progress(Progress::Note(format!(
         "scenario {} {} in {:.2?}",
         path.display(),
         if loaded.cache_hit {
@@ -158,7 +184,7 @@ pub async fn run(
             "compiled"
         },
         compile_start.elapsed()
-    ));
+    )));
     let rt = Arc::new(ScenarioRuntime::new(
         &engine,
         &loaded.component,
@@ -181,25 +207,33 @@ pub async fn run(
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".into())
         .into();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Batch>();
-    let aggregator = {
-        let names = names.clone();
-        tokio::spawn(async move {
-            let mut agg = Aggregator::new(names);
-            while let Some(batch) = rx.recv().await {
-                agg.add_batch(&batch);
-            }
-            agg
-        })
-    };
-    let logs = Arc::new(LogLimiter::default());
-    let env: Arc<HashMap<String, String>> = Arc::new(cfg.env.iter().cloned().collect());
-    let target = cfg.target.clone().map(Arc::new);
-    let run_start = Instant::now();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Batch>();
     let started_at_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
+    let open = cfg.plan.load.is_open();
+    let meta = RunMeta {
+        scenario: ScenarioInfo {
+            name: scenario_name.to_string(),
+            file: path.display().to_string(),
+            sha256: loaded.sha256.clone(),
+        },
+        target: cfg.target.as_ref().map(|t| t.to_string()),
+        started_at_ms,
+        duration_s: 0.0,
+        model: if open { "open" } else { "closed" }.into(),
+        vus_max: cfg.plan.vus,
+        interrupted: None,
+        aborted: None,
+        warnings: Vec::new(),
+        dropped_iterations: 0,
+    };
+    let monitor = monitor::Monitor::spawn(names.clone(), rx, cfg.aborts.clone(), meta.clone());
+    let logs = Arc::new(LogLimiter::default());
+    let env: Arc<HashMap<String, String>> = Arc::new(cfg.env.iter().cloned().collect());
+    let target = cfg.target.clone().map(Arc::new);
+    let run_start = Instant::now();
     let make_ctx: Arc<closed::MakeCtx> = {
         let (names, tx, logs, scenario_name) = (
             names.clone(),
@@ -225,70 +259,133 @@ pub async fn run(
     drop(tx);
 
     let _ticker = EpochTicker::start(engine.clone());
-    let budget = Arc::new(match cfg.plan.load {
+    let active = Arc::new(AtomicU32::new(0));
+    let shared = Arc::new(VuShared {
+        rt: rt.clone(),
+        make_ctx,
+        lifecycle,
+        active: active.clone(),
+    });
+    let shared_budget = Arc::new(match cfg.plan.load {
         Load::Iterations(n) => Budget::iterations(n),
         _ => Budget::until_stopped(),
     });
     let pool = Arc::new(arrival::IdlePool::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    progress(&format!("running: {}", cfg.plan.describe()));
+    let (wanted_tx, wanted_rx) = tokio::sync::watch::channel(0u32);
+    for line in cfg.plan.describe() {
+        progress(Progress::Note(line));
+    }
     let mut vus = tokio::task::JoinSet::new();
     for id in 1..=cfg.plan.vus {
-        if cfg.plan.load.is_open() {
-            vus.spawn(arrival::vu_loop(
-                rt.clone(),
-                make_ctx.clone(),
-                id,
-                pool.clone(),
-                stop_rx.clone(),
-                lifecycle,
-            ));
-        } else {
-            vus.spawn(closed::vu_loop(
-                rt.clone(),
-                make_ctx.clone(),
-                id,
-                budget.clone(),
-                stop_rx.clone(),
-                lifecycle,
-            ));
+        let stop = stop_rx.clone();
+        match &cfg.plan.load {
+            Load::Rate { .. } => {
+                vus.spawn(arrival::vu_loop(shared.clone(), id, pool.clone(), stop));
+            }
+            load => {
+                let budget = match load {
+                    Load::PerVuIterations(n) => Arc::new(Budget::iterations(*n)),
+                    _ => shared_budget.clone(),
+                };
+                let wanted = matches!(load, Load::Stages(_)).then(|| wanted_rx.clone());
+                vus.spawn(closed::vu_loop(shared.clone(), id, budget, stop, wanted));
+            }
         }
     }
-    drop(make_ctx);
+    drop(shared);
 
     let mut interrupted = None;
+    let mut aborted = None;
     // The open model starts its clock once the VUs are set up (k6 pre-allocates too).
-    if cfg.plan.load.is_open() {
+    if open {
         pool.wait_ready(cfg.plan.vus as usize, Duration::from_secs(30))
             .await;
     }
+    let load_start = tokio::time::Instant::now();
     let load_done = async {
-        match cfg.plan.load {
-            Load::Duration(d) => tokio::time::sleep(d).await,
-            Load::Iterations(_) => std::future::pending().await,
+        match &cfg.plan.load {
+            Load::Duration(d) => tokio::time::sleep(*d).await,
+            Load::Iterations(_) | Load::PerVuIterations(_) => std::future::pending().await,
+            Load::Stages(stages) => {
+                ramping::control(stages.clone(), load_start, &wanted_tx).await;
+            }
             Load::Rate { per_sec, duration } => {
-                arrival::schedule(pool.clone(), per_sec, duration, tokio::time::Instant::now())
-                    .await
+                arrival::schedule(pool.clone(), *per_sec, *duration, load_start).await
             }
         }
+    };
+    let (planned, planned_iterations) = match &cfg.plan.load {
+        Load::Duration(d) => (Some(*d), None),
+        Load::Stages(st) => (Some(ramping::total(st)), None),
+        Load::Rate { duration, .. } => (Some(*duration), None),
+        Load::Iterations(n) => (None, Some(*n)),
+        Load::PerVuIterations(n) => (None, Some(n * cfg.plan.vus as u64)),
     };
     let StopSignals {
         graceful: mut interrupt,
         hard: mut hard_stop,
     } = stop;
-    let all_done = async { while vus.join_next().await.is_some() {} };
-    // Phase 1: the load itself.
-    let finished_early = tokio::select! {
-        _ = &mut interrupt => { interrupted = Some("interrupted (Ctrl-C)".to_string()); false }
-        _ = load_done => false,
-        _ = all_done => true,
+    // Phase 1: the load itself, with a look at the figures once a second.
+    let finished_early = {
+        let all_done = async { while vus.join_next().await.is_some() {} };
+        tokio::pin!(load_done, all_done);
+        // Ticks on the run's whole seconds, the time base of the series.
+        let mut tick = tokio::time::interval_at(
+            tokio::time::Instant::from_std(run_start) + Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut last_tick = Duration::ZERO;
+        let finished_early = loop {
+            tokio::select! {
+                _ = &mut interrupt => {
+                    interrupted = Some("interrupted (Ctrl-C)".to_string());
+                    break false;
+                }
+                _ = &mut load_done => break false,
+                _ = &mut all_done => break true,
+                at = tick.tick() => {
+                    let vus_now = active.load(Ordering::Relaxed);
+                    // The tick's scheduled time, so each sample lands in its own second.
+                    let at = at.into_std().saturating_duration_since(run_start);
+                    last_tick = at;
+                    let Some(report) = monitor.tick(at, vus_now).await else {
+                        continue;
+                    };
+                    progress(Progress::Live(LiveStatus {
+                        elapsed: load_start.elapsed(),
+                        planned,
+                        planned_iterations,
+                        vus: vus_now,
+                        live: report.live,
+                    }));
+                    if let Some(why) = report.abort {
+                        aborted = Some(why);
+                        break false;
+                    }
+                }
+            }
+        };
+        // The gauge as the load ends, in the last second the ticks reached or the
+        // one after (a late wake-up must not open a second of its own).
+        let end = run_start.elapsed().min(last_tick + Duration::from_secs(1));
+        monitor.tick(end, active.load(Ordering::Relaxed)).await;
+        finished_early
     };
     let _ = stop_tx.send(true);
     // Phase 2: running iterations finish within the graceful stop (VUs waiting
     // between tasks stop at once), unless a hard stop comes first.
     if !finished_early {
         if interrupted.is_some() {
-            progress("stopping: running iterations finish first (Ctrl-C again stops at once)");
+            progress(Progress::Note(
+                "stopping: running iterations finish first (Ctrl-C again stops at once)".into(),
+            ));
+        }
+        if let Some(why) = &aborted {
+            progress(Progress::Note(format!(
+                "{why}: stopping, running iterations finish first"
+            )));
         }
         let drain = async { while vus.join_next().await.is_some() {} };
         tokio::select! {
@@ -304,7 +401,7 @@ pub async fn run(
     }
     let duration = run_start.elapsed();
     drop(rt);
-    let agg = aggregator.await.context("metrics aggregator failed")?;
+    let agg = monitor.finish().await?;
     let mut warnings = Vec::new();
     let suppressed = logs.suppressed.load(Ordering::Relaxed);
     if suppressed > 0 {
@@ -313,23 +410,11 @@ pub async fn run(
         ));
     }
     Ok(agg.summary(RunMeta {
-        scenario: ScenarioInfo {
-            name: scenario_name.to_string(),
-            file: path.display().to_string(),
-            sha256: loaded.sha256,
-        },
-        target: cfg.target.map(|t| t.to_string()),
-        started_at_ms,
         duration_s: duration.as_secs_f64(),
-        model: if cfg.plan.load.is_open() {
-            "open"
-        } else {
-            "closed"
-        }
-        .into(),
-        vus_max: cfg.plan.vus,
         interrupted,
+        aborted,
         warnings,
         dropped_iterations: pool.dropped.load(Ordering::Relaxed),
+        ..meta
     }))
 }

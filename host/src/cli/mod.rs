@@ -1,12 +1,15 @@
 //! The command line: parsing and validation into a [`RunConfig`], and the commands.
 
+mod progress;
+pub mod resolve;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
@@ -19,7 +22,8 @@ use crate::run::{self, RunConfig};
 /// Documented exit codes (see README).
 pub mod exit {
     pub const PASSED: u8 = 0;
-    /// At least one threshold failed (k6's code, which CI users already know).
+    /// At least one threshold failed, or an `abort_on_fail` threshold stopped the run
+    /// early (k6's code, which CI users already know).
     pub const THRESHOLDS_FAILED: u8 = 99;
     /// Thresholds passed, but a `fail` baseline rule found a regression.
     pub const BASELINE_REGRESSION: u8 = 98;
@@ -53,7 +57,7 @@ pub enum Command {
     Compare(CompareArgs),
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct LoadArgs {
     /// Virtual users running at once, e.g. `--vus 50` (default 1; with --rate, the VUs
     /// set up in advance to take the iterations, default one per iteration per second).
@@ -61,23 +65,38 @@ pub struct LoadArgs {
     pub vus: Option<u32>,
     /// Open model: start this many iterations per second, e.g. `--rate 200 --duration 30s`,
     /// whether or not the target keeps up (iterations with no free VU are dropped and counted).
-    #[arg(long, requires = "duration", conflicts_with = "iterations")]
+    #[arg(long, conflicts_with_all = ["iterations", "stages", "iterations_per_vu"])]
     pub rate: Option<f64>,
     /// How long the load lasts, e.g. `30s`, `1m30s`, `500ms`.
-    #[arg(long, value_parser = parse_duration, conflicts_with = "iterations")]
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["iterations", "stages", "iterations_per_vu"])]
     pub duration: Option<Duration>,
     /// Total task runs shared by all VUs instead of a duration, e.g. `--iterations 1000`.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["stages", "iterations_per_vu"])]
     pub iterations: Option<u64>,
-    /// Time running iterations get to finish after the load ends, e.g. `10s`.
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
-    pub graceful_stop: Duration,
+    /// Task runs of each VU, e.g. `--vus 10 --iterations-per-vu 20` (k6 per-vu-iterations).
+    #[arg(long, conflicts_with = "stages")]
+    pub iterations_per_vu: Option<u64>,
+    /// Ramping VUs: stages of DURATION:VUS, ramped linearly, e.g. `--stages 10s:50,1m:50,10s:0`.
+    #[arg(long, value_parser = parse_stages, conflicts_with = "vus")]
+    pub stages: Option<Stages>,
+    /// Time running iterations get to finish after the load ends (default 10s).
+    #[arg(long, value_parser = parse_duration)]
+    pub graceful_stop: Option<Duration>,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// The scenario: a WebAssembly component built against the stampede WIT.
-    pub scenario: PathBuf,
+    /// The scenario: a WebAssembly component built against the stampede WIT (default:
+    /// `scenario` in the config file).
+    pub scenario: Option<PathBuf>,
+    /// The run as code, e.g. `--config load/stampede.toml`; its settings apply unless a
+    /// flag overrides them. Default: `stampede.toml` beside the scenario, or in the
+    /// current folder when no scenario is given.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Ignore any `stampede.toml` that is not named with --config.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
     /// Base URL that relative request paths resolve against, e.g. `https://staging.example.com`.
     #[arg(long)]
     pub target: Option<String>,
@@ -88,16 +107,17 @@ pub struct RunArgs {
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
     /// A pass/fail criterion in k6's form, e.g. `--threshold 'http_req_duration{name:POST /api/v1/auth/login}: p(95)<300ms'`
-    /// or `--threshold 'http_req_failed: rate<0.01'` (repeatable). A failed threshold exits with 99.
+    /// or `--threshold 'http_req_failed: rate<0.01'` (repeatable; replaces the config
+    /// file's thresholds on the same metric and tag). A failed threshold exits with 99.
     #[arg(long = "threshold", value_name = "EXPR")]
     pub thresholds: Vec<String>,
     #[command(flatten)]
     pub baseline: BaselineArgs,
     #[command(flatten)]
     pub outputs: OutputArgs,
-    /// Default timeout of one request, e.g. `30s`.
-    #[arg(long, value_parser = parse_duration, default_value = "60s")]
-    pub timeout: Duration,
+    /// Default timeout of one request, e.g. `30s` (default 60s).
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
     /// Accept any TLS certificate (staging servers with self-signed certificates).
     #[arg(long)]
     pub insecure: bool,
@@ -110,12 +130,13 @@ pub struct RunArgs {
     /// Compile the scenario every time; read and write no cache.
     #[arg(long)]
     pub no_cache: bool,
-    /// CPU budget of one task call, in fuel units (about one per wasm instruction).
-    #[arg(long, default_value_t = run::DEFAULT_FUEL)]
-    pub max_fuel: u64,
-    /// Linear memory cap of one VU's instance, in MiB.
-    #[arg(long, default_value_t = (run::DEFAULT_MEMORY_CAP >> 20) as u64)]
-    pub max_memory_mib: u64,
+    /// CPU budget of one task call, in fuel units (about one per wasm instruction;
+    /// default 2000000000).
+    #[arg(long)]
+    pub max_fuel: Option<u64>,
+    /// Linear memory cap of one VU's instance, in MiB (default 64).
+    #[arg(long)]
+    pub max_memory_mib: Option<u64>,
     /// Print only the summary (no progress lines).
     #[arg(long, short)]
     pub quiet: bool,
@@ -131,38 +152,23 @@ pub struct BaselineArgs {
     /// `'fail: error_rate +0.5pp'`, `'warn: rps -15%'` (those three are the default).
     #[arg(long = "baseline-rule", value_name = "RULE")]
     pub rules: Vec<String>,
-    /// Requests needed on both sides before a rule applies (guards against noise).
-    #[arg(long, default_value_t = crate::gate::baseline::DEFAULT_MIN_SAMPLES)]
-    pub baseline_min_samples: u64,
+    /// Requests needed on both sides before a rule applies (guards against noise;
+    /// default 100).
+    #[arg(long)]
+    pub baseline_min_samples: Option<u64>,
 }
 
-impl BaselineArgs {
-    pub fn rules(&self) -> Result<Vec<Rule>> {
-        let texts: Vec<&str> = if self.rules.is_empty() {
-            crate::gate::baseline::DEFAULT_RULES.to_vec()
-        } else {
-            self.rules.iter().map(String::as_str).collect()
-        };
-        texts
-            .iter()
-            .map(|t| {
-                crate::gate::baseline::parse_rule(t)
-                    .map_err(|e| anyhow::anyhow!("--baseline-rule: {e}"))
-            })
-            .collect()
-    }
-
-    /// The baseline summary and rules, read before the run so a bad file fails fast.
-    pub fn load(&self) -> Result<Option<Baseline>> {
-        let Some(path) = &self.baseline else {
-            return Ok(None);
-        };
-        Ok(Some(Baseline {
-            summary: read_summary("--baseline", path)?,
-            rules: self.rules()?,
-            min_samples: self.baseline_min_samples,
-        }))
-    }
+/// Parses `--baseline-rule`s (or `--rule`s of `compare`); none given means the defaults.
+pub fn parse_rules(flag: &str, texts: &[String]) -> Result<Vec<Rule>> {
+    let texts: Vec<&str> = if texts.is_empty() {
+        crate::gate::baseline::DEFAULT_RULES.to_vec()
+    } else {
+        texts.iter().map(String::as_str).collect()
+    };
+    texts
+        .iter()
+        .map(|t| crate::gate::baseline::parse_rule(t).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+        .collect()
 }
 
 pub struct Baseline {
@@ -210,6 +216,9 @@ pub struct OutputArgs {
     /// $GITHUB_STEP_SUMMARY when that is set).
     #[arg(long)]
     pub markdown: Option<PathBuf>,
+    /// Write a self-contained HTML report with charts, e.g. `--html report.html`.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -228,100 +237,33 @@ pub struct DemoArgs {
     pub outputs: OutputArgs,
 }
 
+/// `--stages`, parsed (a newtype, so clap takes the list as one value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stages(pub Vec<crate::executor::Stage>);
+
+fn parse_stages(s: &str) -> Result<Stages, String> {
+    crate::executor::ramping::parse_stages(s).map(Stages)
+}
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s.trim())
         .map_err(|e| format!("{s:?} is not a duration ({e}); write it like 30s, 1m30s or 500ms"))?;
     Ok(d)
 }
 
-fn parse_env(items: &[String]) -> Result<Vec<(String, String)>> {
-    items
-        .iter()
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-            _ => bail!("--env {kv:?}: expected KEY=VALUE, e.g. --env EMAIL=qa@example.com"),
-        })
-        .collect()
+pub fn parse_target(t: &str) -> Result<Url> {
+    parse_target_url(t).map_err(|e| anyhow::anyhow!("--target {t:?}: {e}"))
 }
 
-pub fn parse_target(t: &str) -> Result<Url> {
+/// An absolute http(s) URL with a host, or why not.
+pub fn parse_target_url(t: &str) -> Result<Url, String> {
     let url = Url::parse(t).map_err(|e| {
-        anyhow::anyhow!(
-            "--target {t:?}: not an absolute URL ({e}); write it like https://staging.example.com"
-        )
+        format!("not an absolute URL ({e}); write it like https://staging.example.com")
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        bail!("--target {t:?}: must be an http:// or https:// URL with a host");
+        return Err("must be an http:// or https:// URL with a host".into());
     }
     Ok(url)
-}
-
-impl LoadArgs {
-    pub fn plan(&self) -> Result<Plan> {
-        if self.vus == Some(0) {
-            bail!("--vus 0: at least one virtual user is needed");
-        }
-        if let Some(rate) = self.rate {
-            if !(rate > 0.0 && rate.is_finite()) {
-                bail!("--rate {rate}: iterations per second must be above 0");
-            }
-            let duration = self.duration.unwrap_or_default();
-            if duration.is_zero() {
-                bail!("--duration 0s: the run needs some time");
-            }
-            return Ok(Plan {
-                vus: self
-                    .vus
-                    .unwrap_or_else(|| (rate.ceil() as u32).clamp(1, 1000)),
-                load: Load::Rate {
-                    per_sec: rate,
-                    duration,
-                },
-                graceful_stop: self.graceful_stop,
-            });
-        }
-        let load = match (self.duration, self.iterations) {
-            (_, Some(0)) => bail!("--iterations 0: at least one iteration is needed"),
-            (_, Some(n)) => Load::Iterations(n),
-            (Some(d), None) if d.is_zero() => bail!("--duration 0s: the run needs some time"),
-            (Some(d), None) => Load::Duration(d),
-            (None, None) => Load::Iterations(1),
-        };
-        Ok(Plan {
-            vus: self.vus.unwrap_or(1),
-            load,
-            graceful_stop: self.graceful_stop,
-        })
-    }
-}
-
-impl RunArgs {
-    pub fn config(&self) -> Result<RunConfig> {
-        let mut cfg = RunConfig::new(self.scenario.clone(), self.load.plan()?);
-        cfg.target = self.target.as_deref().map(parse_target).transpose()?;
-        cfg.env = parse_env(&self.env)?;
-        cfg.insecure = self.insecure;
-        cfg.ca_certs = self.ca_cert.clone();
-        if let Some(d) = &self.cache_dir {
-            cfg.cache_dir = Some(d.clone());
-        }
-        if self.no_cache {
-            cfg.cache_dir = None;
-        }
-        cfg.request_timeout = self.timeout;
-        if self.max_fuel == 0 {
-            bail!("--max-fuel 0: a task needs some fuel to run");
-        }
-        cfg.limits.fuel_per_call = self.max_fuel;
-        if self.max_memory_mib == 0 || self.max_memory_mib > 4096 {
-            bail!(
-                "--max-memory-mib {}: choose between 1 and 4096",
-                self.max_memory_mib
-            );
-        }
-        cfg.limits.memory_cap = (self.max_memory_mib as usize) << 20;
-        Ok(cfg)
-    }
 }
 
 /// Parses every `--threshold`; the first bad one is the error.
@@ -335,20 +277,19 @@ pub fn parse_thresholds(exprs: &[String]) -> Result<Vec<Threshold>> {
 
 /// Runs a configured load, judges it, prints and writes the reports; returns the exit
 /// code.
-pub async fn execute(
-    cfg: RunConfig,
-    thresholds: &[Threshold],
-    baseline: Option<&Baseline>,
-    outputs: &OutputArgs,
-    quiet: bool,
-) -> Result<u8> {
-    let summary = run::run(cfg, run::StopSignals::ctrl_c(), |line| {
-        if !quiet {
-            eprintln!("stampede: {line}");
-        }
-    })
-    .await?;
-    finish(summary, thresholds, baseline, outputs)
+pub async fn execute(job: resolve::Job) -> Result<u8> {
+    let mut printer = progress::Printer::new(job.quiet);
+    if let Some(p) = &job.config_file {
+        printer.show(run::Progress::Note(format!("config {}", p.display())));
+    }
+    let summary = run::run(job.cfg, run::StopSignals::ctrl_c(), |p| printer.show(p)).await;
+    printer.done();
+    finish(
+        summary?,
+        &job.thresholds,
+        job.baseline.as_ref(),
+        &job.outputs,
+    )
 }
 
 fn write_file(
@@ -391,6 +332,9 @@ fn finish(
             crate::report::markdown::write(w, &summary)
         })?;
     }
+    if let Some(path) = &outputs.html {
+        write_file("--html", path, |w| crate::report::html::write(w, &summary))?;
+    }
     if let Some(step) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let mut buf = Vec::new();
         crate::report::markdown::write(&mut buf, &summary)?;
@@ -411,7 +355,7 @@ fn finish(
     out.flush()?;
     Ok(if summary.interrupted.is_some() {
         exit::INTERRUPTED
-    } else if !passed {
+    } else if !passed || summary.aborted.is_some() {
         exit::THRESHOLDS_FAILED
     } else if regressed {
         exit::BASELINE_REGRESSION
@@ -446,8 +390,15 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
     } else {
         args.thresholds.clone()
     };
-    let thresholds = parse_thresholds(&exprs)?;
-    execute(cfg, &thresholds, None, &args.outputs, false).await
+    execute(resolve::Job {
+        cfg,
+        thresholds: parse_thresholds(&exprs)?,
+        baseline: None,
+        outputs: args.outputs,
+        quiet: false,
+        config_file: None,
+    })
+    .await
 }
 
 /// The gate `stampede demo` applies unless given `--threshold`s.
@@ -473,19 +424,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run(args) => {
-                let cfg = args.config()?;
-                let thresholds = parse_thresholds(&args.thresholds)?;
-                let baseline = args.baseline.load()?;
-                execute(
-                    cfg,
-                    &thresholds,
-                    baseline.as_ref(),
-                    &args.outputs,
-                    args.quiet,
-                )
-                .await
-            }
+            Command::Run(args) => execute(resolve::resolve(&args)?).await,
             Command::Demo(args) => demo(args).await,
             Command::DemoTarget(args) => crate::demo::run_target(args).await,
             Command::Compare(args) => compare(&args),
@@ -505,12 +444,7 @@ pub fn main() -> ExitCode {
 pub fn compare(args: &CompareArgs) -> Result<u8> {
     let base = read_summary("baseline", &args.baseline)?;
     let cur = read_summary("current", &args.current)?;
-    let rules = BaselineArgs {
-        baseline: None,
-        rules: args.rules.clone(),
-        baseline_min_samples: args.min_samples,
-    }
-    .rules()?;
+    let rules = parse_rules("--rule", &args.rules)?;
     let results = crate::gate::baseline::compare(&rules, &base, &cur, args.min_samples);
     let mut out = std::io::stdout().lock();
     writeln!(

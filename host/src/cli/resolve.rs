@@ -1,0 +1,443 @@
+//! Flags and `stampede.toml` merged into one validated job. A flag beats the file; a
+//! flag that picks a different load model (say `--iterations` over the file's
+//! `duration`) replaces the file's model rather than clashing with it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+use super::{Baseline, OutputArgs, RunArgs, parse_rules, parse_target, read_summary};
+use crate::config::{self, FileConfig, LoadSection};
+use crate::executor::{Load, Plan, Stage, ramping};
+use crate::gate::{AbortRule, Threshold};
+use crate::run::RunConfig;
+
+/// Everything `stampede run` needs, checked before any load starts.
+pub struct Job {
+    pub cfg: RunConfig,
+    pub thresholds: Vec<Threshold>,
+    pub baseline: Option<Baseline>,
+    pub outputs: OutputArgs,
+    pub quiet: bool,
+    /// The config file used, if any (printed before the run).
+    pub config_file: Option<PathBuf>,
+}
+
+/// The load with every field optional: what the flags say, or the file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadSpec {
+    pub vus: Option<u32>,
+    pub duration: Option<Duration>,
+    pub iterations: Option<u64>,
+    pub iterations_per_vu: Option<u64>,
+    pub rate: Option<f64>,
+    pub stages: Option<Vec<Stage>>,
+    pub graceful_stop: Option<Duration>,
+}
+
+impl From<&super::LoadArgs> for LoadSpec {
+    fn from(a: &super::LoadArgs) -> Self {
+        LoadSpec {
+            vus: a.vus,
+            duration: a.duration,
+            iterations: a.iterations,
+            iterations_per_vu: a.iterations_per_vu,
+            rate: a.rate,
+            stages: a.stages.clone().map(|s| s.0),
+            graceful_stop: a.graceful_stop,
+        }
+    }
+}
+
+impl From<&LoadSection> for LoadSpec {
+    fn from(l: &LoadSection) -> Self {
+        LoadSpec {
+            vus: l.vus.map(|v| v.get()),
+            duration: l.duration.map(|d| d.0),
+            iterations: l.iterations.map(|n| n.0),
+            iterations_per_vu: l.iterations_per_vu.map(|n| n.0),
+            rate: l.rate.map(|r| r.0),
+            stages: l
+                .stages
+                .as_ref()
+                .map(|s| s.iter().map(Stage::from).collect()),
+            graceful_stop: l.graceful_stop.map(|d| d.0),
+        }
+    }
+}
+
+impl LoadSpec {
+    /// `self` (the flags) over `file`. A flag that sets the model drops the file's
+    /// fields of other models.
+    pub fn over(&self, file: &LoadSpec) -> LoadSpec {
+        let mut f = file.clone();
+        if self.stages.is_some() {
+            (f.vus, f.duration, f.iterations, f.iterations_per_vu, f.rate) =
+                (None, None, None, None, None);
+        }
+        if self.iterations.is_some() || self.iterations_per_vu.is_some() {
+            (
+                f.duration,
+                f.rate,
+                f.stages,
+                f.iterations,
+                f.iterations_per_vu,
+            ) = (None, None, None, None, None);
+        }
+        if self.rate.is_some() || self.duration.is_some() {
+            (f.iterations, f.iterations_per_vu, f.stages) = (None, None, None);
+        }
+        if self.vus.is_some() {
+            f.stages = None;
+        }
+        LoadSpec {
+            vus: self.vus.or(f.vus),
+            duration: self.duration.or(f.duration),
+            iterations: self.iterations.or(f.iterations),
+            iterations_per_vu: self.iterations_per_vu.or(f.iterations_per_vu),
+            rate: self.rate.or(f.rate),
+            stages: self.stages.clone().or(f.stages),
+            graceful_stop: self.graceful_stop.or(f.graceful_stop),
+        }
+    }
+
+    /// The plan, or which settings clash (named as flags; the file uses the same names
+    /// with underscores).
+    pub fn plan(&self) -> Result<Plan> {
+        let graceful_stop = self.graceful_stop.unwrap_or(Duration::from_secs(10));
+        if self.vus == Some(0) {
+            bail!("--vus 0: at least one virtual user is needed");
+        }
+        let modes = [
+            ("--stages", self.stages.is_some()),
+            ("--iterations", self.iterations.is_some()),
+            ("--iterations-per-vu", self.iterations_per_vu.is_some()),
+            ("--rate", self.rate.is_some()),
+        ];
+        let set: Vec<&str> = modes.iter().filter(|m| m.1).map(|m| m.0).collect();
+        if set.len() > 1 {
+            bail!(
+                "{} cannot be combined: each picks a different load model",
+                set.join(" and ")
+            );
+        }
+        if let Some(d) = self.duration
+            && d.is_zero()
+        {
+            bail!("--duration 0s: the run needs some time");
+        }
+        if let Some(stages) = &self.stages {
+            if self.vus.is_some() || self.duration.is_some() {
+                bail!("--stages sets the VUs and the duration itself: drop --vus and --duration");
+            }
+            ramping::validate(stages).map_err(|e| anyhow::anyhow!("--stages: {e}"))?;
+            return Ok(Plan {
+                vus: ramping::max_vus(stages),
+                load: Load::Stages(stages.clone()),
+                graceful_stop,
+            });
+        }
+        if let Some(rate) = self.rate {
+            if !(rate > 0.0 && rate.is_finite()) {
+                bail!("--rate {rate}: iterations per second must be above 0");
+            }
+            let Some(duration) = self.duration else {
+                bail!("--rate needs --duration, e.g. --rate {rate} --duration 30s");
+            };
+            return Ok(Plan {
+                vus: self
+                    .vus
+                    .unwrap_or_else(|| (rate.ceil() as u32).clamp(1, 1000)),
+                load: Load::Rate {
+                    per_sec: rate,
+                    duration,
+                },
+                graceful_stop,
+            });
+        }
+        let load = match (self.duration, self.iterations, self.iterations_per_vu) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                bail!("--duration and an iteration count cannot be combined: pick one")
+            }
+            (_, Some(0), _) => bail!("--iterations 0: at least one iteration is needed"),
+            (_, _, Some(0)) => bail!("--iterations-per-vu 0: at least one iteration is needed"),
+            (_, Some(n), _) => Load::Iterations(n),
+            (_, _, Some(n)) => Load::PerVuIterations(n),
+            (Some(d), None, None) => Load::Duration(d),
+            (None, None, None) => Load::Iterations(1),
+        };
+        Ok(Plan {
+            vus: self.vus.unwrap_or(1),
+            load,
+            graceful_stop,
+        })
+    }
+}
+
+fn parse_env(items: &[String]) -> Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => bail!("--env {kv:?}: expected KEY=VALUE, e.g. --env EMAIL=qa@example.com"),
+        })
+        .collect()
+}
+
+/// Which config file applies: `--config`, else `stampede.toml` beside the scenario,
+/// else in the current folder when no scenario is named.
+fn find_config(args: &RunArgs) -> Option<PathBuf> {
+    if let Some(p) = &args.config {
+        return Some(p.clone());
+    }
+    if args.no_config {
+        return None;
+    }
+    let beside = match &args.scenario {
+        Some(s) => s
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join(config::DEFAULT_NAME),
+        None => PathBuf::from(config::DEFAULT_NAME),
+    };
+    beside.is_file().then_some(beside)
+}
+
+pub fn resolve(args: &RunArgs) -> Result<Job> {
+    let config_file = find_config(args);
+    let file = match &config_file {
+        Some(p) => config::load(p)?.config,
+        None => FileConfig::default(),
+    };
+    let from = |key: &str| match &config_file {
+        Some(p) => format!("{} ({key})", p.display()),
+        None => key.to_string(),
+    };
+    let Some(scenario) = args.scenario.clone().or(file.scenario.clone()) else {
+        bail!(
+            "no scenario: pass one (stampede run checkout.wasm) or set `scenario = \"checkout.wasm\"` in {}",
+            config_file
+                .as_deref()
+                .unwrap_or(Path::new(config::DEFAULT_NAME))
+                .display()
+        );
+    };
+    let plan = LoadSpec::from(&args.load)
+        .over(&LoadSpec::from(&file.load))
+        .plan()
+        .map_err(|e| {
+            if config_file.is_some() {
+                anyhow::anyhow!("{e} (flags, or [load] in {})", from("load"))
+            } else {
+                e
+            }
+        })?;
+    let mut cfg = RunConfig::new(scenario, plan);
+    cfg.target = match &args.target {
+        Some(t) => Some(parse_target(t)?),
+        None => file.target.map(|t| t.0),
+    };
+    // The file's env first; a flag with the same key wins.
+    let mut env: Vec<(String, String)> = file.env.into_iter().collect();
+    for (k, v) in parse_env(&args.env)? {
+        env.retain(|(key, _)| *key != k);
+        env.push((k, v));
+    }
+    cfg.env = env;
+    cfg.insecure = args.insecure || file.tls.insecure;
+    cfg.ca_certs = file.tls.ca_certs;
+    cfg.ca_certs.extend(args.ca_cert.iter().cloned());
+    if let Some(d) = &args.cache_dir {
+        cfg.cache_dir = Some(d.clone());
+    }
+    if args.no_cache {
+        cfg.cache_dir = None;
+    }
+    if let Some(t) = args.timeout.or(file.limits.timeout.map(|d| d.0)) {
+        cfg.request_timeout = t;
+    }
+    match args.max_fuel {
+        Some(0) => bail!("--max-fuel 0: a task needs some fuel to run"),
+        Some(f) => cfg.limits.fuel_per_call = f,
+        None => {
+            if let Some(f) = file.limits.max_fuel {
+                cfg.limits.fuel_per_call = f.0;
+            }
+        }
+    }
+    let mib = match args.max_memory_mib {
+        Some(m) if m == 0 || m > 4096 => bail!("--max-memory-mib {m}: choose between 1 and 4096"),
+        Some(m) => Some(m),
+        None => file.limits.max_memory_mib.map(|m| m.0),
+    };
+    if let Some(m) = mib {
+        cfg.limits.memory_cap = (m as usize) << 20;
+    }
+
+    // Thresholds: a flag replaces the file's thresholds on the same metric and tag.
+    let flags = super::parse_thresholds(&args.thresholds)?;
+    let replaced = |t: &Threshold| flags.iter().any(|f| f.metric == t.metric && f.tag == t.tag);
+    let mut thresholds = Vec::new();
+    for spec in &file.thresholds {
+        for t in &spec.parsed {
+            if replaced(t) {
+                continue;
+            }
+            thresholds.push(t.clone());
+            if let Some(a) = spec.abort {
+                cfg.aborts.push(AbortRule {
+                    threshold: t.clone(),
+                    delay: a.delay,
+                });
+            }
+        }
+    }
+    thresholds.extend(flags);
+
+    let file_baseline = file.baseline.unwrap_or(config::BaselineSection {
+        file: None,
+        rules: Vec::new(),
+        min_samples: None,
+    });
+    let baseline = match args.baseline.baseline.clone().or(file_baseline.file) {
+        None => None,
+        Some(path) => {
+            let rules = if !args.baseline.rules.is_empty() || file_baseline.rules.is_empty() {
+                parse_rules("--baseline-rule", &args.baseline.rules)?
+            } else {
+                file_baseline.rules.into_iter().map(|r| r.0).collect()
+            };
+            Some(Baseline {
+                summary: read_summary("--baseline", &path)?,
+                rules,
+                min_samples: args
+                    .baseline
+                    .baseline_min_samples
+                    .or(file_baseline.min_samples)
+                    .unwrap_or(crate::gate::baseline::DEFAULT_MIN_SAMPLES),
+            })
+        }
+    };
+    let o = &args.outputs;
+    let outputs = OutputArgs {
+        summary_json: o.summary_json.clone().or(file.outputs.summary_json),
+        junit: o.junit.clone().or(file.outputs.junit),
+        markdown: o.markdown.clone().or(file.outputs.markdown),
+        html: o.html.clone().or(file.outputs.html),
+    };
+    Ok(Job {
+        cfg,
+        thresholds,
+        baseline,
+        outputs,
+        quiet: args.quiet,
+        config_file,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(s: u64) -> Option<Duration> {
+        Some(Duration::from_secs(s))
+    }
+
+    #[test]
+    fn flags_override_the_file_field_by_field() {
+        let file = LoadSpec {
+            vus: Some(20),
+            duration: secs(30),
+            ..Default::default()
+        };
+        let flags = LoadSpec {
+            duration: secs(5),
+            ..Default::default()
+        };
+        let p = flags.over(&file).plan().unwrap();
+        assert_eq!(
+            (p.vus, p.load),
+            (20, Load::Duration(Duration::from_secs(5)))
+        );
+    }
+
+    #[test]
+    fn a_flag_that_picks_another_model_replaces_the_files() {
+        let file = LoadSpec {
+            vus: Some(20),
+            duration: secs(30),
+            ..Default::default()
+        };
+        let flags = LoadSpec {
+            iterations: Some(7),
+            ..Default::default()
+        };
+        let p = flags.over(&file).plan().unwrap();
+        assert_eq!((p.vus, p.load), (20, Load::Iterations(7)));
+
+        let stages = vec![Stage {
+            duration: Duration::from_secs(2),
+            target: 3,
+        }];
+        let flags = LoadSpec {
+            stages: Some(stages.clone()),
+            ..Default::default()
+        };
+        let p = flags.over(&file).plan().unwrap();
+        assert_eq!((p.vus, p.load), (3, Load::Stages(stages)));
+
+        let file = LoadSpec {
+            rate: Some(50.0),
+            duration: secs(30),
+            ..Default::default()
+        };
+        let flags = LoadSpec {
+            rate: Some(10.0),
+            ..Default::default()
+        };
+        let p = flags.over(&file).plan().unwrap();
+        assert!(
+            matches!(p.load, Load::Rate { per_sec, duration } if per_sec == 10.0 && duration == Duration::from_secs(30))
+        );
+    }
+
+    #[test]
+    fn clashes_are_named() {
+        let e = |spec: LoadSpec| spec.plan().unwrap_err().to_string();
+        assert!(
+            e(LoadSpec {
+                rate: Some(5.0),
+                ..Default::default()
+            })
+            .contains("--rate needs --duration")
+        );
+        assert!(
+            e(LoadSpec {
+                rate: Some(5.0),
+                iterations: Some(3),
+                ..Default::default()
+            })
+            .contains("--iterations and --rate cannot be combined")
+        );
+        assert!(
+            e(LoadSpec {
+                duration: secs(3),
+                iterations_per_vu: Some(3),
+                ..Default::default()
+            })
+            .contains("--duration and an iteration count")
+        );
+        assert!(
+            e(LoadSpec {
+                vus: Some(3),
+                stages: Some(vec![Stage {
+                    duration: Duration::from_secs(1),
+                    target: 1
+                }]),
+                ..Default::default()
+            })
+            .contains("drop --vus")
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! The aggregator's task: folds the VUs' batches into the one [`Aggregator`] and, once
+//! a second when the run asks, samples the VU gauge, reports the figures so far and
+//! judges the abort-on-fail thresholds. Nothing here is on a VU's hot path.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::gate::AbortRule;
+use crate::metrics::aggregate::{Live, RunMeta};
+use crate::metrics::recorder::Batch;
+use crate::metrics::{Aggregator, Names};
+
+struct Tick {
+    elapsed: Duration,
+    vus: u32,
+    reply: oneshot::Sender<TickReport>,
+}
+
+/// What one tick found.
+#[derive(Debug, Clone)]
+pub struct TickReport {
+    pub live: Live,
+    /// Set when an abort-on-fail threshold is lost: why the run should stop.
+    pub abort: Option<String>,
+}
+
+pub struct Monitor {
+    ticks: mpsc::Sender<Tick>,
+    task: JoinHandle<Aggregator>,
+}
+
+impl Monitor {
+    /// Starts the task. `meta` describes the run for the live summaries that abort
+    /// rules are judged on.
+    pub fn spawn(
+        names: Arc<Names>,
+        mut batches: mpsc::UnboundedReceiver<Batch>,
+        aborts: Vec<AbortRule>,
+        meta: RunMeta,
+    ) -> Monitor {
+        let (ticks, mut tick_rx) = mpsc::channel::<Tick>(1);
+        let task = tokio::spawn(async move {
+            let mut agg = Aggregator::new(names);
+            loop {
+                tokio::select! {
+                    b = batches.recv() => match b {
+                        Some(b) => agg.add_batch(&b),
+                        // Every VU is gone: nothing more to measure.
+                        None => break,
+                    },
+                    Some(t) = tick_rx.recv() => {
+                        let at_ms = t.elapsed.as_millis().min(u32::MAX as u128) as u32;
+                        // The gauge as it stood at the end of the second just gone.
+                        agg.sample_vus(at_ms.saturating_sub(1), t.vus);
+                        let abort = if aborts.is_empty() {
+                            None
+                        } else {
+                            let mut m = meta.clone();
+                            m.duration_s = t.elapsed.as_secs_f64();
+                            crate::gate::lost(&aborts, &agg.summary_without_series(m), t.elapsed)
+                        };
+                        let _ = t.reply.send(TickReport { live: agg.live(at_ms), abort });
+                    }
+                }
+            }
+            agg
+        });
+        Monitor { ticks, task }
+    }
+
+    /// One tick; `None` if the aggregator is gone.
+    pub async fn tick(&self, elapsed: Duration, vus: u32) -> Option<TickReport> {
+        let (reply, rx) = oneshot::channel();
+        self.ticks
+            .send(Tick {
+                elapsed,
+                vus,
+                reply,
+            })
+            .await
+            .ok()?;
+        rx.await.ok()
+    }
+
+    /// Waits for every batch (all VUs must be gone) and returns the aggregate.
+    pub async fn finish(self) -> anyhow::Result<Aggregator> {
+        drop(self.ticks);
+        self.task
+            .await
+            .map_err(|e| anyhow::anyhow!("metrics aggregator failed: {e}"))
+    }
+}
