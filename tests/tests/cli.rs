@@ -274,3 +274,36 @@ fn a_bad_config_file_names_the_file_line_and_key() {
         "--config /nonexistent/stampede.toml: cannot read",
     );
 }
+
+#[test]
+fn progress_goes_to_ci_logs_as_plain_lines() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(start_server());
+    let (code, out, err) = stampede(&[
+        "run",
+        PROBE_WASM,
+        "--target",
+        &server.url(),
+        "--vus",
+        "2",
+        "--duration",
+        "3s",
+        "--env",
+        "TASKS=get",
+        "--env",
+        "WAIT_MS=10",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Not a terminal: whole lines (no carriage returns), about one per second here.
+    assert!(!err.contains('\r'), "{err:?}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("s/3s [")).collect();
+    assert!(lines.len() >= 2, "{err}");
+    assert!(
+        lines[0].contains("2 VUs") && lines[0].contains("req/s") && lines[0].contains("p95"),
+        "{err}"
+    );
+    assert!(
+        out.contains("http_reqs"),
+        "the summary follows on stdout: {out}"
+    );
+}

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use stampede::executor::{Load, Stage};
-use stampede::run::{StopSignals, run};
+use stampede::run::{Progress, StopSignals, run};
 use stampede_tests::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,7 +23,28 @@ async fn ramping_stages_reach_each_count_on_time_and_lose_no_iteration() {
         &[("TASKS", "get"), ("WAIT_MS", "20")],
     );
     cfg.plan.graceful_stop = Duration::from_secs(5);
-    let s = run(cfg, StopSignals::none(), |_| {}).await.unwrap();
+    let mut live = Vec::new();
+    let s = run(cfg, StopSignals::none(), |p| {
+        if let Progress::Live(st) = p {
+            live.push(st);
+        }
+    })
+    .await
+    .unwrap();
+    // Once a second the run reports its figures so far, the plan's length and VUs.
+    assert!(live.len() >= 2, "{live:?}");
+    assert!(
+        live.windows(2)
+            .all(|w| w[0].elapsed < w[1].elapsed && w[0].live.requests <= w[1].live.requests)
+    );
+    assert!(
+        live.iter()
+            .all(|l| l.planned == Some(Duration::from_secs(3)))
+    );
+    assert!(
+        live.iter().any(|l| l.vus == 4 && l.live.p95_ms > 0.0),
+        "{live:?}"
+    );
     let vus: Vec<u32> = s.series.iter().map(|p| p.vus).collect();
     // Sampled at the end of each second: the hold stage (1 s..2 s) has all four.
     assert_eq!(vus.get(1), Some(&4), "VU gauge per second: {vus:?}");

@@ -40,10 +40,10 @@ impl Printer {
                     let _ = write!(err, "\r\x1b[2K{line}");
                     let _ = err.flush();
                     self.shown = true;
-                } else if self
-                    .last_plain
-                    .is_none_or(|last| st.elapsed >= last + plain_every(&st))
-                {
+                } else if self.last_plain.is_none_or(|last| {
+                    // Ticks come once a second, give or take scheduling: a little slack.
+                    st.elapsed + Duration::from_millis(200) >= last + plain_every(&st)
+                }) {
                     self.last_plain = Some(st.elapsed);
                     let _ = writeln!(err, "stampede: {line}");
                 }
