@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Deserializer};
 
-use crate::executor::Stage;
+use crate::executor::{RateStage, Stage};
 use crate::gate::Threshold;
 use crate::gate::baseline::Rule;
 
@@ -57,6 +57,11 @@ pub struct LoadSection {
     pub iterations_per_vu: Option<NonZeroU64Field>,
     pub rate: Option<Rate>,
     pub stages: Option<Vec<StageSpec>>,
+    /// Ramping arrival rate: the rate at the start, then linear stages.
+    pub start_rate: Option<f64>,
+    pub rate_stages: Option<Vec<RateStageSpec>>,
+    /// Open model: VUs that may be added when none is idle.
+    pub max_vus: Option<NonZeroU32>,
     pub graceful_stop: Option<Dur>,
 }
 
@@ -177,6 +182,24 @@ pub struct StageSpec {
 impl From<&StageSpec> for Stage {
     fn from(s: &StageSpec) -> Stage {
         Stage {
+            duration: s.duration.0,
+            target: s.target,
+        }
+    }
+}
+
+/// One stage of a ramping arrival rate: ramp linearly to `target` iterations per
+/// second over `duration`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateStageSpec {
+    pub duration: Dur,
+    pub target: f64,
+}
+
+impl From<&RateStageSpec> for RateStage {
+    fn from(s: &RateStageSpec) -> RateStage {
+        RateStage {
             duration: s.duration.0,
             target: s.target,
         }

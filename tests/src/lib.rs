@@ -234,11 +234,7 @@ pub fn config(
 ) -> stampede::run::RunConfig {
     let mut cfg = stampede::run::RunConfig::new(
         PathBuf::from(wasm),
-        stampede::executor::Plan {
-            vus,
-            load,
-            graceful_stop: Duration::from_secs(10),
-        },
+        stampede::executor::Plan::new(vus, load),
     );
     cfg.target = Some(target.parse().expect("test target URL"));
     cfg.env = env

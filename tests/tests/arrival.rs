@@ -90,3 +90,48 @@ async fn a_stall_shows_in_open_model_percentiles_but_barely_in_closed_ones() {
     assert!(c.max >= 900.0, "closed max {} ms", c.max);
     assert!(c.p99 < 100.0, "closed p99 {} ms", c.p99);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ramping_rate_starts_the_area_under_its_stages() {
+    use stampede::executor::RateStage;
+    let server = start_server().await;
+    let st = |ms, target| RateStage {
+        duration: Duration::from_millis(ms),
+        target,
+    };
+    // 0 → 200/s over 1 s (100), hold 200/s for 1 s (200), 200 → 0 over 1 s (100).
+    let load = Load::RampingRate {
+        start_rate: 0.0,
+        stages: vec![st(1000, 200.0), st(1000, 200.0), st(1000, 0.0)],
+    };
+    let s = go(&server.url(), 20, load, &[("TASKS", "get")]).await;
+    let t = &s.totals;
+    assert_eq!(t.iterations + t.dropped_iterations, 400, "{t:?}");
+    assert!(t.iterations >= 396, "{t:?}");
+    assert_eq!(server.seen.total(), t.iterations);
+    // The middle second carries the hold: about half of all iterations.
+    let per_second: Vec<u64> = s.series.iter().map(|p| p.iterations).collect();
+    let peak = per_second.iter().max().copied().unwrap_or(0);
+    assert!((180..=220).contains(&peak), "{per_second:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_max_vus_a_slow_target_gets_more_vus_instead_of_drops() {
+    let server = start_server().await;
+    // 50/s against 200 ms responses needs about 10 VUs busy at once; 2 are set up and
+    // the run may add up to 30.
+    let mut cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        2,
+        rate(50.0, 2),
+        &[("TASKS", "get"), ("PATH", "/slow/200")],
+    );
+    cfg.plan.max_vus = 30;
+    let s = run(cfg, StopSignals::none(), |_| {}).await.unwrap();
+    let t = &s.totals;
+    assert_eq!(t.iterations + t.dropped_iterations, 100, "{t:?}");
+    assert!(t.dropped_iterations <= 2, "{t:?}");
+    assert!((8..=30).contains(&s.vus_max), "VUs set up: {}", s.vus_max);
+    assert_eq!(server.seen.total(), t.iterations);
+}

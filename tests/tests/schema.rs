@@ -1,7 +1,6 @@
 //! The `--summary-json` format has a committed JSON schema; real output must match it.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use stampede::executor::{Load, Plan};
 use stampede::metrics::Summary;
@@ -30,11 +29,7 @@ async fn real_output_validates_against_the_schema() {
     let server = start_server().await;
     let mut cfg = RunConfig::new(
         PathBuf::from(PROBE_WASM),
-        Plan {
-            vus: 2,
-            load: Load::Iterations(40),
-            graceful_stop: Duration::from_secs(5),
-        },
+        Plan::new(2, Load::Iterations(40)),
     );
     cfg.target = Some(server.url().parse().unwrap());
     // A mix that fills every section: requests, failures, checks, custom metrics, errors.

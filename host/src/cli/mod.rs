@@ -79,6 +79,10 @@ pub struct LoadArgs {
     /// Ramping VUs: stages of DURATION:VUS, ramped linearly, e.g. `--stages 10s:50,1m:50,10s:0`.
     #[arg(long, value_parser = parse_stages, conflicts_with = "vus")]
     pub stages: Option<Stages>,
+    /// With --rate: VUs the run may add when none is idle, e.g. `--max-vus 200` (default:
+    /// the pre-allocated --vus; beyond them iterations are dropped).
+    #[arg(long)]
+    pub max_vus: Option<u32>,
     /// Time running iterations get to finish after the load ends (default 10s).
     #[arg(long, value_parser = parse_duration)]
     pub graceful_stop: Option<Duration>,
@@ -371,11 +375,8 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
         .context("starting the demo target")?;
     let target = format!("http://{}", server.addr);
     eprintln!("stampede: demo target listening on {target}");
-    let plan = Plan {
-        vus: args.vus.max(1),
-        load: Load::Duration(args.duration),
-        graceful_stop: Duration::from_secs(5),
-    };
+    let mut plan = Plan::new(args.vus.max(1), Load::Duration(args.duration));
+    plan.graceful_stop = Duration::from_secs(5);
     let mut cfg = RunConfig::new(PathBuf::from("bundled:smoke.wasm"), plan);
     cfg.scenario_bytes = Some(Arc::from(crate::demo::SMOKE_WASM));
     cfg.target = Some(parse_target(&target)?);

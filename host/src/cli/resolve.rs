@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use super::{Baseline, OutputArgs, RunArgs, parse_rules, parse_target, read_summary};
 use crate::config::{self, FileConfig, LoadSection};
-use crate::executor::{Load, Plan, Stage, ramping};
+use crate::executor::{Load, Plan, RateStage, Stage, ramping};
 use crate::gate::{AbortRule, Threshold};
 use crate::run::RunConfig;
 
@@ -33,6 +33,9 @@ pub struct LoadSpec {
     pub iterations_per_vu: Option<u64>,
     pub rate: Option<f64>,
     pub stages: Option<Vec<Stage>>,
+    pub start_rate: Option<f64>,
+    pub rate_stages: Option<Vec<RateStage>>,
+    pub max_vus: Option<u32>,
     pub graceful_stop: Option<Duration>,
 }
 
@@ -45,6 +48,9 @@ impl From<&super::LoadArgs> for LoadSpec {
             iterations_per_vu: a.iterations_per_vu,
             rate: a.rate,
             stages: a.stages.clone().map(|s| s.0),
+            start_rate: None,
+            rate_stages: None,
+            max_vus: a.max_vus,
             graceful_stop: a.graceful_stop,
         }
     }
@@ -62,6 +68,12 @@ impl From<&LoadSection> for LoadSpec {
                 .stages
                 .as_ref()
                 .map(|s| s.iter().map(Stage::from).collect()),
+            start_rate: l.start_rate,
+            rate_stages: l
+                .rate_stages
+                .as_ref()
+                .map(|s| s.iter().map(RateStage::from).collect()),
+            max_vus: l.max_vus.map(|v| v.get()),
             graceful_stop: l.graceful_stop.map(|d| d.0),
         }
     }
@@ -72,21 +84,34 @@ impl LoadSpec {
     /// fields of other models.
     pub fn over(&self, file: &LoadSpec) -> LoadSpec {
         let mut f = file.clone();
+        let picks_model = self.stages.is_some()
+            || self.iterations.is_some()
+            || self.iterations_per_vu.is_some()
+            || self.rate.is_some()
+            || self.duration.is_some();
+        if picks_model {
+            // The flags have no ramping arrival rate: any model flag replaces it.
+            f.start_rate = None;
+            f.rate_stages = None;
+            if self.rate.is_none() {
+                f.max_vus = None;
+            }
+        }
         if self.stages.is_some() {
-            (f.vus, f.duration, f.iterations, f.iterations_per_vu, f.rate) =
-                (None, None, None, None, None);
+            f.vus = None;
+            f.duration = None;
+            f.rate = None;
         }
-        if self.iterations.is_some() || self.iterations_per_vu.is_some() {
-            (
-                f.duration,
-                f.rate,
-                f.stages,
-                f.iterations,
-                f.iterations_per_vu,
-            ) = (None, None, None, None, None);
+        if self.stages.is_some() || self.iterations.is_some() || self.iterations_per_vu.is_some() {
+            f.duration = None;
+            f.rate = None;
+            f.iterations = None;
+            f.iterations_per_vu = None;
         }
-        if self.rate.is_some() || self.duration.is_some() {
-            (f.iterations, f.iterations_per_vu, f.stages) = (None, None, None);
+        if self.stages.is_some() || self.rate.is_some() || self.duration.is_some() {
+            f.iterations = None;
+            f.iterations_per_vu = None;
+            f.stages = None;
         }
         if self.vus.is_some() {
             f.stages = None;
@@ -98,6 +123,9 @@ impl LoadSpec {
             iterations_per_vu: self.iterations_per_vu.or(f.iterations_per_vu),
             rate: self.rate.or(f.rate),
             stages: self.stages.clone().or(f.stages),
+            start_rate: f.start_rate,
+            rate_stages: f.rate_stages,
+            max_vus: self.max_vus.or(f.max_vus),
             graceful_stop: self.graceful_stop.or(f.graceful_stop),
         }
     }
@@ -114,6 +142,7 @@ impl LoadSpec {
             ("--iterations", self.iterations.is_some()),
             ("--iterations-per-vu", self.iterations_per_vu.is_some()),
             ("--rate", self.rate.is_some()),
+            ("rate_stages", self.rate_stages.is_some()),
         ];
         let set: Vec<&str> = modes.iter().filter(|m| m.1).map(|m| m.0).collect();
         if set.len() > 1 {
@@ -127,34 +156,26 @@ impl LoadSpec {
         {
             bail!("--duration 0s: the run needs some time");
         }
+        let open = self.rate.is_some() || self.rate_stages.is_some();
+        if self.max_vus.is_some() && !open {
+            bail!("--max-vus applies to an arrival rate (--rate, or rate_stages in the config)");
+        }
+        if self.start_rate.is_some() && self.rate_stages.is_none() {
+            bail!("start_rate needs rate_stages in [load]");
+        }
         if let Some(stages) = &self.stages {
             if self.vus.is_some() || self.duration.is_some() {
                 bail!("--stages sets the VUs and the duration itself: drop --vus and --duration");
             }
             ramping::validate(stages).map_err(|e| anyhow::anyhow!("--stages: {e}"))?;
-            return Ok(Plan {
-                vus: ramping::max_vus(stages),
-                load: Load::Stages(stages.clone()),
-                graceful_stop,
-            });
+            let mut plan = Plan::new(ramping::max_vus(stages), Load::Stages(stages.clone()));
+            plan.graceful_stop = graceful_stop;
+            return Ok(plan);
         }
-        if let Some(rate) = self.rate {
-            if !(rate > 0.0 && rate.is_finite()) {
-                bail!("--rate {rate}: iterations per second must be above 0");
-            }
-            let Some(duration) = self.duration else {
-                bail!("--rate needs --duration, e.g. --rate {rate} --duration 30s");
-            };
-            return Ok(Plan {
-                vus: self
-                    .vus
-                    .unwrap_or_else(|| (rate.ceil() as u32).clamp(1, 1000)),
-                load: Load::Rate {
-                    per_sec: rate,
-                    duration,
-                },
-                graceful_stop,
-            });
+        if open {
+            let mut plan = self.open_plan()?;
+            plan.graceful_stop = graceful_stop;
+            return Ok(plan);
         }
         let load = match (self.duration, self.iterations, self.iterations_per_vu) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
@@ -167,11 +188,55 @@ impl LoadSpec {
             (Some(d), None, None) => Load::Duration(d),
             (None, None, None) => Load::Iterations(1),
         };
-        Ok(Plan {
-            vus: self.vus.unwrap_or(1),
-            load,
-            graceful_stop,
-        })
+        let mut plan = Plan::new(self.vus.unwrap_or(1), load);
+        plan.graceful_stop = graceful_stop;
+        Ok(plan)
+    }
+
+    /// A constant (`--rate`) or ramping (`rate_stages`) arrival rate.
+    fn open_plan(&self) -> Result<Plan> {
+        let load = if let Some(stages) = &self.rate_stages {
+            if self.duration.is_some() {
+                bail!("rate_stages set the duration themselves: drop --duration");
+            }
+            let start_rate = self.start_rate.unwrap_or(0.0);
+            let bad = |r: f64| !(r >= 0.0 && r.is_finite());
+            if bad(start_rate) || stages.iter().any(|s| bad(s.target)) {
+                bail!("rate_stages: rates must be 0 or more iterations per second");
+            }
+            if crate::executor::arrival::planned(start_rate, stages) == 0 {
+                bail!("rate_stages: the stages plan no iterations");
+            }
+            Load::RampingRate {
+                start_rate,
+                stages: stages.clone(),
+            }
+        } else {
+            let rate = self.rate.unwrap_or_default();
+            if !(rate > 0.0 && rate.is_finite()) {
+                bail!("--rate {rate}: iterations per second must be above 0");
+            }
+            let Some(duration) = self.duration else {
+                bail!("--rate needs --duration, e.g. --rate {rate} --duration 30s");
+            };
+            Load::Rate {
+                per_sec: rate,
+                duration,
+            }
+        };
+        // VUs set up in advance: by default one per iteration per second at the peak.
+        let (start, stages) = load.rate_stages().unwrap_or_default();
+        let peak = stages.iter().map(|s| s.target).fold(start, f64::max);
+        let vus = self
+            .vus
+            .unwrap_or_else(|| (peak.ceil() as u32).clamp(1, 1000));
+        let max_vus = self.max_vus.unwrap_or(vus);
+        if max_vus < vus {
+            bail!("--max-vus {max_vus} is below the {vus} VUs set up in advance (--vus)");
+        }
+        let mut plan = Plan::new(vus, load);
+        plan.max_vus = max_vus;
+        Ok(plan)
     }
 }
 
@@ -439,5 +504,75 @@ mod tests {
             })
             .contains("drop --vus")
         );
+    }
+
+    #[test]
+    fn arrival_rates_plan_their_vus() {
+        let p = LoadSpec {
+            rate: Some(20.0),
+            duration: secs(10),
+            max_vus: Some(50),
+            ..Default::default()
+        }
+        .plan()
+        .unwrap();
+        assert_eq!((p.vus, p.max_vus), (20, 50));
+        let ramp = vec![
+            RateStage {
+                duration: Duration::from_secs(10),
+                target: 300.0,
+            },
+            RateStage {
+                duration: Duration::from_secs(10),
+                target: 0.0,
+            },
+        ];
+        let p = LoadSpec {
+            start_rate: Some(10.0),
+            rate_stages: Some(ramp.clone()),
+            ..Default::default()
+        }
+        .plan()
+        .unwrap();
+        // Set up for the peak rate; the plan prints its stages.
+        assert_eq!((p.vus, p.max_vus), (300, 300));
+        let text = p.describe().join("\n");
+        assert!(
+            text.starts_with("ramping-arrival-rate: 3050 iterations over 20s"),
+            "{text}"
+        );
+        assert!(text.contains("stage 1: 0s → 10s: 10/s → 300/s"), "{text}");
+        let e = |spec: LoadSpec| spec.plan().unwrap_err().to_string();
+        assert!(
+            e(LoadSpec {
+                vus: Some(2),
+                max_vus: Some(5),
+                duration: secs(1),
+                ..Default::default()
+            })
+            .contains("--max-vus applies to an arrival rate")
+        );
+        assert!(
+            e(LoadSpec {
+                rate_stages: Some(ramp),
+                duration: secs(1),
+                ..Default::default()
+            })
+            .contains("rate_stages set the duration themselves")
+        );
+        // A flag model replaces the file's ramping rate.
+        let file = LoadSpec {
+            rate_stages: Some(vec![RateStage {
+                duration: Duration::from_secs(1),
+                target: 5.0,
+            }]),
+            max_vus: Some(9),
+            ..Default::default()
+        };
+        let flags = LoadSpec {
+            iterations: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(flags.over(&file).plan().unwrap().load, Load::Iterations(3));
     }
 }

@@ -7,6 +7,7 @@ pub mod user;
 
 use std::time::Duration;
 
+pub use arrival::RateStage;
 pub use ramping::Stage;
 
 /// How much work a run does, and in which model.
@@ -23,21 +24,65 @@ pub enum Load {
     /// Open: iterations start at a fixed rate whether or not the target keeps up
     /// (k6 `constant-arrival-rate`); with no VU free, an iteration is dropped.
     Rate { per_sec: f64, duration: Duration },
+    /// Open: the arrival rate follows linear stages from `start_rate` (k6
+    /// `ramping-arrival-rate`).
+    RampingRate {
+        start_rate: f64,
+        stages: Vec<RateStage>,
+    },
 }
 
 impl Load {
     pub fn is_open(&self) -> bool {
-        matches!(self, Load::Rate { .. })
+        matches!(self, Load::Rate { .. } | Load::RampingRate { .. })
+    }
+
+    /// The open model's rate as stages (a constant rate is one flat stage).
+    pub fn rate_stages(&self) -> Option<(f64, Vec<RateStage>)> {
+        match self {
+            Load::Rate { per_sec, duration } => Some((
+                *per_sec,
+                vec![RateStage {
+                    duration: *duration,
+                    target: *per_sec,
+                }],
+            )),
+            Load::RampingRate { start_rate, stages } => Some((*start_rate, stages.clone())),
+            _ => None,
+        }
+    }
+
+    /// How long the load lasts, when time-bound.
+    pub fn planned_duration(&self) -> Option<Duration> {
+        match self {
+            Load::Duration(d) | Load::Rate { duration: d, .. } => Some(*d),
+            Load::Stages(st) => Some(ramping::total(st)),
+            Load::RampingRate { stages, .. } => Some(stages.iter().map(|s| s.duration).sum()),
+            Load::Iterations(_) | Load::PerVuIterations(_) => None,
+        }
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    /// VUs instantiated at most (the pooling allocator is sized from it).
+    /// VUs set up at the start (for ramping VUs: the most any stage wants).
     pub vus: u32,
+    /// VUs instantiated at most: the open model may set up more than `vus` when none
+    /// is idle (the pooling allocator is sized from it).
+    pub max_vus: u32,
     pub load: Load,
     /// How long running iterations may take to finish once the load is over.
     pub graceful_stop: Duration,
+}
+
+impl Plan {
+    fn vus_text(&self) -> String {
+        if self.max_vus > self.vus {
+            format!("{} VUs set up, up to {}", self.vus, self.max_vus)
+        } else {
+            format!("{} VUs", self.vus)
+        }
+    }
 }
 
 fn fmt_d(d: Duration) -> humantime::FormattedDuration {
@@ -45,6 +90,16 @@ fn fmt_d(d: Duration) -> humantime::FormattedDuration {
 }
 
 impl Plan {
+    /// A plan with the default graceful stop (10 s) and no VUs beyond `vus`.
+    pub fn new(vus: u32, load: Load) -> Self {
+        Plan {
+            vus,
+            max_vus: vus,
+            load,
+            graceful_stop: Duration::from_secs(10),
+        }
+    }
+
     /// The plan as printed before the run starts: one line, then one per step.
     pub fn describe(&self) -> Vec<String> {
         let grace = fmt_d(self.graceful_stop);
@@ -89,11 +144,37 @@ impl Plan {
                 out
             }
             Load::Rate { per_sec, duration } => vec![format!(
-                "constant-arrival-rate: {per_sec} iterations/s for {} on up to {} VUs ({} iterations; open model: latency from the scheduled start)",
+                "constant-arrival-rate: {per_sec} iterations/s for {} ({} iterations) on {} (open model: latency from the scheduled start)",
                 fmt_d(*duration),
-                self.vus,
-                (per_sec * duration.as_secs_f64()).round() as u64
+                arrival::planned(*per_sec, &self.load.rate_stages().unwrap_or_default().1),
+                self.vus_text()
             )],
+            Load::RampingRate { start_rate, stages } => {
+                let mut out = vec![format!(
+                    "ramping-arrival-rate: {} iterations over {} in {} stages on {} (open model: latency from the scheduled start)",
+                    arrival::planned(*start_rate, stages),
+                    fmt_d(stages.iter().map(|s| s.duration).sum()),
+                    stages.len(),
+                    self.vus_text()
+                )];
+                let (mut at, mut from) = (Duration::ZERO, *start_rate);
+                for (i, s) in stages.iter().enumerate() {
+                    let end = at + s.duration;
+                    let what = if from == s.target {
+                        format!("hold {}/s", s.target)
+                    } else {
+                        format!("{from}/s → {}/s", s.target)
+                    };
+                    out.push(format!(
+                        "  stage {}: {} → {}: {what}",
+                        i + 1,
+                        fmt_d(at),
+                        fmt_d(end)
+                    ));
+                    (at, from) = (end, s.target);
+                }
+                out
+            }
         }
     }
 }

@@ -170,7 +170,7 @@ pub async fn run(
             .into(),
     };
     let engine = engine::engine(EngineSettings {
-        max_instances: cfg.plan.vus,
+        max_instances: cfg.plan.max_vus,
         memory_cap: cfg.limits.memory_cap,
     })?;
     let compile_start = Instant::now();
@@ -270,7 +270,9 @@ pub async fn run(
         Load::Iterations(n) => Budget::iterations(n),
         _ => Budget::until_stopped(),
     });
-    let pool = Arc::new(arrival::IdlePool::default());
+    let pool = Arc::new(arrival::IdlePool::new(cfg.plan.vus, cfg.plan.max_vus));
+    // VUs the scheduler asks for when none is idle, with the iteration they take.
+    let (grow_tx, mut grow_rx) = tokio::sync::mpsc::unbounded_channel::<tokio::time::Instant>();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (wanted_tx, wanted_rx) = tokio::sync::watch::channel(0u32);
     for line in cfg.plan.describe() {
@@ -280,8 +282,14 @@ pub async fn run(
     for id in 1..=cfg.plan.vus {
         let stop = stop_rx.clone();
         match &cfg.plan.load {
-            Load::Rate { .. } => {
-                vus.spawn(arrival::vu_loop(shared.clone(), id, pool.clone(), stop));
+            Load::Rate { .. } | Load::RampingRate { .. } => {
+                vus.spawn(arrival::vu_loop(
+                    shared.clone(),
+                    id,
+                    pool.clone(),
+                    stop,
+                    None,
+                ));
             }
             load => {
                 let budget = match load {
@@ -293,7 +301,7 @@ pub async fn run(
             }
         }
     }
-    drop(shared);
+    let mut next_id = cfg.plan.vus;
 
     let mut interrupted = None;
     let mut aborted = None;
@@ -310,17 +318,19 @@ pub async fn run(
             Load::Stages(stages) => {
                 ramping::control(stages.clone(), load_start, &wanted_tx).await;
             }
-            Load::Rate { per_sec, duration } => {
-                arrival::schedule(pool.clone(), *per_sec, *duration, load_start).await
+            Load::Rate { .. } | Load::RampingRate { .. } => {
+                let (start_rate, stages) = cfg.plan.load.rate_stages().unwrap_or_default();
+                let grow = |at| pool.try_grow() && grow_tx.send(at).is_ok();
+                let due = arrival::arrivals(start_rate, &stages);
+                arrival::schedule(pool.clone(), due, load_start, grow).await
             }
         }
     };
-    let (planned, planned_iterations) = match &cfg.plan.load {
-        Load::Duration(d) => (Some(*d), None),
-        Load::Stages(st) => (Some(ramping::total(st)), None),
-        Load::Rate { duration, .. } => (Some(*duration), None),
-        Load::Iterations(n) => (None, Some(*n)),
-        Load::PerVuIterations(n) => (None, Some(n * cfg.plan.vus as u64)),
+    let planned = cfg.plan.load.planned_duration();
+    let planned_iterations = match &cfg.plan.load {
+        Load::Iterations(n) => Some(*n),
+        Load::PerVuIterations(n) => Some(n * cfg.plan.vus as u64),
+        _ => None,
     };
     let StopSignals {
         graceful: mut interrupt,
@@ -328,8 +338,7 @@ pub async fn run(
     } = stop;
     // Phase 1: the load itself, with a look at the figures once a second.
     let finished_early = {
-        let all_done = async { while vus.join_next().await.is_some() {} };
-        tokio::pin!(load_done, all_done);
+        tokio::pin!(load_done);
         // Ticks on the run's whole seconds, the time base of the series.
         let mut tick = tokio::time::interval_at(
             tokio::time::Instant::from_std(run_start) + Duration::from_secs(1),
@@ -344,7 +353,13 @@ pub async fn run(
                     break false;
                 }
                 _ = &mut load_done => break false,
-                _ = &mut all_done => break true,
+                // Closed-model VUs end when their iterations are spent.
+                Some(_) = vus.join_next() => if vus.is_empty() { break true },
+                Some(at) = grow_rx.recv() => {
+                    next_id += 1;
+                    let (shared, pool, stop) = (shared.clone(), pool.clone(), stop_rx.clone());
+                    vus.spawn(arrival::vu_loop(shared, next_id, pool, stop, Some(at)));
+                }
                 at = tick.tick() => {
                     let vus_now = active.load(Ordering::Relaxed);
                     // The tick's scheduled time, so each sample lands in its own second.
@@ -373,6 +388,7 @@ pub async fn run(
         monitor.tick(end, active.load(Ordering::Relaxed)).await;
         finished_early
     };
+    drop(shared);
     let _ = stop_tx.send(true);
     // Phase 2: running iterations finish within the graceful stop (VUs waiting
     // between tasks stop at once), unless a hard stop comes first.
@@ -415,6 +431,7 @@ pub async fn run(
         aborted,
         warnings,
         dropped_iterations: pool.dropped.load(Ordering::Relaxed),
+        vus_max: if open { pool.allocated() } else { cfg.plan.vus },
         ..meta
     }))
 }
