@@ -45,6 +45,29 @@ pub struct FileConfig {
     pub baseline: Option<BaselineSection>,
     #[serde(default)]
     pub outputs: OutputsSection,
+    /// Several scenarios in one run, by name (instead of `scenario`).
+    #[serde(default)]
+    pub scenarios: BTreeMap<String, ScenarioSection>,
+}
+
+/// One scenario of a run of several.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSection {
+    pub scenario: PathBuf,
+    pub target: Option<Target>,
+    /// Its own load; without one it takes a `weight`ed share of the top-level `[load]`.
+    pub load: Option<LoadSection>,
+    pub weight: Option<NonZeroU32>,
+    /// When its load starts, from the start of the run.
+    pub start_time: Option<Dur>,
+    /// Added to (and over) the top-level `[env]`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Its own limits, over the top-level `[limits]`.
+    pub limits: Option<LimitsSection>,
 }
 
 /// The load, as on the command line (`--vus`, `--duration`, `--stages`, ...).
@@ -358,6 +381,9 @@ impl FileConfig {
         };
         if let Some(p) = &mut self.scenario {
             fix(p);
+        }
+        for s in self.scenarios.values_mut() {
+            fix(&mut s.scenario);
         }
         self.tls.ca_certs.iter_mut().for_each(fix);
         if let Some(p) = self.baseline.as_mut().and_then(|b| b.file.as_mut()) {

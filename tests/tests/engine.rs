@@ -309,6 +309,7 @@ async fn an_interrupted_run_still_summarises_what_it_measured() {
     let stop = StopSignals {
         graceful: Box::pin(tokio::time::sleep(Duration::from_millis(700))),
         hard: Box::pin(std::future::pending()),
+        ..StopSignals::none()
     };
     let s = run(cfg, stop, |_| {}).await.unwrap();
     assert!(s.interrupted.is_some());
@@ -395,6 +396,7 @@ async fn a_second_interrupt_cuts_running_iterations_off() {
     let stop = StopSignals {
         graceful: Box::pin(tokio::time::sleep(Duration::from_millis(300))),
         hard: Box::pin(tokio::time::sleep(Duration::from_millis(600))),
+        ..StopSignals::none()
     };
     let begin = std::time::Instant::now();
     let s = run(cfg, stop, |_| {}).await.unwrap();

@@ -85,3 +85,114 @@ async fn per_vu_iterations_give_each_vu_its_share() {
     assert_eq!(s.totals.iterations, 15);
     assert_eq!(server.seen.total(), 15);
 }
+
+/// The real binary with a config of two scenarios: separate metrics, each obeying its
+/// own executor and start time, thresholds by scenario, and weighted shares.
+#[test]
+fn two_scenarios_in_one_run_keep_separate_metrics_and_executors() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(start_server());
+    let dir = scratch_dir("workload-two-scenarios");
+    let cfg = dir.join("stampede.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+target = "{target}"
+
+[env]
+TASKS = "get"
+
+[scenarios.browse]
+scenario = {probe:?}
+env = {{ PATH = "/ok", WAIT_MS = "5" }}
+tags = {{ team = "web" }}
+load = {{ vus = 2, iterations = 30 }}
+
+[scenarios.spike]
+scenario = {probe:?}
+start_time = "1s"
+env = {{ PATH = "/status/201" }}
+load = {{ rate = 20, duration = "1s", vus = 2 }}
+
+[thresholds]
+"http_reqs{{scenario:browse}}" = ["count==30"]
+"iterations{{scenario:spike}}" = ["count==20"]
+"http_req_failed{{scenario:spike}}" = ["rate==0"]
+"http_reqs{{scenario:nothing}}" = ["count==0"]
+
+[outputs]
+summary_json = "out.json"
+"#,
+            target = server.url(),
+            probe = PROBE_WASM
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(stampede_bin!())
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .env("STAMPEDE_CACHE_DIR", dir.join("cache"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    // Everything passes but the threshold on a scenario that does not exist.
+    assert_eq!(out.status.code(), Some(99), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("[spike] starts 1s into the run"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("✓ http_reqs{scenario:browse}: count==30"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("✓ iterations{scenario:spike}: count==20"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "✗ http_reqs{scenario:nothing}: count==0 (no samples: no scenario named \"nothing\")"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[browse] GET /ok") && stdout.contains("[spike] GET /status/201"),
+        "{stdout}"
+    );
+    let s = stampede::metrics::Summary::from_json(
+        &std::fs::read_to_string(dir.join("out.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(s.scenario.name, "browse+spike");
+    assert_eq!(s.scenarios.len(), 2);
+    let (browse, spike) = (&s.scenarios[0], &s.scenarios[1]);
+    assert_eq!(
+        (browse.model.as_str(), spike.model.as_str()),
+        ("closed", "open")
+    );
+    assert_eq!(
+        browse.scenario.tags.get("team").map(String::as_str),
+        Some("web")
+    );
+    assert_eq!(browse.totals.http_reqs, 30);
+    assert_eq!(
+        spike.totals.iterations + spike.totals.dropped_iterations,
+        20
+    );
+    assert_eq!(s.totals.http_reqs, server.seen.total());
+    assert_eq!(server.seen.path("/ok"), 30);
+    assert_eq!(server.seen.path("/status/201"), spike.totals.http_reqs);
+    // The spike's requests start at its start time: none in the run's first second.
+    assert_eq!(
+        spike.series.first().map(|p| p.requests),
+        Some(0),
+        "{:?}",
+        spike.series
+    );
+    assert!(spike.series.iter().skip(1).map(|p| p.requests).sum::<u64>() >= 19);
+    assert_eq!(s.model, "mixed");
+    assert_eq!(s.vus_max, 4);
+}

@@ -286,7 +286,7 @@ pub async fn execute(job: resolve::Job) -> Result<u8> {
     if let Some(p) = &job.config_file {
         printer.show(run::Progress::Note(format!("config {}", p.display())));
     }
-    let summary = run::run(job.cfg, run::StopSignals::ctrl_c(), |p| printer.show(p)).await;
+    let summary = run::run_all(job.cfgs, run::StopSignals::ctrl_c(), |p| printer.show(p)).await;
     printer.done();
     finish(
         summary?,
@@ -392,7 +392,7 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
         args.thresholds.clone()
     };
     execute(resolve::Job {
-        cfg,
+        cfgs: vec![cfg],
         thresholds: parse_thresholds(&exprs)?,
         baseline: None,
         outputs: args.outputs,

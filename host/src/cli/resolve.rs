@@ -2,6 +2,7 @@
 //! flag that picks a different load model (say `--iterations` over the file's
 //! `duration`) replaces the file's model rather than clashing with it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,7 +16,8 @@ use crate::run::RunConfig;
 
 /// Everything `stampede run` needs, checked before any load starts.
 pub struct Job {
-    pub cfg: RunConfig,
+    /// One per scenario.
+    pub cfgs: Vec<RunConfig>,
     pub thresholds: Vec<Threshold>,
     pub baseline: Option<Baseline>,
     pub outputs: OutputArgs,
@@ -275,83 +277,24 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         Some(p) => config::load(p)?.config,
         None => FileConfig::default(),
     };
-    let from = |key: &str| match &config_file {
-        Some(p) => format!("{} ({key})", p.display()),
-        None => key.to_string(),
+    let in_file = |what: &str| match &config_file {
+        Some(p) => format!("{what} in {}", p.display()),
+        None => what.to_string(),
     };
-    let Some(scenario) = args.scenario.clone().or(file.scenario.clone()) else {
-        bail!(
-            "no scenario: pass one (stampede run checkout.wasm) or set `scenario = \"checkout.wasm\"` in {}",
-            config_file
-                .as_deref()
-                .unwrap_or(Path::new(config::DEFAULT_NAME))
-                .display()
-        );
-    };
-    let plan = LoadSpec::from(&args.load)
-        .over(&LoadSpec::from(&file.load))
-        .plan()
-        .map_err(|e| {
-            if config_file.is_some() {
-                anyhow::anyhow!("{e} (flags, or [load] in {})", from("load"))
-            } else {
-                e
-            }
-        })?;
-    let mut cfg = RunConfig::new(scenario, plan);
-    cfg.target = match &args.target {
-        Some(t) => Some(parse_target(t)?),
-        None => file.target.map(|t| t.0),
-    };
-    // The file's env first; a flag with the same key wins.
-    let mut env: Vec<(String, String)> = file.env.into_iter().collect();
-    for (k, v) in parse_env(&args.env)? {
-        env.retain(|(key, _)| *key != k);
-        env.push((k, v));
-    }
-    cfg.env = env;
-    cfg.insecure = args.insecure || file.tls.insecure;
-    cfg.ca_certs = file.tls.ca_certs;
-    cfg.ca_certs.extend(args.ca_cert.iter().cloned());
-    if let Some(d) = &args.cache_dir {
-        cfg.cache_dir = Some(d.clone());
-    }
-    if args.no_cache {
-        cfg.cache_dir = None;
-    }
-    if let Some(t) = args.timeout.or(file.limits.timeout.map(|d| d.0)) {
-        cfg.request_timeout = t;
-    }
-    match args.max_fuel {
-        Some(0) => bail!("--max-fuel 0: a task needs some fuel to run"),
-        Some(f) => cfg.limits.fuel_per_call = f,
-        None => {
-            if let Some(f) = file.limits.max_fuel {
-                cfg.limits.fuel_per_call = f.0;
-            }
-        }
-    }
-    let mib = match args.max_memory_mib {
-        Some(m) if m == 0 || m > 4096 => bail!("--max-memory-mib {m}: choose between 1 and 4096"),
-        Some(m) => Some(m),
-        None => file.limits.max_memory_mib.map(|m| m.0),
-    };
-    if let Some(m) = mib {
-        cfg.limits.memory_cap = (m as usize) << 20;
-    }
+    let top_load = LoadSpec::from(&args.load).over(&LoadSpec::from(&file.load));
+    let top_env = merged_env(&file.env, &BTreeMap::new(), &args.env)?;
+    let flag_target = args.target.as_deref().map(parse_target).transpose()?;
 
     // Thresholds: a flag replaces the file's thresholds on the same metric and tag.
     let flags = super::parse_thresholds(&args.thresholds)?;
     let replaced = |t: &Threshold| flags.iter().any(|f| f.metric == t.metric && f.tag == t.tag);
     let mut thresholds = Vec::new();
+    let mut aborts = Vec::new();
     for spec in &file.thresholds {
-        for t in &spec.parsed {
-            if replaced(t) {
-                continue;
-            }
+        for t in spec.parsed.iter().filter(|t| !replaced(t)) {
             thresholds.push(t.clone());
             if let Some(a) = spec.abort {
-                cfg.aborts.push(AbortRule {
+                aborts.push(AbortRule {
                     threshold: t.clone(),
                     delay: a.delay,
                 });
@@ -359,6 +302,75 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         }
     }
     thresholds.extend(flags);
+
+    let mut cfgs = Vec::new();
+    if file.scenarios.is_empty() {
+        let Some(scenario) = args.scenario.clone().or(file.scenario.clone()) else {
+            bail!(
+                "no scenario: pass one (stampede run checkout.wasm) or set `scenario = \"checkout.wasm\"` in {}",
+                config_file
+                    .as_deref()
+                    .unwrap_or(Path::new(config::DEFAULT_NAME))
+                    .display()
+            );
+        };
+        let plan = top_load.plan().map_err(|e| {
+            if config_file.is_some() {
+                anyhow::anyhow!("{e} (flags, or {})", in_file("[load]"))
+            } else {
+                e
+            }
+        })?;
+        let mut cfg = RunConfig::new(scenario, plan);
+        cfg.target = flag_target.or(file.target.clone().map(|t| t.0));
+        cfg.env = top_env;
+        apply_limits(&mut cfg, args, &file, None)?;
+        cfg.aborts = aborts;
+        cfgs.push(cfg);
+    } else {
+        if args.scenario.is_some() || file.scenario.is_some() {
+            bail!(
+                "{} lists [scenarios]: name no other scenario (drop the SCENARIO argument and the top-level `scenario`)",
+                in_file("the config")
+            );
+        }
+        let shares = weighted_plans(&file, &top_load)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", in_file("[scenarios]")))?;
+        for (name, sec) in &file.scenarios {
+            let plan = match &sec.load {
+                Some(l) => LoadSpec::from(l).plan().map_err(|e| {
+                    anyhow::anyhow!("{e} ({})", in_file(&format!("[scenarios.{name}.load]")))
+                })?,
+                None => shares[name].clone(),
+            };
+            let mut cfg = RunConfig::new(sec.scenario.clone(), plan);
+            cfg.name = Some(name.clone());
+            cfg.start_delay = sec.start_time.map(|d| d.0).unwrap_or_default();
+            cfg.tags = sec.tags.clone();
+            cfg.target = flag_target
+                .clone()
+                .or(sec.target.clone().map(|t| t.0))
+                .or(file.target.clone().map(|t| t.0));
+            cfg.env = merged_env(&file.env, &sec.env, &args.env)?;
+            apply_limits(&mut cfg, args, &file, sec.limits.as_ref())?;
+            // Its own abort rules without the tag, and the untagged ones (judged on
+            // its own figures: an abort anywhere stops the whole run).
+            for r in &aborts {
+                match &r.threshold.tag {
+                    Some((k, v)) if k == "scenario" && v == name => cfg.aborts.push(AbortRule {
+                        threshold: Threshold {
+                            tag: None,
+                            ..r.threshold.clone()
+                        },
+                        delay: r.delay,
+                    }),
+                    Some((k, _)) if k == "scenario" => {}
+                    _ => cfg.aborts.push(r.clone()),
+                }
+            }
+            cfgs.push(cfg);
+        }
+    }
 
     let file_baseline = file.baseline.unwrap_or(config::BaselineSection {
         file: None,
@@ -392,13 +404,134 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         html: o.html.clone().or(file.outputs.html),
     };
     Ok(Job {
-        cfg,
+        cfgs,
         thresholds,
         baseline,
         outputs,
         quiet: args.quiet,
         config_file,
     })
+}
+
+/// The file's env, then the scenario's, then `--env` flags; later ones win.
+fn merged_env(
+    file: &BTreeMap<String, String>,
+    scenario: &BTreeMap<String, String>,
+    flags: &[String],
+) -> Result<Vec<(String, String)>> {
+    let mut env: BTreeMap<String, String> = file.clone();
+    env.extend(scenario.clone());
+    env.extend(parse_env(flags)?);
+    Ok(env.into_iter().collect())
+}
+
+/// TLS, cache and instance limits: flags over the scenario's `[limits]` over the file's.
+fn apply_limits(
+    cfg: &mut RunConfig,
+    args: &RunArgs,
+    file: &FileConfig,
+    own: Option<&config::LimitsSection>,
+) -> Result<()> {
+    cfg.insecure = args.insecure || file.tls.insecure;
+    cfg.ca_certs = file.tls.ca_certs.clone();
+    cfg.ca_certs.extend(args.ca_cert.iter().cloned());
+    if let Some(d) = &args.cache_dir {
+        cfg.cache_dir = Some(d.clone());
+    }
+    if args.no_cache {
+        cfg.cache_dir = None;
+    }
+    let pick = |f: fn(&config::LimitsSection) -> Option<u64>| own.and_then(f).or(f(&file.limits));
+    if let Some(t) = args.timeout.or(own
+        .and_then(|l| l.timeout)
+        .or(file.limits.timeout)
+        .map(|d| d.0))
+    {
+        cfg.request_timeout = t;
+    }
+    match args.max_fuel {
+        Some(0) => bail!("--max-fuel 0: a task needs some fuel to run"),
+        Some(f) => cfg.limits.fuel_per_call = f,
+        None => {
+            if let Some(f) = pick(|l| l.max_fuel.map(|f| f.0)) {
+                cfg.limits.fuel_per_call = f;
+            }
+        }
+    }
+    let mib = match args.max_memory_mib {
+        Some(m) if m == 0 || m > 4096 => bail!("--max-memory-mib {m}: choose between 1 and 4096"),
+        Some(m) => Some(m),
+        None => pick(|l| l.max_memory_mib.map(|m| m.0)),
+    };
+    if let Some(m) = mib {
+        cfg.limits.memory_cap = (m as usize) << 20;
+    }
+    Ok(())
+}
+
+/// Plans for the scenarios without a `[load]` of their own: shares of the top-level
+/// load by `weight` (default 1), as Locust shares users among its user classes. VUs,
+/// shared iterations and rates split exactly (largest remainder); durations and
+/// per-VU iterations apply to each share as they are.
+fn weighted_plans(file: &FileConfig, top: &LoadSpec) -> Result<BTreeMap<String, Plan>> {
+    let sharing: Vec<(&String, u64)> = file
+        .scenarios
+        .iter()
+        .filter(|(_, s)| s.load.is_none())
+        .map(|(n, s)| (n, s.weight.map_or(1, |w| w.get() as u64)))
+        .collect();
+    let mut out = BTreeMap::new();
+    if sharing.is_empty() {
+        return Ok(out);
+    }
+    let plan = top.plan().map_err(|e| {
+        anyhow::anyhow!("{e}: scenarios without their own [load] share the top-level [load]")
+    })?;
+    let weights: Vec<u64> = sharing.iter().map(|s| s.1).collect();
+    let vus = split(plan.vus as u64, &weights);
+    let max_vus = split(plan.max_vus as u64, &weights);
+    for (i, (name, w)) in sharing.iter().enumerate() {
+        let total: u64 = weights.iter().sum();
+        let load = match &plan.load {
+            Load::Duration(_) | Load::PerVuIterations(_) => plan.load.clone(),
+            Load::Iterations(n) => Load::Iterations(split(*n, &weights)[i]),
+            Load::Rate { per_sec, duration } => Load::Rate {
+                per_sec: per_sec * *w as f64 / total as f64,
+                duration: *duration,
+            },
+            Load::Stages(_) | Load::RampingRate { .. } => bail!(
+                "weights share constant VUs, iterations or a constant rate; give scenario {name:?} its own [scenarios.{name}.load] for stages"
+            ),
+        };
+        if vus[i] == 0 || matches!(load, Load::Iterations(0)) {
+            bail!(
+                "scenario {name:?} gets nothing of {} VUs at weight {w} of {total}: raise the top-level vus or its weight",
+                plan.vus
+            );
+        }
+        let mut p = Plan::new(vus[i] as u32, load);
+        p.max_vus = max_vus[i].max(vus[i]) as u32;
+        p.graceful_stop = plan.graceful_stop;
+        out.insert((*name).clone(), p);
+    }
+    Ok(out)
+}
+
+/// Splits `n` by `weights` so the shares add up to `n` (largest remainder).
+fn split(n: u64, weights: &[u64]) -> Vec<u64> {
+    let total: u64 = weights.iter().sum::<u64>().max(1);
+    let mut shares: Vec<u64> = weights.iter().map(|w| n * w / total).collect();
+    let mut rest: Vec<(u64, usize)> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (n * w % total, i))
+        .collect();
+    rest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let left = n - shares.iter().sum::<u64>();
+    for (_, i) in rest.into_iter().take(left as usize) {
+        shares[i] += 1;
+    }
+    shares
 }
 
 #[cfg(test)]
@@ -574,5 +707,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(flags.over(&file).plan().unwrap().load, Load::Iterations(3));
+    }
+
+    #[test]
+    fn weights_split_exactly() {
+        assert_eq!(split(10, &[3, 1]), vec![8, 2]);
+        assert_eq!(split(7, &[1, 1, 1]), vec![3, 2, 2]);
+        assert_eq!(split(100, &[1, 2]), vec![33, 67]);
+        assert_eq!(split(2, &[1, 1, 1]), vec![1, 1, 0]);
     }
 }

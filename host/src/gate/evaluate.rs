@@ -53,9 +53,33 @@ fn trend_stat(t: &TrendSummary, agg: Agg, hdr_scale: f64) -> Option<f64> {
 fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
     let secs = s.duration_s.max(1e-9);
     let none = |what: String| Err(format!("no samples: {what}"));
+    if let Some(("scenario", name)) = th.tag.as_ref().map(|(k, v)| (k.as_str(), v.as_str())) {
+        // The scenario's own summary, judged by the threshold without its tag.
+        let part = if s.scenarios.is_empty() && s.scenario.name == name {
+            Some(s)
+        } else {
+            s.scenarios.iter().find(|p| p.scenario.name == name)
+        };
+        let Some(part) = part else {
+            return none(format!("no scenario named {name:?}"));
+        };
+        let untagged = Threshold {
+            tag: None,
+            ..th.clone()
+        };
+        return observe(&untagged, part);
+    }
     let tag_val = th.tag.as_ref().map(|(_, v)| v.as_str());
     let tag_key = th.tag.as_ref().map(|(k, _)| k.as_str());
-    let endpoint = |name: &str| s.endpoints.iter().find(|e| e.name == name);
+    // Requests of that name in every scenario, as one.
+    let merged: Option<crate::metrics::summary::EndpointSummary> = match (tag_key, tag_val) {
+        (Some("name"), Some(n)) => {
+            let es: Vec<_> = s.endpoints.iter().filter(|e| e.name == n).collect();
+            (!es.is_empty()).then(|| crate::metrics::merge::merge_endpoints(&es, secs))
+        }
+        _ => None,
+    };
+    let endpoint = |_: &str| merged.as_ref();
     let trend = |t: Option<&TrendSummary>, what: String| match t
         .and_then(|t| trend_stat(t, th.agg, 1e-3))
     {

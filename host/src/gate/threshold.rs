@@ -153,9 +153,9 @@ pub fn parse(text: &str) -> Result<Vec<Threshold>, String> {
                 err("a tag filter is {key:value}, e.g. {name:GET /api/v1/products}".into())
             })?;
             let (k, v) = (k.trim(), v.trim());
-            if !matches!(k, "name" | "check" | "task") {
+            if !matches!(k, "name" | "check" | "task" | "scenario") {
                 return Err(err(format!(
-                    "unknown tag {k:?}; filter by name (requests), check (checks) or task (iterations)"
+                    "unknown tag {k:?}; filter by name (requests), check (checks), task (iterations) or scenario"
                 )));
             }
             (head[..open].trim(), Some((k.to_string(), v.to_string())))

@@ -139,6 +139,7 @@ impl RunMeta {
                 name: "t".into(),
                 file: "t.wasm".into(),
                 sha256: "00".into(),
+                tags: Default::default(),
             },
             target: None,
             started_at_ms: 0,
@@ -325,6 +326,7 @@ impl Aggregator {
             all.duration.merge(&e.duration);
             all.waiting.merge(&e.waiting);
             endpoints.push(EndpointSummary {
+                scenario: None,
                 name: self.names.get(*id).to_string(),
                 requests: e.requests,
                 failed: e.failed,
@@ -345,6 +347,7 @@ impl Aggregator {
             .checks
             .iter()
             .map(|(id, (p, f))| CheckSummary {
+                scenario: None,
                 name: self.names.get(*id).to_string(),
                 passes: *p,
                 fails: *f,
@@ -354,6 +357,7 @@ impl Aggregator {
             .tasks
             .iter()
             .map(|(id, t)| TaskSummary {
+                scenario: None,
                 name: self.names.get(*id).to_string(),
                 runs: t.runs,
                 failures: t.failures,
@@ -460,6 +464,7 @@ impl Aggregator {
             warnings,
             thresholds: Vec::new(),
             baseline: Vec::new(),
+            scenarios: Vec::new(),
         }
     }
 }

@@ -53,6 +53,10 @@ pub struct Summary {
     /// Baseline rule outcomes, when compared with a previous run.
     #[serde(default)]
     pub baseline: Vec<crate::gate::baseline::RuleResult>,
+    /// In a run of several scenarios, each one's own summary (what `{scenario:NAME}`
+    /// thresholds read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<Summary>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
@@ -62,6 +66,9 @@ pub struct ScenarioInfo {
     pub file: String,
     /// SHA-256 of the component file, hex.
     pub sha256: String,
+    /// Free-form tags from the config's scenario, e.g. `team = "payments"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
@@ -129,6 +136,9 @@ impl TrendSummary {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointSummary {
+    /// The scenario this belongs to, in a run of several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
     pub name: String,
     pub requests: u64,
     pub failed: u64,
@@ -146,6 +156,9 @@ pub struct EndpointSummary {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckSummary {
+    /// The scenario this belongs to, in a run of several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
     pub name: String,
     pub passes: u64,
     pub fails: u64,
@@ -154,6 +167,9 @@ pub struct CheckSummary {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSummary {
+    /// The scenario this belongs to, in a run of several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
     pub name: String,
     pub runs: u64,
     pub failures: u64,
@@ -195,6 +211,26 @@ pub struct SeriesPoint {
     /// Durations of the requests that started in this second, histogram included.
     #[serde(default)]
     pub duration: Option<TrendSummary>,
+}
+
+/// `[scenario] name` in a run of several scenarios, else the name.
+fn label(scenario: &Option<String>, name: &str) -> String {
+    match scenario {
+        Some(s) => format!("[{s}] {name}"),
+        None => name.to_string(),
+    }
+}
+
+impl EndpointSummary {
+    pub fn label(&self) -> String {
+        label(&self.scenario, &self.name)
+    }
+}
+
+impl CheckSummary {
+    pub fn label(&self) -> String {
+        label(&self.scenario, &self.name)
+    }
 }
 
 impl Summary {

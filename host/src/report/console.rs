@@ -59,6 +59,20 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
         "  scenario {} ({}), {} VUs max, {:.1}s, {} model",
         s.scenario.name, s.scenario.file, s.vus_max, s.duration_s, s.model
     )?;
+    for p in &s.scenarios {
+        writeln!(
+            w,
+            "    [{}] {}: {} VUs max, {} model, {} requests, {} iterations ({} failed, {} dropped)",
+            p.scenario.name,
+            p.scenario.file,
+            p.vus_max,
+            p.model,
+            p.totals.http_reqs,
+            p.totals.iterations,
+            p.totals.iterations_failed,
+            p.totals.dropped_iterations
+        )?;
+    }
     if let Some(why) = s.interrupted.as_ref().or(s.aborted.as_ref()) {
         writeln!(w, "  run cut short: {why}; figures cover what was measured")?;
     }
@@ -66,7 +80,7 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
     let name_w = s
         .endpoints
         .iter()
-        .map(|e| e.name.chars().count())
+        .map(|e| e.label().chars().count())
         .max()
         .unwrap_or(4)
         .clamp(4, 60);
@@ -76,7 +90,7 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
         "name", "reqs", "req/s", "fail%", "p50", "p90", "p95", "p99", "p99.9", "max"
     )?;
     for e in &s.endpoints {
-        let name: String = e.name.chars().take(name_w).collect();
+        let name: String = e.label().chars().take(name_w).collect();
         let d = &e.duration;
         writeln!(
             w,
@@ -172,7 +186,9 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
             writeln!(
                 w,
                 "    {mark} {} ({} passed, {} failed)",
-                c.name, c.passes, c.fails
+                c.label(),
+                c.passes,
+                c.fails
             )?;
         }
     }

@@ -334,7 +334,7 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
         let _ = write!(
             o,
             r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{:.1}</td>"#,
-            esc(&e.name),
+            esc(&e.label()),
             e.requests,
             e.failed,
             e.rps
@@ -358,7 +358,7 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
             let _ = write!(
                 o,
                 r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{:.2}%</td></tr>"#,
-                esc(&c.name),
+                esc(&c.label()),
                 c.passes,
                 c.fails,
                 100.0 * c.passes as f64 / total as f64

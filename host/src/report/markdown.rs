@@ -96,7 +96,7 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
         writeln!(
             w,
             "| `{}` | {} | {:.1} | {:.2} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |",
-            cell(&e.name),
+            cell(&e.label()),
             e.requests,
             e.rps,
             if e.requests == 0 {

@@ -1,6 +1,9 @@
 //! One run, start to summary: load the scenario, start the VUs, stop them, aggregate.
 
+mod many;
 mod monitor;
+
+pub use many::run_all;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -43,6 +46,14 @@ pub struct RunConfig {
     pub limits: InstanceLimits,
     /// Thresholds that stop the run as soon as they are lost.
     pub aborts: Vec<AbortRule>,
+    /// The scenario's name in metrics and reports (default: the file's stem).
+    pub name: Option<String>,
+    /// The run's time zero, shared by scenarios running together (default: now).
+    pub epoch: Option<Instant>,
+    /// When this scenario's load starts, from the time zero.
+    pub start_delay: Duration,
+    /// Free-form tags carried into the summary.
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 pub const DEFAULT_FUEL: u64 = 2_000_000_000;
@@ -65,6 +76,10 @@ impl RunConfig {
                 memory_cap: DEFAULT_MEMORY_CAP,
             },
             aborts: Vec::new(),
+            name: None,
+            epoch: None,
+            start_delay: Duration::ZERO,
+            tags: Default::default(),
         }
     }
 }
@@ -111,6 +126,9 @@ impl Drop for EpochTicker {
 pub struct StopSignals {
     pub graceful: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
     pub hard: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    /// Another scenario of the run lost an abort_on_fail threshold: stop like it,
+    /// with this reason.
+    pub abort: std::pin::Pin<Box<dyn Future<Output = String> + Send>>,
 }
 
 impl StopSignals {
@@ -118,6 +136,7 @@ impl StopSignals {
         StopSignals {
             graceful: Box::pin(std::future::pending()),
             hard: Box::pin(std::future::pending()),
+            abort: Box::pin(std::future::pending()),
         }
     }
 
@@ -131,6 +150,7 @@ impl StopSignals {
                 let _ = tokio::signal::ctrl_c().await;
                 let _ = tokio::signal::ctrl_c().await;
             }),
+            abort: Box::pin(std::future::pending()),
         }
     }
 }
@@ -202,13 +222,17 @@ pub async fn run(
         on_start: names.intern("on_start"),
         on_stop: names.intern("on_stop"),
     };
-    let scenario_name: Arc<str> = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".into())
-        .into();
+    let scenario_name: Arc<str> = match &cfg.name {
+        Some(n) => n.as_str().into(),
+        None => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into())
+            .into(),
+    };
+    let run_start = cfg.epoch.unwrap_or_else(Instant::now);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Batch>();
-    let started_at_ms = SystemTime::now()
+    let started_at_ms = (SystemTime::now() - run_start.elapsed())
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
@@ -218,6 +242,7 @@ pub async fn run(
             name: scenario_name.to_string(),
             file: path.display().to_string(),
             sha256: loaded.sha256.clone(),
+            tags: cfg.tags.clone(),
         },
         target: cfg.target.as_ref().map(|t| t.to_string()),
         started_at_ms,
@@ -233,7 +258,6 @@ pub async fn run(
     let logs = Arc::new(LogLimiter::default());
     let env: Arc<HashMap<String, String>> = Arc::new(cfg.env.iter().cloned().collect());
     let target = cfg.target.clone().map(Arc::new);
-    let run_start = Instant::now();
     let make_ctx: Arc<closed::MakeCtx> = {
         let (names, tx, logs, scenario_name) = (
             names.clone(),
@@ -278,8 +302,30 @@ pub async fn run(
     for line in cfg.plan.describe() {
         progress(Progress::Note(line));
     }
+    let StopSignals {
+        graceful: mut interrupt,
+        hard: mut hard_stop,
+        abort: mut abort_signal,
+    } = stop;
+    let mut interrupted = None;
+    let mut aborted = None;
+    if !cfg.start_delay.is_zero() {
+        progress(Progress::Note(format!(
+            "starts {} into the run",
+            humantime::format_duration(cfg.start_delay)
+        )));
+        let at = tokio::time::Instant::from_std(run_start + cfg.start_delay);
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => {}
+            _ = &mut interrupt => interrupted = Some("interrupted (Ctrl-C)".to_string()),
+            why = &mut abort_signal => aborted = Some(why),
+        }
+    }
     let mut vus = tokio::task::JoinSet::new();
-    for id in 1..=cfg.plan.vus {
+    // Interrupted before its start: no VU is set up.
+    let stopped_early = interrupted.is_some() || aborted.is_some();
+    let spawn_vus = if stopped_early { 0 } else { cfg.plan.vus };
+    for id in 1..=spawn_vus {
         let stop = stop_rx.clone();
         match &cfg.plan.load {
             Load::Rate { .. } | Load::RampingRate { .. } => {
@@ -302,11 +348,8 @@ pub async fn run(
         }
     }
     let mut next_id = cfg.plan.vus;
-
-    let mut interrupted = None;
-    let mut aborted = None;
     // The open model starts its clock once the VUs are set up (k6 pre-allocates too).
-    if open {
+    if open && spawn_vus > 0 {
         pool.wait_ready(cfg.plan.vus as usize, Duration::from_secs(30))
             .await;
     }
@@ -332,16 +375,14 @@ pub async fn run(
         Load::PerVuIterations(n) => Some(n * cfg.plan.vus as u64),
         _ => None,
     };
-    let StopSignals {
-        graceful: mut interrupt,
-        hard: mut hard_stop,
-    } = stop;
     // Phase 1: the load itself, with a look at the figures once a second.
-    let finished_early = {
+    // (Skipped when interrupted before the start: that signal is spent.)
+    let finished_early = !stopped_early && {
         tokio::pin!(load_done);
         // Ticks on the run's whole seconds, the time base of the series.
+        let next_second = run_start.elapsed().as_secs() + 1;
         let mut tick = tokio::time::interval_at(
-            tokio::time::Instant::from_std(run_start) + Duration::from_secs(1),
+            tokio::time::Instant::from_std(run_start) + Duration::from_secs(next_second),
             Duration::from_secs(1),
         );
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -353,6 +394,10 @@ pub async fn run(
                     break false;
                 }
                 _ = &mut load_done => break false,
+                why = &mut abort_signal => {
+                    aborted = Some(why);
+                    break false;
+                }
                 // Closed-model VUs end when their iterations are spent.
                 Some(_) = vus.join_next() => if vus.is_empty() { break true },
                 Some(at) = grow_rx.recv() => {
