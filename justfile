@@ -17,7 +17,8 @@ plugins:
 test:
     bash .ci/run
 
-# Benchmarks: CPU per request against a plain hyper loop, memory per VU, instantiation.
+# Benchmarks: CPU per request against a plain hyper loop, memory per VU, instantiation,
+# open-model schedule accuracy (`BENCH_ONLY=arrival just bench` for that part alone).
 bench:
     cargo run --release -p stampede-tests --example bench
 

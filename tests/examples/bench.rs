@@ -5,6 +5,8 @@
 //!   same minimal server running in a child process (so only the generator is measured).
 //! - Resident KiB per idle VU (10,000 VUs) and the time to instantiate 1,000 VUs from a
 //!   warm compile cache.
+//! - Open model: planned vs started iterations at 100, 1,000 and 10,000 per second on
+//!   the demo target, and the scheduler's own CPU per iteration.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -86,9 +88,28 @@ fn serve_forever() {
     });
 }
 
+/// The demo target in a child process (`--serve-demo`).
+fn serve_demo() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = stampede::demo::serve("127.0.0.1:0".parse().unwrap(), Default::default())
+            .await
+            .unwrap();
+        println!("{}", server.addr);
+        std::future::pending::<()>().await;
+    });
+}
+
 fn start_server() -> (Child, String) {
+    start_child("--serve")
+}
+
+fn start_child(mode: &str) -> (Child, String) {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .arg("--serve")
+        .arg(mode)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -195,6 +216,9 @@ fn main() {
     if std::env::args().any(|a| a == "--serve") {
         return serve_forever();
     }
+    if std::env::args().any(|a| a == "--serve-demo") {
+        return serve_demo();
+    }
     let secs: u64 = std::env::var("BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -218,6 +242,11 @@ fn main() {
     // BENCH_ONLY=plain|client|engine runs one side, for profiling; idle only the
     // memory measurement (BENCH_IDLE_TASK picks the probe task the VUs run once).
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only == "arrival" {
+        arrival_accuracy(&rt, &cache);
+        let _ = server.kill();
+        return;
+    }
     if only == "idle" {
         let task = std::env::var("BENCH_IDLE_TASK").unwrap_or_else(|_| "get".into());
         idle_memory(&rt, &addr, &cache, &task);
@@ -319,7 +348,71 @@ fn main() {
     );
 
     idle_memory(&rt, &addr, &cache, "get");
+    arrival_accuracy(&rt, &cache);
     let _ = server.kill();
+}
+
+/// The open model's schedule accuracy against the demo target (in a child process):
+/// planned vs started iterations at 100, 1,000 and 10,000 per second, and the CPU the
+/// scheduler itself spends per iteration (measured with no VU to hand iterations to,
+/// so every one is scheduled, found no taker and counted as dropped).
+fn arrival_accuracy(rt: &tokio::runtime::Runtime, cache: &Path) {
+    let (mut demo, addr) = start_child("--serve-demo");
+    let secs = 5;
+    println!("open model on the demo target (GET /api/v1/health per iteration), {secs}s each:");
+    let mut total_cpu_per_it = 0.0;
+    for rate in [100.0, 1_000.0, 10_000.0] {
+        let mut cfg = config(
+            &addr,
+            100,
+            Load::Rate {
+                per_sec: rate,
+                duration: Duration::from_secs(secs),
+            },
+            &[("TASKS", "get"), ("PATH", "/api/v1/health")],
+            cache,
+        );
+        cfg.plan.max_vus = 400;
+        let c0 = cpu_time();
+        let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
+        let cpu = (cpu_time() - c0).as_secs_f64();
+        let planned = (rate * secs as f64) as u64;
+        let t = &s.totals;
+        total_cpu_per_it = cpu * 1e6 / t.iterations.max(1) as f64;
+        println!(
+            "  {rate:>6}/s: planned {planned}, started {} ({:.2}%), dropped {}, {} VUs, p95 {:.2} ms, {:.1} CPU-µs per iteration",
+            t.iterations,
+            100.0 * t.iterations as f64 / planned as f64,
+            t.dropped_iterations,
+            s.vus_max,
+            s.http_req_duration.p95,
+            total_cpu_per_it
+        );
+    }
+    let _ = demo.kill();
+    // The scheduler alone: 10,000/s for 3 s with no VU to take them.
+    let pool = Arc::new(stampede::executor::arrival::IdlePool::new(0, 0));
+    let stages = [stampede::executor::RateStage {
+        duration: Duration::from_secs(3),
+        target: 10_000.0,
+    }];
+    let c0 = cpu_time();
+    rt.block_on(async {
+        let due = stampede::executor::arrival::arrivals(10_000.0, &stages);
+        stampede::executor::arrival::schedule(
+            pool.clone(),
+            due,
+            tokio::time::Instant::now(),
+            |_| false,
+        )
+        .await
+    });
+    let n = pool.dropped.load(Ordering::Relaxed);
+    let sched = (cpu_time() - c0).as_secs_f64() * 1e6 / n as f64;
+    println!(
+        "  scheduler alone: {sched:.2} CPU-µs per iteration over {n} ({:.1}% of a whole iteration at 10,000/s)",
+        100.0 * sched / total_cpu_per_it
+    );
 }
 
 /// Resident memory per idle VU: 10,000 VUs each run `task` once, then wait.

@@ -716,4 +716,39 @@ mod tests {
         assert_eq!(split(100, &[1, 2]), vec![33, 67]);
         assert_eq!(split(2, &[1, 1, 1]), vec![1, 1, 0]);
     }
+
+    #[test]
+    fn weighted_scenarios_share_the_top_level_load() {
+        let file = config::parse(
+            r#"
+[load]
+vus = 10
+iterations = 100
+
+[scenarios.browse]
+scenario = "a.wasm"
+weight = 3
+
+[scenarios.checkout]
+scenario = "b.wasm"
+
+[scenarios.spike]
+scenario = "c.wasm"
+load = { rate = 50, duration = "10s" }
+"#,
+        )
+        .unwrap();
+        let plans = weighted_plans(&file, &LoadSpec::from(&file.load)).unwrap();
+        assert_eq!(plans.len(), 2, "spike has its own load");
+        let (b, c) = (&plans["browse"], &plans["checkout"]);
+        assert_eq!((b.vus, b.load.clone()), (8, Load::Iterations(75)));
+        assert_eq!((c.vus, c.load.clone()), (2, Load::Iterations(25)));
+
+        let file = config::parse(
+            "[load]\nvus = 1\nduration = \"1s\"\n[scenarios.a]\nscenario = \"a.wasm\"\n[scenarios.b]\nscenario = \"b.wasm\"\n",
+        )
+        .unwrap();
+        let e = weighted_plans(&file, &LoadSpec::from(&file.load)).unwrap_err();
+        assert!(e.to_string().contains("gets nothing of 1 VUs"), "{e}");
+    }
 }
