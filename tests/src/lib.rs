@@ -31,6 +31,8 @@ pub struct Seen {
     /// `/pause/N/MS`: the N-th such request pauses the whole server for MS.
     pub pause_count: AtomicU64,
     pub paused_until: Mutex<Option<tokio::time::Instant>>,
+    /// `/cycle/N`: requests seen so far.
+    pub cycle_count: AtomicU64,
 }
 
 impl Seen {
@@ -117,6 +119,14 @@ async fn route(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Full<Bytes>>
             tokio::time::sleep_until(until).await;
         }
         return resp(200, "ok");
+    }
+    if let Some(n) = path.strip_prefix("/cycle/") {
+        // A deterministic spread of latencies: the k-th such request takes k mod N ms,
+        // whoever sends it, so any split of the same requests sees the same spread.
+        let n: u64 = n.parse().unwrap_or(1).max(1);
+        let k = seen.cycle_count.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(k % n)).await;
+        return resp(200, "cycle");
     }
     if let Some(ms) = path.strip_prefix("/slow/") {
         tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;

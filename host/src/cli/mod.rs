@@ -1,5 +1,7 @@
 //! The command line: parsing and validation into a [`RunConfig`], and the commands.
 
+pub mod k8s;
+pub mod merge;
 mod progress;
 pub mod resolve;
 
@@ -55,6 +57,11 @@ pub enum Command {
     DemoTarget(crate::demo::DemoTargetArgs),
     /// Compare two `--summary-json` files with baseline rules, without running load.
     Compare(CompareArgs),
+    /// Merge the summaries of a run's segments (`--segment I/N`) into one, judged and
+    /// reported like `run`.
+    Merge(Box<merge::MergeArgs>),
+    /// Print a Kubernetes Indexed Job that runs a config as N segments.
+    K8s(k8s::K8sArgs),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -144,6 +151,25 @@ pub struct RunArgs {
     /// Print only the summary (no progress lines).
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub segments: SegmentArgs,
+}
+
+/// Running one share of a run split over several processes or machines.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SegmentArgs {
+    /// Run segment I of N (I from 1 to N): its share of every scenario's VUs, iterations
+    /// and arrivals, e.g. `--segment 2/3`; merge the summaries with `stampede merge`.
+    #[arg(long, conflicts_with = "segments")]
+    pub segment: Option<String>,
+    /// Split into N segments and take the one `$JOB_COMPLETION_INDEX` (0-based, as a
+    /// Kubernetes Indexed Job sets it) names.
+    #[arg(long)]
+    pub segments: Option<u32>,
+    /// Start the load at this time (RFC 3339, e.g. `2026-11-24T10:00:00Z`), after the
+    /// scenario is loaded, so segments on several machines begin together.
+    #[arg(long)]
+    pub start_at: Option<String>,
 }
 
 /// Comparison with a known-good run.
@@ -210,7 +236,8 @@ pub struct CompareArgs {
 /// Where the results go, besides the console.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputArgs {
-    /// Write the full summary (with lossless histograms) as JSON, e.g. `--summary-json out.json`.
+    /// Write the full summary (with lossless histograms) as JSON, e.g. `--summary-json out.json`
+    /// (`-`: to stdout between marker lines, for `stampede merge` to find in a log).
     #[arg(long)]
     pub summary_json: Option<PathBuf>,
     /// Write the thresholds as JUnit XML test cases, e.g. `--junit stampede.xml`.
@@ -306,7 +333,7 @@ fn write_file(
     std::fs::write(path, buf).with_context(|| format!("{flag} {}: cannot write", path.display()))
 }
 
-fn finish(
+pub(crate) fn finish(
     mut summary: Summary,
     thresholds: &[Threshold],
     baseline: Option<&Baseline>,
@@ -321,10 +348,22 @@ fn finish(
     }
     let regressed = crate::gate::baseline::regressed(&summary.baseline);
     // Files first: a console that went away must not lose the reports.
-    if let Some(path) = &outputs.summary_json {
-        write_file("--summary-json", path, |w| {
+    match &outputs.summary_json {
+        // To stdout between markers, so a pod's log carries it to `stampede merge`.
+        Some(path) if path.as_os_str() == "-" => {
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{}\n{}\n{}",
+                merge::BEGIN,
+                summary.to_json(),
+                merge::END
+            )?;
+        }
+        Some(path) => write_file("--summary-json", path, |w| {
             w.write_all(summary.to_json().as_bytes())
-        })?;
+        })?,
+        None => {}
     }
     if let Some(path) = &outputs.junit {
         write_file("--junit", path, |w| {
@@ -429,6 +468,8 @@ pub fn main() -> ExitCode {
             Command::Demo(args) => demo(args).await,
             Command::DemoTarget(args) => crate::demo::run_target(args).await,
             Command::Compare(args) => compare(&args),
+            Command::Merge(args) => merge::run(&args),
+            Command::K8s(args) => k8s::run(&args),
         }
     });
     match result {

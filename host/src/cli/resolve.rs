@@ -10,6 +10,7 @@ use anyhow::{Result, bail};
 
 use super::{Baseline, OutputArgs, RunArgs, parse_rules, parse_target, read_summary};
 use crate::config::{self, FileConfig, LoadSection};
+use crate::executor::segment::Segment;
 use crate::executor::{Load, Plan, RateStage, Stage, ramping};
 use crate::gate::{AbortRule, Threshold};
 use crate::run::RunConfig;
@@ -285,23 +286,7 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
     let top_env = merged_env(&file.env, &BTreeMap::new(), &args.env)?;
     let flag_target = args.target.as_deref().map(parse_target).transpose()?;
 
-    // Thresholds: a flag replaces the file's thresholds on the same metric and tag.
-    let flags = super::parse_thresholds(&args.thresholds)?;
-    let replaced = |t: &Threshold| flags.iter().any(|f| f.metric == t.metric && f.tag == t.tag);
-    let mut thresholds = Vec::new();
-    let mut aborts = Vec::new();
-    for spec in &file.thresholds {
-        for t in spec.parsed.iter().filter(|t| !replaced(t)) {
-            thresholds.push(t.clone());
-            if let Some(a) = spec.abort {
-                aborts.push(AbortRule {
-                    threshold: t.clone(),
-                    delay: a.delay,
-                });
-            }
-        }
-    }
-    thresholds.extend(flags);
+    let (thresholds, aborts) = gate(&file, &args.thresholds)?;
 
     let mut cfgs = Vec::new();
     if file.scenarios.is_empty() {
@@ -372,45 +357,126 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         }
     }
 
-    let file_baseline = file.baseline.unwrap_or(config::BaselineSection {
+    apply_segment(&mut cfgs, &args.segments)?;
+    Ok(Job {
+        cfgs,
+        thresholds,
+        baseline: baseline(&args.baseline, file.baseline)?,
+        outputs: outputs(&args.outputs, file.outputs),
+        quiet: args.quiet,
+        config_file,
+    })
+}
+
+/// The thresholds to judge by, and those that abort: a flag replaces the file's
+/// thresholds on the same metric and tag.
+pub fn gate(file: &FileConfig, flags: &[String]) -> Result<(Vec<Threshold>, Vec<AbortRule>)> {
+    let flags = super::parse_thresholds(flags)?;
+    let replaced = |t: &Threshold| flags.iter().any(|f| f.metric == t.metric && f.tag == t.tag);
+    let mut thresholds = Vec::new();
+    let mut aborts = Vec::new();
+    for spec in &file.thresholds {
+        for t in spec.parsed.iter().filter(|t| !replaced(t)) {
+            thresholds.push(t.clone());
+            if let Some(a) = spec.abort {
+                aborts.push(AbortRule {
+                    threshold: t.clone(),
+                    delay: a.delay,
+                });
+            }
+        }
+    }
+    thresholds.extend(flags);
+    Ok((thresholds, aborts))
+}
+
+/// The baseline to compare with: flags over the file's `[baseline]`.
+pub fn baseline(
+    args: &super::BaselineArgs,
+    file: Option<config::BaselineSection>,
+) -> Result<Option<Baseline>> {
+    let file = file.unwrap_or(config::BaselineSection {
         file: None,
         rules: Vec::new(),
         min_samples: None,
     });
-    let baseline = match args.baseline.baseline.clone().or(file_baseline.file) {
+    let Some(path) = args.baseline.clone().or(file.file) else {
+        return Ok(None);
+    };
+    let rules = if !args.rules.is_empty() || file.rules.is_empty() {
+        parse_rules("--baseline-rule", &args.rules)?
+    } else {
+        file.rules.into_iter().map(|r| r.0).collect()
+    };
+    Ok(Some(Baseline {
+        summary: read_summary("--baseline", &path)?,
+        rules,
+        min_samples: args
+            .baseline_min_samples
+            .or(file.min_samples)
+            .unwrap_or(crate::gate::baseline::DEFAULT_MIN_SAMPLES),
+    }))
+}
+
+/// Report files: flags over the file's `[outputs]`.
+pub fn outputs(flags: &OutputArgs, file: config::OutputsSection) -> OutputArgs {
+    OutputArgs {
+        summary_json: flags.summary_json.clone().or(file.summary_json),
+        junit: flags.junit.clone().or(file.junit),
+        markdown: flags.markdown.clone().or(file.markdown),
+        html: flags.html.clone().or(file.html),
+    }
+}
+
+/// Splits every scenario for `--segment` / `--segments`, fingerprints the whole plan
+/// and sets the `--start-at` time zero.
+fn apply_segment(cfgs: &mut [RunConfig], args: &super::SegmentArgs) -> Result<()> {
+    let segment = match (&args.segment, args.segments) {
+        (Some(s), _) => Some(Segment::parse(s).map_err(anyhow::Error::msg)?),
+        (None, Some(n)) => {
+            let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
+                anyhow::anyhow!(
+                    "--segments {n} needs $JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job); or pass --segment I/{n}"
+                )
+            })?;
+            let index: u32 = index
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("$JOB_COMPLETION_INDEX {index:?} is not a number"))?;
+            Some(Segment::from_index(index, n).map_err(anyhow::Error::msg)?)
+        }
+        (None, None) => None,
+    };
+    let epoch = match &args.start_at {
         None => None,
-        Some(path) => {
-            let rules = if !args.baseline.rules.is_empty() || file_baseline.rules.is_empty() {
-                parse_rules("--baseline-rule", &args.baseline.rules)?
-            } else {
-                file_baseline.rules.into_iter().map(|r| r.0).collect()
-            };
-            Some(Baseline {
-                summary: read_summary("--baseline", &path)?,
-                rules,
-                min_samples: args
-                    .baseline
-                    .baseline_min_samples
-                    .or(file_baseline.min_samples)
-                    .unwrap_or(crate::gate::baseline::DEFAULT_MIN_SAMPLES),
+        Some(t) => {
+            let at = humantime::parse_rfc3339_weak(t).map_err(|e| {
+                anyhow::anyhow!("--start-at {t:?}: {e}; write it like 2026-11-24T10:00:00Z")
+            })?;
+            let now = std::time::SystemTime::now();
+            let instant = std::time::Instant::now();
+            Some(match at.duration_since(now) {
+                Ok(ahead) => instant + ahead,
+                // Already past: start at once rather than pretend.
+                Err(_) => instant,
             })
         }
     };
-    let o = &args.outputs;
-    let outputs = OutputArgs {
-        summary_json: o.summary_json.clone().or(file.outputs.summary_json),
-        junit: o.junit.clone().or(file.outputs.junit),
-        markdown: o.markdown.clone().or(file.outputs.markdown),
-        html: o.html.clone().or(file.outputs.html),
-    };
-    Ok(Job {
-        cfgs,
-        thresholds,
-        baseline,
-        outputs,
-        quiet: args.quiet,
-        config_file,
-    })
+    for cfg in cfgs.iter_mut() {
+        // The whole plan, before splitting: equal in every segment of one run.
+        cfg.plan_id = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}",
+            cfg.name, cfg.plan, cfg.env, cfg.start_delay, cfg.target
+        );
+        cfg.epoch = epoch;
+        if let Some(seg) = segment {
+            let (plan, offset) = seg.split(&cfg.plan);
+            cfg.plan = plan;
+            cfg.vu_id_offset = offset;
+            cfg.segment = Some(seg);
+        }
+    }
+    Ok(())
 }
 
 /// The file's env, then the scenario's, then `--env` flags; later ones win.

@@ -3,6 +3,7 @@
 pub mod arrival;
 pub mod closed;
 pub mod ramping;
+pub mod segment;
 pub mod user;
 
 use std::time::Duration;
@@ -73,6 +74,9 @@ pub struct Plan {
     pub load: Load,
     /// How long running iterations may take to finish once the load is over.
     pub graceful_stop: Duration,
+    /// Open model split over segments: start only this segment's stripe of the
+    /// schedule.
+    pub stripe: Option<segment::Segment>,
 }
 
 impl Plan {
@@ -97,6 +101,7 @@ impl Plan {
             max_vus: vus,
             load,
             graceful_stop: Duration::from_secs(10),
+            stripe: None,
         }
     }
 

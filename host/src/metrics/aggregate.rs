@@ -128,6 +128,8 @@ pub struct RunMeta {
     pub aborted: Option<String>,
     pub warnings: Vec<String>,
     pub dropped_iterations: u64,
+    pub segment: Option<SegmentInfo>,
+    pub fingerprint: String,
 }
 
 #[cfg(test)]
@@ -150,6 +152,8 @@ impl RunMeta {
             aborted: None,
             warnings: vec![],
             dropped_iterations: 0,
+            segment: None,
+            fingerprint: String::new(),
         }
     }
 }
@@ -464,6 +468,8 @@ impl Aggregator {
             warnings,
             thresholds: Vec::new(),
             baseline: Vec::new(),
+            segment: meta.segment,
+            fingerprint: meta.fingerprint,
             scenarios: Vec::new(),
         }
     }

@@ -74,9 +74,13 @@ pub fn scenarios(parts: Vec<Summary>) -> Summary {
     }
     let mut merged = merge(&parts);
     let mut hash = Sha256::new();
+    let mut fingerprint = Sha256::new();
     for p in &parts {
         hash.update(p.scenario.sha256.as_bytes());
+        fingerprint.update(p.fingerprint.as_bytes());
     }
+    merged.fingerprint = format!("{:x}", fingerprint.finalize());
+    merged.segment = parts.first().and_then(|p| p.segment);
     merged.scenario = ScenarioInfo {
         name: parts
             .iter()
@@ -279,6 +283,8 @@ pub fn merge(parts: &[Summary]) -> Summary {
         warnings,
         thresholds: Vec::new(),
         baseline: Vec::new(),
+        segment: None,
+        fingerprint: first.fingerprint.clone(),
         scenarios: Vec::new(),
     }
 }

@@ -53,10 +53,25 @@ pub struct Summary {
     /// Baseline rule outcomes, when compared with a previous run.
     #[serde(default)]
     pub baseline: Vec<crate::gate::baseline::RuleResult>,
+    /// Which share of a run split over several processes this is (`--segment`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<SegmentInfo>,
+    /// Hash of the components, the whole (unsplit) plan and the env: segments merge
+    /// only when theirs are equal.
+    #[serde(default)]
+    pub fingerprint: String,
     /// In a run of several scenarios, each one's own summary (what `{scenario:NAME}`
     /// thresholds read).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<Summary>,
+}
+
+/// Segment `index` (1-based) of `count`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentInfo {
+    pub index: u32,
+    pub count: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]

@@ -20,7 +20,8 @@ pub async fn run_all(
     if cfgs.len() == 1 {
         return super::run(cfgs.remove(0), stop, progress).await;
     }
-    let epoch = Instant::now();
+    // A time zero set by the caller (`--start-at`) holds for every scenario.
+    let epoch = cfgs[0].epoch.unwrap_or_else(Instant::now);
     // One switch per kind of stop, flipped by the caller's signals or by an abort.
     let (graceful_tx, graceful_rx) = watch::channel(false);
     let (hard_tx, hard_rx) = watch::channel(false);

@@ -54,6 +54,13 @@ pub struct RunConfig {
     pub start_delay: Duration,
     /// Free-form tags carried into the summary.
     pub tags: std::collections::BTreeMap<String, String>,
+    /// This process's share of a run split over several (`--segment`), and the id of
+    /// its first VU less one.
+    pub segment: Option<crate::executor::segment::Segment>,
+    pub vu_id_offset: u32,
+    /// Identifies the whole run's plan (before splitting), for the summary's
+    /// fingerprint.
+    pub plan_id: String,
 }
 
 pub const DEFAULT_FUEL: u64 = 2_000_000_000;
@@ -80,6 +87,9 @@ impl RunConfig {
             epoch: None,
             start_delay: Duration::ZERO,
             tags: Default::default(),
+            segment: None,
+            vu_id_offset: 0,
+            plan_id: String::new(),
         }
     }
 }
@@ -232,7 +242,14 @@ pub async fn run(
     };
     let run_start = cfg.epoch.unwrap_or_else(Instant::now);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Batch>();
-    let started_at_ms = (SystemTime::now() - run_start.elapsed())
+    // The time zero may lie ahead (`--start-at`).
+    let now = Instant::now();
+    let zero = if run_start > now {
+        SystemTime::now() + (run_start - now)
+    } else {
+        SystemTime::now() - (now - run_start)
+    };
+    let started_at_ms = zero
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
@@ -253,6 +270,18 @@ pub async fn run(
         aborted: None,
         warnings: Vec::new(),
         dropped_iterations: 0,
+        segment: cfg.segment.map(|s| s.info()),
+        fingerprint: {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            h.update(loaded.sha256.as_bytes());
+            h.update(if cfg.plan_id.is_empty() {
+                cfg.plan.describe().join("\n")
+            } else {
+                cfg.plan_id.clone()
+            });
+            format!("{:x}", h.finalize())
+        },
     };
     let monitor = monitor::Monitor::spawn(names.clone(), rx, cfg.aborts.clone(), meta.clone());
     let logs = Arc::new(LogLimiter::default());
@@ -265,9 +294,10 @@ pub async fn run(
             logs.clone(),
             scenario_name.clone(),
         );
+        let offset = cfg.vu_id_offset;
         Arc::new(move |id| {
             VuCtx::new(
-                id,
+                id + offset,
                 scenario_name.clone(),
                 env.clone(),
                 target.clone(),
@@ -302,6 +332,14 @@ pub async fn run(
     for line in cfg.plan.describe() {
         progress(Progress::Note(line));
     }
+    if let Some(seg) = cfg.segment {
+        progress(Progress::Note(format!(
+            "segment {}/{}: VU ids from {}",
+            seg.index + 1,
+            seg.count,
+            cfg.vu_id_offset + 1
+        )));
+    }
     let StopSignals {
         graceful: mut interrupt,
         hard: mut hard_stop,
@@ -309,12 +347,22 @@ pub async fn run(
     } = stop;
     let mut interrupted = None;
     let mut aborted = None;
-    if !cfg.start_delay.is_zero() {
-        progress(Progress::Note(format!(
-            "starts {} into the run",
-            humantime::format_duration(cfg.start_delay)
-        )));
-        let at = tokio::time::Instant::from_std(run_start + cfg.start_delay);
+    // A later start: this scenario's start time, or a time zero set in the future
+    // (`--start-at`, so segments on several machines begin together).
+    let begin = run_start + cfg.start_delay;
+    if begin > Instant::now() {
+        progress(Progress::Note(if cfg.start_delay.is_zero() {
+            format!(
+                "waiting {:.1}s for the start time",
+                (begin - Instant::now()).as_secs_f64()
+            )
+        } else {
+            format!(
+                "starts {} into the run",
+                humantime::format_duration(cfg.start_delay)
+            )
+        }));
+        let at = tokio::time::Instant::from_std(begin);
         tokio::select! {
             _ = tokio::time::sleep_until(at) => {}
             _ = &mut interrupt => interrupted = Some("interrupted (Ctrl-C)".to_string()),
@@ -357,6 +405,8 @@ pub async fn run(
     let load_done = async {
         match &cfg.plan.load {
             Load::Duration(d) => tokio::time::sleep(*d).await,
+            // With no VU here (a segment's share can be none) nothing will finish.
+            Load::Iterations(_) | Load::PerVuIterations(_) if spawn_vus == 0 => {}
             Load::Iterations(_) | Load::PerVuIterations(_) => std::future::pending().await,
             Load::Stages(stages) => {
                 ramping::control(stages.clone(), load_start, &wanted_tx).await;
@@ -364,7 +414,11 @@ pub async fn run(
             Load::Rate { .. } | Load::RampingRate { .. } => {
                 let (start_rate, stages) = cfg.plan.load.rate_stages().unwrap_or_default();
                 let grow = |at| pool.try_grow() && grow_tx.send(at).is_ok();
-                let due = arrival::arrivals(start_rate, &stages);
+                let stripe = cfg.plan.stripe;
+                let due = arrival::arrivals(start_rate, &stages)
+                    .enumerate()
+                    .filter(move |(k, _)| stripe.is_none_or(|s| s.owns(*k as u64)))
+                    .map(|(_, at)| at);
                 arrival::schedule(pool.clone(), due, load_start, grow).await
             }
         }
