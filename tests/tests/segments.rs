@@ -400,3 +400,46 @@ fn the_kubernetes_manifest_is_an_indexed_job() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("use lowercase letters"));
 }
+
+#[test]
+fn start_at_holds_the_load_until_then() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(start_server());
+    let dir = scratch_dir("segments-start-at");
+    let at = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
+    let stamp = humantime::format_rfc3339_millis(at).to_string();
+    let json = dir.join("s.json");
+    let o = stampede(
+        &[
+            "run",
+            PROBE_WASM,
+            "--target",
+            &server.url(),
+            "--iterations",
+            "3",
+            "--env",
+            "TASKS=get",
+            "--start-at",
+            &stamp,
+            "--summary-json",
+            json.to_str().unwrap(),
+        ],
+        None,
+        &dir,
+    );
+    let done = std::time::SystemTime::now();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(done >= at, "the run ended before its start time");
+    assert!(text(&o).contains("waiting"), "{}", text(&o));
+    let s = read(&json);
+    let at_ms = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(
+        s.started_at_ms.abs_diff(at_ms) < 50,
+        "{} vs {at_ms}",
+        s.started_at_ms
+    );
+    assert_eq!(server.seen.total(), 3);
+}
