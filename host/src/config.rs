@@ -45,6 +45,12 @@ pub struct FileConfig {
     pub baseline: Option<BaselineSection>,
     #[serde(default)]
     pub outputs: OutputsSection,
+    /// Hosts reachable besides the target (as `--allow-host`).
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+    /// Fixed resolutions, `HOST:PORT:ADDRESS` (as `--resolve`).
+    #[serde(default)]
+    pub resolve: Vec<String>,
     /// Several scenarios in one run, by name (instead of `scenario`).
     #[serde(default)]
     pub scenarios: BTreeMap<String, ScenarioSection>,
@@ -68,6 +74,9 @@ pub struct ScenarioSection {
     pub tags: BTreeMap<String, String>,
     /// Its own limits, over the top-level `[limits]`.
     pub limits: Option<LimitsSection>,
+    /// Hosts this scenario may reach besides the target and the top-level ones.
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
 }
 
 /// The load, as on the command line (`--vus`, `--duration`, `--stages`, ...).
@@ -96,6 +105,12 @@ pub struct LimitsSection {
     pub max_memory_mib: Option<MemoryMib>,
     /// Default timeout of one request.
     pub timeout: Option<Dur>,
+    /// Wall-clock limit of one task call.
+    pub max_task_time: Option<Dur>,
+    /// Largest body buffered or sent, in MiB.
+    pub max_body_mib: Option<MemoryMib>,
+    /// Keep the first part of a larger response body instead of failing.
+    pub truncate_bodies: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

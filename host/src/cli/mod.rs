@@ -148,6 +148,27 @@ pub struct RunArgs {
     /// Linear memory cap of one VU's instance, in MiB (default 64).
     #[arg(long)]
     pub max_memory_mib: Option<u64>,
+    /// Wall-clock limit of one task call, e.g. `30s` (default 10m): past it the
+    /// iteration fails and the VU starts over as a new instance.
+    #[arg(long, value_parser = parse_duration)]
+    pub max_task_time: Option<Duration>,
+    /// Largest response body buffered for a scenario that reads bodies, and largest
+    /// request body, in MiB (default 64); a larger response fails with too_large...
+    #[arg(long)]
+    pub max_body_mib: Option<u64>,
+    /// ...unless this is set: then its first part is kept.
+    #[arg(long)]
+    pub truncate_bodies: bool,
+    /// A host the scenario may reach besides the target (repeatable): `api.example.com`
+    /// (any port), `api.example.com:8443`, `*.example.com` (subdomains), or an address,
+    /// which also allows a name resolving to that internal address. Nothing else is
+    /// reachable.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
+    /// Resolve HOST:PORT to ADDRESS instead of asking DNS, as curl's --resolve, e.g.
+    /// `--resolve api.test:443:10.0.0.5` (repeatable; the allowlist still applies).
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDRESS")]
+    pub resolve: Vec<String>,
     /// Print only the summary (no progress lines).
     #[arg(long, short)]
     pub quiet: bool,

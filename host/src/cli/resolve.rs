@@ -310,6 +310,7 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         cfg.target = flag_target.or(file.target.clone().map(|t| t.0));
         cfg.env = top_env;
         apply_limits(&mut cfg, args, &file, None)?;
+        apply_network(&mut cfg, args, &file, &[])?;
         cfg.aborts = aborts;
         cfgs.push(cfg);
     } else {
@@ -338,6 +339,7 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
                 .or(file.target.clone().map(|t| t.0));
             cfg.env = merged_env(&file.env, &sec.env, &args.env)?;
             apply_limits(&mut cfg, args, &file, sec.limits.as_ref())?;
+            apply_network(&mut cfg, args, &file, &sec.allow_hosts)?;
             // Its own abort rules without the tag, and the untagged ones (judged on
             // its own figures: an abort anywhere stops the whole run).
             for r in &aborts {
@@ -532,6 +534,51 @@ fn apply_limits(
     if let Some(m) = mib {
         cfg.limits.memory_cap = (m as usize) << 20;
     }
+    if let Some(t) = args.max_task_time.or(own
+        .and_then(|l| l.max_task_time)
+        .or(file.limits.max_task_time)
+        .map(|d| d.0))
+    {
+        if t.is_zero() {
+            bail!("--max-task-time 0s: a task needs some time");
+        }
+        cfg.limits.task_timeout = t;
+    }
+    let body = match args.max_body_mib {
+        Some(m) if m == 0 || m > 4096 => bail!("--max-body-mib {m}: choose between 1 and 4096"),
+        Some(m) => Some(m),
+        None => pick(|l| l.max_body_mib.map(|m| m.0)),
+    };
+    if let Some(m) = body {
+        cfg.max_body = (m as usize) << 20;
+    }
+    cfg.truncate_bodies = args.truncate_bodies
+        || own
+            .and_then(|l| l.truncate_bodies)
+            .or(file.limits.truncate_bodies)
+            .unwrap_or(false);
+    Ok(())
+}
+
+/// The allowlist and fixed resolutions: the file's, the scenario's and the flags'.
+/// Checked here so a bad entry fails before anything is loaded.
+fn apply_network(
+    cfg: &mut RunConfig,
+    args: &RunArgs,
+    file: &FileConfig,
+    own: &[String],
+) -> Result<()> {
+    cfg.allow_hosts = file.allow_hosts.clone();
+    cfg.allow_hosts.extend(own.iter().cloned());
+    cfg.allow_hosts.extend(args.allow_hosts.iter().cloned());
+    crate::client::policy::NetPolicy::new(cfg.target.as_ref(), &cfg.allow_hosts)
+        .map_err(anyhow::Error::msg)?;
+    cfg.resolve = file
+        .resolve
+        .iter()
+        .chain(&args.resolve)
+        .map(|r| crate::client::FixedResolver::parse(r).map_err(anyhow::Error::msg))
+        .collect::<Result<_>>()?;
     Ok(())
 }
 

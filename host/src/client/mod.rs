@@ -2,6 +2,7 @@
 //! real client holds them), its cookie jar, redirects and gzip, with every phase timed.
 
 mod connect;
+pub mod policy;
 pub mod tls;
 
 use std::fmt;
@@ -30,8 +31,11 @@ pub struct ClientConfig {
     pub tls: TlsConnector,
     pub timeout: Duration,
     pub max_redirects: u32,
-    /// Largest response body copied back to a scenario that asked for it.
+    /// Largest response body buffered for a scenario that asked for it, and largest
+    /// request body sent.
     pub max_body: usize,
+    /// Past `max_body`, keep the first `max_body` bytes instead of failing the request.
+    pub truncate_bodies: bool,
     pub user_agent: HeaderValue,
 }
 
@@ -42,6 +46,7 @@ impl ClientConfig {
             timeout: Duration::from_secs(60),
             max_redirects: 10,
             max_body: 64 << 20,
+            truncate_bodies: false,
             user_agent: HeaderValue::from_static(concat!("stampede/", env!("CARGO_PKG_VERSION"))),
         }
     }
@@ -82,6 +87,15 @@ impl Origin {
 }
 
 impl Origin {
+    /// `host:port`, the port always written (as allowlist entries name them).
+    pub fn host_port_always(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     /// `host[:port]` as a Host header carries it (default ports omitted).
     pub fn host_port(&self) -> String {
         let host = if self.host.contains(':') {
@@ -198,6 +212,50 @@ impl Resolver for SystemResolver {
                     ClientError::new(ErrorKind::Dns, format!("{}: no address", origin.host))
                 })
         })
+    }
+}
+
+/// `--resolve HOST:PORT:ADDR` (curl's form): fixed answers first, then `inner`.
+pub struct FixedResolver {
+    pub fixed: Vec<(String, u16, std::net::IpAddr)>,
+    pub inner: Arc<dyn Resolver>,
+}
+
+impl FixedResolver {
+    /// Parses one `--resolve` entry.
+    pub fn parse(text: &str) -> Result<(String, u16, std::net::IpAddr), String> {
+        let err =
+            || format!("--resolve {text:?}: write HOST:PORT:ADDRESS, e.g. api.test:443:10.0.0.5");
+        let (host, rest) = text.split_once(':').ok_or_else(err)?;
+        let (port, addr) = rest.split_once(':').ok_or_else(err)?;
+        let addr = addr.trim_start_matches('[').trim_end_matches(']');
+        Ok((
+            host.to_ascii_lowercase(),
+            port.parse().map_err(|_| err())?,
+            addr.parse().map_err(|_| err())?,
+        ))
+    }
+}
+
+impl Resolver for FixedResolver {
+    fn resolve<'a>(
+        &'a self,
+        origin: &'a Origin,
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = Result<std::net::SocketAddr, ClientError>> + Send + 'a>,
+    > {
+        let host = origin.host.to_ascii_lowercase();
+        match self
+            .fixed
+            .iter()
+            .find(|(h, p, _)| *h == host && *p == origin.port)
+        {
+            Some((_, port, ip)) => {
+                let addr = std::net::SocketAddr::new(*ip, *port);
+                Box::pin(async move { Ok(addr) })
+            }
+            None => self.inner.resolve(origin),
+        }
     }
 }
 
@@ -325,7 +383,11 @@ impl VuClient {
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
             let keep = read_body && !follow;
             let t_recv = Instant::now();
-            let body_res = read_response_body(incoming, gzip, keep, self.config.max_body).await;
+            let limit = BodyLimit {
+                max: self.config.max_body,
+                truncate: self.config.truncate_bodies,
+            };
+            let body_res = read_response_body(incoming, gzip, keep, limit).await;
             m.timings.receive_us += us(t_recv.elapsed());
             let counts = &self.conns[idx].counts;
             m.bytes_sent += counts.sent.load(Ordering::Relaxed) - sent0;
@@ -474,9 +536,15 @@ fn is_redirect(s: StatusCode) -> bool {
 }
 
 /// Collects up to `max` bytes when `keep`, otherwise only counts.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimit {
+    max: usize,
+    truncate: bool,
+}
+
 struct Sink {
     keep: bool,
-    max: usize,
+    limit: BodyLimit,
     data: Vec<u8>,
     size: u64,
 }
@@ -485,11 +553,18 @@ impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.size += buf.len() as u64;
         if self.keep {
-            if self.data.len() + buf.len() > self.max {
-                return Err(std::io::Error::other(format!(
-                    "response body larger than {} bytes",
-                    self.max
-                )));
+            let room = self.limit.max - self.data.len();
+            if buf.len() > room {
+                if !self.limit.truncate {
+                    return Err(std::io::Error::other(format!(
+                        "response body larger than the {}-byte limit (--max-body-mib; or --truncate-bodies to keep the first part)",
+                        self.limit.max
+                    )));
+                }
+                // Keep the first part; the rest is still read (and counted) so the
+                // connection stays usable.
+                self.data.extend_from_slice(&buf[..room]);
+                return Ok(buf.len());
             }
             self.data.extend_from_slice(buf);
         }
@@ -508,11 +583,11 @@ async fn read_response_body(
     mut incoming: Incoming,
     gzip: bool,
     keep: bool,
-    max: usize,
+    limit: BodyLimit,
 ) -> Result<(Vec<u8>, u64), BodyError> {
     let sink = Sink {
         keep,
-        max,
+        limit,
         data: Vec::new(),
         size: 0,
     };

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use url::Url;
 
-use crate::client::{ClientConfig, Resolver, SystemResolver, tls};
+use crate::client::policy::{NetPolicy, PolicyResolver};
+use crate::client::{ClientConfig, FixedResolver, Resolver, SystemResolver, tls};
 use crate::engine::{self, EngineSettings};
 use crate::executor::closed::{self, Budget, LifecycleNames};
 use crate::executor::user::VuShared;
@@ -54,6 +55,14 @@ pub struct RunConfig {
     pub start_delay: Duration,
     /// Free-form tags carried into the summary.
     pub tags: std::collections::BTreeMap<String, String>,
+    /// Hosts reachable besides the target (`--allow-host`); nothing else is.
+    pub allow_hosts: Vec<String>,
+    /// Fixed name resolutions (`--resolve HOST:PORT:ADDR`).
+    pub resolve: Vec<(String, u16, std::net::IpAddr)>,
+    /// Largest response body buffered for the scenario, and largest request body.
+    pub max_body: usize,
+    /// Past `max_body`, keep the first part of a response body instead of failing.
+    pub truncate_bodies: bool,
     /// This process's share of a run split over several (`--segment`), and the id of
     /// its first VU less one.
     pub segment: Option<crate::executor::segment::Segment>,
@@ -64,6 +73,8 @@ pub struct RunConfig {
 }
 
 pub const DEFAULT_FUEL: u64 = 2_000_000_000;
+pub const DEFAULT_MAX_BODY: usize = 64 << 20;
+pub const DEFAULT_TASK_TIMEOUT: Duration = Duration::from_secs(600);
 pub const DEFAULT_MEMORY_CAP: usize = 64 << 20;
 
 impl RunConfig {
@@ -81,12 +92,17 @@ impl RunConfig {
             limits: InstanceLimits {
                 fuel_per_call: DEFAULT_FUEL,
                 memory_cap: DEFAULT_MEMORY_CAP,
+                task_timeout: DEFAULT_TASK_TIMEOUT,
             },
             aborts: Vec::new(),
             name: None,
             epoch: None,
             start_delay: Duration::ZERO,
             tags: Default::default(),
+            allow_hosts: Vec::new(),
+            resolve: Vec::new(),
+            max_body: DEFAULT_MAX_BODY,
+            truncate_bodies: false,
             segment: None,
             vu_id_offset: 0,
             plan_id: String::new(),
@@ -224,9 +240,20 @@ pub async fn run(
     let client_cfg = Arc::new({
         let mut c = ClientConfig::new(tls::client_config(&cfg.ca_certs, cfg.insecure)?);
         c.timeout = cfg.request_timeout;
+        c.max_body = cfg.max_body;
+        c.truncate_bodies = cfg.truncate_bodies;
         c
     });
-    let resolver: Arc<dyn Resolver> = Arc::new(SystemResolver);
+    // Deny by default: the target, the allowed hosts, and no internal address they
+    // were not allowed to have.
+    let resolver: Arc<dyn Resolver> = Arc::new(PolicyResolver {
+        policy: NetPolicy::new(cfg.target.as_ref(), &cfg.allow_hosts)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        inner: Arc::new(FixedResolver {
+            fixed: cfg.resolve.clone(),
+            inner: Arc::new(SystemResolver),
+        }),
+    });
     let names = Arc::new(Names::new(MAX_NAMES));
     let lifecycle = LifecycleNames {
         on_start: names.intern("on_start"),

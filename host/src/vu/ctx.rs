@@ -303,7 +303,19 @@ impl http::Host for VuCtx {
                     format!("invalid method {:?}", req.method),
                 )
             });
-        let prepared = url.and_then(|u| method.map(|m| (u, m)));
+        let max = self.client_config.max_body;
+        let body_ok = if req.body.len() > max {
+            Err(ClientError::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "request body of {} bytes is over the {max}-byte limit (--max-body-mib)",
+                    req.body.len()
+                ),
+            ))
+        } else {
+            Ok(())
+        };
+        let prepared = body_ok.and(url).and_then(|u| method.map(|m| (u, m)));
         let (result, measured) = match prepared {
             Ok((url, method)) => {
                 let request = Request {

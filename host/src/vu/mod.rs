@@ -21,6 +21,9 @@ pub struct InstanceLimits {
     /// Fuel (about one unit per wasm instruction) per lifecycle call.
     pub fuel_per_call: u64,
     pub memory_cap: usize,
+    /// Wall-clock limit of one lifecycle call, however it spends it (spinning, or
+    /// waiting in host calls).
+    pub task_timeout: Duration,
 }
 
 /// Once per run: the linked, pre-instantiated scenario.
@@ -103,6 +106,7 @@ pub struct Vu {
     wait: Wait,
     rng: fastrand::Rng,
     fuel: u64,
+    task_timeout: Duration,
 }
 
 fn trap_message(e: &wasmtime::Error, fuel: u64) -> String {
@@ -169,6 +173,7 @@ impl Vu {
             wait,
             rng: fastrand::Rng::with_seed(0x5eed ^ id as u64),
             fuel,
+            task_timeout: rt.limits.task_timeout,
         })
     }
 
@@ -211,33 +216,40 @@ impl Vu {
         }
     }
 
+    /// The call's result, or a trap once the time limit passes (the future is then
+    /// dropped, which unwinds the guest; its instance is not used again).
+    fn timed_out(&self) -> wasmtime::Result<Result<(), String>> {
+        Err(wasmtime::Error::msg(format!(
+            "exceeded the task time limit of {} (--max-task-time)",
+            humantime::format_duration(self.task_timeout)
+        )))
+    }
+
     pub async fn on_start(&mut self) -> Result<(), CallError> {
         let _ = self.store.set_fuel(self.fuel);
-        let r = self
-            .bindings
-            .stampede_scenario_user()
-            .call_on_start(&mut self.store)
-            .await;
+        let user = self.bindings.stampede_scenario_user();
+        let r = tokio::time::timeout(self.task_timeout, user.call_on_start(&mut self.store))
+            .await
+            .unwrap_or_else(|_| self.timed_out());
         self.settle(r)
     }
 
     pub async fn run_task(&mut self, index: usize) -> Result<(), CallError> {
         let _ = self.store.set_fuel(self.fuel);
-        let r = self
-            .bindings
-            .stampede_scenario_user()
-            .call_run_task(&mut self.store, index as u32)
-            .await;
+        let user = self.bindings.stampede_scenario_user();
+        let call = user.call_run_task(&mut self.store, index as u32);
+        let r = tokio::time::timeout(self.task_timeout, call)
+            .await
+            .unwrap_or_else(|_| self.timed_out());
         self.settle(r)
     }
 
     pub async fn on_stop(&mut self) -> Result<(), CallError> {
         let _ = self.store.set_fuel(self.fuel);
-        let r = self
-            .bindings
-            .stampede_scenario_user()
-            .call_on_stop(&mut self.store)
-            .await;
+        let user = self.bindings.stampede_scenario_user();
+        let r = tokio::time::timeout(self.task_timeout, user.call_on_stop(&mut self.store))
+            .await
+            .unwrap_or_else(|_| self.timed_out());
         self.settle(r)
     }
 }
