@@ -26,4 +26,4 @@ bench:
 lint:
     cargo fmt --all -- --check
     cargo clippy --release --all-targets -- -D warnings
-    cargo clippy --release --target wasm32-wasip2 -p stampede-sdk -p smoke -p probe -p not-a-scenario -- -D warnings
+    cargo clippy --release --target wasm32-wasip2 -p stampede-sdk -p smoke -p probe -p not-a-scenario -p hostile -- -D warnings

@@ -424,6 +424,7 @@ fn merge_cost() {
                 count: segments,
             }),
             fingerprint: "bench".into(),
+            peak_rss_kib: 0,
         });
         let f = dir.join(format!("seg-{seg}.json"));
         std::fs::write(&f, s.to_json()).unwrap();

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 pub const SMOKE_WASM: &str = env!("SMOKE_WASM");
 pub const PROBE_WASM: &str = env!("PROBE_WASM");
 pub const NOT_A_SCENARIO_WASM: &str = env!("NOT_A_SCENARIO_WASM");
+pub const HOSTILE_WASM: &str = env!("HOSTILE_WASM");
 
 /// What a test server saw.
 #[derive(Default, Debug)]
@@ -119,6 +120,11 @@ async fn route(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Full<Bytes>>
             tokio::time::sleep_until(until).await;
         }
         return resp(200, "ok");
+    }
+    if let Some(n) = path.strip_prefix("/big/") {
+        // A large body (the sandbox must not buffer it for a scenario).
+        let n: usize = n.parse().unwrap_or(0).min(1 << 30);
+        return Response::new(Full::new(Bytes::from(vec![b'x'; n])));
     }
     if let Some(n) = path.strip_prefix("/cycle/") {
         // A deterministic spread of latencies: the k-th such request takes k mod N ms,

@@ -130,6 +130,7 @@ pub struct RunMeta {
     pub dropped_iterations: u64,
     pub segment: Option<SegmentInfo>,
     pub fingerprint: String,
+    pub peak_rss_kib: u64,
 }
 
 #[cfg(test)]
@@ -154,6 +155,7 @@ impl RunMeta {
             dropped_iterations: 0,
             segment: None,
             fingerprint: String::new(),
+            peak_rss_kib: 0,
         }
     }
 }
@@ -469,6 +471,7 @@ impl Aggregator {
             thresholds: Vec::new(),
             baseline: Vec::new(),
             segment: meta.segment,
+            peak_rss_kib: meta.peak_rss_kib,
             fingerprint: meta.fingerprint,
             scenarios: Vec::new(),
         }

@@ -284,6 +284,7 @@ pub fn merge(parts: &[Summary]) -> Summary {
         thresholds: Vec::new(),
         baseline: Vec::new(),
         segment: None,
+        peak_rss_kib: parts.iter().map(|p| p.peak_rss_kib).max().unwrap_or(0),
         fingerprint: first.fingerprint.clone(),
         scenarios: Vec::new(),
     }

@@ -56,6 +56,10 @@ pub struct Summary {
     /// Which share of a run split over several processes this is (`--segment`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment: Option<SegmentInfo>,
+    /// Peak resident memory of the stampede process itself, KiB (Linux; 0 elsewhere):
+    /// what the run cost the machine, sandbox included.
+    #[serde(default)]
+    pub peak_rss_kib: u64,
     /// Hash of the components, the whole (unsplit) plan and the env: segments merge
     /// only when theirs are equal.
     #[serde(default)]

@@ -110,6 +110,19 @@ impl RunConfig {
     }
 }
 
+/// The process's peak resident memory (VmHWM), KiB; 0 where /proc is not there.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// Increments the engine's epoch every 10 ms while the run lasts (drives the guests'
 /// cooperative yields).
 struct EpochTicker {
@@ -298,6 +311,7 @@ pub async fn run(
         warnings: Vec::new(),
         dropped_iterations: 0,
         segment: cfg.segment.map(|s| s.info()),
+        peak_rss_kib: 0,
         fingerprint: {
             use sha2::Digest;
             let mut h = sha2::Sha256::new();
@@ -557,6 +571,7 @@ pub async fn run(
         aborted,
         warnings,
         dropped_iterations: pool.dropped.load(Ordering::Relaxed),
+        peak_rss_kib: peak_rss_kib(),
         vus_max: if open { pool.allocated() } else { cfg.plan.vus },
         ..meta
     }))

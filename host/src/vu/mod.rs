@@ -110,9 +110,31 @@ pub struct Vu {
 }
 
 fn trap_message(e: &wasmtime::Error, fuel: u64) -> String {
+    let text = format!("{e:#}");
+    if text.starts_with("exceeded the task time limit") {
+        return text;
+    }
+    // StoreLimits' refusal to grow memory past the cap (the guest's allocator then
+    // aborts): name the limit, not the mechanism.
+    if let Some(at) = text.find("forcing trap when growing memory to ") {
+        let bytes: u64 = text[at + 36..]
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        return format!(
+            "exceeded the memory cap (--max-memory-mib): tried to grow linear memory to {} MiB",
+            bytes >> 20
+        );
+    }
     match e.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => format!("exceeded CPU budget of {fuel} fuel units"),
         Some(Trap::StackOverflow) => "stack overflow".to_string(),
+        // Compiled languages keep their own stack in linear memory: running off its
+        // end is an out-of-bounds access, almost always deep recursion.
+        Some(Trap::MemoryOutOfBounds) => {
+            "out of bounds memory access (likely a stack overflow of the guest's own stack: deep recursion)".to_string()
+        }
         Some(Trap::Interrupt) => "interrupted: exceeded its time budget".to_string(),
         Some(t) => format!("trap: {t}"),
         None => format!("trap: {}", first_line(&format!("{e:#}"))),
@@ -126,8 +148,15 @@ impl Vu {
         let mut store = Store::new(&rt.engine, VuState::new(ctx, rt.limits.memory_cap));
         store.limiter(|s| &mut s.limits);
         // Yield to the scheduler every epoch tick: a busy guest cannot starve the
-        // other VUs on its thread.
-        store.epoch_deadline_async_yield_and_update(1);
+        // other VUs on its thread. Through tokio's own yield, which lets the worker
+        // run its timers and I/O first: a plain re-poll would keep a spinning guest
+        // ahead of every timer (a neighbour's arrival schedule among them).
+        store.epoch_deadline_callback(|_| {
+            Ok(wasmtime::UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
+        });
         let fuel = rt.limits.fuel_per_call;
         store.set_fuel(fuel).map_err(|e| e.to_string())?;
         let bindings = rt

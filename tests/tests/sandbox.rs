@@ -1,0 +1,289 @@
+//! The hostile-plugin suite: each attack runs as one scenario of a two-scenario run,
+//! beside a well-behaved one on an open-model schedule. Every case asserts that the run
+//! completes, the attack is reported with the scenario and the limit named, the host's
+//! memory stays bounded, and the neighbour keeps its rate.
+
+use std::io::ErrorKind as IoErrorKind;
+use std::net::TcpListener;
+use std::process::Command;
+
+use stampede::metrics::Summary;
+use stampede_tests::*;
+
+/// The neighbour's plan: 20 iterations/s for 3 s.
+const PLANNED: u64 = 60;
+/// The host process must stay well below what the attacks ask for (a 100 MB body,
+/// unbounded allocation, a million metric names).
+const MAX_RSS_KIB: u64 = 400 << 10;
+
+struct Outcome {
+    code: i32,
+    summary: Summary,
+    output: String,
+}
+
+impl Outcome {
+    fn hostile(&self) -> &Summary {
+        self.summary
+            .scenarios
+            .iter()
+            .find(|s| s.scenario.name == "hostile")
+            .unwrap()
+    }
+
+    fn errors(&self) -> String {
+        self.summary
+            .errors
+            .iter()
+            .map(|e| format!("{} x{}\n", e.message, e.count))
+            .collect()
+    }
+
+    fn assert_reported(&self, what: &str) {
+        let errors = self.errors();
+        assert!(
+            self.summary
+                .errors
+                .iter()
+                .any(|e| e.message.starts_with("[hostile] ") && e.message.contains(what)),
+            "expected an error naming {what:?}; errors:\n{errors}\n{}",
+            self.output
+        );
+    }
+}
+
+/// Runs `case` beside the neighbour; `top` adds top-level TOML lines, `hostile_extra`
+/// lines to the hostile scenario's table.
+fn attack(case: &str, env: &[(&str, &str)], top: &str, hostile_extra: &str) -> Outcome {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(start_server());
+    let dir = scratch_dir(&format!("sandbox-{case}"));
+    let mut hostile_env = format!("HOSTILE = {case:?}");
+    for (k, v) in env {
+        hostile_env.push_str(&format!(", {k} = {v:?}"));
+    }
+    let cfg = dir.join("stampede.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+target = "{target}"
+{top}
+
+[scenarios.well]
+scenario = {probe:?}
+env = {{ TASKS = "get" }}
+load = {{ rate = 20, duration = "3s", vus = 4 }}
+
+[scenarios.hostile]
+scenario = {hostile:?}
+env = {{ {hostile_env} }}
+load = {{ vus = 2, duration = "3s", graceful_stop = "3s" }}
+limits = {{ max_fuel = 300000000, max_memory_mib = 16, max_task_time = "1s", max_body_mib = 1 }}
+{hostile_extra}
+
+[outputs]
+summary_json = "summary.json"
+"#,
+            target = server.url(),
+            probe = PROBE_WASM,
+            hostile = HOSTILE_WASM,
+        ),
+    )
+    .unwrap();
+    let out = Command::new(stampede_bin!())
+        .args(["run", "--config", cfg.to_str().unwrap(), "-q"])
+        .env("STAMPEDE_CACHE_DIR", dir.join("cache"))
+        .env("HOME", "/root/secret-home")
+        .output()
+        .unwrap();
+    let output = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The host never panics (a guest's own panic shows in its log and its errors).
+    assert!(
+        !output.lines().any(|l| l.contains("panicked")
+            && !l.starts_with("[hostile")
+            && !l.contains("guest stderr")),
+        "{output}"
+    );
+    let summary = Summary::from_json(
+        &std::fs::read_to_string(dir.join("summary.json"))
+            .unwrap_or_else(|e| panic!("no summary ({e}): {output}")),
+    )
+    .unwrap();
+    let o = Outcome {
+        code: out.status.code().unwrap_or(-1),
+        summary,
+        output,
+    };
+    // The run completed and judged nothing: exit 0.
+    assert_eq!(o.code, 0, "{}", o.output);
+    // The neighbour kept its schedule.
+    let well = o
+        .summary
+        .scenarios
+        .iter()
+        .find(|s| s.scenario.name == "well")
+        .unwrap();
+    let t = &well.totals;
+    assert!(
+        t.iterations >= PLANNED * 9 / 10 && t.http_req_failed == 0,
+        "{case}: the neighbour started {} of {PLANNED} iterations ({} dropped, {} failed)",
+        t.iterations,
+        t.dropped_iterations,
+        t.http_req_failed
+    );
+    assert!(
+        o.summary.peak_rss_kib < MAX_RSS_KIB,
+        "{case}: the host grew to {} MiB",
+        o.summary.peak_rss_kib >> 10
+    );
+    o
+}
+
+#[test]
+fn an_infinite_loop_in_a_task_loses_its_iteration() {
+    let o = attack("loop", &[], "", "");
+    o.assert_reported("attack: exceeded CPU budget of 300000000 fuel units");
+    assert!(o.hostile().totals.iterations_failed >= 2);
+}
+
+#[test]
+fn an_infinite_loop_in_on_start_loses_the_setup() {
+    let o = attack("loop_start", &[], "", "");
+    o.assert_reported("on_start: exceeded CPU budget of 300000000 fuel units");
+    assert_eq!(
+        o.hostile().totals.http_reqs,
+        0,
+        "no task ran without a setup"
+    );
+}
+
+#[test]
+fn unbounded_allocation_hits_the_memory_cap() {
+    let o = attack("alloc", &[], "", "");
+    o.assert_reported("attack: exceeded the memory cap (--max-memory-mib)");
+}
+
+#[test]
+fn deep_recursion_overflows_its_stack_cleanly() {
+    let o = attack("recurse", &[], "", "");
+    // Native wasm stack or the guest's own stack in linear memory: either way a
+    // clean trap that names the stack.
+    o.assert_reported("attack: ");
+    o.assert_reported("stack overflow");
+}
+
+#[test]
+fn a_task_waiting_forever_hits_the_time_limit() {
+    let o = attack("sleep", &[], "", "");
+    o.assert_reported("attack: exceeded the task time limit of 1s (--max-task-time)");
+}
+
+#[test]
+fn a_trap_in_on_stop_is_reported() {
+    let o = attack("trap_stop", &[], "", "");
+    o.assert_reported("on_stop: ");
+    o.assert_reported("on_stop blew up");
+    assert!(o.hostile().totals.http_reqs > 0, "its tasks ran before");
+}
+
+#[test]
+fn a_100_mb_response_is_not_buffered() {
+    let o = attack("big_body", &[], "", "");
+    let big = o
+        .hostile()
+        .endpoints
+        .iter()
+        .find(|e| e.name == "big body")
+        .unwrap_or_else(|| panic!("{}", o.output));
+    assert_eq!(big.errors.get("too_large"), Some(&big.requests), "{big:?}");
+    o.assert_reported("larger than the 1048576-byte limit");
+}
+
+#[test]
+fn a_million_check_names_are_capped() {
+    let o = attack("checks", &[], "", "");
+    assert!(
+        o.summary
+            .warnings
+            .iter()
+            .any(|w| w.contains("more than 1000 distinct metric names")),
+        "{:?}",
+        o.summary.warnings
+    );
+    assert!(
+        o.hostile().checks.len() <= 1001,
+        "{}",
+        o.hostile().checks.len()
+    );
+}
+
+/// A loopback listener standing for a host outside the allowlist: it must never see a
+/// connection.
+fn bystander() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+fn assert_untouched(l: &TcpListener) {
+    match l.accept() {
+        Err(e) if e.kind() == IoErrorKind::WouldBlock => {}
+        other => panic!("the bystander saw a connection: {other:?}"),
+    }
+}
+
+#[test]
+fn a_loopback_port_outside_the_allowlist_is_never_contacted() {
+    let (l, port) = bystander();
+    let url = format!("http://127.0.0.1:{port}/steal");
+    let o = attack("url", &[("URL", &url)], "", "");
+    o.assert_reported(&format!("denied: 127.0.0.1:{port} is not in the allowlist"));
+    let escape = o
+        .hostile()
+        .endpoints
+        .iter()
+        .find(|e| e.name == "escape")
+        .unwrap();
+    assert_eq!(escape.errors.get("denied"), Some(&escape.requests));
+    assert_untouched(&l);
+}
+
+#[test]
+fn a_name_resolving_to_an_internal_address_is_never_contacted() {
+    let (l, port) = bystander();
+    let url = format!("http://internal.test:{port}/steal");
+    // The name is allowed; what it resolves to (here by a fixed resolution, as a
+    // rebinding DNS server would answer) is not.
+    let o = attack(
+        "url",
+        &[("URL", &url)],
+        &format!("resolve = [\"internal.test:{port}:127.0.0.1\"]"),
+        "allow_hosts = [\"internal.test\"]",
+    );
+    o.assert_reported("denied: internal.test resolves to 127.0.0.1, an internal address");
+    assert_untouched(&l);
+}
+
+#[test]
+fn the_host_filesystem_and_environment_are_invisible() {
+    for case in ["file", "env"] {
+        let o = attack(case, &[], "", "");
+        let h = o.hostile();
+        assert!(
+            h.totals.iterations > 0 && h.totals.iterations_failed == 0,
+            "{}",
+            o.errors()
+        );
+        assert!(
+            h.checks.iter().all(|c| c.fails == 0 && c.passes > 0),
+            "{:?}",
+            h.checks
+        );
+    }
+}
