@@ -18,7 +18,8 @@ test:
     bash .ci/run
 
 # Benchmarks: CPU per request against a plain hyper loop, memory per VU, instantiation,
-# open-model schedule accuracy (`BENCH_ONLY=arrival just bench` for that part alone).
+# open-model schedule accuracy, the limits' cost, segment merging (one part alone:
+# BENCH_ONLY=arrival|limits|merge|idle just bench).
 bench:
     cargo run --release -p stampede-tests --example bench
 

@@ -100,8 +100,8 @@ pub struct LoadSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsSection {
-    /// Fuel per task call.
-    pub max_fuel: Option<NonZeroU64Field>,
+    /// Fuel per task call (0: not metered).
+    pub max_fuel: Option<u64>,
     pub max_memory_mib: Option<MemoryMib>,
     /// Default timeout of one request.
     pub timeout: Option<Dur>,

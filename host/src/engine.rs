@@ -15,6 +15,8 @@ pub struct EngineSettings {
     pub max_instances: u32,
     /// Linear memory cap per instance, bytes.
     pub memory_cap: usize,
+    /// Meter fuel (a CPU budget per call); off leaves only the wall-clock limit.
+    pub fuel: bool,
 }
 
 /// Core instances, memories and tables one component may use: a Rust or Go component
@@ -48,7 +50,7 @@ pub fn engine(settings: EngineSettings) -> Result<Engine> {
         .memory_guard_size(64 << 10)
         .memory_reservation_for_growth(0)
         .epoch_interruption(true)
-        .consume_fuel(true)
+        .consume_fuel(settings.fuel)
         .wasm_backtrace_max_frames(None)
         .parallel_compilation(true);
     Engine::new(&config)

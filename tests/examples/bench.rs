@@ -242,6 +242,11 @@ fn main() {
     // BENCH_ONLY=plain|client|engine runs one side, for profiling; idle only the
     // memory measurement (BENCH_IDLE_TASK picks the probe task the VUs run once).
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only == "limits" {
+        limits_cost(&rt, &addr, &cache);
+        let _ = server.kill();
+        return;
+    }
     if only == "merge" {
         merge_cost();
         let _ = server.kill();
@@ -354,6 +359,7 @@ fn main() {
 
     idle_memory(&rt, &addr, &cache, "get");
     arrival_accuracy(&rt, &cache);
+    limits_cost(&rt, &addr, &cache);
     let _ = server.kill();
     // In a process of its own, so its peak memory is the merge's alone.
     let status = Command::new(std::env::current_exe().unwrap())
@@ -361,6 +367,63 @@ fn main() {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// What the sandbox's limits cost on the core loop (fuel metering on vs off; epoch
+/// interruption stays on, as without it a spinning guest would hold its thread), and how
+/// soon a runaway task is stopped by each limit.
+fn limits_cost(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path) {
+    let secs = 4;
+    let per_req = |fuel: u64| {
+        let mut cfg = config(
+            addr,
+            CONCURRENCY,
+            Load::Duration(Duration::from_secs(secs)),
+            &[("TASKS", "get"), ("NAME", "GET /ok")],
+            cache,
+        );
+        cfg.limits.fuel_per_call = fuel;
+        let c0 = cpu_time();
+        let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
+        (cpu_time() - c0).as_secs_f64() * 1e6 / s.totals.http_reqs as f64
+    };
+    // Alternate, to spread drift over both.
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        off.push(per_req(0));
+        on.push(per_req(stampede::run::DEFAULT_FUEL));
+    }
+    let avg = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    println!(
+        "limits: fuel metering on {:.1} vs off {:.1} CPU-µs/req: ratio {:.3}x",
+        avg(&on),
+        avg(&off),
+        avg(&on) / avg(&off)
+    );
+    // A task spinning forever: how long until each limit stops it.
+    let runaway = |fuel: u64, time: Duration| {
+        let mut cfg = stampede_tests::config(
+            stampede_tests::HOSTILE_WASM,
+            &format!("http://{addr}"),
+            1,
+            Load::Iterations(3),
+            &[("HOSTILE", "loop")],
+        );
+        cfg.cache_dir = Some(cache.to_path_buf());
+        cfg.limits.fuel_per_call = fuel;
+        cfg.limits.task_timeout = time;
+        let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
+        (s.iteration_duration.med, s.totals.iterations_failed)
+    };
+    let (fuel_ms, n) = runaway(stampede::run::DEFAULT_FUEL, Duration::from_secs(600));
+    println!(
+        "  runaway task stopped by the default fuel budget ({} units) after {fuel_ms:.0} ms (median of {n})",
+        stampede::run::DEFAULT_FUEL
+    );
+    let (time_ms, n) = runaway(0, Duration::from_millis(500));
+    println!(
+        "  runaway task without fuel stopped by a 500 ms time limit after {time_ms:.1} ms (median of {n}; epoch tick 10 ms)"
+    );
 }
 
 /// `stampede merge` of 100 segments of a 10-endpoint, 60-second run (10,000 requests

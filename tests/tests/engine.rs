@@ -353,6 +353,7 @@ async fn compiled_components_are_cached() {
     let engine = stampede::engine::engine(stampede::engine::EngineSettings {
         max_instances: 1,
         memory_cap: 16 << 20,
+        fuel: true,
     })
     .unwrap();
     let dir = scratch_dir("cache-test");

@@ -79,7 +79,7 @@ load = {{ rate = 20, duration = "3s", vus = 4 }}
 scenario = {hostile:?}
 env = {{ {hostile_env} }}
 load = {{ vus = 2, duration = "3s", graceful_stop = "3s" }}
-limits = {{ max_fuel = 300000000, max_memory_mib = 16, max_task_time = "1s", max_body_mib = 1 }}
+{limits}
 {hostile_extra}
 
 [outputs]
@@ -88,6 +88,12 @@ summary_json = "summary.json"
             target = server.url(),
             probe = PROBE_WASM,
             hostile = HOSTILE_WASM,
+            // The hostile tenant's own limits, unless the case sets them.
+            limits = if hostile_extra.contains("limits =") {
+                ""
+            } else {
+                r#"limits = { max_fuel = 300000000, max_memory_mib = 16, max_task_time = "1s", max_body_mib = 1 }"#
+            },
         ),
     )
     .unwrap();
@@ -181,6 +187,17 @@ fn deep_recursion_overflows_its_stack_cleanly() {
 fn a_task_waiting_forever_hits_the_time_limit() {
     let o = attack("sleep", &[], "", "");
     o.assert_reported("attack: exceeded the task time limit of 1s (--max-task-time)");
+}
+
+#[test]
+fn without_fuel_the_time_limit_still_stops_a_loop() {
+    let o = attack(
+        "loop",
+        &[],
+        "",
+        "limits = { max_fuel = 0, max_task_time = \"500ms\" }",
+    );
+    o.assert_reported("attack: exceeded the task time limit of 500ms");
 }
 
 #[test]

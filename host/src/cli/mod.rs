@@ -142,7 +142,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// CPU budget of one task call, in fuel units (about one per wasm instruction;
-    /// default 2000000000).
+    /// default 2000000000; 0 meters none, leaving --max-task-time as the only bound).
     #[arg(long)]
     pub max_fuel: Option<u64>,
     /// Linear memory cap of one VU's instance, in MiB (default 64).

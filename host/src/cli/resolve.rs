@@ -517,14 +517,8 @@ fn apply_limits(
     {
         cfg.request_timeout = t;
     }
-    match args.max_fuel {
-        Some(0) => bail!("--max-fuel 0: a task needs some fuel to run"),
-        Some(f) => cfg.limits.fuel_per_call = f,
-        None => {
-            if let Some(f) = pick(|l| l.max_fuel.map(|f| f.0)) {
-                cfg.limits.fuel_per_call = f;
-            }
-        }
+    if let Some(f) = args.max_fuel.or(pick(|l| l.max_fuel)) {
+        cfg.limits.fuel_per_call = f;
     }
     let mib = match args.max_memory_mib {
         Some(m) if m == 0 || m > 4096 => bail!("--max-memory-mib {m}: choose between 1 and 4096"),

@@ -231,6 +231,7 @@ pub async fn run(
     let engine = engine::engine(EngineSettings {
         max_instances: cfg.plan.max_vus,
         memory_cap: cfg.limits.memory_cap,
+        fuel: cfg.limits.fuel_per_call > 0,
     })?;
     let compile_start = Instant::now();
     let loaded = engine::load_component(&engine, &path, &bytes, cfg.cache_dir.as_deref())?;

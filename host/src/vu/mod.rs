@@ -18,7 +18,7 @@ pub use ctx::{LogLimiter, VuCtx, VuState, VuView};
 /// Per-call limits of one instance.
 #[derive(Debug, Clone, Copy)]
 pub struct InstanceLimits {
-    /// Fuel (about one unit per wasm instruction) per lifecycle call.
+    /// Fuel (about one unit per wasm instruction) per lifecycle call; 0 meters none.
     pub fuel_per_call: u64,
     pub memory_cap: usize,
     /// Wall-clock limit of one lifecycle call, however it spends it (spinning, or
@@ -158,7 +158,9 @@ impl Vu {
             ))
         });
         let fuel = rt.limits.fuel_per_call;
-        store.set_fuel(fuel).map_err(|e| e.to_string())?;
+        if fuel > 0 {
+            store.set_fuel(fuel).map_err(|e| e.to_string())?;
+        }
         let bindings = rt
             .pre
             .instantiate_async(&mut store)
@@ -245,6 +247,12 @@ impl Vu {
         }
     }
 
+    fn refuel(&mut self) {
+        if self.fuel > 0 {
+            let _ = self.store.set_fuel(self.fuel);
+        }
+    }
+
     /// The call's result, or a trap once the time limit passes (the future is then
     /// dropped, which unwinds the guest; its instance is not used again).
     fn timed_out(&self) -> wasmtime::Result<Result<(), String>> {
@@ -255,7 +263,7 @@ impl Vu {
     }
 
     pub async fn on_start(&mut self) -> Result<(), CallError> {
-        let _ = self.store.set_fuel(self.fuel);
+        self.refuel();
         let user = self.bindings.stampede_scenario_user();
         let r = tokio::time::timeout(self.task_timeout, user.call_on_start(&mut self.store))
             .await
@@ -264,7 +272,7 @@ impl Vu {
     }
 
     pub async fn run_task(&mut self, index: usize) -> Result<(), CallError> {
-        let _ = self.store.set_fuel(self.fuel);
+        self.refuel();
         let user = self.bindings.stampede_scenario_user();
         let call = user.call_run_task(&mut self.store, index as u32);
         let r = tokio::time::timeout(self.task_timeout, call)
@@ -274,7 +282,7 @@ impl Vu {
     }
 
     pub async fn on_stop(&mut self) -> Result<(), CallError> {
-        let _ = self.store.set_fuel(self.fuel);
+        self.refuel();
         let user = self.bindings.stampede_scenario_user();
         let r = tokio::time::timeout(self.task_timeout, user.call_on_stop(&mut self.store))
             .await
