@@ -17,6 +17,9 @@ pub struct EngineSettings {
     pub memory_cap: usize,
     /// Meter fuel (a CPU budget per call); off leaves only the wall-clock limit.
     pub fuel: bool,
+    /// Epoch interruption (a busy guest yields every tick). Off only to measure its
+    /// cost: a spinning guest would then hold its worker thread.
+    pub epoch: bool,
 }
 
 /// Core instances, memories and tables one component may use: a Rust or Go component
@@ -49,7 +52,7 @@ pub fn engine(settings: EngineSettings) -> Result<Engine> {
         .memory_reservation(settings.memory_cap as u64)
         .memory_guard_size(64 << 10)
         .memory_reservation_for_growth(0)
-        .epoch_interruption(true)
+        .epoch_interruption(settings.epoch)
         .consume_fuel(settings.fuel)
         .wasm_backtrace_max_frames(None)
         .parallel_compilation(true);

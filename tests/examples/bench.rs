@@ -374,7 +374,7 @@ fn main() {
 /// soon a runaway task is stopped by each limit.
 fn limits_cost(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path) {
     let secs = 4;
-    let per_req = |fuel: u64| {
+    let per_req = |fuel: u64, epoch: bool| {
         let mut cfg = config(
             addr,
             CONCURRENCY,
@@ -383,22 +383,27 @@ fn limits_cost(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path) {
             cache,
         );
         cfg.limits.fuel_per_call = fuel;
+        cfg.limits.epoch = epoch;
         let c0 = cpu_time();
         let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
         (cpu_time() - c0).as_secs_f64() * 1e6 / s.totals.http_reqs as f64
     };
     // Alternate, to spread drift over both.
-    let (mut on, mut off) = (Vec::new(), Vec::new());
+    let fuel = stampede::run::DEFAULT_FUEL;
+    let (mut both, mut no_fuel, mut neither) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..2 {
-        off.push(per_req(0));
-        on.push(per_req(stampede::run::DEFAULT_FUEL));
+        neither.push(per_req(0, false));
+        no_fuel.push(per_req(0, true));
+        both.push(per_req(fuel, true));
     }
     let avg = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     println!(
-        "limits: fuel metering on {:.1} vs off {:.1} CPU-µs/req: ratio {:.3}x",
-        avg(&on),
-        avg(&off),
-        avg(&on) / avg(&off)
+        "limits: CPU-µs/req with fuel + epoch {:.1}, epoch only {:.1}, neither {:.1}: fuel costs {:.3}x, epoch {:.3}x",
+        avg(&both),
+        avg(&no_fuel),
+        avg(&neither),
+        avg(&both) / avg(&no_fuel),
+        avg(&no_fuel) / avg(&neither)
     );
     // A task spinning forever: how long until each limit stops it.
     let runaway = |fuel: u64, time: Duration| {

@@ -354,6 +354,7 @@ async fn compiled_components_are_cached() {
         max_instances: 1,
         memory_cap: 16 << 20,
         fuel: true,
+        epoch: true,
     })
     .unwrap();
     let dir = scratch_dir("cache-test");

@@ -93,6 +93,7 @@ impl RunConfig {
                 fuel_per_call: DEFAULT_FUEL,
                 memory_cap: DEFAULT_MEMORY_CAP,
                 task_timeout: DEFAULT_TASK_TIMEOUT,
+                epoch: true,
             },
             aborts: Vec::new(),
             name: None,
@@ -232,6 +233,7 @@ pub async fn run(
         max_instances: cfg.plan.max_vus,
         memory_cap: cfg.limits.memory_cap,
         fuel: cfg.limits.fuel_per_call > 0,
+        epoch: cfg.limits.epoch,
     })?;
     let compile_start = Instant::now();
     let loaded = engine::load_component(&engine, &path, &bytes, cfg.cache_dir.as_deref())?;

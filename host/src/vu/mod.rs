@@ -24,6 +24,8 @@ pub struct InstanceLimits {
     /// Wall-clock limit of one lifecycle call, however it spends it (spinning, or
     /// waiting in host calls).
     pub task_timeout: Duration,
+    /// Epoch yields; off only to measure their cost (see `EngineSettings::epoch`).
+    pub epoch: bool,
 }
 
 /// Once per run: the linked, pre-instantiated scenario.
@@ -151,12 +153,14 @@ impl Vu {
         // other VUs on its thread. Through tokio's own yield, which lets the worker
         // run its timers and I/O first: a plain re-poll would keep a spinning guest
         // ahead of every timer (a neighbour's arrival schedule among them).
-        store.epoch_deadline_callback(|_| {
-            Ok(wasmtime::UpdateDeadline::YieldCustom(
-                1,
-                Box::pin(tokio::task::yield_now()),
-            ))
-        });
+        if rt.limits.epoch {
+            store.epoch_deadline_callback(|_| {
+                Ok(wasmtime::UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
+            });
+        }
         let fuel = rt.limits.fuel_per_call;
         if fuel > 0 {
             store.set_fuel(fuel).map_err(|e| e.to_string())?;
