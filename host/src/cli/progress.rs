@@ -34,6 +34,13 @@ impl Printer {
                 self.clear(&mut err);
                 let _ = writeln!(err, "stampede: {line}");
             }
+            Progress::Aborted(why) => {
+                self.clear(&mut err);
+                let _ = writeln!(
+                    err,
+                    "stampede: {why}: stopping, running iterations finish first"
+                );
+            }
             Progress::Live(st) => {
                 let line = format_live(&st);
                 if self.tty {

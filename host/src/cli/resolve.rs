@@ -87,18 +87,16 @@ impl LoadSpec {
     /// fields of other models.
     pub fn over(&self, file: &LoadSpec) -> LoadSpec {
         let mut f = file.clone();
-        let picks_model = self.stages.is_some()
-            || self.iterations.is_some()
-            || self.iterations_per_vu.is_some()
-            || self.rate.is_some()
-            || self.duration.is_some();
-        if picks_model {
-            // The flags have no ramping arrival rate: any model flag replaces it.
+        let closed =
+            self.stages.is_some() || self.iterations.is_some() || self.iterations_per_vu.is_some();
+        if closed || self.rate.is_some() {
+            // The flags have no ramping arrival rate: a model flag replaces it (a lone
+            // --duration does not pick a model; over rate_stages it is an error).
             f.start_rate = None;
             f.rate_stages = None;
-            if self.rate.is_none() {
-                f.max_vus = None;
-            }
+        }
+        if closed {
+            f.max_vus = None;
         }
         if self.stages.is_some() {
             f.vus = None;
@@ -857,5 +855,25 @@ load = { rate = 50, duration = "10s" }
         .unwrap();
         let e = weighted_plans(&file, &LoadSpec::from(&file.load)).unwrap_err();
         assert!(e.to_string().contains("gets nothing of 1 VUs"), "{e}");
+    }
+
+    #[test]
+    fn a_duration_flag_keeps_the_files_arrival_rate_and_its_vus() {
+        let file = LoadSpec {
+            rate: Some(100.0),
+            duration: secs(300),
+            vus: Some(10),
+            max_vus: Some(200),
+            ..Default::default()
+        };
+        let flags = LoadSpec {
+            duration: secs(30),
+            ..Default::default()
+        };
+        let p = flags.over(&file).plan().unwrap();
+        assert_eq!((p.vus, p.max_vus), (10, 200));
+        assert!(
+            matches!(p.load, Load::Rate { duration, .. } if duration == Duration::from_secs(30))
+        );
     }
 }

@@ -53,7 +53,9 @@ fn parse_port(text: &str, p: &str) -> Result<u16, String> {
 }
 
 /// Addresses a scenario must not reach by accident: loopback, private (RFC 1918, ULA),
-/// shared (CGNAT), link-local (which holds the cloud metadata service), unspecified.
+/// shared (CGNAT), link-local (which holds the cloud metadata service), unspecified,
+/// reserved and multicast; and IPv6 forms that carry such an IPv4 address (mapped,
+/// compatible, NAT64, 6to4).
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -63,18 +65,42 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_broadcast()
+                || v4.is_multicast()
                 || (o[0] == 100 && (o[1] & 0xc0) == 64)
                 || o[0] == 0
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                || o[0] >= 240
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal(IpAddr::V4(v4));
-            }
             let s = v6.segments();
+            let o = v6.octets();
+            let embedded = |at: usize| {
+                IpAddr::V4(std::net::Ipv4Addr::new(
+                    o[at],
+                    o[at + 1],
+                    o[at + 2],
+                    o[at + 3],
+                ))
+            };
+            // ::ffff:a.b.c.d and ::a.b.c.d
+            if let Some(v4) = v6.to_ipv4() {
+                return v6.is_loopback() || is_internal(IpAddr::V4(v4));
+            }
+            // NAT64 (64:ff9b::/96 well-known; 64:ff9b:1::/48 local: all internal).
+            if s[0] == 0x64 && s[1] == 0xff9b {
+                return s[2] == 1 || is_internal(embedded(12));
+            }
+            // 6to4: 2002:a.b.c.d::/48.
+            if s[0] == 0x2002 {
+                return is_internal(embedded(2));
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
+                || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
         }
     }
 }
@@ -258,6 +284,14 @@ mod tests {
             "::ffff:127.0.0.1",
             "0.0.0.0",
             "100.64.1.1",
+            "::a9fe:a9fe",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::1",
+            "2002:a9fe:a9fe::1",
+            "fec0::1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "224.0.0.1",
         ] {
             assert!(
                 !p.allows_addr(&origin("api.partner.com", 443), at(ip, 443)),
@@ -265,6 +299,14 @@ mod tests {
             );
         }
         assert!(p.allows_addr(&origin("api.partner.com", 443), at("93.184.216.34", 443)));
+        assert!(p.allows_addr(
+            &origin("api.partner.com", 443),
+            at("2606:2800:220:1::1", 443)
+        ));
+        assert!(p.allows_addr(
+            &origin("api.partner.com", 443),
+            at("64:ff9b::5db8:d822", 443)
+        ));
         // Unless that very address was allowed.
         assert!(p.allows_addr(&origin("api.partner.com", 443), at("10.1.2.3", 443)));
     }

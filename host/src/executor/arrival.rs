@@ -51,6 +51,13 @@ impl IdlePool {
             .is_ok()
     }
 
+    /// Gives back a VU claimed by [`IdlePool::try_grow`] that was never set up.
+    pub fn release_one(&self) {
+        let _ = self
+            .allocated
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
     pub fn allocated(&self) -> u32 {
         self.allocated.load(Ordering::Relaxed)
     }

@@ -55,16 +55,43 @@ impl Segment {
         k % self.count as u64 == self.index as u64
     }
 
-    /// This segment's part of `plan`, and the first VU id it uses (ids stay unique
-    /// across segments).
+    /// This segment's part of `plan`, and the VU id offset it uses: the VUs of the
+    /// segments before it, so ids stay unique across segments.
     pub fn split(&self, plan: &Plan) -> (Plan, u32) {
+        let offset = (0..self.index)
+            .map(|i| {
+                Segment {
+                    index: i,
+                    count: self.count,
+                }
+                .part(plan)
+                .max_vus
+            })
+            .sum();
+        (self.part(plan), offset)
+    }
+
+    fn part(&self, plan: &Plan) -> Plan {
         let share = |n: u32| self.share(n as u64) as u32;
         let mut p = plan.clone();
         p.vus = share(plan.vus);
         p.max_vus = share(plan.max_vus);
         p.load = match &plan.load {
             Load::Duration(d) => Load::Duration(*d),
-            Load::Iterations(n) => Load::Iterations(self.share(*n)),
+            // Shared iterations follow the VUs: a segment without VUs could not run
+            // its share, so the shares are split in proportion to the VU shares.
+            Load::Iterations(n) => {
+                let vus: Vec<u64> = (0..self.count)
+                    .map(|i| {
+                        Segment {
+                            index: i,
+                            count: self.count,
+                        }
+                        .share(plan.vus as u64)
+                    })
+                    .collect();
+                Load::Iterations(split_by(*n, &vus)[self.index as usize])
+            }
             Load::PerVuIterations(n) => Load::PerVuIterations(*n),
             Load::Stages(stages) => Load::Stages(
                 stages
@@ -83,7 +110,7 @@ impl Segment {
             }
         };
         p.max_vus = p.max_vus.max(p.vus);
-        (p, self.offset(plan.max_vus as u64) as u32)
+        p
     }
 
     /// The 1-based form the summary records.
@@ -93,6 +120,26 @@ impl Segment {
             count: self.count,
         }
     }
+}
+
+/// Splits `n` by `weights` so the shares add up to `n` (largest remainder).
+fn split_by(n: u64, weights: &[u64]) -> Vec<u64> {
+    let total: u128 = weights.iter().map(|w| *w as u128).sum::<u128>().max(1);
+    let mut shares: Vec<u64> = weights
+        .iter()
+        .map(|w| (n as u128 * *w as u128 / total) as u64)
+        .collect();
+    let mut rest: Vec<(u128, usize)> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (n as u128 * *w as u128 % total, i))
+        .collect();
+    rest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let left = n - shares.iter().sum::<u64>();
+    for (_, i) in rest.into_iter().take(left as usize) {
+        shares[i] += 1;
+    }
+    shares
 }
 
 #[cfg(test)]
@@ -158,6 +205,49 @@ mod tests {
         );
         let (p, _) = seg(2, 5).split(&rate);
         assert_eq!((p.vus, p.stripe), (1, Some(seg(2, 5))));
+    }
+
+    #[test]
+    fn no_segment_is_left_iterations_without_vus_nor_shares_ids() {
+        // One VU, 100 shared iterations, two segments: all 100 go where the VU is.
+        let plan = Plan::new(1, Load::Iterations(100));
+        let parts: Vec<(Plan, u32)> = (0..2).map(|i| seg(i, 2).split(&plan)).collect();
+        assert_eq!(parts[0].0.vus + parts[1].0.vus, 1);
+        let its: Vec<u64> = parts
+            .iter()
+            .map(|(p, _)| match p.load {
+                Load::Iterations(n) => n,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(its.iter().sum::<u64>(), 100);
+        assert!(
+            parts
+                .iter()
+                .all(|(p, _)| p.vus > 0 || its.iter().sum::<u64>() == 100)
+        );
+        assert_eq!(
+            parts
+                .iter()
+                .find(|(p, _)| p.vus == 0)
+                .map(|(p, _)| p.load.clone()),
+            Some(Load::Iterations(0))
+        );
+        // An open model raises each segment to one VU: the id ranges must not overlap.
+        let rate = Plan::new(
+            1,
+            Load::Rate {
+                per_sec: 1.0,
+                duration: Duration::from_secs(1),
+            },
+        );
+        let ranges: Vec<(u32, u32)> = (0..3)
+            .map(|i| {
+                let (p, o) = seg(i, 3).split(&rate);
+                (o + 1, o + p.max_vus)
+            })
+            .collect();
+        assert_eq!(ranges, vec![(1, 1), (2, 2), (3, 3)]);
     }
 
     #[test]

@@ -110,11 +110,17 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
         }
         ("iteration_duration", None) => trend(Some(&s.iteration_duration), "no iterations".into()),
         ("iteration_duration", Some("task")) => {
+            // The task of that name in every scenario, as one.
             let n = tag_val.unwrap_or_default();
-            trend(
-                s.tasks.iter().find(|t| t.name == n).map(|t| &t.duration),
-                format!("no task named {n:?}"),
-            )
+            let durations: Vec<&TrendSummary> = s
+                .tasks
+                .iter()
+                .filter(|t| t.name == n)
+                .map(|t| &t.duration)
+                .collect();
+            let merged =
+                (!durations.is_empty()).then(|| crate::metrics::merge::merge_trends(durations));
+            trend(merged.as_ref(), format!("no task named {n:?}"))
         }
         ("http_req_failed", None | Some("name")) => {
             let (reqs, failed) = match tag_val {
@@ -136,9 +142,8 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
                 Some(n) => s
                     .checks
                     .iter()
-                    .find(|c| c.name == n)
-                    .map(|c| (c.passes, c.fails))
-                    .unwrap_or((0, 0)),
+                    .filter(|c| c.name == n)
+                    .fold((0, 0), |(p, f), c| (p + c.passes, f + c.fails)),
                 None => (s.totals.checks_passed, s.totals.checks_failed),
             };
             if p + f == 0 {
@@ -154,12 +159,9 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
                 ("http_reqs", Some("name"), Some(n)) => {
                     endpoint(n).map(|e| e.requests).unwrap_or(0)
                 }
-                ("iterations", Some("task"), Some(n)) => s
-                    .tasks
-                    .iter()
-                    .find(|t| t.name == n)
-                    .map(|t| t.runs)
-                    .unwrap_or(0),
+                ("iterations", Some("task"), Some(n)) => {
+                    s.tasks.iter().filter(|t| t.name == n).map(|t| t.runs).sum()
+                }
                 ("http_reqs", None, _) => s.totals.http_reqs,
                 ("iterations", None, _) => s.totals.iterations,
                 ("data_sent", None, _) => s.totals.data_sent,
@@ -395,5 +397,22 @@ mod tests {
         );
         let nothing_yet = [rule("http_req_duration{name:GET /later}: p(95)<1", 0)];
         assert_eq!(lost(&nothing_yet, &s, secs(9)), None);
+    }
+
+    #[test]
+    fn check_and_task_tags_count_every_scenario() {
+        let a = summary();
+        let mut b = summary();
+        b.scenario.name = "other".into();
+        // The other scenario fails every one of its checks.
+        for c in &mut b.checks {
+            (c.passes, c.fails) = (0, c.passes + c.fails);
+        }
+        let m = crate::metrics::merge::scenarios(vec![a, b]);
+        let r = evaluate(&parse("checks{check:ok}: rate>0.5").unwrap(), &m)
+            .thresholds
+            .remove(0);
+        assert!((r.observed.unwrap() - 10.0 / 22.0).abs() < 1e-9, "{r:?}");
+        assert!(!r.passed);
     }
 }

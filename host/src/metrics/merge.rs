@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::summary::*;
 use super::trend::Trend;
 
-fn merge_trends<'a>(parts: impl IntoIterator<Item = &'a TrendSummary>) -> TrendSummary {
+pub fn merge_trends<'a>(parts: impl IntoIterator<Item = &'a TrendSummary>) -> TrendSummary {
     let mut all = Trend::new();
     let mut unit = "us".to_string();
     for t in parts {

@@ -82,6 +82,15 @@ pub async fn run_all(
         tokio::select! {
             Some((i, p)) = progress_rx.recv() => match p {
                 Progress::Note(line) => progress(Progress::Note(format!("[{}] {line}", names[i]))),
+                // One scenario lost an abort_on_fail threshold: all stop now, and the
+                // run says which.
+                Progress::Aborted(why) => {
+                    if abort_reason.is_none() {
+                        abort_reason = Some(format!("[{}] {why}", names[i]));
+                        let _ = abort_tx.send(Some(format!("stopped with scenario {}: {why}", names[i])));
+                    }
+                    progress(Progress::Aborted(format!("[{}] {why}", names[i])));
+                }
                 Progress::Live(st) => {
                     live[i] = Some(st);
                     progress(Progress::Live(combine(&live, &delays)));
@@ -90,14 +99,6 @@ pub async fn run_all(
             done = runs.join_next() => match done {
                 None => break,
                 Some(Ok((i, Ok(s)))) => {
-                    // One scenario lost an abort_on_fail threshold: all stop, and the
-                    // run says which.
-                    if let Some(why) = &s.aborted
-                        && abort_reason.is_none()
-                    {
-                        abort_reason = Some(format!("[{}] {why}", names[i]));
-                        let _ = abort_tx.send(Some(format!("stopped with scenario {}: {why}", names[i])));
-                    }
                     live[i] = None;
                     parts[i] = Some(s);
                 }

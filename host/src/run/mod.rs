@@ -181,15 +181,26 @@ impl StopSignals {
     }
 
     /// First Ctrl-C: graceful stop; second: hard stop.
+    ///
+    /// One listener, started at once and counting presses: a `ctrl_c()` future only
+    /// hears the presses after it is first polled, so one per stage would miss the
+    /// second press. Call from within the runtime.
     pub fn ctrl_c() -> Self {
+        let (tx, rx) = tokio::sync::watch::channel(0u32);
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                tx.send_modify(|n| *n += 1);
+            }
+        });
+        let presses = |n: u32| {
+            let mut rx = rx.clone();
+            async move {
+                let _ = rx.wait_for(|seen| *seen >= n).await;
+            }
+        };
         StopSignals {
-            graceful: Box::pin(async {
-                let _ = tokio::signal::ctrl_c().await;
-            }),
-            hard: Box::pin(async {
-                let _ = tokio::signal::ctrl_c().await;
-                let _ = tokio::signal::ctrl_c().await;
-            }),
+            graceful: Box::pin(presses(1)),
+            hard: Box::pin(presses(2)),
             abort: Box::pin(std::future::pending()),
         }
     }
@@ -202,6 +213,9 @@ pub enum Progress {
     Note(String),
     /// Once a second during the load.
     Live(LiveStatus),
+    /// An abort_on_fail threshold was just lost: the load stops (sent at once, so the
+    /// other scenarios of the run can stop too).
+    Aborted(String),
 }
 
 #[derive(Debug, Clone)]
@@ -519,6 +533,7 @@ pub async fn run(
                         live: report.live,
                     }));
                     if let Some(why) = report.abort {
+                        progress(Progress::Aborted(why.clone()));
                         aborted = Some(why);
                         break false;
                     }
@@ -532,6 +547,13 @@ pub async fn run(
         finished_early
     };
     drop(shared);
+    // A VU asked for in the load's last instant never got to start its iteration:
+    // that iteration counts as dropped, and the VU as never set up.
+    while grow_rx.try_recv().is_ok() {
+        pool.started.fetch_sub(1, Ordering::Relaxed);
+        pool.dropped.fetch_add(1, Ordering::Relaxed);
+        pool.release_one();
+    }
     let _ = stop_tx.send(true);
     // Phase 2: running iterations finish within the graceful stop (VUs waiting
     // between tasks stop at once), unless a hard stop comes first.
@@ -541,11 +563,7 @@ pub async fn run(
                 "stopping: running iterations finish first (Ctrl-C again stops at once)".into(),
             ));
         }
-        if let Some(why) = &aborted {
-            progress(Progress::Note(format!(
-                "{why}: stopping, running iterations finish first"
-            )));
-        }
+
         let drain = async { while vus.join_next().await.is_some() {} };
         tokio::select! {
             _ = drain => {}
