@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 
 use super::{Baseline, OutputArgs, RunArgs, parse_rules, parse_target, read_summary};
 use crate::config::{self, FileConfig, LoadSection};
-use crate::executor::segment::Segment;
+use crate::executor::segment::{Segment, split_by};
 use crate::executor::{Load, Plan, RateStage, Stage, ramping};
 use crate::gate::{AbortRule, Threshold};
 use crate::run::RunConfig;
@@ -593,13 +593,13 @@ fn weighted_plans(file: &FileConfig, top: &LoadSpec) -> Result<BTreeMap<String, 
         anyhow::anyhow!("{e}: scenarios without their own [load] share the top-level [load]")
     })?;
     let weights: Vec<u64> = sharing.iter().map(|s| s.1).collect();
-    let vus = split(plan.vus as u64, &weights);
-    let max_vus = split(plan.max_vus as u64, &weights);
+    let vus = split_by(plan.vus as u64, &weights);
+    let max_vus = split_by(plan.max_vus as u64, &weights);
     for (i, (name, w)) in sharing.iter().enumerate() {
         let total: u64 = weights.iter().sum();
         let load = match &plan.load {
             Load::Duration(_) | Load::PerVuIterations(_) => plan.load.clone(),
-            Load::Iterations(n) => Load::Iterations(split(*n, &weights)[i]),
+            Load::Iterations(n) => Load::Iterations(split_by(*n, &weights)[i]),
             Load::Rate { per_sec, duration } => Load::Rate {
                 per_sec: per_sec * *w as f64 / total as f64,
                 duration: *duration,
@@ -620,23 +620,6 @@ fn weighted_plans(file: &FileConfig, top: &LoadSpec) -> Result<BTreeMap<String, 
         out.insert((*name).clone(), p);
     }
     Ok(out)
-}
-
-/// Splits `n` by `weights` so the shares add up to `n` (largest remainder).
-fn split(n: u64, weights: &[u64]) -> Vec<u64> {
-    let total: u64 = weights.iter().sum::<u64>().max(1);
-    let mut shares: Vec<u64> = weights.iter().map(|w| n * w / total).collect();
-    let mut rest: Vec<(u64, usize)> = weights
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (n * w % total, i))
-        .collect();
-    rest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let left = n - shares.iter().sum::<u64>();
-    for (_, i) in rest.into_iter().take(left as usize) {
-        shares[i] += 1;
-    }
-    shares
 }
 
 #[cfg(test)]
@@ -816,10 +799,10 @@ mod tests {
 
     #[test]
     fn weights_split_exactly() {
-        assert_eq!(split(10, &[3, 1]), vec![8, 2]);
-        assert_eq!(split(7, &[1, 1, 1]), vec![3, 2, 2]);
-        assert_eq!(split(100, &[1, 2]), vec![33, 67]);
-        assert_eq!(split(2, &[1, 1, 1]), vec![1, 1, 0]);
+        assert_eq!(split_by(10, &[3, 1]), vec![8, 2]);
+        assert_eq!(split_by(7, &[1, 1, 1]), vec![3, 2, 2]);
+        assert_eq!(split_by(100, &[1, 2]), vec![33, 67]);
+        assert_eq!(split_by(2, &[1, 1, 1]), vec![1, 1, 0]);
     }
 
     #[test]

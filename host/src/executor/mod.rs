@@ -89,6 +89,30 @@ impl Plan {
     }
 }
 
+/// `  stage 2: 10s → 1m10s: hold 50 VUs`, one line per stage, ramping from `start`.
+fn stage_lines(
+    start: f64,
+    stages: impl Iterator<Item = (Duration, f64)>,
+    what: impl Fn(f64, f64) -> String,
+) -> Vec<String> {
+    let (mut at, mut from) = (Duration::ZERO, start);
+    stages
+        .enumerate()
+        .map(|(i, (duration, to))| {
+            let end = at + duration;
+            let line = format!(
+                "  stage {}: {} → {}: {}",
+                i + 1,
+                fmt_d(at),
+                fmt_d(end),
+                what(from, to)
+            );
+            (at, from) = (end, to);
+            line
+        })
+        .collect()
+}
+
 fn fmt_d(d: Duration) -> humantime::FormattedDuration {
     humantime::format_duration(d)
 }
@@ -130,22 +154,14 @@ impl Plan {
                     fmt_d(ramping::total(stages)),
                     stages.len()
                 )];
-                let (mut at, mut from) = (Duration::ZERO, 0);
-                for (i, s) in stages.iter().enumerate() {
-                    let end = at + s.duration;
-                    let what = if from == s.target {
-                        format!("hold {} VUs", s.target)
+                let steps = stages.iter().map(|s| (s.duration, s.target as f64));
+                out.extend(stage_lines(0.0, steps, |from, to| {
+                    if from == to {
+                        format!("hold {to} VUs")
                     } else {
-                        format!("{from} → {} VUs", s.target)
-                    };
-                    out.push(format!(
-                        "  stage {}: {} → {}: {what}",
-                        i + 1,
-                        fmt_d(at),
-                        fmt_d(end)
-                    ));
-                    (at, from) = (end, s.target);
-                }
+                        format!("{from} → {to} VUs")
+                    }
+                }));
                 out
             }
             Load::Rate { per_sec, duration } => vec![format!(
@@ -162,22 +178,14 @@ impl Plan {
                     stages.len(),
                     self.vus_text()
                 )];
-                let (mut at, mut from) = (Duration::ZERO, *start_rate);
-                for (i, s) in stages.iter().enumerate() {
-                    let end = at + s.duration;
-                    let what = if from == s.target {
-                        format!("hold {}/s", s.target)
+                let steps = stages.iter().map(|s| (s.duration, s.target));
+                out.extend(stage_lines(*start_rate, steps, |from, to| {
+                    if from == to {
+                        format!("hold {to}/s")
                     } else {
-                        format!("{from}/s → {}/s", s.target)
-                    };
-                    out.push(format!(
-                        "  stage {}: {} → {}: {what}",
-                        i + 1,
-                        fmt_d(at),
-                        fmt_d(end)
-                    ));
-                    (at, from) = (end, s.target);
-                }
+                        format!("{from}/s → {to}/s")
+                    }
+                }));
                 out
             }
         }

@@ -123,7 +123,7 @@ impl Segment {
 }
 
 /// Splits `n` by `weights` so the shares add up to `n` (largest remainder).
-fn split_by(n: u64, weights: &[u64]) -> Vec<u64> {
+pub fn split_by(n: u64, weights: &[u64]) -> Vec<u64> {
     let total: u128 = weights.iter().map(|w| *w as u128).sum::<u128>().max(1);
     let mut shares: Vec<u64> = weights
         .iter()
