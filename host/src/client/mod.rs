@@ -184,25 +184,19 @@ pub struct Measured {
 
 /// Resolves a host and port to an address the VU may connect to. The sandbox's network
 /// policy is one; tests can substitute their own.
+/// What a [`Resolver`] returns: the address to connect to, or why not.
+pub type ResolveFuture<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Result<std::net::SocketAddr, ClientError>> + Send + 'a>>;
+
 pub trait Resolver: Send + Sync {
-    fn resolve<'a>(
-        &'a self,
-        origin: &'a Origin,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<std::net::SocketAddr, ClientError>> + Send + 'a>,
-    >;
+    fn resolve<'a>(&'a self, origin: &'a Origin) -> ResolveFuture<'a>;
 }
 
 /// The system resolver, no policy.
 pub struct SystemResolver;
 
 impl Resolver for SystemResolver {
-    fn resolve<'a>(
-        &'a self,
-        origin: &'a Origin,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<std::net::SocketAddr, ClientError>> + Send + 'a>,
-    > {
+    fn resolve<'a>(&'a self, origin: &'a Origin) -> ResolveFuture<'a> {
         Box::pin(async move {
             tokio::net::lookup_host((origin.host.as_str(), origin.port))
                 .await
@@ -238,12 +232,7 @@ impl FixedResolver {
 }
 
 impl Resolver for FixedResolver {
-    fn resolve<'a>(
-        &'a self,
-        origin: &'a Origin,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<std::net::SocketAddr, ClientError>> + Send + 'a>,
-    > {
+    fn resolve<'a>(&'a self, origin: &'a Origin) -> ResolveFuture<'a> {
         let host = origin.host.to_ascii_lowercase();
         match self
             .fixed

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use url::Url;
 
-use super::{ClientError, Origin, Resolver};
+use super::{ClientError, Origin, ResolveFuture, Resolver};
 use crate::metrics::ErrorKind;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -182,10 +182,7 @@ pub struct PolicyResolver {
 }
 
 impl Resolver for PolicyResolver {
-    fn resolve<'a>(
-        &'a self,
-        origin: &'a Origin,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<SocketAddr, ClientError>> + Send + 'a>> {
+    fn resolve<'a>(&'a self, origin: &'a Origin) -> ResolveFuture<'a> {
         Box::pin(async move {
             if !self.policy.allows(origin) {
                 return Err(ClientError::new(
