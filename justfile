@@ -2,7 +2,7 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 
-# Run the demo: the bundled smoke scenario against the in-process demo target.
+# Run the demo: the bundled checkout scenario against the in-process demo target.
 demo:
     cargo run --release --bin stampede -- demo
 
@@ -27,4 +27,4 @@ bench:
 lint:
     cargo fmt --all -- --check
     cargo clippy --release --all-targets -- -D warnings
-    cargo clippy --release --target wasm32-wasip2 -p stampede-sdk -p smoke -p probe -p not-a-scenario -p hostile -- -D warnings
+    cargo clippy --release --target wasm32-wasip2 -p stampede-sdk -p smoke -p checkout -p token-refresh -p file-upload -p probe -p not-a-scenario -p hostile -- -D warnings

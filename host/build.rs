@@ -1,6 +1,6 @@
-//! Bundles the smoke scenario into the binary, for `stampede demo`.
+//! Bundles the checkout scenario into the binary, for `stampede demo`.
 fn main() {
-    let smoke = &stampede_guest_build::build(&["smoke"])[0];
-    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("smoke.wasm");
-    std::fs::copy(smoke, &out).expect("copying the smoke component");
+    let checkout = &stampede_guest_build::build(&["checkout"])[0];
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("checkout.wasm");
+    std::fs::copy(checkout, &out).expect("copying the checkout component");
 }

@@ -1,6 +1,14 @@
 //! Builds the plugins and test fixtures to components and hands the tests their paths.
 fn main() {
-    let guests = ["smoke", "probe", "not-a-scenario", "hostile"];
+    let guests = [
+        "smoke",
+        "checkout",
+        "token-refresh",
+        "file-upload",
+        "probe",
+        "not-a-scenario",
+        "hostile",
+    ];
     let paths = stampede_guest_build::build(&guests);
     for (name, path) in guests.iter().zip(paths) {
         let var = format!("{}_WASM", name.to_uppercase().replace('-', "_"));

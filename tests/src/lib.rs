@@ -18,6 +18,9 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 
 pub const SMOKE_WASM: &str = env!("SMOKE_WASM");
+pub const CHECKOUT_WASM: &str = env!("CHECKOUT_WASM");
+pub const TOKEN_REFRESH_WASM: &str = env!("TOKEN_REFRESH_WASM");
+pub const FILE_UPLOAD_WASM: &str = env!("FILE_UPLOAD_WASM");
 pub const PROBE_WASM: &str = env!("PROBE_WASM");
 pub const NOT_A_SCENARIO_WASM: &str = env!("NOT_A_SCENARIO_WASM");
 pub const HOSTILE_WASM: &str = env!("HOSTILE_WASM");
@@ -279,4 +282,45 @@ macro_rules! stampede_bin {
     () => {
         std::path::PathBuf::from(env!("CARGO_BIN_EXE_stampede-cli"))
     };
+}
+
+/// One HTTP/1.1 request to `addr` on a fresh connection: (status, headers, body).
+pub async fn http_call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> (u16, http::HeaderMap, Bytes) {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, addr.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = sender
+        .send_request(req.body(Full::new(body.into())).unwrap())
+        .await
+        .expect("response");
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    (parts.status.as_u16(), parts.headers, body)
+}
+
+/// Like [`http_call`], with the body parsed as JSON (`null` when it is not JSON).
+pub async fn http_json(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> (u16, serde_json::Value) {
+    let (status, _, body) = http_call(addr, method, path, headers, body).await;
+    (status, serde_json::from_slice(&body).unwrap_or_default())
 }

@@ -51,7 +51,7 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario component against a target.
     Run(Box<RunArgs>),
-    /// Run the bundled smoke scenario against the built-in demo target, for a few seconds.
+    /// Run the bundled checkout scenario against the built-in demo target, for a few seconds.
     Demo(DemoArgs),
     /// Serve the demo shop API (what `demo` runs against), e.g. for your own scenarios.
     DemoTarget(crate::demo::DemoTargetArgs),
@@ -428,7 +428,7 @@ pub(crate) fn finish(
     })
 }
 
-/// `stampede demo`: the demo target in-process and the bundled smoke scenario.
+/// `stampede demo`: the demo target in-process and the bundled checkout scenario.
 pub async fn demo(args: DemoArgs) -> Result<u8> {
     let server = crate::demo::serve("127.0.0.1:0".parse().expect("addr"), Default::default())
         .await
@@ -437,8 +437,8 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
     eprintln!("stampede: demo target listening on {target}");
     let mut plan = Plan::new(args.vus.max(1), Load::Duration(args.duration));
     plan.graceful_stop = Duration::from_secs(5);
-    let mut cfg = RunConfig::new(PathBuf::from("bundled:smoke.wasm"), plan);
-    cfg.scenario_bytes = Some(Arc::from(crate::demo::SMOKE_WASM));
+    let mut cfg = RunConfig::new(PathBuf::from("bundled:checkout.wasm"), plan);
+    cfg.scenario_bytes = Some(Arc::from(crate::demo::CHECKOUT_WASM));
     cfg.target = Some(parse_target(&target)?);
     // The demo keeps its think time short so a few seconds show real traffic.
     cfg.env = vec![

@@ -1,21 +1,21 @@
-//! The demo shop's routes and in-memory state.
+//! The demo shop's router, what it counts, and the helpers its handlers share.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::Knobs;
-
-pub const DEMO_EMAIL: &str = "qa@example.com";
-pub const DEMO_PASSWORD: &str = "demo-password";
-const PRODUCTS: u32 = 300;
-const CATEGORIES: [&str; 5] = ["electronics", "books", "home", "toys", "garden"];
+use super::auth::Auth;
+use super::catalog::Catalog;
+use super::imports::Imports;
+use super::orders::Orders;
+use super::reports;
 
 /// What the target saw, so tests can check a scenario really did its steps.
 #[derive(Debug, Default)]
@@ -26,30 +26,48 @@ pub struct DemoStats {
     pub product_lists: AtomicU64,
     pub product_views: AtomicU64,
     pub me: AtomicU64,
+    /// Requests refused for a missing, unknown or expired token or API key.
     pub unauthorized: AtomicU64,
+    /// Of those, tokens that had expired.
+    pub expired_tokens: AtomicU64,
+    pub carts_created: AtomicU64,
+    pub items_added: AtomicU64,
+    pub orders_placed: AtomicU64,
+    pub orders_rejected: AtomicU64,
+    /// `grant_type=password` grants issued.
+    pub oauth_grants: AtomicU64,
+    /// `grant_type=refresh_token` rotations.
+    pub oauth_refreshes: AtomicU64,
+    pub oauth_rejected: AtomicU64,
+    pub dashboard_views: AtomicU64,
+    pub usage_reports: AtomicU64,
+    pub imports_accepted: AtomicU64,
+    pub imports_rejected: AtomicU64,
+    /// CSV data rows received in accepted uploads.
+    pub import_rows_received: AtomicU64,
+    /// Rows a completed job imported (valid ones; the rest are rejected).
+    pub import_rows_imported: AtomicU64,
+    pub import_jobs_completed: AtomicU64,
+    pub import_status_polls: AtomicU64,
+    pub import_lists: AtomicU64,
 }
 
-#[derive(Debug, Clone)]
-struct Product {
-    sku: String,
-    name: String,
-    category: &'static str,
-    price_cents: u64,
-    stock: u32,
+impl DemoStats {
+    pub(super) fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
-pub struct Shop {
-    pub stats: DemoStats,
-    knobs: Knobs,
-    products: Vec<Product>,
-    /// access token → email
-    tokens: Mutex<HashMap<String, String>>,
-    next_token: AtomicU64,
+/// Shorthand for reading a counter in tests and reports.
+pub fn get(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::SeqCst)
 }
 
-type Resp = Response<Full<Bytes>>;
+pub type Resp = Response<Full<Bytes>>;
+/// A refusal to answer with instead (boxed: a response is large).
+pub(super) type Refused = Box<Resp>;
 
-fn json_resp(status: StatusCode, v: &Value) -> Resp {
+pub(super) fn json_resp(status: StatusCode, v: &Value) -> Resp {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
@@ -57,11 +75,11 @@ fn json_resp(status: StatusCode, v: &Value) -> Resp {
         .expect("valid response")
 }
 
-fn error(status: StatusCode, msg: &str) -> Resp {
+pub(super) fn error(status: StatusCode, msg: &str) -> Resp {
     json_resp(status, &json!({ "error": msg }))
 }
 
-fn query(uri: &http::Uri) -> HashMap<String, String> {
+pub(super) fn query(uri: &http::Uri) -> HashMap<String, String> {
     uri.query()
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -71,23 +89,103 @@ fn query(uri: &http::Uri) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
+/// A JSON request body, or the 400 answer to send instead.
+pub(super) fn json_body(body: &[u8]) -> Result<Value, Refused> {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| {
+            Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "expected a JSON object body",
+            ))
+        })
+}
+
+/// The shop: every part's state, behind one router.
+pub struct Shop {
+    pub stats: Arc<DemoStats>,
+    knobs: Knobs,
+    pub(super) catalog: Catalog,
+    pub(super) auth: Auth,
+    pub(super) orders: Orders,
+    imports: Imports,
+}
+
+/// A request the router matched: the route template (`GET /api/v1/carts/{id}/items`)
+/// and the value of its one parameter, if any.
+struct Route<'a> {
+    template: &'static str,
+    param: &'a str,
+}
+
+const TEMPLATES: &[&str] = &[
+    "GET /health",
+    "POST /api/v1/auth/login",
+    "GET /api/v1/users/me",
+    "GET /api/v1/products",
+    "GET /api/v1/products/{sku}",
+    "POST /api/v1/carts",
+    "GET /api/v1/carts/{id}",
+    "POST /api/v1/carts/{id}/items",
+    "POST /api/v1/orders",
+    "POST /oauth/token",
+    "GET /api/v2/dashboard/summary",
+    "GET /api/v2/reports/usage",
+    "POST /api/v1/imports/customers",
+    "GET /api/v1/imports",
+    "GET /api/v1/imports/{jobId}/status",
+];
+
+fn match_route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let segs: Vec<&str> = path.split('/').collect();
+    TEMPLATES.iter().find_map(|t| {
+        let (m, tp) = t.split_once(' ')?;
+        if m != method.as_str() {
+            return None;
+        }
+        let tsegs: Vec<&str> = tp.split('/').collect();
+        if tsegs.len() != segs.len() {
+            return None;
+        }
+        let mut param = "";
+        for (ts, s) in tsegs.iter().zip(&segs) {
+            if ts.starts_with('{') {
+                if s.is_empty() {
+                    return None;
+                }
+                param = s;
+            } else if ts != s {
+                return None;
+            }
+        }
+        Some(Route { template: t, param })
+    })
+}
+
+/// The route template a request matches, e.g. `GET /api/v1/products/{sku}`; the literal
+/// method and path when none does.
+pub fn route_of(method: &Method, path: &str) -> String {
+    match match_route(method, path) {
+        Some(r) => r.template.to_string(),
+        None => format!("{} {}", method.as_str(), path),
+    }
+}
+
 impl Shop {
     pub fn new(knobs: Knobs) -> Self {
-        let products = (0..PRODUCTS)
-            .map(|i| Product {
-                sku: format!("SKU-{}", 104_400 + i),
-                name: format!("Demo product {i}"),
-                category: CATEGORIES[(i as usize) % CATEGORIES.len()],
-                price_cents: 199 + (i as u64 * 7919) % 50_000,
-                stock: (i * 37) % 120,
-            })
-            .collect();
+        let stats = Arc::new(DemoStats::default());
         Shop {
-            stats: DemoStats::default(),
+            auth: Auth::new(knobs.token_ttl),
+            imports: Imports::new(stats.clone(), knobs.import_row_time),
+            stats,
             knobs,
-            products,
-            tokens: Mutex::new(HashMap::new()),
-            next_token: AtomicU64::new(1),
+            catalog: Catalog::generate(),
+            orders: Orders::default(),
         }
     }
 
@@ -99,7 +197,7 @@ impl Shop {
     }
 
     pub async fn handle(&self, req: Request<Incoming>) -> Resp {
-        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        DemoStats::add(&self.stats.requests);
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let route = route_of(&method, &path);
@@ -118,133 +216,105 @@ impl Shop {
             Ok(b) => b.to_bytes(),
             Err(_) => return error(StatusCode::BAD_REQUEST, "unreadable body"),
         };
-        match route.as_str() {
+        let Some(Route { template, param }) = match_route(&method, &path) else {
+            return error(StatusCode::NOT_FOUND, "no such route");
+        };
+        let h = &parts.headers;
+        match template {
             "GET /health" => json_resp(StatusCode::OK, &json!({"status": "ok"})),
-            "POST /api/v1/auth/login" => self.login(&body),
-            "GET /api/v1/users/me" => match self.user_of(&parts.headers) {
-                Some(email) => {
-                    self.stats.me.fetch_add(1, Ordering::Relaxed);
+            "POST /api/v1/auth/login" => self.auth.login(&self.stats, &body),
+            "GET /api/v1/users/me" => match self.user(h) {
+                Ok(email) => {
+                    DemoStats::add(&self.stats.me);
                     json_resp(
                         StatusCode::OK,
                         &json!({"email": email, "name": "QA Tester"}),
                     )
                 }
-                None => self.unauthorized(),
+                Err(r) => *r,
             },
-            "GET /api/v1/products" => self.list_products(&parts.uri),
-            "GET /api/v1/products/{sku}" => {
-                let sku = &path["/api/v1/products/".len()..];
-                self.stats.product_views.fetch_add(1, Ordering::Relaxed);
-                match self.products.iter().find(|p| p.sku == sku) {
-                    Some(p) => json_resp(StatusCode::OK, &product_json(p)),
-                    None => error(StatusCode::NOT_FOUND, "no such product"),
-                }
+            "GET /api/v1/products" => {
+                DemoStats::add(&self.stats.product_lists);
+                self.catalog.list(&parts.uri)
             }
+            "GET /api/v1/products/{sku}" => {
+                DemoStats::add(&self.stats.product_views);
+                self.catalog.view(param)
+            }
+            "POST /api/v1/carts" => self.with_user(h, |u| self.orders.create_cart(self, u, &body)),
+            "GET /api/v1/carts/{id}" => self.with_user(h, |u| self.orders.cart(self, u, param)),
+            "POST /api/v1/carts/{id}/items" => {
+                self.with_user(h, |u| self.orders.add_item(self, u, param, &body))
+            }
+            "POST /api/v1/orders" => self.with_user(h, |u| self.orders.place(self, u, &body)),
+            "POST /oauth/token" => self.auth.oauth_token(&self.stats, h, &body),
+            "GET /api/v2/dashboard/summary" => {
+                self.with_user(h, |u| reports::dashboard(self, u, &parts.uri))
+            }
+            "GET /api/v2/reports/usage" => {
+                self.with_user(h, |u| reports::usage(self, u, &parts.uri))
+            }
+            "POST /api/v1/imports/customers" => match self.api_key(h) {
+                Ok(()) => self.imports.upload(h, body).await,
+                Err(r) => *r,
+            },
+            "GET /api/v1/imports" => self.with_key(h, || self.imports.list(&parts.uri)),
+            "GET /api/v1/imports/{jobId}/status" => self.with_key(h, || self.imports.status(param)),
             _ => error(StatusCode::NOT_FOUND, "no such route"),
         }
     }
 
-    fn unauthorized(&self) -> Resp {
-        self.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
-        error(StatusCode::UNAUTHORIZED, "missing or invalid bearer token")
+    /// The email behind a live bearer token, or the 401 to answer with.
+    fn user(&self, headers: &HeaderMap) -> Result<String, Refused> {
+        self.auth.user(&self.stats, headers)
     }
 
-    fn user_of(&self, headers: &http::HeaderMap) -> Option<String> {
-        let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-        let token = auth.strip_prefix("Bearer ")?;
-        self.tokens.lock().ok()?.get(token).cloned()
+    fn with_user(&self, headers: &HeaderMap, f: impl FnOnce(&str) -> Resp) -> Resp {
+        match self.user(headers) {
+            Ok(u) => f(&u),
+            Err(r) => *r,
+        }
     }
 
-    fn login(&self, body: &[u8]) -> Resp {
-        let Ok(v) = serde_json::from_slice::<Value>(body) else {
-            return error(StatusCode::BAD_REQUEST, "expected a JSON body");
-        };
-        let email = v["email"].as_str().unwrap_or_default();
-        let password = v["password"].as_str().unwrap_or_default();
-        if email != DEMO_EMAIL || password != DEMO_PASSWORD {
-            self.stats.failed_logins.fetch_add(1, Ordering::Relaxed);
-            return error(StatusCode::UNAUTHORIZED, "wrong email or password");
+    fn api_key(&self, headers: &HeaderMap) -> Result<(), Refused> {
+        let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+        if key == Some(super::DEMO_API_KEY) {
+            Ok(())
+        } else {
+            DemoStats::add(&self.stats.unauthorized);
+            Err(Box::new(error(
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong X-API-Key",
+            )))
         }
-        self.stats.logins.fetch_add(1, Ordering::Relaxed);
-        let n = self.next_token.fetch_add(1, Ordering::Relaxed);
-        let token = format!("demo-{n:08}-{:016x}", fastrand::u64(..));
-        if let Ok(mut t) = self.tokens.lock() {
-            t.insert(token.clone(), email.to_string());
-        }
-        let remember = v["rememberMe"].as_bool().unwrap_or(false);
-        json_resp(
-            StatusCode::OK,
-            &json!({
-                "access_token": token,
-                "token_type": "Bearer",
-                "expires_in": if remember { 30 * 24 * 3600 } else { 3600 },
-            }),
-        )
     }
 
-    fn list_products(&self, uri: &http::Uri) -> Resp {
-        self.stats.product_lists.fetch_add(1, Ordering::Relaxed);
-        let q = query(uri);
-        let page: usize = q
-            .get("page")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1)
-            .max(1);
-        let limit: usize = q
-            .get("limit")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(20)
-            .clamp(1, 100);
-        let mut items: Vec<&Product> = self
-            .products
-            .iter()
-            .filter(|p| {
-                q.get("category")
-                    .is_none_or(|c| c.is_empty() || p.category == c)
-            })
-            .collect();
-        match q.get("sort").map(String::as_str) {
-            Some("price") | Some("price_asc") => items.sort_by_key(|p| p.price_cents),
-            Some("-price") | Some("price_desc") => {
-                items.sort_by_key(|p| std::cmp::Reverse(p.price_cents))
-            }
-            Some("name") => items.sort_by(|a, b| a.name.cmp(&b.name)),
-            _ => {}
-        }
-        let total = items.len();
-        let page_items: Vec<Value> = items
-            .into_iter()
-            .skip((page - 1) * limit)
-            .take(limit)
-            .map(product_json)
-            .collect();
-        json_resp(
-            StatusCode::OK,
-            &json!({"items": page_items, "page": page, "limit": limit, "total": total}),
-        )
+    fn with_key(&self, headers: &HeaderMap, f: impl FnOnce() -> Resp) -> Resp {
+        self.api_key(headers).map_or_else(|r| *r, |()| f())
     }
 }
 
-fn product_json(p: &Product) -> Value {
-    json!({
-        "sku": p.sku,
-        "name": p.name,
-        "category": p.category,
-        "price": p.price_cents as f64 / 100.0,
-        "stock": p.stock,
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The route template a request matches, e.g. `GET /api/v1/products/{sku}`.
-pub fn route_of(method: &Method, path: &str) -> String {
-    let path = path.trim_end_matches('/');
-    let template = if let Some(rest) = path.strip_prefix("/api/v1/products/")
-        && !rest.is_empty()
-        && !rest.contains('/')
-    {
-        "/api/v1/products/{sku}"
-    } else {
-        path
-    };
-    format!("{} {}", method.as_str(), template)
+    #[test]
+    fn routes_match_their_templates() {
+        let r = |m: Method, p: &str| route_of(&m, p);
+        assert_eq!(
+            r(Method::GET, "/api/v1/products/SKU-1"),
+            "GET /api/v1/products/{sku}"
+        );
+        assert_eq!(r(Method::GET, "/api/v1/products/"), "GET /api/v1/products");
+        assert_eq!(
+            r(Method::POST, "/api/v1/carts/17/items"),
+            "POST /api/v1/carts/{id}/items"
+        );
+        assert_eq!(
+            r(Method::GET, "/api/v1/imports/9/status"),
+            "GET /api/v1/imports/{jobId}/status"
+        );
+        assert_eq!(r(Method::DELETE, "/api/v1/carts"), "DELETE /api/v1/carts");
+        assert_eq!(r(Method::GET, "/nope/x"), "GET /nope/x");
+    }
 }

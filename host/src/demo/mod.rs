@@ -2,6 +2,11 @@
 //! the README's first command, and the test suite.
 
 mod api;
+mod auth;
+mod catalog;
+mod imports;
+mod orders;
+mod reports;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,10 +18,17 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-pub use api::{DemoStats, Shop};
+pub use api::{DemoStats, Shop, get, route_of};
 
-/// The smoke scenario, built from `plugins/smoke` by the build script.
-pub static SMOKE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/smoke.wasm"));
+/// The checkout scenario, built from `plugins/checkout` by the build script.
+pub static CHECKOUT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/checkout.wasm"));
+
+/// The demo's credentials; the plugins fall back to them when no `--env` names others.
+pub const DEMO_EMAIL: &str = "qa@example.com";
+pub const DEMO_PASSWORD: &str = "demo-password";
+pub const DEMO_CLIENT_ID: &str = "demo-client";
+pub const DEMO_CLIENT_SECRET: &str = "demo-secret";
+pub const DEMO_API_KEY: &str = "demo-api-key";
 
 #[derive(Args, Debug, Clone)]
 pub struct DemoTargetArgs {
@@ -29,15 +41,34 @@ pub struct DemoTargetArgs {
     /// Error rate (0..1) for a route: it answers 503, e.g. `--fail 'GET /api/v1/users/me=0.1'`.
     #[arg(long, value_name = "ROUTE=RATE")]
     pub fail: Vec<String>,
+    /// Lifetime of OAuth access tokens, e.g. `--token-ttl 30s` to see refreshes soon.
+    #[arg(long, value_parser = crate::cli::parse_duration, default_value = "15m")]
+    pub token_ttl: Duration,
+    /// Processing time per imported CSV row (a job's run time, capped at 5 s).
+    #[arg(long, value_parser = crate::cli::parse_duration, default_value = "1ms")]
+    pub import_row_time: Duration,
 }
 
-/// Degradations a demo can apply, to make a release look worse.
-#[derive(Debug, Clone, Default)]
+/// Degradations a demo can apply, to make a release look worse, and its timings.
+#[derive(Debug, Clone)]
 pub struct Knobs {
     /// (route, added latency): a route is "METHOD /path", with `{param}` segments as
     /// the API lists them or a literal path.
     pub slow: Vec<(String, Duration)>,
     pub fail: Vec<(String, f64)>,
+    pub token_ttl: Duration,
+    pub import_row_time: Duration,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            slow: Vec::new(),
+            fail: Vec::new(),
+            token_ttl: Duration::from_secs(15 * 60),
+            import_row_time: Duration::from_millis(1),
+        }
+    }
 }
 
 impl Knobs {
@@ -119,10 +150,13 @@ pub async fn serve(addr: SocketAddr, knobs: Knobs) -> Result<DemoServer> {
 
 /// `stampede demo-target`: serve until Ctrl-C.
 pub async fn run_target(args: DemoTargetArgs) -> Result<u8> {
-    let knobs = Knobs::parse(&args.slow, &args.fail)?;
+    let mut knobs = Knobs::parse(&args.slow, &args.fail)?;
+    knobs.token_ttl = args.token_ttl;
+    knobs.import_row_time = args.import_row_time;
     let server = serve(args.listen, knobs).await?;
     eprintln!(
-        "stampede demo target on http://{} (user qa@example.com / demo-password); Ctrl-C stops",
+        "stampede demo target on http://{} (user {DEMO_EMAIL} / {DEMO_PASSWORD}; OAuth client \
+         {DEMO_CLIENT_ID} / {DEMO_CLIENT_SECRET}; X-API-Key {DEMO_API_KEY}); Ctrl-C stops",
         server.addr
     );
     let _ = tokio::signal::ctrl_c().await;

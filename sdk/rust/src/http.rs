@@ -127,6 +127,18 @@ impl Request {
         self.header("Content-Type", "application/x-www-form-urlencoded")
     }
 
+    /// A `multipart/form-data` body (file uploads), with its content type.
+    pub fn multipart(mut self, form: Multipart) -> Self {
+        let (content_type, body) = form.finish();
+        self.inner.body = body;
+        self.header("Content-Type", &content_type)
+    }
+
+    /// Sets several query parameters at once: `.query_pairs(&[("page", "1"), ("limit", "20")])`.
+    pub fn query_pairs(self, pairs: &[(&str, &str)]) -> Self {
+        pairs.iter().fold(self, |r, (k, v)| r.query(k, v))
+    }
+
     /// A raw body.
     pub fn body(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.inner.body = bytes.into();
@@ -192,6 +204,25 @@ impl Response {
         }
     }
 
+    /// Locust's `response.failure(msg)`: the response as a task failure with `msg` (and
+    /// the status) unless `ok` holds of it.
+    pub fn ensure(self, ok: impl FnOnce(&Self) -> bool, msg: &str) -> Result<Self, Error> {
+        if ok(&self) {
+            Ok(self)
+        } else {
+            Err(Error(format!("{msg} (status {})", self.inner.status)))
+        }
+    }
+
+    /// The response unless its status differs from `status`; the failure names both.
+    pub fn expect_status(self, status: u16) -> Result<Self, Error> {
+        let got = self.inner.status;
+        self.ensure(
+            |r| r.status() == status,
+            &format!("expected status {status}, got {got}"),
+        )
+    }
+
     fn need_body(&self) -> Result<&[u8], Error> {
         if self.body_read {
             Ok(&self.inner.body)
@@ -235,5 +266,100 @@ impl Response {
 
     pub fn timings(&self) -> &wit::Timings {
         &self.inner.timings
+    }
+}
+
+/// A `multipart/form-data` body being built: text fields and files.
+///
+/// ```ignore
+/// let form = Multipart::new()
+///     .text("importType", "full")
+///     .file("file", "customers.csv", "text/csv", csv_bytes);
+/// http::post("/api/v1/imports/customers").multipart(form).send()?;
+/// ```
+#[derive(Default)]
+pub struct Multipart {
+    parts: Vec<Part>,
+}
+
+struct Part {
+    name: String,
+    file_name: Option<String>,
+    content_type: Option<String>,
+    data: Vec<u8>,
+}
+
+impl Multipart {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A text field.
+    pub fn text(mut self, name: &str, value: &str) -> Self {
+        self.parts.push(Part {
+            name: name.to_string(),
+            file_name: None,
+            content_type: None,
+            data: value.as_bytes().to_vec(),
+        });
+        self
+    }
+
+    /// A file field with its file name and content type.
+    pub fn file(
+        mut self,
+        name: &str,
+        file_name: &str,
+        content_type: &str,
+        data: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.parts.push(Part {
+            name: name.to_string(),
+            file_name: Some(file_name.to_string()),
+            content_type: Some(content_type.to_string()),
+            data: data.into(),
+        });
+        self
+    }
+
+    /// (content type with boundary, body). The boundary is chosen so that it appears in
+    /// no part.
+    pub fn finish(self) -> (String, Vec<u8>) {
+        let mut seed = self.parts.iter().map(|p| p.data.len() as u64).sum::<u64>();
+        let boundary = loop {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let b = format!("----stampede{seed:016x}");
+            let clash = self
+                .parts
+                .iter()
+                .any(|p| p.data.windows(b.len()).any(|w| w == b.as_bytes()));
+            if !clash {
+                break b;
+            }
+        };
+        let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        let mut body = Vec::new();
+        for p in &self.parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            let mut disp = format!(
+                "Content-Disposition: form-data; name=\"{}\"",
+                quote(&p.name)
+            );
+            if let Some(f) = &p.file_name {
+                disp.push_str(&format!("; filename=\"{}\"", quote(f)));
+            }
+            body.extend_from_slice(disp.as_bytes());
+            body.extend_from_slice(b"\r\n");
+            if let Some(ct) = &p.content_type {
+                body.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(&p.data);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        (format!("multipart/form-data; boundary={boundary}"), body)
     }
 }

@@ -35,6 +35,7 @@ pub mod bindings {
 }
 
 pub mod http;
+pub mod random;
 mod user;
 
 use std::fmt;
@@ -72,6 +73,12 @@ impl From<String> for Error {
 impl From<&str> for Error {
     fn from(s: &str) -> Self {
         Error(s.to_string())
+    }
+}
+
+impl From<std::fmt::Error> for Error {
+    fn from(e: std::fmt::Error) -> Self {
+        Error(e.to_string())
     }
 }
 

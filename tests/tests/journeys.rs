@@ -1,0 +1,177 @@
+//! The seed's journeys as plugins, in each language, against the demo shop: every run
+//! ends with no unexpected failure, and what the shop saw matches what the plugin
+//! reports, so a plugin that silently skips a step fails.
+
+use std::time::Duration;
+
+use stampede::demo::{DemoServer, DemoStats, Knobs, get, serve};
+use stampede::executor::Load;
+use stampede::metrics::summary::Summary;
+use stampede::run::{StopSignals, run};
+use stampede_tests::*;
+
+const QUICK: [(&str, &str); 2] = [("WAIT_MIN_MS", "0"), ("WAIT_MAX_MS", "5")];
+
+async fn journey(
+    wasm: &str,
+    vus: u32,
+    load: Load,
+    env: &[(&str, &str)],
+    knobs: Knobs,
+) -> (Summary, DemoServer) {
+    let demo = serve("127.0.0.1:0".parse().unwrap(), knobs).await.unwrap();
+    let mut all = QUICK.to_vec();
+    all.extend_from_slice(env);
+    let cfg = config(wasm, &format!("http://{}", demo.addr), vus, load, &all);
+    let s = run(cfg, StopSignals::none(), |_| {})
+        .await
+        .expect("run succeeds");
+    // Nothing unexpected: no failed request, task, iteration or check.
+    assert_eq!(s.totals.http_req_failed, 0, "{:?}", s.errors);
+    assert_eq!(s.totals.iterations_failed, 0, "{:?}", s.errors);
+    assert_eq!(s.totals.checks_failed, 0, "{:?}", s.checks);
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    (s, demo)
+}
+
+fn task_runs(s: &Summary, name: &str) -> u64 {
+    let t = s.tasks.iter().find(|t| t.name == name);
+    let t = t.unwrap_or_else(|| panic!("no task {name:?} in {:?}", s.tasks));
+    assert_eq!(t.failures, 0, "{name}");
+    t.runs
+}
+
+fn requests(s: &Summary, name: &str) -> u64 {
+    s.endpoints
+        .iter()
+        .find(|e| e.name == name)
+        .map_or(0, |e| e.requests)
+}
+
+fn no_refusals(st: &DemoStats) {
+    assert_eq!(
+        get(&st.unauthorized),
+        0,
+        "a request went without valid credentials"
+    );
+}
+
+async fn checkout(wasm: &str) {
+    let vus = 4;
+    let (s, demo) = journey(wasm, vus, Load::Iterations(160), &[], Knobs::default()).await;
+    let st = &demo.shop.stats;
+    no_refusals(st);
+    let (browse, add, buy) = (
+        task_runs(&s, "browse"),
+        task_runs(&s, "add_to_cart"),
+        task_runs(&s, "checkout"),
+    );
+    assert_eq!(browse + add + buy, 160);
+    // Weights 4:3:1; with 160 picks each task runs.
+    assert!(browse > 0 && add > 0 && buy > 0, "{browse} {add} {buy}");
+    assert_eq!(get(&st.logins), u64::from(vus), "one login per user");
+    assert_eq!(get(&st.product_lists), browse);
+    assert_eq!(
+        get(&st.orders_placed),
+        buy,
+        "every checkout placed an order"
+    );
+    assert_eq!(get(&st.orders_rejected), 0);
+    // One cart per user at the start, and a new one after each order.
+    assert_eq!(get(&st.carts_created), u64::from(vus) + buy);
+    // Items: every add_to_cart, plus one for a checkout of an empty cart.
+    let items = get(&st.items_added);
+    assert!(
+        items >= add && items <= add + buy,
+        "{items} items, {add} adds"
+    );
+    assert_eq!(requests(&s, "POST /api/v1/carts/:id/items"), items);
+    assert_eq!(requests(&s, "POST /api/v1/orders"), buy);
+    assert_eq!(requests(&s, "GET /api/v1/products"), browse);
+    assert_eq!(
+        get(&st.requests),
+        s.totals.http_reqs,
+        "every request was recorded"
+    );
+}
+
+async fn token_refresh(wasm: &str) {
+    let vus = 3;
+    let (s, demo) = journey(
+        wasm,
+        vus,
+        Load::Duration(Duration::from_millis(1500)),
+        &[
+            ("REFRESH_AFTER_S", "0.25"),
+            ("WAIT_MIN_MS", "10"),
+            ("WAIT_MAX_MS", "30"),
+        ],
+        Knobs::default(),
+    )
+    .await;
+    let st = &demo.shop.stats;
+    no_refusals(st);
+    let (dash, usage) = (task_runs(&s, "dashboard"), task_runs(&s, "usage_report"));
+    assert!(dash > 0 && usage > 0);
+    assert_eq!(
+        get(&st.oauth_grants),
+        u64::from(vus),
+        "one password grant per user"
+    );
+    let refreshes = get(&st.oauth_refreshes);
+    // 1.5 s with a refresh due every 0.25 s: several per user.
+    assert!(refreshes >= 2 * u64::from(vus), "{refreshes} refreshes");
+    assert_eq!(requests(&s, "POST /oauth/token (refresh)"), refreshes);
+    assert_eq!(get(&st.oauth_rejected), 0);
+    assert_eq!(get(&st.dashboard_views), dash);
+    assert_eq!(get(&st.usage_reports), usage);
+    assert_eq!(get(&st.requests), s.totals.http_reqs);
+}
+
+async fn file_upload(wasm: &str) {
+    let rows = 25;
+    let knobs = Knobs {
+        import_row_time: Duration::from_millis(1),
+        ..Knobs::default()
+    };
+    let (s, demo) = journey(
+        wasm,
+        3,
+        Load::Iterations(24),
+        &[("ROWS", "25"), ("POLL_MS", "20")],
+        knobs,
+    )
+    .await;
+    let st = &demo.shop.stats;
+    no_refusals(st);
+    let (uploads, lists) = (
+        task_runs(&s, "upload_customers"),
+        task_runs(&s, "list_imports"),
+    );
+    assert!(uploads > 0 && lists > 0);
+    assert_eq!(get(&st.imports_accepted), uploads);
+    assert_eq!(get(&st.imports_rejected), 0);
+    assert_eq!(get(&st.import_rows_received), rows * uploads);
+    // Each upload task waited for its job to complete and checked every row.
+    assert_eq!(get(&st.import_jobs_completed), uploads);
+    assert_eq!(get(&st.import_rows_imported), rows * uploads);
+    let polls = get(&st.import_status_polls);
+    assert!(polls >= uploads);
+    assert_eq!(requests(&s, "GET /api/v1/imports/:jobId/status"), polls);
+    assert_eq!(get(&st.import_lists), lists);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_in_rust() {
+    checkout(CHECKOUT_WASM).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_refresh_in_rust() {
+    token_refresh(TOKEN_REFRESH_WASM).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_upload_in_rust() {
+    file_upload(FILE_UPLOAD_WASM).await;
+}
