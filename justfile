@@ -6,11 +6,13 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 demo:
     cargo run --release --bin stampede -- demo
 
-# Build every plugin to target/plugins/<name>.wasm
+# Build every plugin: Rust ones to target/plugins/<name>.wasm, JavaScript ones
+# (plugins/<name>-js) to target/plugins/<name>-js.wasm.
 plugins:
     cargo build --release -p stampede-tests
     mkdir -p target/plugins
-    for d in plugins/*/; do n=$(basename "$d"); cp "target/guests/wasm32-wasip2/guest/${n//-/_}.wasm" "target/plugins/$n.wasm"; done
+    for d in plugins/*/; do n=$(basename "$d"); if [ -f "$d/Cargo.toml" ]; then cp "target/guests/wasm32-wasip2/guest/${n//-/_}.wasm" "target/plugins/$n.wasm"; fi; done
+    cp target/guests/js/*.wasm target/plugins/
     ls -l target/plugins
 
 # The whole test suite (what CI runs).

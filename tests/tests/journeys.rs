@@ -175,3 +175,13 @@ async fn token_refresh_in_rust() {
 async fn file_upload_in_rust() {
     file_upload(FILE_UPLOAD_WASM).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_in_js() {
+    checkout(CHECKOUT_JS_WASM).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_refresh_in_js() {
+    token_refresh(TOKEN_REFRESH_JS_WASM).await;
+}

@@ -80,3 +80,102 @@ fn component_path(target_dir: &Path, package: &str) -> PathBuf {
         .join(PROFILE)
         .join(format!("{}.wasm", package.replace('-', "_")))
 }
+
+/// Builds JavaScript scenarios with the JS SDK (`sdk/js`): each `(name, entry)` becomes
+/// `target/guests/js/<name>.wasm`, whose paths are returned in order. Installs the SDK's
+/// npm packages first when they are missing or older than its lock file, and skips a
+/// component that is newer than everything it is built from.
+pub fn build_js(scenarios: &[(&str, &str)]) -> Vec<PathBuf> {
+    let root = workspace_root();
+    let sdk = root.join("sdk/js");
+    let out_dir = root.join("target").join("guests").join("js");
+    for dir in [
+        "sdk/js/src",
+        "sdk/js/bin",
+        "sdk/js/package-lock.json",
+        "wit",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    }
+    npm_install(&sdk);
+    let shared = newest(&[
+        sdk.join("src"),
+        sdk.join("bin"),
+        sdk.join("package-lock.json"),
+        root.join("wit"),
+    ]);
+    scenarios
+        .iter()
+        .map(|(name, entry)| {
+            let entry = root.join(entry);
+            let plugin_dir = entry.parent().expect("entry in a folder").to_path_buf();
+            println!("cargo:rerun-if-changed={}", plugin_dir.display());
+            let out = out_dir.join(format!("{name}.wasm"));
+            let inputs = shared.max(newest(&[plugin_dir]));
+            let fresh = mtime(&out).is_some_and(|built| Some(built) > inputs);
+            if !fresh {
+                run(
+                    Command::new("node")
+                        .arg(sdk.join("bin/stampede-js.js"))
+                        .arg("build")
+                        .arg(&entry)
+                        .arg("-o")
+                        .arg(&out),
+                    &format!("building the JS scenario {name}"),
+                );
+            }
+            out
+        })
+        .collect()
+}
+
+fn npm_install(sdk: &Path) {
+    let lock = mtime(&sdk.join("package-lock.json"));
+    let installed = mtime(&sdk.join("node_modules/.package-lock.json"));
+    if installed.is_some() && installed >= lock {
+        return;
+    }
+    run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(sdk),
+        "installing the JS SDK's npm packages (npm ci in sdk/js)",
+    );
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) => panic!(
+            "{what}: cannot start {:?} ({e}); the JavaScript SDK needs Node.js 18 or newer with npm",
+            cmd.get_program()
+        ),
+    };
+    if !out.status.success() {
+        panic!(
+            "{what} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn mtime(p: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// The newest modification time of the files under `paths`.
+fn newest(paths: &[PathBuf]) -> Option<std::time::SystemTime> {
+    let mut best = None;
+    let mut stack: Vec<PathBuf> = paths.to_vec();
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        } else {
+            best = best.max(mtime(&p));
+        }
+    }
+    best
+}

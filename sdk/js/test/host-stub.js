@@ -1,0 +1,35 @@
+// Stands in for the stampede:scenario imports when the SDK is unit-tested in Node:
+// records every host call and answers with what a test queued.
+export const calls = [];
+export const replies = [];
+export const envs = new Map();
+
+export function send(req) {
+  calls.push(['send', req]);
+  const r = replies.shift() ?? { status: 200 };
+  if (r.error) {
+    const e = new Error('component error');
+    e.payload = r.error;
+    throw e;
+  }
+  return {
+    status: r.status,
+    headers: r.headers ?? [],
+    body: r.body ?? new Uint8Array(0),
+    bodySize: BigInt(r.bodySize ?? 0),
+    finalUrl: req.url,
+    timings: { connectUs: 1000n, tlsUs: 0n, sendUs: 0n, waitUs: 2500n, receiveUs: 0n, totalUs: 4000n },
+  };
+}
+export const check = (name, ok) => calls.push(['check', name, ok]);
+export const nowUs = () => 1_500_000n;
+export const sleepMs = (ms) => calls.push(['sleep', ms]);
+export const counterAdd = (n, v) => calls.push(['counter', n, v]);
+export const trendAdd = (n, v) => calls.push(['trend', n, v]);
+export const rateAdd = (n, v) => calls.push(['rate', n, v]);
+export const gaugeSet = (n, v) => calls.push(['gauge', n, v]);
+export const log = (level, msg) => calls.push(['log', level, msg]);
+export const id = () => 7;
+export const iteration = () => 3n;
+export const env = (k) => envs.get(k);
+export const scenario = () => 'default';

@@ -1,0 +1,32 @@
+// Bundles the SDK's unit tests with the host imports stubbed, then runs them with
+// Node's test runner. Exit code 0 when every test passes.
+import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const stub = join(here, 'host-stub.js');
+const dir = mkdtempSync(join(tmpdir(), 'stampede-js-test-'));
+const out = join(dir, 'sdk.test.mjs');
+await build({
+  entryPoints: [join(here, 'sdk.test.js')],
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  outfile: out,
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'stub-host',
+      setup(b) {
+        b.onResolve({ filter: /^stampede:scenario\// }, () => ({ path: stub }));
+      },
+    },
+  ],
+});
+const r = spawnSync(process.execPath, ['--test', out], { stdio: 'inherit' });
+rmSync(dir, { recursive: true, force: true });
+process.exit(r.status ?? 1);

@@ -1,0 +1,111 @@
+//! The JavaScript SDK: its unit tests (Node's test runner, host imports stubbed), a
+//! TypeScript check of its declarations and of the JS plugins, and its declarations
+//! kept in step with the WIT. The build script has installed its npm packages.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn node(args: &[&str]) -> (bool, String) {
+    let out = Command::new("node")
+        .args(args)
+        .current_dir(root().join("sdk/js"))
+        .output()
+        .expect("node runs (the JS SDK needs Node.js)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn sdk_unit_tests_pass_in_node() {
+    let (ok, out) = node(&["test/run.mjs"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("# fail 0") && !out.contains("# pass 0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn declarations_and_js_plugins_typecheck() {
+    let (ok, out) = node(&["node_modules/typescript/bin/tsc", "-p", "."]);
+    assert!(ok, "tsc found errors:\n{out}");
+}
+
+/// The cases of `variant|record|flags NAME { ... }` in the WIT, in order.
+fn wit_cases(wit: &str, kind: &str, name: &str) -> Vec<String> {
+    let start = wit
+        .find(&format!("{kind} {name} {{"))
+        .unwrap_or_else(|| panic!("no {kind} {name} in the WIT"));
+    let body = &wit[start..];
+    let body = &body[body.find('{').unwrap() + 1..body.find('}').unwrap()];
+    body.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .map(|l| l.split(['(', ':', ',']).next().unwrap().trim().to_string())
+        .collect()
+}
+
+/// The string literals of a TypeScript union `type NAME = | 'a' | 'b';`.
+fn ts_union(dts: &str, name: &str) -> Vec<String> {
+    let start = dts
+        .find(&format!("type {name} ="))
+        .expect("union in index.d.ts");
+    let body = &dts[start..];
+    let body = &body[..body.find(';').unwrap()];
+    body.split('\'')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn declarations_are_in_step_with_the_wit() {
+    let wit = std::fs::read_to_string(root().join("wit/scenario.wit")).unwrap();
+    let dts = std::fs::read_to_string(root().join("sdk/js/src/index.d.ts")).unwrap();
+    assert_eq!(
+        ts_union(&dts, "HttpErrorKind"),
+        wit_cases(&wit, "variant", "http-error"),
+        "HttpErrorKind in sdk/js/src/index.d.ts must list the WIT http-error cases"
+    );
+    // WaitTime tags, in the order the WIT lists them.
+    let waits: Vec<String> = dts
+        .split("{ tag: '")
+        .skip(1)
+        .map(|s| s[..s.find('\'').unwrap()].to_string())
+        .collect();
+    assert_eq!(waits, wit_cases(&wit, "variant", "wait-time"));
+    // Timings: the same phases, in milliseconds rather than microseconds.
+    let phases: Vec<String> = wit_cases(&wit, "record", "timings")
+        .iter()
+        .map(|f| f.trim_end_matches("-us").to_string())
+        .collect();
+    let ts = &dts[dts.find("interface Timings {").unwrap()..];
+    let ts = &ts[..ts.find('}').unwrap()];
+    for p in &phases {
+        assert!(ts.contains(&format!("  {p}: number;")), "Timings lacks {p}");
+    }
+    // Every request field the SDK sets is documented against its WIT name.
+    for field in wit_cases(&wit, "record", "http-request") {
+        let covered = match field.as_str() {
+            "method" | "url" => dts.contains("request(method: string, url: string"),
+            "headers" | "body" => dts.contains(&format!("  {field}?:")),
+            other => dts.contains(&format!("WIT `{other}`")),
+        };
+        assert!(
+            covered,
+            "index.d.ts does not cover the WIT http-request field {field}"
+        );
+    }
+}
