@@ -20,8 +20,9 @@ test:
     bash .ci/run
 
 # Benchmarks: CPU per request against a plain hyper loop, memory per VU, instantiation,
-# open-model schedule accuracy, the limits' cost, segment merging (one part alone:
-# BENCH_ONLY=arrival|limits|merge|idle just bench).
+# open-model schedule accuracy, the limits' cost, segment merging, the journeys per plugin
+# and language (one part alone:
+# BENCH_ONLY=arrival|limits|merge|idle|journeys just bench).
 bench:
     cargo run --release -p stampede-tests --example bench
 

@@ -24,7 +24,16 @@ fn main() {
         ),
     ];
     let paths = stampede_guest_build::build_js(&js);
-    for ((name, _), path) in js.iter().zip(paths) {
+    export(&js, paths);
+    // Python (componentize-py from PyPI, in the project's own virtualenv).
+    let py = [("smoke-py", "plugins/smoke-py/smoke_py.py")];
+    let paths = stampede_guest_build::build_python(&py);
+    export(&py, paths);
+}
+
+/// Hands the tests each component's path as `<NAME>_WASM`.
+fn export(guests: &[(&str, &str)], paths: Vec<std::path::PathBuf>) {
+    for ((name, _), path) in guests.iter().zip(paths) {
         let var = format!("{}_WASM", name.to_uppercase().replace('-', "_"));
         println!("cargo:rustc-env={var}={}", path.display());
     }

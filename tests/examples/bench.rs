@@ -7,6 +7,9 @@
 //!   warm compile cache.
 //! - Open model: planned vs started iterations at 100, 1,000 and 10,000 per second on
 //!   the demo target, and the scheduler's own CPU per iteration.
+//! - The seed's journeys (each plugin, in each language) on the demo target at 100 VUs
+//!   with no think time: CPU-µs per request and resident KiB per VU, each in a process
+//!   of its own; JS against Rust on the same journey as the ratio.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -257,6 +260,16 @@ fn main() {
         let _ = server.kill();
         return;
     }
+    if only == "journeys" {
+        journeys();
+        let _ = server.kill();
+        return;
+    }
+    if only == "journey" {
+        journey_child(&rt, &cache, secs);
+        let _ = server.kill();
+        return;
+    }
     if only == "idle" {
         let task = std::env::var("BENCH_IDLE_TASK").unwrap_or_else(|_| "get".into());
         idle_memory(&rt, &addr, &cache, &task);
@@ -361,6 +374,7 @@ fn main() {
     arrival_accuracy(&rt, &cache);
     limits_cost(&rt, &addr, &cache);
     let _ = server.kill();
+    journeys();
     // In a process of its own, so its peak memory is the merge's alone.
     let status = Command::new(std::env::current_exe().unwrap())
         .env("BENCH_ONLY", "merge")
@@ -545,7 +559,7 @@ fn vm_hwm_kib() -> u64 {
 fn arrival_accuracy(rt: &tokio::runtime::Runtime, cache: &Path) {
     let (mut demo, addr) = start_child("--serve-demo");
     let secs = 5;
-    println!("open model on the demo target (GET /api/v1/health per iteration), {secs}s each:");
+    println!("open model on the demo target (GET /health per iteration), {secs}s each:");
     let mut total_cpu_per_it = 0.0;
     for rate in [100.0, 1_000.0, 10_000.0] {
         let mut cfg = config(
@@ -555,7 +569,7 @@ fn arrival_accuracy(rt: &tokio::runtime::Runtime, cache: &Path) {
                 per_sec: rate,
                 duration: Duration::from_secs(secs),
             },
-            &[("TASKS", "get"), ("PATH", "/api/v1/health")],
+            &[("TASKS", "get"), ("PATH", "/health")],
             cache,
         );
         cfg.plan.max_vus = 400;
@@ -644,5 +658,132 @@ fn idle_memory(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path, task: &st
         idle.saturating_sub(base) / 1024,
         idle.saturating_sub(base) as f64 / vus as f64,
         s.totals.http_reqs
+    );
+}
+
+/// (plugin, language, component, extra `--env`) of one journey in the benchmark.
+type Journey = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const JOURNEYS: &[Journey] = &[
+    ("smoke", "rust", stampede_tests::SMOKE_WASM, &[]),
+    ("checkout", "rust", stampede_tests::CHECKOUT_WASM, &[]),
+    ("checkout", "js", stampede_tests::CHECKOUT_JS_WASM, &[]),
+    (
+        "token-refresh",
+        "rust",
+        stampede_tests::TOKEN_REFRESH_WASM,
+        &[("REFRESH_AFTER_S", "1")],
+    ),
+    (
+        "token-refresh",
+        "js",
+        stampede_tests::TOKEN_REFRESH_JS_WASM,
+        &[("REFRESH_AFTER_S", "1")],
+    ),
+    (
+        "file-upload",
+        "rust",
+        stampede_tests::FILE_UPLOAD_WASM,
+        &[("ROWS", "100"), ("POLL_MS", "20")],
+    ),
+];
+const JOURNEY_VUS: u32 = 100;
+
+/// Each journey in a child process of its own (so its memory is its own), against one
+/// demo target in another; prints a table and JS/Rust ratios.
+fn journeys() {
+    let (mut demo, addr) = start_child("--serve-demo");
+    println!(
+        "journeys on the demo target, {JOURNEY_VUS} VUs, no think time, each in its own process:"
+    );
+    println!(
+        "  {:<14} {:<5} {:>12} {:>10} {:>9} {:>10}",
+        "plugin", "lang", "CPU-µs/req", "KiB/VU", "req/s", "failed"
+    );
+    let mut rust = std::collections::HashMap::new();
+    for (i, (plugin, lang, _, _)) in JOURNEYS.iter().enumerate() {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .env("BENCH_ONLY", "journey")
+            .env("BENCH_JOURNEY", i.to_string())
+            .env("BENCH_ADDR", &addr)
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        let line = String::from_utf8_lossy(&out.stdout);
+        let f: Vec<f64> = line
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let [cpu, kib, rps, failed] = f[..] else {
+            println!("  {plugin:<14} {lang:<5} failed to run: {line}");
+            continue;
+        };
+        let vs = if *lang == "rust" {
+            rust.insert(*plugin, (cpu, kib));
+            String::new()
+        } else {
+            rust.get(plugin)
+                .map(|(c, k)| {
+                    format!(
+                        "  ({:.2}x the Rust CPU per request, {:.1}x its KiB per VU)",
+                        cpu / c,
+                        kib / k.max(1.0)
+                    )
+                })
+                .unwrap_or_default()
+        };
+        println!("  {plugin:<14} {lang:<5} {cpu:>12.1} {kib:>10.0} {rps:>9.0} {failed:>10}{vs}");
+    }
+    let _ = demo.kill();
+}
+
+/// One journey (`BENCH_JOURNEY`), run against `BENCH_ADDR`: prints CPU-µs per request,
+/// RssAnon KiB per VU mid-run (above the process after a warm-up VU), req/s, failures.
+fn journey_child(rt: &tokio::runtime::Runtime, cache: &Path, secs: u64) {
+    let i: usize = std::env::var("BENCH_JOURNEY").unwrap().parse().unwrap();
+    let addr = std::env::var("BENCH_ADDR").unwrap();
+    let (_, _, wasm, extra) = JOURNEYS[i];
+    let cfg = |vus, load| {
+        let mut env = vec![("WAIT_MIN_MS", "0"), ("WAIT_MAX_MS", "0")];
+        env.extend_from_slice(extra);
+        let mut c = stampede_tests::config(wasm, &format!("http://{addr}"), vus, load, &env);
+        c.cache_dir = Some(cache.to_path_buf());
+        c
+    };
+    // Warm-up: compile (or load from the cache) and run one VU, so the baseline holds
+    // the engine and the code and the measurement only the VUs.
+    rt.block_on(run(
+        cfg(1, Load::Iterations(5)),
+        StopSignals::none(),
+        |_| {},
+    ))
+    .unwrap();
+    let base = rss_anon_kib();
+    let mid = Arc::new(AtomicU64::new(0));
+    let m = mid.clone();
+    let sampler = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs_f64(secs as f64 * 0.6));
+        m.store(rss_anon_kib(), Ordering::SeqCst);
+    });
+    let c0 = cpu_time();
+    let s = rt
+        .block_on(run(
+            cfg(JOURNEY_VUS, Load::Duration(Duration::from_secs(secs))),
+            StopSignals::none(),
+            |_| {},
+        ))
+        .unwrap();
+    let cpu = (cpu_time() - c0).as_secs_f64() * 1e6 / s.totals.http_reqs.max(1) as f64;
+    sampler.join().unwrap();
+    let kib = mid.load(Ordering::SeqCst).saturating_sub(base) as f64 / JOURNEY_VUS as f64;
+    println!(
+        "{cpu:.1} {kib:.1} {:.0} {}",
+        s.totals.http_reqs_rate,
+        s.totals.http_req_failed + s.totals.iterations_failed
     );
 }

@@ -23,6 +23,7 @@ pub const TOKEN_REFRESH_WASM: &str = env!("TOKEN_REFRESH_WASM");
 pub const FILE_UPLOAD_WASM: &str = env!("FILE_UPLOAD_WASM");
 pub const CHECKOUT_JS_WASM: &str = env!("CHECKOUT_JS_WASM");
 pub const TOKEN_REFRESH_JS_WASM: &str = env!("TOKEN_REFRESH_JS_WASM");
+pub const SMOKE_PY_WASM: &str = env!("SMOKE_PY_WASM");
 pub const PROBE_WASM: &str = env!("PROBE_WASM");
 pub const NOT_A_SCENARIO_WASM: &str = env!("NOT_A_SCENARIO_WASM");
 pub const HOSTILE_WASM: &str = env!("HOSTILE_WASM");

@@ -56,6 +56,26 @@ fn no_refusals(st: &DemoStats) {
     );
 }
 
+async fn smoke(wasm: &str) {
+    let vus = 4;
+    let (s, demo) = journey(wasm, vus, Load::Iterations(120), &[], Knobs::default()).await;
+    let st = &demo.shop.stats;
+    no_refusals(st);
+    let (list, view, me) = (
+        task_runs(&s, "list_products"),
+        task_runs(&s, "view_product"),
+        task_runs(&s, "my_profile"),
+    );
+    assert_eq!(list + view + me, 120);
+    assert!(list > 0 && view > 0 && me > 0);
+    assert_eq!(get(&st.logins), u64::from(vus), "one login per user");
+    assert_eq!(get(&st.product_lists), list);
+    assert_eq!(get(&st.product_views), view);
+    assert_eq!(get(&st.me), me);
+    assert_eq!(requests(&s, "GET /api/v1/products/:sku"), view);
+    assert_eq!(get(&st.requests), s.totals.http_reqs);
+}
+
 async fn checkout(wasm: &str) {
     let vus = 4;
     let (s, demo) = journey(wasm, vus, Load::Iterations(160), &[], Knobs::default()).await;
@@ -184,4 +204,14 @@ async fn checkout_in_js() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_refresh_in_js() {
     token_refresh(TOKEN_REFRESH_JS_WASM).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smoke_in_rust() {
+    smoke(SMOKE_WASM).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smoke_in_python() {
+    smoke(SMOKE_PY_WASM).await;
 }

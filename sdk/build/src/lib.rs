@@ -135,11 +135,14 @@ fn npm_install(sdk: &Path) {
     if installed.is_some() && installed >= lock {
         return;
     }
+    // Not `npm ci`: npm refuses a lock file without other platforms' optional packages,
+    // which is how npm writes it here. `--no-save` installs exactly the locked versions
+    // and leaves the lock file alone.
     run(
         Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
+            .args(["install", "--no-audit", "--no-fund", "--no-save"])
             .current_dir(sdk),
-        "installing the JS SDK's npm packages (npm ci in sdk/js)",
+        "installing the JS SDK's npm packages (npm install in sdk/js)",
     );
 }
 
@@ -178,4 +181,79 @@ fn newest(paths: &[PathBuf]) -> Option<std::time::SystemTime> {
         }
     }
     best
+}
+
+/// The project's own virtualenv with the pinned PyPI packages of `sdk/build/requirements.txt`
+/// (componentize-py, Go, wasm-tools), created or updated when the list changed. Returns
+/// its `bin` directory.
+pub fn python_tools() -> PathBuf {
+    let root = workspace_root();
+    let reqs = root.join("sdk/build/requirements.txt");
+    println!("cargo:rerun-if-changed={}", reqs.display());
+    let venv = root.join("target/toolchains/venv");
+    let bin = venv.join("bin");
+    let stamp = venv.join("installed-requirements.txt");
+    let wanted = std::fs::read_to_string(&reqs).expect("sdk/build/requirements.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return bin;
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    if !bin.join("python").exists() {
+        run(
+            Command::new(&python).arg("-m").arg("venv").arg(&venv),
+            "creating target/toolchains/venv (needs Python 3.10+ with venv)",
+        );
+    }
+    run(
+        Command::new(bin.join("python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(&reqs),
+        "installing the guest toolchains from PyPI (pip install -r sdk/build/requirements.txt)",
+    );
+    std::fs::write(&stamp, wanted).expect("writing the toolchain stamp");
+    bin
+}
+
+/// Builds Python scenarios with the Python SDK (`sdk/python`): each `(name, entry)`
+/// becomes `target/guests/py/<name>.wasm`; skipped when newer than its inputs.
+pub fn build_python(scenarios: &[(&str, &str)]) -> Vec<PathBuf> {
+    let root = workspace_root();
+    let sdk = root.join("sdk/python");
+    println!("cargo:rerun-if-changed={}", sdk.display());
+    let bin = python_tools();
+    let shared = newest(&[
+        sdk.clone(),
+        root.join("wit"),
+        root.join("sdk/build/requirements.txt"),
+    ]);
+    scenarios
+        .iter()
+        .map(|(name, entry)| {
+            let entry = root.join(entry);
+            let dir = entry.parent().expect("entry in a folder").to_path_buf();
+            println!("cargo:rerun-if-changed={}", dir.display());
+            let out = root.join("target/guests/py").join(format!("{name}.wasm"));
+            let inputs = shared.max(newest(&[dir]));
+            if mtime(&out).is_none_or(|built| Some(built) <= inputs) {
+                run(
+                    Command::new(bin.join("python"))
+                        .args(["-m", "stampede_build", "build"])
+                        .arg(&entry)
+                        .arg("-o")
+                        .arg(&out)
+                        .env("PYTHONPATH", &sdk)
+                        .env("PYTHONDONTWRITEBYTECODE", "1"),
+                    &format!("building the Python scenario {name}"),
+                );
+            }
+            out
+        })
+        .collect()
 }

@@ -1,0 +1,202 @@
+"""The HTTP client, shaped like Locust's ``self.client`` (``requests``' arguments), one
+host call per request."""
+
+import json as _json
+import random as _random
+from urllib.parse import urlencode as _urlencode
+
+from componentize_py_types import Err
+from wit_world.imports import http as _http
+
+_EMPTY = b""
+
+
+class Failure(Exception):
+    """A task failure with a message (Locust's ``response.failure(msg)``)."""
+
+
+def fail(message: str):
+    """Fails the current task with ``message``."""
+    raise Failure(message)
+
+
+class HttpError(Exception):
+    """A request that got no response; the host has already recorded it as failed.
+    ``kind`` is the WIT ``http-error`` case, e.g. ``connect`` or ``timeout``."""
+
+    def __init__(self, kind: str, detail: str = ""):
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+        self.detail = detail
+
+
+def _error_kind(e) -> str:
+    # HttpError_InvalidUrl -> invalid-url, as the WIT names it.
+    name = type(e).__name__.split("_", 1)[-1]
+    return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+
+
+class Response:
+    def __init__(self, raw, read_body: bool, catch: bool = False):
+        self.status_code = raw.status
+        self.body_size = raw.body_size
+        self.url = raw.final_url
+        t = raw.timings
+        # Phases in milliseconds.
+        self.timings = {
+            "connect": t.connect_us / 1000,
+            "tls": t.tls_us / 1000,
+            "send": t.send_us / 1000,
+            "wait": t.wait_us / 1000,
+            "receive": t.receive_us / 1000,
+            "total": t.total_us / 1000,
+        }
+        self.elapsed_ms = t.total_us / 1000
+        self.headers = {k.lower(): v for k, v in raw.headers}
+        self._body = raw.body
+        self._read = read_body
+        self._catch = catch
+        self._failure = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def content(self) -> bytes:
+        if not self._read:
+            raise Failure("the response body was not requested: pass read=True with the request")
+        return self._body
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        text = self.text
+        try:
+            return _json.loads(text)
+        except ValueError:
+            raise Failure(f"invalid JSON (status {self.status_code}): {text[:200]}")
+
+    def raise_for_status(self):
+        if self.status_code >= 400:
+            raise Failure(f"unexpected status {self.status_code}")
+        return self
+
+    def expect_status(self, status: int):
+        if self.status_code != status:
+            raise Failure(f"expected status {status}, got {self.status_code}")
+        return self
+
+    # Locust's catch_response: `with client.get(..., catch_response=True) as r:`; a
+    # failure() fails the task with its message when the block ends.
+    def failure(self, message: str):
+        self._failure = str(message)
+
+    def success(self):
+        self._failure = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None and self._failure is not None:
+            raise Failure(self._failure)
+        return False
+
+
+def _multipart(data, files):
+    boundary = "----stampede%016x" % _random.getrandbits(64)
+    parts = []
+    for name, value in (data or {}).items():
+        parts.append((str(name), None, None, str(value).encode()))
+    for name, f in files.items():
+        if isinstance(f, tuple):
+            filename, content = f[0], f[1]
+            ctype = f[2] if len(f) > 2 else "application/octet-stream"
+        else:
+            filename, content, ctype = name, f, "application/octet-stream"
+        if hasattr(content, "read"):
+            content = content.read()
+        if isinstance(content, str):
+            content = content.encode()
+        parts.append((str(name), filename, ctype, bytes(content)))
+    while any(boundary.encode() in p[3] for p in parts):
+        boundary = "----stampede%016x" % _random.getrandbits(64)
+
+    def q(s):
+        return s.replace("\\", "\\\\").replace('"', '\\"')
+
+    out = bytearray()
+    for name, filename, ctype, content in parts:
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{q(name)}"'
+        if filename is not None:
+            head += f'; filename="{q(filename)}"\r\nContent-Type: {ctype}'
+        out += (head + "\r\n\r\n").encode() + content + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return f"multipart/form-data; boundary={boundary}", bytes(out)
+
+
+class Client:
+    """``requests``-style calls: ``params``, ``headers``, a body as ``json``, ``data``
+    (form-encoded, or fields beside ``files`` for multipart) or raw bytes/str in
+    ``data``; ``name`` groups the request in metrics; ``timeout`` is in seconds;
+    ``read=True`` copies the body and headers back (``"headers"``: only headers)."""
+
+    def request(self, method, url, *, name=None, params=None, headers=None, json=None,
+                data=None, files=None, timeout=None, read=False, catch_response=False):
+        hs = [(str(k), str(v)) for k, v in (headers or {}).items()]
+        body = _EMPTY
+        if json is not None:
+            body = _json.dumps(json, separators=(",", ":")).encode()
+            hs.append(("Content-Type", "application/json"))
+        elif files:
+            ctype, body = _multipart(data, files)
+            hs.append(("Content-Type", ctype))
+        elif isinstance(data, dict) or isinstance(data, list):
+            body = _urlencode(data).encode()
+            hs.append(("Content-Type", "application/x-www-form-urlencoded"))
+        elif isinstance(data, str):
+            body = data.encode()
+        elif data is not None:
+            body = bytes(data)
+        if params:
+            url += ("&" if "?" in url else "?") + _urlencode(params)
+        flags = _http.ReadFlags(0)
+        if read is True:
+            flags = _http.ReadFlags.BODY | _http.ReadFlags.HEADERS
+        elif read == "headers":
+            flags = _http.ReadFlags.HEADERS
+        req = _http.HttpRequest(
+            method=method,
+            url=url,
+            headers=hs,
+            body=body,
+            name=name,
+            timeout_ms=None if timeout is None else max(0, round(timeout * 1000)),
+            read=flags,
+        )
+        try:
+            raw = _http.send(req)
+        except Err as e:
+            raise HttpError(_error_kind(e.value), getattr(e.value, "value", "") or "")
+        return Response(raw, read is True, catch_response)
+
+    def get(self, url, **kw):
+        return self.request("GET", url, **kw)
+
+    def post(self, url, **kw):
+        return self.request("POST", url, **kw)
+
+    def put(self, url, **kw):
+        return self.request("PUT", url, **kw)
+
+    def patch(self, url, **kw):
+        return self.request("PATCH", url, **kw)
+
+    def delete(self, url, **kw):
+        return self.request("DELETE", url, **kw)
+
+    def head(self, url, **kw):
+        return self.request("HEAD", url, **kw)

@@ -1,0 +1,80 @@
+"""``stampede-py build scenario.py -o scenario.wasm``: makes a Python scenario a
+WebAssembly component with componentize-py, against the stampede:scenario WIT world."""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SDK_DIR = Path(__file__).resolve().parent.parent
+
+
+def _wit_dir(given):
+    candidates = [Path(given)] if given else [SDK_DIR / "wit", SDK_DIR.parent.parent / "wit"]
+    for c in candidates:
+        if (c / "scenario.wit").is_file():
+            return c.resolve()
+    sys.exit(f"stampede-py: no scenario.wit in {' or '.join(map(str, candidates))}; pass --wit DIR")
+
+
+def _componentize_py():
+    exe = Path(sys.executable).with_name("componentize-py")
+    found = str(exe) if exe.exists() else shutil.which("componentize-py")
+    if not found:
+        sys.exit("stampede-py: componentize-py is not installed: pip install componentize-py==0.25.0")
+    return found
+
+
+def build(entry: Path, out: Path, wit=None) -> None:
+    entry = entry.resolve()
+    if not entry.is_file() or entry.suffix != ".py":
+        sys.exit(f"stampede-py: {entry}: expected a .py scenario file")
+    module = entry.stem
+    if not module.isidentifier():
+        sys.exit(f"stampede-py: {entry.name}: the file name must be a Python module name (e.g. smoke_py.py)")
+    t0 = time.time()
+    with tempfile.TemporaryDirectory(prefix="stampede-py-") as work:
+        # The entry module componentize-py exports: the scenario's HttpUser as `User`.
+        Path(work, "stampede_app.py").write_text(
+            f"import {module} as _scenario\n"
+            "from stampede._export import export as _export\n\n"
+            "User = _export(_scenario)\n"
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            _componentize_py(),
+            "-d", str(_wit_dir(wit)),
+            "-w", "scenario",
+            "componentize", "stampede_app",
+            "-p", work,
+            "-p", str(entry.parent),
+            "-p", str(SDK_DIR),
+            "-o", str(out),
+        ]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            # componentize-py prints a Python traceback; its last line names the problem.
+            lines = [l for l in (r.stderr or r.stdout).strip().splitlines() if l.strip()]
+            detail = "\n".join(lines[-12:])
+            sys.exit(f"stampede-py: {entry.name}: componentize-py failed:\n{detail}")
+    size = out.stat().st_size / 1e6
+    print(f"stampede-py: {entry.name} -> {out} ({size:.1f} MB, {time.time() - t0:.1f} s)", file=sys.stderr)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="stampede-py", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="build a scenario to a component")
+    b.add_argument("scenario", type=Path)
+    b.add_argument("-o", "--out", type=Path, required=True)
+    b.add_argument("--wit", help="directory holding scenario.wit")
+    args = p.parse_args(argv)
+    build(args.scenario, args.out, args.wit)
+
+
+if __name__ == "__main__":
+    main()

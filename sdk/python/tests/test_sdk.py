@@ -1,0 +1,174 @@
+"""Unit tests of the Python SDK against the real generated bindings (componentize-py
+`bindings`), with the host functions replaced by recorders. Run with the bindings and
+sdk/python on PYTHONPATH; the cargo test suite does."""
+
+import types
+import unittest
+
+from componentize_py_types import Err
+from wit_world.exports import user as wit_user
+from wit_world.imports import checks, http, timing, vu
+
+import stampede
+from stampede import HttpError, HttpUser, Failure, between, check, constant, env, sleep, task
+from stampede._export import export
+
+calls = []
+replies = []
+
+
+def fake_send(req):
+    calls.append(req)
+    r = replies.pop(0) if replies else {"status": 200}
+    if "error" in r:
+        raise Err(r["error"])
+    t = http.Timings(connect_us=1000, tls_us=0, send_us=0, wait_us=2500, receive_us=0, total_us=4000)
+    return http.HttpResponse(status=r["status"], headers=r.get("headers", []), body=r.get("body", b""),
+                             body_size=len(r.get("body", b"")), final_url=req.url, timings=t)
+
+
+http.send = fake_send
+checks.check = lambda name, ok: calls.append(("check", name, ok))
+timing.sleep_ms = lambda ms: calls.append(("sleep", ms))
+timing.now_us = lambda: 1_500_000
+ENV = {"K": "v"}
+vu.env = ENV.get
+client = stampede.Client()
+
+
+class Requests(unittest.TestCase):
+    def setUp(self):
+        calls.clear()
+        replies.clear()
+
+    def test_one_host_call_with_the_wit_fields(self):
+        r = client.get("/api/v1/products", params={"page": 2, "q": "a b&c"}, name="list",
+                       headers={"Authorization": "Bearer t"}, timeout=1.5)
+        self.assertEqual(len(calls), 1)
+        req = calls[0]
+        self.assertEqual((req.method, req.url), ("GET", "/api/v1/products?page=2&q=a+b%26c"))
+        self.assertEqual(req.headers, [("Authorization", "Bearer t")])
+        self.assertEqual((req.name, req.timeout_ms, req.read), ("list", 1500, http.ReadFlags(0)))
+        self.assertEqual((r.status_code, r.timings["wait"]), (200, 2.5))
+        with self.assertRaisesRegex(Failure, "read=True"):
+            r.json()
+
+    def test_bodies(self):
+        replies.append({"status": 201, "body": b'{"id": 5}'})
+        r = client.post("/c", json={"a": [1, "x"]}, read=True)
+        self.assertEqual(calls[-1].body, b'{"a":[1,"x"]}')
+        self.assertEqual(calls[-1].read, http.ReadFlags.BODY | http.ReadFlags.HEADERS)
+        self.assertEqual(r.json()["id"], 5)
+        client.post("/f", data={"grant_type": "password", "username": "qa@example.com"})
+        self.assertEqual(calls[-1].body, b"grant_type=password&username=qa%40example.com")
+        self.assertIn(("Content-Type", "application/x-www-form-urlencoded"), calls[-1].headers)
+
+    def test_multipart_has_a_boundary_in_no_part(self):
+        client.post("/u", data={"importType": "full"}, files={"file": ("c.csv", "email\na@x.io\n", "text/csv")})
+        ctype = dict(calls[-1].headers)["Content-Type"]
+        boundary = ctype.split("boundary=")[1]
+        parts = calls[-1].body.decode().split("--" + boundary)
+        self.assertEqual(len(parts), 4)
+        self.assertEqual(parts[3], "--\r\n")
+        self.assertTrue(parts[1].endswith('name="importType"\r\n\r\nfull\r\n'))
+        self.assertIn('name="file"; filename="c.csv"\r\nContent-Type: text/csv\r\n\r\nemail\na@x.io\n\r\n', parts[2])
+
+    def test_http_errors_carry_the_wit_case(self):
+        replies.append({"error": http.HttpError_Connect("refused")})
+        with self.assertRaises(HttpError) as e:
+            client.get("http://127.0.0.1:1/")
+        self.assertEqual((e.exception.kind, str(e.exception)), ("connect", "connect: refused"))
+        replies.append({"error": http.HttpError_InvalidUrl("x")})
+        with self.assertRaises(HttpError) as e:
+            client.get("::")
+        self.assertEqual(e.exception.kind, "invalid-url")
+        replies.append({"error": http.HttpError_Timeout()})
+        with self.assertRaises(HttpError) as e:
+            client.get("/slow")
+        self.assertEqual(str(e.exception), "timeout")
+
+    def test_catch_response_fails_with_the_message(self):
+        replies.append({"status": 404})
+        with self.assertRaisesRegex(Failure, "^not there$"):
+            with client.get("/x", catch_response=True) as r:
+                r.failure("not there")
+        replies.append({"status": 404})
+        with client.get("/x", catch_response=True) as r:
+            r.failure("no")
+            r.success()
+        replies.append({"status": 500})
+        with self.assertRaisesRegex(Failure, "expected status 200, got 500"):
+            client.get("/x").expect_status(200)
+
+    def test_helpers(self):
+        self.assertTrue(check("ok", 1))
+        sleep(0.25)
+        self.assertEqual(calls, [("check", "ok", True), ("sleep", 250)])
+        self.assertEqual((env("K"), env("MISSING", "d"), env("MISSING")), ("v", "d", None))
+        self.assertEqual(stampede.now(), 1.5)
+
+
+class Shopper(HttpUser):
+    wait_time = between(0.5, 1.5)
+
+    def on_start(self):
+        self.started = True
+
+    @task(3)
+    def ok(self):
+        self.ran = True
+
+    @task
+    def broken(self):
+        stampede.fail("cart not created")
+
+    @task(0)
+    def typo(self):
+        None.x
+
+
+class Users(unittest.TestCase):
+    def test_export_describes_and_maps_failures(self):
+        mod = types.ModuleType("scenario_mod")
+        Shopper.__module__ = "scenario_mod"
+        mod.Shopper = Shopper
+        u = export(mod)()
+        spec = u.describe()
+        self.assertEqual([(t.name, t.weight) for t in spec.tasks], [("ok", 3), ("broken", 1), ("typo", 0)])
+        self.assertEqual(spec.wait, wit_user.WaitTime_Between((500, 1500)))
+        with self.assertRaises(Err) as e:
+            u.run_task(0)
+        self.assertEqual(e.exception.value, "on_start has not completed")
+        u.on_start()
+        u.run_task(0)
+        with self.assertRaises(Err) as e:
+            u.run_task(1)
+        self.assertEqual(e.exception.value, "cart not created")
+        with self.assertRaises(Err) as e:
+            u.run_task(2)
+        self.assertTrue(e.exception.value.startswith("AttributeError: "), e.exception.value)
+        with self.assertRaises(Err) as e:
+            u.run_task(7)
+        self.assertEqual(e.exception.value, "no task 7")
+        u.on_stop()
+
+    def test_wait_time_may_be_a_function_and_one_user_is_required(self):
+        class Constant(HttpUser):
+            @staticmethod
+            def wait_time():
+                return constant(2)
+
+            @task
+            def t(self):
+                pass
+
+        mod = types.ModuleType("m2")
+        Constant.__module__ = "m2"
+        mod.Constant = Constant
+        self.assertEqual(export(mod)().describe().wait, wit_user.WaitTime_Constant(2000))
+        with self.assertRaisesRegex(TypeError, "expected one HttpUser subclass, found none"):
+            export(types.ModuleType("empty"))
+
+
+if __name__ == "__main__":
+    unittest.main()
