@@ -6,13 +6,14 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 demo:
     cargo run --release --bin stampede -- demo
 
-# Build every plugin: Rust ones to target/plugins/<name>.wasm, JavaScript ones
-# (plugins/<name>-js) to target/plugins/<name>-js.wasm.
+# Build every plugin: Rust ones to target/plugins/<name>.wasm, the others
+# (plugins/<name>-js, -go, -py) to target/plugins/<name>-<lang>.wasm.
 plugins:
     cargo build --release -p stampede-tests
     mkdir -p target/plugins
     for d in plugins/*/; do n=$(basename "$d"); if [ -f "$d/Cargo.toml" ]; then cp "target/guests/wasm32-wasip2/guest/${n//-/_}.wasm" "target/plugins/$n.wasm"; fi; done
-    cp target/guests/js/*.wasm target/plugins/
+    cp target/guests/js/*.wasm target/guests/py/*.wasm target/plugins/
+    cp target/guests/go/file-upload-go.wasm target/plugins/
     ls -l target/plugins
 
 # The whole test suite (what CI runs).
@@ -31,3 +32,11 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --release --all-targets -- -D warnings
     cargo clippy --release --target wasm32-wasip2 -p stampede-sdk -p smoke -p checkout -p token-refresh -p file-upload -p probe -p not-a-scenario -p hostile -- -D warnings
+
+# Regenerate the Go SDK's committed bindings (sdk/go/imports, sdk/go/exports/wit_exports)
+# from wit/ with wit-bindgen 0.63 (installed into target/toolchains on first use; gofmt
+# comes with the Go of the project's virtualenv, made by the test build).
+go-bindings:
+    test -x target/toolchains/wit-bindgen/bin/wit-bindgen || cargo install wit-bindgen-cli --version 0.63.0 --no-default-features --features go --locked --root target/toolchains/wit-bindgen
+    rm -rf sdk/go/imports sdk/go/exports/wit_exports
+    PATH="$(ls -d $PWD/target/toolchains/venv/lib/python3*/site-packages/go/bin):$PATH" target/toolchains/wit-bindgen/bin/wit-bindgen go --pkg-name stampede.dev/sdk -w scenario --out-dir sdk/go wit

@@ -29,6 +29,13 @@ fn main() {
     let py = [("smoke-py", "plugins/smoke-py/smoke_py.py")];
     let paths = stampede_guest_build::build_python(&py);
     export(&py, paths);
+    // Go (Go and wasm-tools from PyPI; the SDK's build script).
+    let go = [
+        ("file-upload-go", "plugins/file-upload-go"),
+        ("go-gc", "tests/fixtures/go-gc"),
+    ];
+    let paths = stampede_guest_build::build_go(&go);
+    export(&go, paths);
 }
 
 /// Hands the tests each component's path as `<NAME>_WASM`.

@@ -15,4 +15,5 @@ pub mod gate;
 pub mod metrics;
 pub mod report;
 pub mod run;
+pub mod scaffold;
 pub mod vu;

@@ -215,3 +215,8 @@ async fn smoke_in_rust() {
 async fn smoke_in_python() {
     smoke(SMOKE_PY_WASM).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_upload_in_go() {
+    file_upload(FILE_UPLOAD_GO_WASM).await;
+}

@@ -62,6 +62,9 @@ pub enum Command {
     Merge(Box<merge::MergeArgs>),
     /// Print a Kubernetes Indexed Job that runs a config as N segments.
     K8s(k8s::K8sArgs),
+    /// Create a scenario project in Rust, JavaScript, Go or Python that builds with one
+    /// command and runs against `stampede demo-target`, e.g. `stampede new checkout-flow --lang go`.
+    New(crate::scaffold::NewArgs),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -488,6 +491,7 @@ pub fn main() -> ExitCode {
             Command::Run(args) => execute(resolve::resolve(&args)?).await,
             Command::Demo(args) => demo(args).await,
             Command::DemoTarget(args) => crate::demo::run_target(args).await,
+            Command::New(args) => crate::scaffold::run(args),
             Command::Compare(args) => compare(&args),
             Command::Merge(args) => merge::run(&args),
             Command::K8s(args) => k8s::run(&args),

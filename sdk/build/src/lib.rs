@@ -257,3 +257,43 @@ pub fn build_python(scenarios: &[(&str, &str)]) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// Builds Go scenarios with the Go SDK (`sdk/go/build.py`: Go and wasm-tools from the
+/// virtualenv, the WASI reactor adapter from wasmtime's adapter crate): each
+/// `(name, project dir)` becomes `target/guests/go/<name>.wasm`.
+pub fn build_go(scenarios: &[(&str, &str)]) -> Vec<PathBuf> {
+    let root = workspace_root();
+    let sdk = root.join("sdk/go");
+    println!("cargo:rerun-if-changed={}", sdk.display());
+    let bin = python_tools();
+    let adapter = root.join("target/toolchains/wasi_snapshot_preview1.reactor.wasm");
+    let bytes = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER;
+    if std::fs::read(&adapter).ok().as_deref() != Some(bytes) {
+        std::fs::write(&adapter, bytes).expect("writing the WASI reactor adapter");
+    }
+    let shared = newest(&[sdk.clone(), root.join("wit"), adapter.clone()]);
+    scenarios
+        .iter()
+        .map(|(name, dir)| {
+            let dir = root.join(dir);
+            println!("cargo:rerun-if-changed={}", dir.display());
+            let out = root.join("target/guests/go").join(format!("{name}.wasm"));
+            let inputs = shared.max(newest(std::slice::from_ref(&dir)));
+            if mtime(&out).is_none_or(|built| Some(built) <= inputs) {
+                run(
+                    Command::new(bin.join("python"))
+                        .arg(sdk.join("build.py"))
+                        .arg(&dir)
+                        .arg("-o")
+                        .arg(&out)
+                        .arg("--wit")
+                        .arg(root.join("wit"))
+                        .arg("--adapter")
+                        .arg(&adapter),
+                    &format!("building the Go scenario {name}"),
+                );
+            }
+            out
+        })
+        .collect()
+}

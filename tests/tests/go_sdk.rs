@@ -1,0 +1,115 @@
+//! The Go SDK's garbage-collection handling. Go's collector can run inside cabi_realloc
+//! while the host copies a result into the guest, and trap there; the SDK turns the
+//! automatic collector off and collects between calls. Thousands of large responses
+//! must run clean, and the control (automatic GC back on) shows the trap it prevents.
+
+use stampede::executor::Load;
+use stampede::run::{StopSignals, run};
+use stampede_tests::*;
+
+const SIZE: &str = "262144";
+
+async fn big_bodies(
+    iterations: u64,
+    env: &[(&str, &str)],
+) -> (stampede::metrics::summary::Summary, u64) {
+    let server = start_server().await;
+    let mut all = vec![("SIZE", SIZE)];
+    all.extend_from_slice(env);
+    let cfg = config(
+        GO_GC_WASM,
+        &server.url(),
+        4,
+        Load::Iterations(iterations),
+        &all,
+    );
+    let s = run(cfg, StopSignals::none(), |_| {})
+        .await
+        .expect("run succeeds");
+    (s, server.seen.path("/big/262144"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_large_responses_run_without_a_trap() {
+    let (s, seen) = big_bodies(4000, &[]).await;
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert_eq!(s.totals.iterations, 4000);
+    assert_eq!(s.totals.iterations_failed, 0);
+    assert_eq!((s.totals.checks_passed, s.totals.checks_failed), (4000, 0));
+    assert_eq!(seen, 4000);
+    // A gigabyte went through the guests' memory.
+    assert!(s.totals.data_received >= 4000 * 262_144);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automatic_gc_traps_and_the_run_goes_on() {
+    let (s, _) = big_bodies(2000, &[("AUTO_GC", "1")]).await;
+    let traps: u64 = s
+        .errors
+        .iter()
+        .filter(|e| e.message.contains("cannot leave component instance"))
+        .map(|e| e.count)
+        .sum();
+    assert!(traps > 0, "the control did not trap: {:?}", s.errors);
+    // Each trap failed one iteration; the VU was re-instantiated and the run went on.
+    assert_eq!(s.totals.iterations, 2000);
+    assert_eq!(s.totals.iterations_failed, traps);
+}
+
+/// gofmt and go vet over the SDK, the Go plugin and the fixture (Go from the project's
+/// virtualenv, which the build script made).
+#[test]
+fn go_sources_are_formatted_and_vetted() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let venv = root.join("target/toolchains/venv");
+    let go = venv.join("bin/go");
+    let out = std::process::Command::new(&go)
+        .args(["env", "GOROOT"])
+        .output()
+        .expect("go runs");
+    let gofmt =
+        std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("bin/gofmt");
+    let out = std::process::Command::new(gofmt)
+        .arg("-l")
+        .args([
+            "sdk/go",
+            "plugins/file-upload-go",
+            "tests/fixtures/go-gc",
+            "host/src/scaffold/templates/go",
+        ])
+        .current_dir(root)
+        .output()
+        .expect("gofmt runs");
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "gofmt would change: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for dir in ["plugins/file-upload-go", "tests/fixtures/go-gc"] {
+        let out = std::process::Command::new(&go)
+            .args([
+                "vet",
+                ".",
+                "stampede.dev/sdk/stampede",
+                "stampede.dev/sdk/exports/export_stampede_scenario_user",
+            ])
+            .current_dir(root.join(dir))
+            .envs([
+                ("GOOS", "wasip1"),
+                ("GOARCH", "wasm"),
+                ("GOPROXY", "off"),
+                ("GOFLAGS", "-mod=mod"),
+                ("GOTOOLCHAIN", "local"),
+                ("GOWORK", "off"),
+            ])
+            .output()
+            .expect("go vet runs");
+        assert!(
+            out.status.success(),
+            "go vet in {dir}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
