@@ -13,7 +13,7 @@ plugins:
     mkdir -p target/plugins
     for d in plugins/*/; do n=$(basename "$d"); if [ -f "$d/Cargo.toml" ]; then cp "target/guests/wasm32-wasip2/guest/${n//-/_}.wasm" "target/plugins/$n.wasm"; fi; done
     cp target/guests/js/*.wasm target/guests/py/*.wasm target/plugins/
-    cp target/guests/go/file-upload-go.wasm target/plugins/
+    cp target/guests/go/file-upload-go.wasm target/guests/go/smoke-go.wasm target/plugins/
     ls -l target/plugins
 
 # The whole test suite (what CI runs).
@@ -22,8 +22,8 @@ test:
 
 # Benchmarks: CPU per request against a plain hyper loop, memory per VU, instantiation,
 # open-model schedule accuracy, the limits' cost, segment merging, the journeys per plugin
-# and language (one part alone:
-# BENCH_ONLY=arrival|limits|merge|idle|journeys just bench).
+# and language, the smoke journey per language (one part alone:
+# BENCH_ONLY=arrival|limits|merge|idle|journeys|languages just bench).
 bench:
     cargo run --release -p stampede-tests --example bench
 

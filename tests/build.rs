@@ -14,7 +14,7 @@ fn main() {
         let var = format!("{}_WASM", name.to_uppercase().replace('-', "_"));
         println!("cargo:rustc-env={var}={}", path.display());
     }
-    // The JavaScript versions of two journeys, built with the JS SDK (npm packages are
+    // JavaScript versions of the journeys, built with the JS SDK (npm packages are
     // installed by this step).
     let js = [
         ("checkout-js", "plugins/checkout-js/checkout.js"),
@@ -22,6 +22,7 @@ fn main() {
             "token-refresh-js",
             "plugins/token-refresh-js/token-refresh.js",
         ),
+        ("smoke-js", "plugins/smoke-js/smoke.js"),
     ];
     let paths = stampede_guest_build::build_js(&js);
     export(&js, paths);
@@ -32,6 +33,7 @@ fn main() {
     // Go (Go and wasm-tools from PyPI; the SDK's build script).
     let go = [
         ("file-upload-go", "plugins/file-upload-go"),
+        ("smoke-go", "plugins/smoke-go"),
         ("go-gc", "tests/fixtures/go-gc"),
     ];
     let paths = stampede_guest_build::build_go(&go);

@@ -10,6 +10,8 @@
 //! - The seed's journeys (each plugin, in each language) on the demo target at 100 VUs
 //!   with no think time: CPU-µs per request and resident KiB per VU, each in a process
 //!   of its own; JS against Rust on the same journey as the ratio.
+//! - The smoke journey in Rust, JS, Go and Python: component size, compile time (cold,
+//!   cached), instantiation, KiB per VU and CPU-µs per request at 50 VUs.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -270,6 +272,16 @@ fn main() {
         let _ = server.kill();
         return;
     }
+    if only == "languages" {
+        languages();
+        let _ = server.kill();
+        return;
+    }
+    if only == "language" {
+        language_child(&rt, secs);
+        let _ = server.kill();
+        return;
+    }
     if only == "idle" {
         let task = std::env::var("BENCH_IDLE_TASK").unwrap_or_else(|_| "get".into());
         idle_memory(&rt, &addr, &cache, &task);
@@ -375,6 +387,7 @@ fn main() {
     limits_cost(&rt, &addr, &cache);
     let _ = server.kill();
     journeys();
+    languages();
     // In a process of its own, so its peak memory is the merge's alone.
     let status = Command::new(std::env::current_exe().unwrap())
         .env("BENCH_ONLY", "merge")
@@ -617,7 +630,11 @@ fn arrival_accuracy(rt: &tokio::runtime::Runtime, cache: &Path) {
 
 /// Resident memory per idle VU: 10,000 VUs each run `task` once, then wait.
 fn idle_memory(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path, task: &str) {
-    let vus = 10_000u32;
+    // BENCH_IDLE_VUS: fewer, e.g. under a heap profiler.
+    let vus: u32 = std::env::var("BENCH_IDLE_VUS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let cfg = config(
         addr,
         vus,
@@ -654,7 +671,7 @@ fn idle_memory(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path, task: &st
     sampler.join().unwrap();
     let idle = peak.load(Ordering::SeqCst);
     println!(
-        "10,000 idle VUs ({task} once each): RssAnon {} MiB above baseline = {:.1} KiB per VU ({} requests; budget <= 64 KiB)",
+        "{vus} idle VUs ({task} once each): RssAnon {} MiB above baseline = {:.1} KiB per VU ({} requests; budget <= 64 KiB)",
         idle.saturating_sub(base) / 1024,
         idle.saturating_sub(base) as f64 / vus as f64,
         s.totals.http_reqs
@@ -748,6 +765,32 @@ fn journey_child(rt: &tokio::runtime::Runtime, cache: &Path, secs: u64) {
     let i: usize = std::env::var("BENCH_JOURNEY").unwrap().parse().unwrap();
     let addr = std::env::var("BENCH_ADDR").unwrap();
     let (_, _, wasm, extra) = JOURNEYS[i];
+    let m = measure_load(rt, cache, wasm, extra, &addr, JOURNEY_VUS, secs);
+    println!(
+        "{:.1} {:.1} {:.0} {}",
+        m.cpu_us, m.kib_per_vu, m.rps, m.failed
+    );
+}
+
+struct LoadFigures {
+    cpu_us: f64,
+    kib_per_vu: f64,
+    rps: f64,
+    failed: u64,
+}
+
+/// `vus` VUs with no think time for `secs` against the demo target at `addr`: CPU-µs per
+/// request, and RssAnon per VU sampled mid-run above the process after a warm-up VU
+/// (so the engine and the code are in the baseline and only the VUs are measured).
+fn measure_load(
+    rt: &tokio::runtime::Runtime,
+    cache: &Path,
+    wasm: &str,
+    extra: &[(&str, &str)],
+    addr: &str,
+    vus: u32,
+    secs: u64,
+) -> LoadFigures {
     let cfg = |vus, load| {
         let mut env = vec![("WAIT_MIN_MS", "0"), ("WAIT_MAX_MS", "0")];
         env.extend_from_slice(extra);
@@ -755,8 +798,6 @@ fn journey_child(rt: &tokio::runtime::Runtime, cache: &Path, secs: u64) {
         c.cache_dir = Some(cache.to_path_buf());
         c
     };
-    // Warm-up: compile (or load from the cache) and run one VU, so the baseline holds
-    // the engine and the code and the measurement only the VUs.
     rt.block_on(run(
         cfg(1, Load::Iterations(5)),
         StopSignals::none(),
@@ -773,17 +814,166 @@ fn journey_child(rt: &tokio::runtime::Runtime, cache: &Path, secs: u64) {
     let c0 = cpu_time();
     let s = rt
         .block_on(run(
-            cfg(JOURNEY_VUS, Load::Duration(Duration::from_secs(secs))),
+            cfg(vus, Load::Duration(Duration::from_secs(secs))),
             StopSignals::none(),
             |_| {},
         ))
         .unwrap();
-    let cpu = (cpu_time() - c0).as_secs_f64() * 1e6 / s.totals.http_reqs.max(1) as f64;
+    let cpu_us = (cpu_time() - c0).as_secs_f64() * 1e6 / s.totals.http_reqs.max(1) as f64;
     sampler.join().unwrap();
-    let kib = mid.load(Ordering::SeqCst).saturating_sub(base) as f64 / JOURNEY_VUS as f64;
+    LoadFigures {
+        cpu_us,
+        kib_per_vu: mid.load(Ordering::SeqCst).saturating_sub(base) as f64 / vus as f64,
+        rps: s.totals.http_reqs_rate,
+        failed: s.totals.http_req_failed + s.totals.iterations_failed,
+    }
+}
+
+/// The smoke journey in each language.
+const SMOKES: &[(&str, &str)] = &[
+    ("rust", stampede_tests::SMOKE_WASM),
+    ("js", stampede_tests::SMOKE_JS_WASM),
+    ("go", stampede_tests::SMOKE_GO_WASM),
+    ("python", stampede_tests::SMOKE_PY_WASM),
+];
+const LANGUAGE_VUS: u32 = 50;
+
+/// The same smoke journey in each language, each in a process of its own: component
+/// size, compile time (cold, then from the cache), instantiation, resident KiB per VU
+/// and CPU-µs per request at 50 VUs; ratios against Rust.
+fn languages() {
+    let (mut demo, addr) = start_child("--serve-demo");
     println!(
-        "{cpu:.1} {kib:.1} {:.0} {}",
-        s.totals.http_reqs_rate,
-        s.totals.http_req_failed + s.totals.iterations_failed
+        "smoke in each language, demo target, {LANGUAGE_VUS} VUs with no think time, each in its own process:"
+    );
+    println!(
+        "  {:<7} {:>8} {:>11} {:>10} {:>12} {:>8} {:>11} {:>8} {:>7}",
+        "lang",
+        "size MB",
+        "compile ms",
+        "cached ms",
+        "instantiate",
+        "KiB/VU",
+        "CPU-µs/req",
+        "req/s",
+        "failed"
+    );
+    let mut rust: Option<Vec<f64>> = None;
+    for (i, (lang, _)) in SMOKES.iter().enumerate() {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .env("BENCH_ONLY", "language")
+            .env("BENCH_LANG", i.to_string())
+            .env("BENCH_ADDR", &addr)
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        let line = String::from_utf8_lossy(&out.stdout);
+        let f: Vec<f64> = line
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let [size, cold, cached, inst, kib, cpu, rps, failed] = f[..] else {
+            println!("  {lang:<7} failed to run: {line}");
+            continue;
+        };
+        println!(
+            "  {lang:<7} {size:>8.2} {cold:>11.0} {cached:>10.1} {inst:>9.0} µs {kib:>8.0} {cpu:>11.1} {rps:>8.0} {failed:>7}"
+        );
+        match &rust {
+            None => rust = Some(f.clone()),
+            Some(r) => println!(
+                "          vs rust: instantiate {:.1}x, KiB/VU {:.1}x, CPU-µs/req {:.2}x",
+                inst / r[3],
+                kib / r[4].max(1.0),
+                cpu / r[5]
+            ),
+        }
+    }
+    let _ = demo.kill();
+}
+
+/// State of the bare instantiation measurement: WASI only (the stampede imports trap if
+/// called; instantiation does not call them).
+struct Bare {
+    wasi: wasmtime_wasi::WasiCtx,
+    table: wasmtime::component::ResourceTable,
+}
+
+impl wasmtime_wasi::WasiView for Bare {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// One language (`BENCH_LANG`): prints size MB, cold compile ms, cached load ms,
+/// instantiate µs, KiB/VU, CPU-µs/req, req/s, failures.
+fn language_child(rt: &tokio::runtime::Runtime, secs: u64) {
+    let i: usize = std::env::var("BENCH_LANG").unwrap().parse().unwrap();
+    let addr = std::env::var("BENCH_ADDR").unwrap();
+    let wasm = SMOKES[i].1;
+    let bytes = std::fs::read(wasm).unwrap();
+    let engine = stampede::engine::engine(stampede::engine::EngineSettings {
+        max_instances: 64,
+        memory_cap: 256 << 20,
+        fuel: true,
+        epoch: true,
+    })
+    .unwrap();
+    let cache = std::env::temp_dir().join(format!("stampede-bench-lang-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let path = Path::new(wasm);
+    let t0 = Instant::now();
+    let cold = stampede::engine::load_component(&engine, path, &bytes, Some(&cache)).unwrap();
+    let cold_ms = t0.elapsed().as_secs_f64() * 1e3;
+    assert!(!cold.cache_hit);
+    let t0 = Instant::now();
+    let cached = stampede::engine::load_component(&engine, path, &bytes, Some(&cache)).unwrap();
+    let cached_ms = t0.elapsed().as_secs_f64() * 1e3;
+    assert!(cached.cache_hit);
+
+    let mut linker = wasmtime::component::Linker::<Bare>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    linker
+        .define_unknown_imports_as_traps(&cached.component)
+        .unwrap();
+    let pre = linker.instantiate_pre(&cached.component).unwrap();
+    let instantiate = || async {
+        let mut store = wasmtime::Store::new(
+            &engine,
+            Bare {
+                wasi: wasmtime_wasi::WasiCtx::builder().build(),
+                table: wasmtime::component::ResourceTable::new(),
+            },
+        );
+        store.set_fuel(u64::MAX).unwrap();
+        store.set_epoch_deadline(1);
+        let t0 = Instant::now();
+        pre.instantiate_async(&mut store).await.unwrap();
+        t0.elapsed()
+    };
+    let n = 40;
+    let inst_us = rt.block_on(async {
+        for _ in 0..5 {
+            instantiate().await;
+        }
+        let mut total = Duration::ZERO;
+        for _ in 0..n {
+            total += instantiate().await;
+        }
+        total.as_secs_f64() * 1e6 / n as f64
+    });
+    drop(pre);
+    let m = measure_load(rt, &cache, wasm, &[], &addr, LANGUAGE_VUS, secs);
+    let _ = std::fs::remove_dir_all(&cache);
+    println!(
+        "{:.2} {cold_ms:.0} {cached_ms:.1} {inst_us:.0} {:.1} {:.1} {:.0} {}",
+        bytes.len() as f64 / 1e6,
+        m.kib_per_vu,
+        m.cpu_us,
+        m.rps,
+        m.failed
     );
 }

@@ -159,7 +159,10 @@ fn guest_output_goes_to_the_rate_limited_log() {
 fn the_readme_demo_runs_and_passes_its_gate() {
     let (code, out, err) = stampede(&["demo", "--duration", "1s", "--vus", "4"]);
     assert_eq!(code, 0, "{out}\n{err}");
+    // The checkout journey: each user logs in and opens a cart before its tasks.
+    assert!(out.contains("scenario bundled:checkout"), "{out}");
     assert!(out.contains("POST /api/v1/auth/login"), "{out}");
+    assert!(out.contains("POST /api/v1/carts "), "{out}");
     assert!(out.contains("verdict: PASSED (3 thresholds)"), "{out}");
 }
 

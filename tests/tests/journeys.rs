@@ -220,3 +220,13 @@ async fn smoke_in_python() {
 async fn file_upload_in_go() {
     file_upload(FILE_UPLOAD_GO_WASM).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smoke_in_js() {
+    smoke(SMOKE_JS_WASM).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smoke_in_go() {
+    smoke(SMOKE_GO_WASM).await;
+}
