@@ -233,6 +233,21 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
     let cache = std::env::temp_dir().join("stampede-bench-cache");
+    // Children of `journeys` and `languages`: one measurement each, no server of their own.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only == "journey" || only == "language" {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        if only == "journey" {
+            journey_child(&rt, &cache, secs);
+        } else {
+            language_child(&rt, secs);
+        }
+        return;
+    }
     let (mut server, addr) = start_server();
     // The generator gets one worker thread, like the anchors' single-core generators.
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -246,7 +261,6 @@ fn main() {
     let mut ratios = Vec::new();
     // BENCH_ONLY=plain|client|engine runs one side, for profiling; idle only the
     // memory measurement (BENCH_IDLE_TASK picks the probe task the VUs run once).
-    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     if only == "limits" {
         limits_cost(&rt, &addr, &cache);
         let _ = server.kill();
@@ -267,21 +281,13 @@ fn main() {
         let _ = server.kill();
         return;
     }
-    if only == "journey" {
-        journey_child(&rt, &cache, secs);
-        let _ = server.kill();
-        return;
-    }
+
     if only == "languages" {
         languages();
         let _ = server.kill();
         return;
     }
-    if only == "language" {
-        language_child(&rt, secs);
-        let _ = server.kill();
-        return;
-    }
+
     if only == "idle" {
         let task = std::env::var("BENCH_IDLE_TASK").unwrap_or_else(|_| "get".into());
         idle_memory(&rt, &addr, &cache, &task);
@@ -708,6 +714,12 @@ const JOURNEYS: &[Journey] = &[
         stampede_tests::FILE_UPLOAD_WASM,
         &[("ROWS", "100"), ("POLL_MS", "20")],
     ),
+    (
+        "file-upload",
+        "go",
+        stampede_tests::FILE_UPLOAD_GO_WASM,
+        &[("ROWS", "100"), ("POLL_MS", "20")],
+    ),
 ];
 const JOURNEY_VUS: u32 = 100;
 
@@ -731,7 +743,9 @@ fn journeys() {
             .stderr(Stdio::null())
             .output()
             .unwrap();
-        let line = String::from_utf8_lossy(&out.stdout);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // The child's last line holds its figures.
+        let line = stdout.lines().last().unwrap_or("");
         let f: Vec<f64> = line
             .split_whitespace()
             .filter_map(|v| v.parse().ok())
@@ -747,7 +761,7 @@ fn journeys() {
             rust.get(plugin)
                 .map(|(c, k)| {
                     format!(
-                        "  ({:.2}x the Rust CPU per request, {:.1}x its KiB per VU)",
+                        "  ({:.2}x Rust's CPU per request, {:.1}x its KiB per VU)",
                         cpu / c,
                         kib / k.max(1.0)
                     )
@@ -867,7 +881,9 @@ fn languages() {
             .stderr(Stdio::null())
             .output()
             .unwrap();
-        let line = String::from_utf8_lossy(&out.stdout);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // The child's last line holds its figures.
+        let line = stdout.lines().last().unwrap_or("");
         let f: Vec<f64> = line
             .split_whitespace()
             .filter_map(|v| v.parse().ok())
@@ -933,12 +949,32 @@ fn language_child(rt: &tokio::runtime::Runtime, secs: u64) {
     let cached = stampede::engine::load_component(&engine, path, &bytes, Some(&cache)).unwrap();
     let cached_ms = t0.elapsed().as_secs_f64() * 1e3;
     assert!(cached.cache_hit);
+    eprintln!("compiled in {cold_ms:.0} ms, loaded from the cache in {cached_ms:.1} ms");
 
     let mut linker = wasmtime::component::Linker::<Bare>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-    linker
-        .define_unknown_imports_as_traps(&cached.component)
-        .unwrap();
+    // The stampede imports as functions that fail if called (instantiation calls none).
+    // Not define_unknown_imports_as_traps: it shadows WASI 0.2.x interfaces that the
+    // linker provides under another patch version.
+    use wasmtime::component::types::ComponentItem;
+    let ty = cached.component.component_type();
+    for (name, import) in ty.imports(&engine) {
+        let ComponentItem::ComponentInstance(inst) = import.ty else {
+            continue;
+        };
+        if !name.starts_with("stampede:") {
+            continue;
+        }
+        let mut li = linker.instance(name).unwrap();
+        for (fname, export) in inst.exports(&engine) {
+            if let ComponentItem::ComponentFunc(_) = export.ty {
+                li.func_new(fname, |_, _, _, _| {
+                    Err(wasmtime::Error::msg("not available in this benchmark"))
+                })
+                .unwrap();
+            }
+        }
+    }
     let pre = linker.instantiate_pre(&cached.component).unwrap();
     let instantiate = || async {
         let mut store = wasmtime::Store::new(
@@ -966,6 +1002,7 @@ fn language_child(rt: &tokio::runtime::Runtime, secs: u64) {
         total.as_secs_f64() * 1e6 / n as f64
     });
     drop(pre);
+    eprintln!("instantiated in {inst_us:.0} µs");
     let m = measure_load(rt, &cache, wasm, &[], &addr, LANGUAGE_VUS, secs);
     let _ = std::fs::remove_dir_all(&cache);
     println!(
