@@ -40,7 +40,11 @@ def first(paths, what):
 def run(cmd, env=None, what=""):
     r = subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True)
     if r.returncode != 0:
-        sys.exit(f"stampede-go: {what} failed:\n{(r.stderr or r.stdout).strip()}")
+        lines = [l.strip() for l in (r.stderr or r.stdout).splitlines() if l.strip()]
+        # The compiler's first "file.go:line:col: message" is the one to fix first.
+        first = next((l for l in lines if ".go:" in l), lines[0] if lines else "no output")
+        more = f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else ""
+        sys.exit(f"stampede-go: {what} failed: {first}{more}")
 
 
 def build(project, out, wit=None, adapter=None):

@@ -113,3 +113,36 @@ fn go_sources_are_formatted_and_vetted() {
         );
     }
 }
+
+#[test]
+fn a_go_compile_error_is_one_line() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let dir = stampede_tests::scratch_dir("go-build-error");
+    let go_mod = std::fs::read_to_string(root.join("plugins/smoke-go/go.mod"))
+        .unwrap()
+        .replace("../../sdk/go", root.join("sdk/go").to_str().unwrap());
+    std::fs::write(dir.join("go.mod"), go_mod).unwrap();
+    std::fs::write(
+        dir.join("main.go"),
+        "package main\n\nfunc main() { undefinedThing() }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(root.join("target/toolchains/venv/bin/python"))
+        .arg(root.join("sdk/go/build.py"))
+        .arg(&dir)
+        .arg("-o")
+        .arg(dir.join("out.wasm"))
+        .arg("--adapter")
+        .arg(root.join("target/toolchains/wasi_snapshot_preview1.reactor.wasm"))
+        .output()
+        .expect("python runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("go build failed: ./main.go:3:15: undefined: undefinedThing"),
+        "{err}"
+    );
+}

@@ -109,3 +109,53 @@ fn declarations_are_in_step_with_the_wit() {
         );
     }
 }
+
+/// Builds `source` with `stampede-js build`; returns (success, stderr).
+fn build_js(name: &str, source: &str) -> (bool, String) {
+    let dir = stampede_tests::scratch_dir(&format!("js-build-{name}"));
+    let entry = dir.join(format!("{name}.js"));
+    std::fs::write(&entry, source).unwrap();
+    let out = Command::new("node")
+        .arg(root().join("sdk/js/bin/stampede-js.js"))
+        .arg("build")
+        .arg(&entry)
+        .arg("-o")
+        .arg(dir.join("out.wasm"))
+        .output()
+        .expect("node runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn build_errors_are_one_line_and_name_the_problem() {
+    let cases = [
+        (
+            "syntax",
+            "export default { tasks: [ ;\n",
+            "syntax.js:1:26: Unexpected \";\"",
+        ),
+        (
+            "no_tasks",
+            "export default { tasks: [] };\n",
+            "the module threw while it was built (top-level code runs at build time): TypeError: the user has no tasks",
+        ),
+        (
+            "host_at_top",
+            "import { env, task } from '@stampede/sdk';\nconst e = env('A');\nexport default { tasks: [task(1, function a() {})] };\n",
+            "move calls such as env() into onStart",
+        ),
+    ];
+    for (name, source, expected) in cases {
+        let (ok, err) = build_js(name, source);
+        assert!(!ok, "{name} built");
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{name}: {err}");
+        assert!(
+            lines[0].starts_with("stampede-js: ") && lines[0].contains(expected),
+            "{name}: {err}"
+        );
+    }
+}

@@ -44,3 +44,42 @@ fn python_sdk_unit_tests_pass() {
         "{text}"
     );
 }
+
+#[test]
+fn build_errors_are_one_line_and_name_the_problem() {
+    let root = root();
+    let dir = stampede_tests::scratch_dir("py-build-errors");
+    let cases = [
+        (
+            "bad_syntax",
+            "from stampede import HttpUser\nclass A(HttpUser:\n    pass\n",
+            "SyntaxError: invalid syntax (bad_syntax.py, line 2)",
+        ),
+        (
+            "no_user",
+            "from stampede import HttpUser\nx = 1\n",
+            "TypeError: no_user: expected one HttpUser subclass, found none",
+        ),
+    ];
+    for (name, source, expected) in cases {
+        let entry = dir.join(format!("{name}.py"));
+        std::fs::write(&entry, source).unwrap();
+        let out = Command::new(root.join("target/toolchains/venv/bin/python"))
+            .args(["-m", "stampede_build", "build"])
+            .arg(&entry)
+            .arg("-o")
+            .arg(dir.join("out.wasm"))
+            .env("PYTHONPATH", root.join("sdk/python"))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .output()
+            .expect("python runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(!out.status.success(), "{name} built");
+        assert_eq!(
+            lines,
+            [format!("stampede-py: {name}.py: {expected}")],
+            "{name}"
+        );
+    }
+}

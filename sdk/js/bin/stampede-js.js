@@ -91,6 +91,23 @@ export const user = typeof u?.runTask === 'function' ? u : defineUser(u);
   }
 }
 
+// One line from componentize-js's report: the exception the module threw while it was
+// snapshotted at build time, or the report's first line.
+function componentizeError(message) {
+  const lines = message.split('\n');
+  const at = lines.findIndex((l) => l.includes('Exception while evaluating top-level script'));
+  if (at >= 0 && lines[at + 1]) {
+    // "scenario.js:30:33 TypeError: ..." points into the bundle; the message is what helps.
+    const thrown = lines[at + 1].replace(/^\S+:\d+:\d+\s+/, '');
+    return `the module threw while it was built (top-level code runs at build time): ${thrown}`;
+  }
+  const callsHost = message.match(/cannot call arbitrary imported functions|unknown imported function: '([^']+)' '([^']+)'/);
+  if (callsHost) {
+    return 'top-level code called the host while the module was built; move calls such as env() into onStart, a task or a waitTime function';
+  }
+  return `componentize failed: ${lines[0]}`;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const entry = resolve(args.entry);
@@ -113,7 +130,7 @@ async function main() {
         disableFeatures: ['http', 'fetch-event'],
       }));
     } catch (e) {
-      die(`${args.entry}: componentize failed: ${String(e.message ?? e)}`);
+      die(`${args.entry}: ${componentizeError(String(e.message ?? e))}`);
     }
     const out = resolve(args.out);
     await mkdir(dirname(out), { recursive: true });

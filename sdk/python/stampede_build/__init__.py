@@ -3,6 +3,7 @@ WebAssembly component with componentize-py, against the stampede:scenario WIT wo
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,21 @@ def _componentize_py():
     if not found:
         sys.exit("stampede-py: componentize-py is not installed: pip install componentize-py==0.25.0")
     return found
+
+
+def _one_line(report: str) -> str:
+    """The line of componentize-py's report that names the problem: what follows
+    "Caused by:" (the scenario's own exception, raised while it was pre-initialised at
+    build time), else the last "...Error: ..." line."""
+    lines = [l.strip() for l in report.splitlines() if l.strip()]
+    if "Caused by:" in lines:
+        i = lines.index("Caused by:")
+        if i + 1 < len(lines):
+            return lines[i + 1]
+    errors = [l for l in lines if re.match(r"^[A-Za-z_.]*(Error|Exception): ", l)]
+    if errors:
+        return errors[-1]
+    return f"componentize-py failed: {lines[-1] if lines else 'no output'}"
 
 
 def build(entry: Path, out: Path, wit=None) -> None:
@@ -57,10 +73,7 @@ def build(entry: Path, out: Path, wit=None) -> None:
         ]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
-            # componentize-py prints a Python traceback; its last line names the problem.
-            lines = [l for l in (r.stderr or r.stdout).strip().splitlines() if l.strip()]
-            detail = "\n".join(lines[-12:])
-            sys.exit(f"stampede-py: {entry.name}: componentize-py failed:\n{detail}")
+            sys.exit(f"stampede-py: {entry.name}: {_one_line(r.stderr or r.stdout)}")
     size = out.stat().st_size / 1e6
     print(f"stampede-py: {entry.name} -> {out} ({size:.1f} MB, {time.time() - t0:.1f} s)", file=sys.stderr)
 
