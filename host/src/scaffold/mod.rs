@@ -18,6 +18,13 @@ static PY_BUILD: Dir = include_dir!("$CARGO_MANIFEST_DIR/../sdk/python/stampede_
 static GO_SDK: Dir = include_dir!("$CARGO_MANIFEST_DIR/../sdk/go");
 static TEMPLATES: Dir = include_dir!("$CARGO_MANIFEST_DIR/src/scaffold/templates");
 
+/// The starting scenario: the smoke journey of `plugins/`, in each language (the suite
+/// runs those against the demo shop too).
+static SMOKE_RUST: &str = include_str!("../../../plugins/smoke/src/lib.rs");
+static SMOKE_JS: &str = include_str!("../../../plugins/smoke-js/smoke.js");
+static SMOKE_GO: &str = include_str!("../../../plugins/smoke-go/main.go");
+static SMOKE_PY: &str = include_str!("../../../plugins/smoke-py/smoke_py.py");
+
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     Rust,
@@ -125,6 +132,13 @@ fn files(lang: Lang, name: &str) -> Vec<(PathBuf, Vec<u8>)> {
         };
         out.push((rel.to_path_buf(), contents));
     }
+    let scenario = match lang {
+        Lang::Rust => ("src/lib.rs", SMOKE_RUST),
+        Lang::Js => ("scenario.js", SMOKE_JS),
+        Lang::Go => ("main.go", SMOKE_GO),
+        Lang::Python => ("scenario.py", SMOKE_PY),
+    };
+    out.push((scenario.0.into(), scenario.1.into()));
     let vendor = Path::new("vendor/stampede");
     out.push((vendor.join("wit/scenario.wit"), WIT.into()));
     let mut add_dir = |dir: &Dir, to: &Path| {
