@@ -723,6 +723,25 @@ const JOURNEYS: &[Journey] = &[
 ];
 const JOURNEY_VUS: u32 = 100;
 
+/// Runs measurement `i` of `mode` in a child process against the demo target at `addr`;
+/// returns the child's last line (its figures) and the numbers in it.
+fn child_figures(mode: &str, index_var: &str, i: usize, addr: &str) -> (String, Vec<f64>) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .env("BENCH_ONLY", mode)
+        .env(index_var, i.to_string())
+        .env("BENCH_ADDR", addr)
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or("").to_string();
+    let f = line
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    (line, f)
+}
+
 /// Each journey in a child process of its own (so its memory is its own), against one
 /// demo target in another; prints a table and JS/Rust ratios.
 fn journeys() {
@@ -736,20 +755,7 @@ fn journeys() {
     );
     let mut rust = std::collections::HashMap::new();
     for (i, (plugin, lang, _, _)) in JOURNEYS.iter().enumerate() {
-        let out = Command::new(std::env::current_exe().unwrap())
-            .env("BENCH_ONLY", "journey")
-            .env("BENCH_JOURNEY", i.to_string())
-            .env("BENCH_ADDR", &addr)
-            .stderr(Stdio::null())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        // The child's last line holds its figures.
-        let line = stdout.lines().last().unwrap_or("");
-        let f: Vec<f64> = line
-            .split_whitespace()
-            .filter_map(|v| v.parse().ok())
-            .collect();
+        let (line, f) = child_figures("journey", "BENCH_JOURNEY", i, &addr);
         let [cpu, kib, rps, failed] = f[..] else {
             println!("  {plugin:<14} {lang:<5} failed to run: {line}");
             continue;
@@ -874,20 +880,7 @@ fn languages() {
     );
     let mut rust: Option<Vec<f64>> = None;
     for (i, (lang, _)) in SMOKES.iter().enumerate() {
-        let out = Command::new(std::env::current_exe().unwrap())
-            .env("BENCH_ONLY", "language")
-            .env("BENCH_LANG", i.to_string())
-            .env("BENCH_ADDR", &addr)
-            .stderr(Stdio::null())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        // The child's last line holds its figures.
-        let line = stdout.lines().last().unwrap_or("");
-        let f: Vec<f64> = line
-            .split_whitespace()
-            .filter_map(|v| v.parse().ok())
-            .collect();
+        let (line, f) = child_figures("language", "BENCH_LANG", i, &addr);
         let [size, cold, cached, inst, kib, cpu, rps, failed] = f[..] else {
             println!("  {lang:<7} failed to run: {line}");
             continue;
