@@ -259,8 +259,9 @@ fn main() {
         "CPU per request: {CONCURRENCY} concurrent users, {secs}s per measurement, {rounds} rounds, server in a child process"
     );
     let mut ratios = Vec::new();
-    // BENCH_ONLY=plain|client|engine runs one side, for profiling; idle only the
-    // memory measurement (BENCH_IDLE_TASK picks the probe task the VUs run once).
+    // BENCH_ONLY=ratio runs only the rounds below; plain|client|engine one side, for
+    // profiling (BENCH_TASK picks the probe task of `engine`); idle only the memory
+    // measurement (BENCH_IDLE_TASK picks the probe task the VUs run once).
     if only == "limits" {
         limits_cost(&rt, &addr, &cache);
         let _ = server.kill();
@@ -294,21 +295,22 @@ fn main() {
         let _ = server.kill();
         return;
     }
-    if !only.is_empty() {
+    if !only.is_empty() && only != "ratio" {
         let (u0, s0) = cpu_times();
         let n = if only == "plain" {
             rt.block_on(plain_loop(&addr, secs))
         } else if only == "client" {
             rt.block_on(client_loop(&addr, secs))
         } else {
+            let task = std::env::var("BENCH_TASK").unwrap_or_else(|_| "get".into());
             let cfg = config(
                 &addr,
                 CONCURRENCY,
                 Load::Duration(Duration::from_secs(secs)),
-                &[("TASKS", "get"), ("NAME", "GET /ok")],
+                &[("TASKS", &task), ("NAME", "GET /ok")],
                 &cache,
             );
-            // One request per iteration.
+            // One request per iteration (BENCH_TASK=noop: none, the engine alone).
             rt.block_on(run(cfg, StopSignals::none(), |_| {}))
                 .unwrap()
                 .totals
@@ -370,6 +372,10 @@ fn main() {
         "  median ratio stampede / plain hyper: {:.2}x (budget <= 1.5x)",
         ratios[ratios.len() / 2]
     );
+    if only == "ratio" {
+        let _ = server.kill();
+        return;
+    }
 
     // Instantiation from a warm cache: engine + cached component + InstancePre + 1,000
     // instances (each with its setup call), timed by a run whose VUs start and stop.

@@ -7,11 +7,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -117,19 +117,16 @@ impl AsyncWrite for CountingStream {
 
 pub type ReqBody = Full<Bytes>;
 
+/// How requests go out on a connection: HTTP/1.1 on the stream itself, in the VU's
+/// task ([`super::h1`]); HTTP/2 through hyper, whose connection task multiplexes.
 pub enum Sender {
-    H1(http1::SendRequest<ReqBody>),
+    H1(CountingStream),
     H2(http2::SendRequest<ReqBody>),
 }
 
-impl Sender {
-    pub fn is_closed(&self) -> bool {
-        match self {
-            Sender::H1(s) => s.is_closed(),
-            Sender::H2(s) => s.is_closed(),
-        }
-    }
-}
+/// How long a kept-alive HTTP/1 connection may sit unused before it is checked for a
+/// close from the server (a check that costs a syscall, so not before every request).
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// A live connection of one VU to one origin.
 pub struct Conn {
@@ -138,6 +135,19 @@ pub struct Conn {
     pub host_header: http::HeaderValue,
     pub sender: Sender,
     pub counts: Arc<ByteCounts>,
+    pub last_used: Instant,
+}
+
+impl Conn {
+    /// Whether the connection can take another request.
+    pub fn usable(&mut self) -> bool {
+        match &mut self.sender {
+            Sender::H2(s) => !s.is_closed(),
+            Sender::H1(io) => {
+                self.last_used.elapsed() < CHECK_AFTER_IDLE || super::h1::still_open(io)
+            }
+        }
+    }
 }
 
 /// What establishing a connection cost, in microseconds.
@@ -165,7 +175,46 @@ pub async fn connect(
     let _ = tcp.set_nodelay(true);
     times.connect_us = us(start);
     let counts = Arc::new(ByteCounts::default());
+    // TLS and the HTTP/2 handshake are boxed futures of their own: their state is
+    // large, and inline it would deepen the fiber stack (resident per VU) of every
+    // first request, HTTP/1 over TCP included.
     let (inner, h2) = if origin.https {
+        tls_handshake(origin, tcp, tls, times).await?
+    } else {
+        (Inner::Plain(tcp), false)
+    };
+    let stream = CountingStream {
+        inner,
+        counts: counts.clone(),
+    };
+    let sender = if h2 {
+        h2_handshake(origin, stream).await?
+    } else {
+        Sender::H1(stream)
+    };
+    let host_header = http::HeaderValue::from_str(&origin.host_port())
+        .map_err(|e| ClientError::new(ErrorKind::InvalidUrl, format!("{origin}: {e}")))?;
+    Ok(Conn {
+        origin: origin.clone(),
+        host_header,
+        sender,
+        counts,
+        last_used: Instant::now(),
+    })
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, ClientError>> + Send + 'a>>;
+
+// Built in a function of their own, not inlined: the future is assembled on the stack
+// before it is boxed, and only connections that need it should pay for that.
+#[inline(never)]
+fn tls_handshake<'a>(
+    origin: &'a Origin,
+    tcp: TcpStream,
+    tls: &'a TlsConnector,
+    times: &'a mut ConnectTimes,
+) -> Boxed<'a, (Inner, bool)> {
+    Box::pin(async move {
         let tls_start = Instant::now();
         let name = ServerName::try_from(origin.host.clone()).map_err(|e| {
             ClientError::new(ErrorKind::InvalidUrl, format!("{}: {e}", origin.host))
@@ -176,32 +225,17 @@ pub async fn connect(
             .map_err(|e| ClientError::new(ErrorKind::Tls, format!("{}: {e}", origin)))?;
         times.tls_us = us(tls_start);
         let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-        (Inner::Tls(Box::new(stream)), h2)
-    } else {
-        (Inner::Plain(tcp), false)
-    };
-    let io = TokioIo::new(CountingStream {
-        inner,
-        counts: counts.clone(),
-    });
-    let proto = |e: hyper::Error| ClientError::new(ErrorKind::Protocol, format!("{origin}: {e}"));
-    let sender = if h2 {
-        let (sender, conn) = http2::handshake(TokioExecutor::new(), io)
+        Ok((Inner::Tls(Box::new(stream)), h2))
+    })
+}
+
+#[inline(never)]
+fn h2_handshake(origin: &Origin, stream: CountingStream) -> Boxed<'_, Sender> {
+    Box::pin(async move {
+        let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
             .await
-            .map_err(proto)?;
+            .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("{origin}: {e}")))?;
         tokio::spawn(conn);
-        Sender::H2(sender)
-    } else {
-        let (sender, conn) = http1::handshake(io).await.map_err(proto)?;
-        tokio::spawn(conn);
-        Sender::H1(sender)
-    };
-    let host_header = http::HeaderValue::from_str(&origin.host_port())
-        .map_err(|e| ClientError::new(ErrorKind::InvalidUrl, format!("{origin}: {e}")))?;
-    Ok(Conn {
-        origin: origin.clone(),
-        host_header,
-        sender,
-        counts,
+        Ok(Sender::H2(sender))
     })
 }

@@ -2,11 +2,13 @@
 //! real client holds them), its cookie jar, redirects and gzip, with every phase timed.
 
 mod connect;
+mod h1;
 pub mod policy;
 pub mod tls;
 
 use std::fmt;
 use std::io::Write;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -15,7 +17,6 @@ use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use tokio_rustls::TlsConnector;
 use url::Url;
 
@@ -248,6 +249,10 @@ impl Resolver for FixedResolver {
     }
 }
 
+/// What [`VuClient::send_boxed`] returns.
+pub type SendFuture<'a> =
+    Pin<Box<dyn Future<Output = (Result<Response, ClientError>, Measured)> + Send + 'a>>;
+
 pub struct VuClient {
     config: Arc<ClientConfig>,
     resolver: Arc<dyn Resolver>,
@@ -271,13 +276,20 @@ impl VuClient {
         }
     }
 
+    /// [`Self::send`] as a boxed future, built in a frame of its own: a caller whose
+    /// future lives on a fiber stack (a VU's host call) keeps that stack shallow.
+    #[inline(never)]
+    pub fn send_boxed(&mut self, req: Request) -> SendFuture<'_> {
+        Box::pin(self.send(req))
+    }
+
     /// Sends `req`, following redirects. Never panics; every failure is a
     /// [`ClientError`], and the costs are measured either way.
     pub async fn send(&mut self, req: Request) -> (Result<Response, ClientError>, Measured) {
         let start = Instant::now();
         let timeout = req.timeout.unwrap_or(self.config.timeout);
         let mut m = Measured::default();
-        let res = match tokio::time::timeout(timeout, self.send_inner(req, &mut m)).await {
+        let res = match tokio::time::timeout(timeout, self.send_inner_boxed(req, &mut m)).await {
             Ok(r) => r,
             Err(_) => {
                 // A half-used connection cannot be trusted after a timeout.
@@ -290,6 +302,16 @@ impl VuClient {
         };
         m.timings.total_us = us(start.elapsed());
         (res, m)
+    }
+
+    /// The exchange as a boxed future, built in a frame of its own (see `send_boxed`).
+    #[inline(never)]
+    fn send_inner_boxed<'a>(
+        &'a mut self,
+        req: Request,
+        m: &'a mut Measured,
+    ) -> Pin<Box<dyn Future<Output = Result<Response, ClientError>> + Send + 'a>> {
+        Box::pin(self.send_inner(req, m))
     }
 
     async fn send_inner(
@@ -312,42 +334,61 @@ impl VuClient {
             let mut retried = false;
             let response = loop {
                 let (idx, reused) = self.conn_for(&origin, m).await?;
-                let request = self.build(&method, &url, &headers, &body, &self.conns[idx])?;
+                let request = self.build(&method, &url, &headers, body.len(), &self.conns[idx])?;
                 let conn = &mut self.conns[idx];
+                let counts = conn.counts.clone();
                 let (sent0, recv0) = (
-                    conn.counts.sent.load(Ordering::Relaxed),
-                    conn.counts.received.load(Ordering::Relaxed),
+                    counts.sent.load(Ordering::Relaxed),
+                    counts.received.load(Ordering::Relaxed),
                 );
-                let t_send = Instant::now();
-                let result = match &mut conn.sender {
-                    Sender::H1(s) => s.try_send_request(request).await,
-                    Sender::H2(s) => s.try_send_request(request).await,
-                };
-                m.timings.wait_us += us(t_send.elapsed());
-                match result {
-                    Ok(resp) => break (resp, idx, sent0, recv0),
-                    Err(mut e) => {
-                        // A kept-alive connection the server closed meanwhile: retry
-                        // once on a fresh one if the request never left, or if it is
-                        // idempotent.
-                        let unsent = e.take_message().is_some();
-                        let err = e.into_error();
-                        self.conns.swap_remove(idx);
-                        let stale = reused && (err.is_incomplete_message() || err.is_canceled());
-                        if !retried && (unsent || (stale && method.is_idempotent())) {
-                            retried = true;
-                            continue;
+                let failure = match &mut conn.sender {
+                    Sender::H1(io) => {
+                        match h1::send_boxed(io, request, &body, &mut m.timings).await {
+                            Ok((parts, ex)) => {
+                                break (parts, Incoming::H1(ex), idx, counts, sent0, recv0);
+                            }
+                            Err(h1::Failure::NoResponse { sent, message }) => {
+                                // Nothing came back on a kept-alive connection: the server
+                                // may have closed it meanwhile. Retry once on a fresh one if
+                                // the request never left, or if it is idempotent.
+                                (reused && (!sent || method.is_idempotent()), message)
+                            }
+                            Err(h1::Failure::Protocol(message)) => (false, message),
                         }
-                        return Err(ClientError::new(
-                            ErrorKind::Protocol,
-                            format!("{origin}: {err}"),
-                        ));
                     }
+                    Sender::H2(s) => {
+                        let t_send = Instant::now();
+                        let request = request.map(|()| Full::new(body.clone()));
+                        let result = s.try_send_request(request).await;
+                        m.timings.wait_us += us(t_send.elapsed());
+                        match result {
+                            Ok(resp) => {
+                                let (parts, incoming) = resp.into_parts();
+                                break (parts, Incoming::H2(incoming), idx, counts, sent0, recv0);
+                            }
+                            Err(mut e) => {
+                                let unsent = e.take_message().is_some();
+                                let err = e.into_error();
+                                let stale =
+                                    reused && (err.is_incomplete_message() || err.is_canceled());
+                                (unsent || (stale && method.is_idempotent()), err.to_string())
+                            }
+                        }
+                    }
+                };
+                let (retry, message) = failure;
+                self.conns.swap_remove(idx);
+                if retry && !retried {
+                    retried = true;
+                    continue;
                 }
+                return Err(ClientError::new(
+                    ErrorKind::Protocol,
+                    format!("{origin}: {message}"),
+                ));
             };
-            let (resp, idx, sent0, recv0) = response;
-            let status = resp.status();
-            let (parts, incoming) = resp.into_parts();
+            let (parts, incoming, idx, counts, sent0, recv0) = response;
+            let status = parts.status;
             if self.has_cookies || parts.headers.contains_key(header::SET_COOKIE) {
                 for v in parts.headers.get_all(header::SET_COOKIE) {
                     if let Ok(v) = v.to_str() {
@@ -376,13 +417,25 @@ impl VuClient {
                 max: self.config.max_body,
                 truncate: self.config.truncate_bodies,
             };
-            let body_res = read_response_body(incoming, gzip, keep, limit).await;
-            m.timings.receive_us += us(t_recv.elapsed());
-            let counts = &self.conns[idx].counts;
+            let mut out = Out::new(gzip, keep, limit);
+            let reusable = match incoming {
+                Incoming::H1(ex) => ex.read_body(|d| out.feed(d)).await,
+                Incoming::H2(body) => read_h2_body(body, &mut out).await.map(|()| true),
+            };
+            let body_res = reusable.and_then(|r| out.finish().map(|b| (b, r)));
+            let done = Instant::now();
+            m.timings.receive_us += us(done - t_recv);
             m.bytes_sent += counts.sent.load(Ordering::Relaxed) - sent0;
             m.bytes_received += counts.received.load(Ordering::Relaxed) - recv0;
             let (body_bytes, body_size) = match body_res {
-                Ok(b) => b,
+                Ok((b, true)) => {
+                    self.conns[idx].last_used = done;
+                    b
+                }
+                Ok((b, false)) => {
+                    self.conns.swap_remove(idx);
+                    b
+                }
                 Err(e) => {
                     self.conns.swap_remove(idx);
                     return Err(ClientError::new(e.0, format!("{origin}: {}", e.1)));
@@ -444,7 +497,7 @@ impl VuClient {
         m: &mut Measured,
     ) -> Result<(usize, bool), ClientError> {
         if let Some(i) = self.conns.iter().position(|c| &c.origin == origin) {
-            if !self.conns[i].sender.is_closed() {
+            if self.conns[i].usable() {
                 return Ok((i, true));
             }
             self.conns.swap_remove(i);
@@ -469,9 +522,9 @@ impl VuClient {
         method: &Method,
         url: &Url,
         headers: &[(String, String)],
-        body: &Bytes,
+        body_len: usize,
         conn: &Conn,
-    ) -> Result<http::Request<Full<Bytes>>, ClientError> {
+    ) -> Result<http::Request<()>, ClientError> {
         let h2 = matches!(conn.sender, Sender::H2(_));
         // HTTP/1 wants origin-form plus Host; HTTP/2 the absolute URI (:authority).
         let uri = if h2 {
@@ -491,6 +544,15 @@ impl VuClient {
         }
         if !h2 && !hdrs.contains_key(header::HOST) {
             hdrs.insert(header::HOST, conn.host_header.clone());
+        }
+        // HTTP/1 bodies go with their length (hyper's HTTP/2 sets it itself).
+        let wants_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
+        if !h2
+            && (body_len > 0 || wants_body)
+            && !hdrs.contains_key(header::CONTENT_LENGTH)
+            && !hdrs.contains_key(header::TRANSFER_ENCODING)
+        {
+            hdrs.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
         }
         if !hdrs.contains_key(header::USER_AGENT) {
             hdrs.insert(header::USER_AGENT, self.config.user_agent.clone());
@@ -515,8 +577,7 @@ impl VuClient {
                 );
             }
         }
-        b.body(Full::new(body.clone()))
-            .map_err(|e| bad("request", &e))
+        b.body(()).map_err(|e| bad("request", &e))
     }
 }
 
@@ -567,52 +628,70 @@ impl Write for Sink {
 
 type BodyError = (ErrorKind, String);
 
-/// Reads the whole body (so the connection can be reused), decoding gzip.
-async fn read_response_body(
-    mut incoming: Incoming,
-    gzip: bool,
-    keep: bool,
-    limit: BodyLimit,
-) -> Result<(Vec<u8>, u64), BodyError> {
-    let sink = Sink {
-        keep,
-        limit,
-        data: Vec::new(),
-        size: 0,
-    };
-    let too_large = |e: std::io::Error| (ErrorKind::TooLarge, e.to_string());
-    let mut out = if gzip {
-        Out::Gzip(Box::new(flate2::write::GzDecoder::new(sink)))
-    } else {
-        Out::Plain(sink)
-    };
-    while let Some(frame) = incoming.frame().await {
-        let frame = frame.map_err(|e| (ErrorKind::Protocol, e.to_string()))?;
-        if let Ok(data) = frame.into_data() {
-            match &mut out {
-                Out::Plain(s) => s.write_all(&data).map_err(too_large)?,
-                Out::Gzip(d) => d.write_all(&data).map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::Other {
-                        too_large(e)
-                    } else {
-                        (ErrorKind::Protocol, format!("bad gzip body: {e}"))
-                    }
-                })?,
-            }
-        }
-    }
-    let sink = match out {
-        Out::Plain(s) => s,
-        Out::Gzip(d) => d
-            .finish()
-            .map_err(|e| (ErrorKind::Protocol, format!("bad gzip body: {e}")))?,
-    };
-    Ok((sink.data, sink.size))
-}
-
+/// Where a response body goes: counted, and kept (up to the limit) when the scenario
+/// wants it, gunzipped on the way if it came compressed.
 enum Out {
     Plain(Sink),
     Gzip(Box<flate2::write::GzDecoder<Sink>>),
+}
+
+impl Out {
+    fn new(gzip: bool, keep: bool, limit: BodyLimit) -> Out {
+        let sink = Sink {
+            keep,
+            limit,
+            data: Vec::new(),
+            size: 0,
+        };
+        if gzip {
+            Out::Gzip(Box::new(flate2::write::GzDecoder::new(sink)))
+        } else {
+            Out::Plain(sink)
+        }
+    }
+
+    fn feed(&mut self, data: &[u8]) -> Result<(), BodyError> {
+        let too_large = |e: std::io::Error| (ErrorKind::TooLarge, e.to_string());
+        match self {
+            Out::Plain(s) => s.write_all(data).map_err(too_large),
+            Out::Gzip(d) => d.write_all(data).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::Other {
+                    too_large(e)
+                } else {
+                    (ErrorKind::Protocol, format!("bad gzip body: {e}"))
+                }
+            }),
+        }
+    }
+
+    /// The body kept (empty if not wanted) and its decoded size.
+    fn finish(self) -> Result<(Vec<u8>, u64), BodyError> {
+        let sink = match self {
+            Out::Plain(s) => s,
+            Out::Gzip(d) => d
+                .finish()
+                .map_err(|e| (ErrorKind::Protocol, format!("bad gzip body: {e}")))?,
+        };
+        Ok((sink.data, sink.size))
+    }
+}
+
+/// A response body still to read (unboxed: one per request, moved once).
+#[allow(clippy::large_enum_variant)]
+enum Incoming<'a> {
+    H1(h1::Exchange<'a>),
+    H2(hyper::body::Incoming),
+}
+
+/// Reads an HTTP/2 body to its end into `out`.
+async fn read_h2_body(mut body: hyper::body::Incoming, out: &mut Out) -> Result<(), BodyError> {
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| (ErrorKind::Protocol, e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            out.feed(&data)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
