@@ -51,8 +51,8 @@ fn client() -> VuClient {
     VuClient::new(Arc::new(cfg), Arc::new(SystemResolver))
 }
 
-async fn get(c: &mut VuClient, url: &str, method: http::Method) -> Response {
-    let req = Request {
+fn request(url: &str, method: http::Method) -> Request {
+    Request {
         method,
         url: url.parse().unwrap(),
         headers: vec![],
@@ -60,7 +60,11 @@ async fn get(c: &mut VuClient, url: &str, method: http::Method) -> Response {
         timeout: Some(Duration::from_secs(5)),
         read_body: true,
         read_headers: false,
-    };
+    }
+}
+
+async fn get(c: &mut VuClient, url: &str, method: http::Method) -> Response {
+    let req = request(url, method);
     c.send(req).await.0.unwrap_or_else(|e| panic!("{url}: {e}"))
 }
 
@@ -130,15 +134,7 @@ async fn a_response_cut_short_is_a_protocol_error() {
     let short = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
     let (base, _) = scripted(vec![short]).await;
     let mut c = client();
-    let req = Request {
-        method: http::Method::GET,
-        url: format!("{base}/short").parse().unwrap(),
-        headers: vec![],
-        body: Bytes::new(),
-        timeout: Some(Duration::from_secs(5)),
-        read_body: true,
-        read_headers: false,
-    };
+    let req = request(&format!("{base}/short"), http::Method::GET);
     let err = c.send(req).await.0.unwrap_err();
     assert_eq!(err.kind, stampede::metrics::ErrorKind::Protocol);
     assert!(

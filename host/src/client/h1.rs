@@ -98,7 +98,7 @@ async fn send<'a>(
         message: e.to_string(),
     };
     write_head(&mut call, &mut buf)?;
-    let recv: Call<RecvResponse> = match call.proceed().map_err(proto)? {
+    let mut recv: Call<RecvResponse> = match call.proceed().map_err(proto)? {
         Some(SendRequestResult::RecvResponse(c)) => {
             write_all(io, &buf, &[]).await.map_err(unsent)?;
             c
@@ -120,7 +120,6 @@ async fn send<'a>(
     let t_wait = Instant::now();
     buf.clear();
     let mut pos = 0;
-    let mut recv = recv;
     let response = loop {
         if pos < buf.len() {
             let (used, response) = recv.try_response(&buf[pos..], false).map_err(proto)?;
