@@ -311,10 +311,13 @@ fn main() {
                 &cache,
             );
             // One request per iteration (BENCH_TASK=noop: none, the engine alone).
-            rt.block_on(run(cfg, StopSignals::none(), |_| {}))
-                .unwrap()
-                .totals
-                .iterations
+            let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
+            let d = &s.http_req_duration;
+            println!(
+                "  request duration as measured: median {:.3} ms, p95 {:.3} ms",
+                d.med, d.p95
+            );
+            s.totals.iterations
         };
         let (u1, s1) = cpu_times();
         if std::env::var_os("BENCH_THREADS").is_some() {
