@@ -26,8 +26,20 @@ use crate::metrics::ErrorKind;
 
 /// Largest response head (status line and headers) accepted.
 const MAX_HEAD: usize = 256 << 10;
-/// Bytes asked of the socket per read.
+/// Bytes asked of the socket per read past the first.
 const READ_CHUNK: usize = 8 << 10;
+/// Bounds of the first read's buffer, sized from the previous response: small API
+/// responses take one small transient buffer (less for the allocator to hold after a
+/// burst of VUs), large ones few reads.
+pub(super) const MIN_FIRST_READ: usize = 2 << 10;
+const MAX_FIRST_READ: usize = 64 << 10;
+
+/// The first read's size for a connection whose last response was `received` bytes.
+pub(super) fn first_read_for(received: u64) -> usize {
+    (received as usize)
+        .next_power_of_two()
+        .clamp(MIN_FIRST_READ, MAX_FIRST_READ)
+}
 /// Largest piece of body decoded at once.
 const DECODE_CHUNK: usize = 16 << 10;
 
@@ -72,9 +84,10 @@ pub(super) fn send_boxed<'a>(
     io: &'a mut CountingStream,
     request: http::Request<()>,
     body: &'a Bytes,
+    first_read: usize,
     t: &'a mut Timings,
 ) -> std::pin::Pin<Box<dyn Future<Output = Sent<'a>> + Send + 'a>> {
-    Box::pin(send(io, request, body, t))
+    Box::pin(send(io, request, body, first_read, t))
 }
 
 /// Writes `request` (whose `body` is sent as is) and reads the response head.
@@ -82,6 +95,7 @@ async fn send<'a>(
     io: &'a mut CountingStream,
     request: http::Request<()>,
     body: &Bytes,
+    first_read: usize,
     t: &mut Timings,
 ) -> Sent<'a> {
     let t_send = Instant::now();
@@ -92,7 +106,7 @@ async fn send<'a>(
         call.force_send_body();
     }
     let mut call = call.proceed();
-    let mut buf = Vec::with_capacity(READ_CHUNK);
+    let mut buf = Vec::with_capacity(first_read);
     let unsent = |e: io::Error| Failure::NoResponse {
         sent: false,
         message: e.to_string(),
@@ -309,7 +323,7 @@ async fn read_more(
         buf.drain(..*pos);
         *pos = 0;
     }
-    if buf.capacity() - buf.len() < READ_CHUNK / 2 {
+    if buf.capacity() - buf.len() < MIN_FIRST_READ / 2 {
         buf.reserve(READ_CHUNK);
     }
     io.read_buf(buf).await
@@ -322,4 +336,17 @@ pub(super) fn still_open(io: &mut CountingStream) -> bool {
     let mut byte = [0u8; 1];
     let mut rb = ReadBuf::new(&mut byte);
     matches!(Pin::new(io).poll_read(&mut cx, &mut rb), Poll::Pending)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_read_follows_the_last_response_within_bounds() {
+        assert_eq!(first_read_for(0), MIN_FIRST_READ);
+        assert_eq!(first_read_for(150), MIN_FIRST_READ);
+        assert_eq!(first_read_for(3_000), 4096);
+        assert_eq!(first_read_for(40 << 20), MAX_FIRST_READ);
+    }
 }

@@ -259,6 +259,9 @@ pub struct VuClient {
     conns: Vec<Conn>,
     cookies: cookie_store::CookieStore,
     has_cookies: bool,
+    /// Size of the first read of a response: the last response's size, so that small
+    /// responses take a small buffer and large ones few reads.
+    read_hint: usize,
 }
 
 fn us(d: Duration) -> u64 {
@@ -273,6 +276,7 @@ impl VuClient {
             conns: Vec::new(),
             cookies: cookie_store::CookieStore::new(),
             has_cookies: false,
+            read_hint: h1::MIN_FIRST_READ,
         }
     }
 
@@ -343,7 +347,9 @@ impl VuClient {
                 );
                 let failure = match &mut conn.sender {
                     Sender::H1(io) => {
-                        match h1::send_boxed(io, request, &body, &mut m.timings).await {
+                        match h1::send_boxed(io, request, &body, self.read_hint, &mut m.timings)
+                            .await
+                        {
                             Ok((parts, ex)) => {
                                 break (parts, Incoming::H1(ex), idx, counts, sent0, recv0);
                             }
@@ -426,7 +432,9 @@ impl VuClient {
             let done = Instant::now();
             m.timings.receive_us += us(done - t_recv);
             m.bytes_sent += counts.sent.load(Ordering::Relaxed) - sent0;
-            m.bytes_received += counts.received.load(Ordering::Relaxed) - recv0;
+            let received = counts.received.load(Ordering::Relaxed) - recv0;
+            m.bytes_received += received;
+            self.read_hint = h1::first_read_for(received);
             let (body_bytes, body_size) = match body_res {
                 Ok((b, true)) => {
                     self.conns[idx].last_used = done;
