@@ -134,6 +134,8 @@ async fn send<'a>(
     let t_wait = Instant::now();
     buf.clear();
     let mut pos = 0;
+    // Whether any byte of a response (a skipped 1xx included) has arrived.
+    let mut got_any = false;
     let response = loop {
         if pos < buf.len() {
             let (used, response) = recv.try_response(&buf[pos..], false).map_err(proto)?;
@@ -152,7 +154,7 @@ async fn send<'a>(
                 MAX_HEAD >> 10
             )));
         }
-        let first = buf.is_empty() && pos == 0;
+        let first = !got_any;
         let n = read_more(io, &mut buf, &mut pos).await.map_err(|e| {
             if first {
                 Failure::NoResponse {
@@ -174,6 +176,7 @@ async fn send<'a>(
                 Failure::Protocol("connection closed in the response head".into())
             });
         }
+        got_any = true;
     };
     t.wait_us += t_wait.elapsed().as_micros() as u64;
     let (parts, ()) = response.into_parts();
