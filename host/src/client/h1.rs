@@ -1,24 +1,24 @@
 //! One HTTP/1.1 exchange on a VU's own connection, run in the VU's own task.
 //!
-//! The wire format (request head, response parsing, body framing by content-length,
-//! chunks or close, 1xx responses, when a connection must close) is ureq-proto's
-//! sans-IO state machine; this file only moves bytes. Unlike hyper's client there is
-//! no connection task, no channel to it and no buffer kept while the connection waits
-//! for the VU's next request: an idle keep-alive connection is a socket. That is what
-//! keeps an idle VU small and a request cheap (the notes of issue 2 have the figures).
+//! httparse reads the response head and chunk sizes; this file writes the request head
+//! and frames the body (RFC 9112 section 6: no body for HEAD, 1xx, 204 and 304;
+//! chunked; content-length; else to the end of the stream) and decides whether the
+//! connection can be reused. Unlike hyper's client there is no connection task, no
+//! channel to it and no buffer kept while the connection waits for the VU's next
+//! request: an idle keep-alive connection is a socket. The body is handed on straight
+//! from the read buffer. That is what keeps an idle VU small and a request cheap (the
+//! notes of issue 2 have the figures).
 
 use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
-use ureq_proto::BodyMode;
-use ureq_proto::client::{
-    Await100Result, Call, RecvBodyResult, RecvResponseResult, SendRequestResult,
-    state::{RecvBody, RecvResponse, SendRequest},
-};
 
 use super::connect::CountingStream;
 use super::{BodyError, Timings};
@@ -26,6 +26,13 @@ use crate::metrics::ErrorKind;
 
 /// Largest response head (status line and headers) accepted.
 const MAX_HEAD: usize = 256 << 10;
+/// Most header lines accepted in a response head.
+const MAX_HEADERS: usize = 256;
+/// Header lines parsed in the common case, in a small array on the (fiber) stack; a
+/// longer head is parsed again with room for `MAX_HEADERS`.
+const FEW_HEADERS: usize = 24;
+/// Longest chunk-size line or trailer line accepted in a chunked body.
+const MAX_CHUNK_LINE: usize = 8 << 10;
 /// Bytes asked of the socket per read past the first.
 const READ_CHUNK: usize = 8 << 10;
 /// Bounds of the first read's buffer, sized from the previous response: small API
@@ -40,8 +47,6 @@ pub(super) fn first_read_for(received: u64) -> usize {
         .next_power_of_two()
         .clamp(MIN_FIRST_READ, MAX_FIRST_READ)
 }
-/// Largest piece of body decoded at once.
-const DECODE_CHUNK: usize = 16 << 10;
 
 /// Why an exchange failed before a response head arrived.
 pub(super) enum Failure {
@@ -56,23 +61,41 @@ fn proto(e: impl std::fmt::Display) -> Failure {
     Failure::Protocol(e.to_string())
 }
 
+/// How the body after a response head ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// No body (or all of it read).
+    Empty,
+    /// This many bytes still to come.
+    Length(u64),
+    Chunked(Chunk),
+    /// Whatever comes until the server closes the connection.
+    Close,
+}
+
+/// Where a chunked body's decoder is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// Expecting a chunk-size line.
+    Size,
+    /// This many bytes of chunk data still to come.
+    Data(u64),
+    /// Expecting the CRLF after a chunk's data.
+    DataEnd,
+    /// After the last chunk: trailer lines until an empty one.
+    Trailers,
+    Done,
+}
+
 /// What is needed to read the body that follows a response head.
 pub(super) struct Exchange<'a> {
     io: &'a mut CountingStream,
     /// Bytes read and not yet consumed are `buf[pos..]`.
     buf: Vec<u8>,
     pos: usize,
-    rest: Rest,
-}
-
-// Unboxed: one per request, moved once; a box would be one more allocation.
-#[allow(clippy::large_enum_variant)]
-enum Rest {
-    Body(Call<RecvBody>),
-    /// No body follows; `close` if the connection may not be reused.
-    Done {
-        close: bool,
-    },
+    framing: Framing,
+    /// The connection may not carry another request.
+    close: bool,
 }
 
 type Sent<'a> = Result<(http::response::Parts, Exchange<'a>), Failure>;
@@ -85,50 +108,32 @@ pub(super) fn send_boxed<'a>(
     request: http::Request<()>,
     body: &'a Bytes,
     first_read: usize,
+    all_headers: bool,
     t: &'a mut Timings,
 ) -> std::pin::Pin<Box<dyn Future<Output = Sent<'a>> + Send + 'a>> {
-    Box::pin(send(io, request, body, first_read, t))
+    Box::pin(send(io, request, body, first_read, all_headers, t))
 }
 
-/// Writes `request` (whose `body` is sent as is) and reads the response head.
+/// Writes `request` (whose `body` is sent as is, with the head, in one write) and reads
+/// the response head. The response's headers are all kept if `all_headers`, otherwise
+/// only those the client acts on (cookies, redirects, content encoding).
 async fn send<'a>(
     io: &'a mut CountingStream,
     request: http::Request<()>,
     body: &Bytes,
     first_read: usize,
+    all_headers: bool,
     t: &mut Timings,
 ) -> Sent<'a> {
     let t_send = Instant::now();
-    let mut call = Call::new(request).map_err(proto)?;
-    call.allow_non_standard_methods(true);
-    if !body.is_empty() {
-        // A scenario may send a body with any method (a GET with a body is its choice).
-        call.force_send_body();
-    }
-    let mut call = call.proceed();
     let mut buf = Vec::with_capacity(first_read);
-    let unsent = |e: io::Error| Failure::NoResponse {
-        sent: false,
-        message: e.to_string(),
-    };
-    write_head(&mut call, &mut buf)?;
-    let mut recv: Call<RecvResponse> = match call.proceed().map_err(proto)? {
-        Some(SendRequestResult::RecvResponse(c)) => {
-            write_all(io, &buf, &[]).await.map_err(unsent)?;
-            c
-        }
-        Some(SendRequestResult::SendBody(c)) => send_body(io, c, &buf, body).await?,
-        // Expect: 100-continue: the body goes at once (a 100 that comes later is skipped
-        // while reading the response).
-        Some(SendRequestResult::Await100(c)) => match c.proceed().map_err(proto)? {
-            Await100Result::SendBody(c) => send_body(io, c, &buf, body).await?,
-            Await100Result::RecvResponse(c) => {
-                write_all(io, &buf, &[]).await.map_err(unsent)?;
-                c
-            }
-        },
-        None => return Err(proto("request head incomplete")),
-    };
+    let req = write_head(request, &mut buf);
+    write_all(io, &buf, body)
+        .await
+        .map_err(|e| Failure::NoResponse {
+            sent: false,
+            message: e.to_string(),
+        })?;
     t.send_us += t_send.elapsed().as_micros() as u64;
 
     let t_wait = Instant::now();
@@ -136,16 +141,16 @@ async fn send<'a>(
     let mut pos = 0;
     // Whether any byte of a response (a skipped 1xx included) has arrived.
     let mut got_any = false;
-    let response = loop {
+    let head = loop {
         if pos < buf.len() {
-            let (used, response) = recv.try_response(&buf[pos..], false).map_err(proto)?;
-            pos += used;
-            if let Some(r) = response {
-                break r;
-            }
-            if used > 0 {
+            match parse_head(&buf[pos..], req, all_headers)? {
+                Parsed::Final(head) => break head,
                 // A 1xx response was skipped; what follows may already be here.
-                continue;
+                Parsed::Interim(used) => {
+                    pos += used;
+                    continue;
+                }
+                Parsed::Partial => {}
             }
         }
         if buf.len() - pos >= MAX_HEAD {
@@ -179,57 +184,244 @@ async fn send<'a>(
         got_any = true;
     };
     t.wait_us += t_wait.elapsed().as_micros() as u64;
-    let (parts, ()) = response.into_parts();
-    let rest = match recv.proceed() {
-        Some(RecvResponseResult::RecvBody(c)) => Rest::Body(c),
-        Some(RecvResponseResult::Redirect(c)) => Rest::Done {
-            close: c.must_close_connection(),
-        },
-        Some(RecvResponseResult::Cleanup(c)) => Rest::Done {
-            close: c.must_close_connection(),
-        },
-        None => return Err(proto("response head incomplete")),
+    let (mut parts, ()) = http::Response::new(()).into_parts();
+    parts.status = head.status;
+    parts.version = head.version;
+    parts.headers = head.headers;
+    let exchange = Exchange {
+        io,
+        buf,
+        pos: pos + head.used,
+        framing: head.framing,
+        close: head.close,
     };
-    Ok((parts, Exchange { io, buf, pos, rest }))
+    Ok((parts, exchange))
+}
+
+/// What of the request matters for reading its response.
+#[derive(Debug, Clone, Copy)]
+struct Sent1 {
+    head: bool,
+    close: bool,
+}
+
+/// Serialises the request head into `buf`. The method, target and header fields were
+/// validated when the request was built (`http` types).
+fn write_head(request: http::Request<()>, buf: &mut Vec<u8>) -> Sent1 {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    buf.extend_from_slice(request.method().as_str().as_bytes());
+    buf.push(b' ');
+    buf.extend_from_slice(target.as_bytes());
+    buf.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in request.headers() {
+        buf.extend_from_slice(name.as_str().as_bytes());
+        buf.extend_from_slice(b": ");
+        buf.extend_from_slice(value.as_bytes());
+        buf.extend_from_slice(b"\r\n");
+    }
+    buf.extend_from_slice(b"\r\n");
+    Sent1 {
+        head: request.method() == Method::HEAD,
+        close: request
+            .headers()
+            .get_all(header::CONNECTION)
+            .iter()
+            .any(|v| has_token(v.as_bytes(), b"close")),
+    }
+}
+
+/// Whether a comma-separated header value lists `token` (case-insensitive).
+fn has_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+/// A response head, parsed.
+struct Head {
+    /// Bytes of the head.
+    used: usize,
+    status: StatusCode,
+    version: Version,
+    headers: HeaderMap,
+    framing: Framing,
+    close: bool,
+}
+
+enum Parsed {
+    /// More bytes are needed.
+    Partial,
+    /// A 1xx response of this many bytes, to skip.
+    Interim(usize),
+    Final(Head),
+}
+
+/// Parses a response head at the start of `data`.
+fn parse_head(data: &[u8], req: Sent1, all_headers: bool) -> Result<Parsed, Failure> {
+    let mut few = [MaybeUninit::<httparse::Header>::uninit(); FEW_HEADERS];
+    let mut res = httparse::Response::new(&mut []);
+    match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut res, data, &mut few)
+    {
+        Ok(httparse::Status::Complete(used)) => head_of(&res, used, req, all_headers),
+        Ok(httparse::Status::Partial) => Ok(Parsed::Partial),
+        Err(httparse::Error::TooManyHeaders) => parse_long_head(data, req, all_headers),
+        Err(e) => Err(proto(format!("malformed response head: {e}"))),
+    }
+}
+
+/// [`parse_head`] for a head of more than `FEW_HEADERS` lines, with its header array
+/// on the heap.
+#[inline(never)]
+fn parse_long_head(data: &[u8], req: Sent1, all_headers: bool) -> Result<Parsed, Failure> {
+    let mut many = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut many);
+    match res.parse(data) {
+        Ok(httparse::Status::Complete(used)) => head_of(&res, used, req, all_headers),
+        Ok(httparse::Status::Partial) => Ok(Parsed::Partial),
+        Err(httparse::Error::TooManyHeaders) => Err(proto(format!(
+            "response head has more than {MAX_HEADERS} header lines"
+        ))),
+        Err(e) => Err(proto(format!("malformed response head: {e}"))),
+    }
+}
+
+/// The framing, reuse and kept headers of a parsed response head (RFC 9112 6.3).
+fn head_of(
+    res: &httparse::Response,
+    used: usize,
+    req: Sent1,
+    all_headers: bool,
+) -> Result<Parsed, Failure> {
+    let code = res.code.unwrap_or(0);
+    let status =
+        StatusCode::from_u16(code).map_err(|_| proto(format!("invalid status code {code:03}")))?;
+    if status.is_informational() && code != 101 {
+        return Ok(Parsed::Interim(used));
+    }
+    let version = if res.version == Some(0) {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+    let mut length: Option<u64> = None;
+    let mut coded = false;
+    let mut chunked = false;
+    let (mut close, mut keep_alive) = (false, false);
+    let mut headers = HeaderMap::new();
+    for h in res.headers.iter() {
+        let name = h.name.as_bytes();
+        let value = h.value;
+        if name.eq_ignore_ascii_case(b"content-length") {
+            for part in value.split(|&b| b == b',') {
+                let n = std::str::from_utf8(part.trim_ascii())
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .ok_or_else(|| proto("invalid content-length in the response"))?;
+                if length.is_some_and(|l| l != n) {
+                    return Err(proto("conflicting content-length values in the response"));
+                }
+                length = Some(n);
+            }
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            // Chunked only if it is the last coding applied.
+            coded = true;
+            chunked = value
+                .rsplit(|&b| b == b',')
+                .next()
+                .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            close |= has_token(value, b"close");
+            keep_alive |= has_token(value, b"keep-alive");
+        }
+        let acted_on = name.eq_ignore_ascii_case(b"set-cookie")
+            || name.eq_ignore_ascii_case(b"location")
+            || name.eq_ignore_ascii_case(b"content-encoding");
+        if all_headers || acted_on {
+            let name = HeaderName::from_bytes(name)
+                .map_err(|_| proto(format!("invalid header name {:?}", h.name)))?;
+            let value = HeaderValue::from_bytes(value)
+                .map_err(|_| proto(format!("invalid value of header {name}")))?;
+            headers.append(name, value);
+        }
+    }
+    let no_body = req.head
+        || code == 101
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let framing = if no_body {
+        Framing::Empty
+    } else if coded {
+        // With a transfer coding a content-length is ignored, and the message is
+        // suspect enough not to reuse the connection after it.
+        close |= length.is_some() || !chunked;
+        if chunked {
+            Framing::Chunked(Chunk::Size)
+        } else {
+            Framing::Close
+        }
+    } else {
+        match length {
+            Some(0) => Framing::Empty,
+            Some(n) => Framing::Length(n),
+            None => Framing::Close,
+        }
+    };
+    close |= req.close
+        || code == 101
+        || framing == Framing::Close
+        || (version == Version::HTTP_10 && !keep_alive);
+    Ok(Parsed::Final(Head {
+        used,
+        status,
+        version,
+        headers,
+        framing,
+        close,
+    }))
 }
 
 impl Exchange<'_> {
-    /// Reads the whole body, handing each decoded piece to `feed`. Returns whether
-    /// the connection can carry another request.
+    /// Reads the whole body, handing each piece to `feed` as it arrives (straight from
+    /// the read buffer). Returns whether the connection can carry another request.
     pub async fn read_body(
         mut self,
         mut feed: impl FnMut(&[u8]) -> Result<(), BodyError>,
     ) -> Result<bool, BodyError> {
-        let proto = |e: &dyn std::fmt::Display| (ErrorKind::Protocol, e.to_string());
-        let mut call = match self.rest {
-            Rest::Done { close } => return Ok(!close && self.pos == self.buf.len()),
-            Rest::Body(c) => c,
-        };
-        let (close_delimited, scratch) = match call.body_mode() {
-            BodyMode::LengthDelimited(n) => (false, (n as usize).min(DECODE_CHUNK)),
-            BodyMode::CloseDelimited => (true, DECODE_CHUNK),
-            _ => (false, DECODE_CHUNK),
-        };
-        let mut out = vec![0u8; scratch.max(1)];
-        let ended = |c: &Call<RecvBody>| !close_delimited && c.can_proceed();
-        while !ended(&call) {
-            if self.pos < self.buf.len() {
-                let (used, decoded) = call
-                    .read(&self.buf[self.pos..], &mut out)
-                    .map_err(|e| proto(&e))?;
-                self.pos += used;
-                if decoded > 0 {
-                    feed(&out[..decoded])?;
+        loop {
+            let data = &self.buf[self.pos..];
+            let used = match &mut self.framing {
+                Framing::Empty | Framing::Chunked(Chunk::Done) => break,
+                Framing::Length(0) => break,
+                Framing::Length(rest) => {
+                    let n = data.len().min(usize::try_from(*rest).unwrap_or(usize::MAX));
+                    if n > 0 {
+                        feed(&data[..n])?;
+                        *rest -= n as u64;
+                    }
+                    n
                 }
-                if used > 0 || decoded > 0 {
-                    continue;
+                Framing::Close => {
+                    if !data.is_empty() {
+                        feed(data)?;
+                    }
+                    data.len()
                 }
+                Framing::Chunked(state) => decode_chunked(state, data, &mut feed)?,
+            };
+            self.pos += used;
+            if used > 0 {
+                continue;
             }
             let n = read_more(self.io, &mut self.buf, &mut self.pos)
                 .await
-                .map_err(|e| proto(&e))?;
+                .map_err(|e| (ErrorKind::Protocol, e.to_string()))?;
             if n == 0 {
-                if close_delimited {
+                if self.framing == Framing::Close {
                     return Ok(false);
                 }
                 return Err((
@@ -239,59 +431,70 @@ impl Exchange<'_> {
             }
         }
         // Bytes past the framed body mean the connection is out of step: do not reuse it.
-        let leftover = self.pos < self.buf.len();
-        let close = match call.proceed() {
-            Some(RecvBodyResult::Cleanup(c)) => c.must_close_connection(),
-            Some(RecvBodyResult::Redirect(c)) => c.must_close_connection(),
-            None => true,
-        };
-        Ok(!close && !leftover)
+        Ok(!self.close && self.pos == self.buf.len())
     }
 }
 
-/// Serialises the request head into `buf`, grown until the head fits, so that it goes
-/// out with the body in one write.
-fn write_head(call: &mut Call<SendRequest>, buf: &mut Vec<u8>) -> Result<(), Failure> {
-    buf.resize(1024, 0);
-    let mut filled = 0;
+/// Decodes what it can of a chunked body from `data`, handing chunk data to `feed`.
+/// Returns the bytes consumed (0 when more are needed).
+fn decode_chunked(
+    state: &mut Chunk,
+    data: &[u8],
+    feed: &mut impl FnMut(&[u8]) -> Result<(), BodyError>,
+) -> Result<usize, BodyError> {
+    let bad = |what: &str| (ErrorKind::Protocol, format!("bad chunked body: {what}"));
+    let mut used = 0;
     loop {
-        match call.write(&mut buf[filled..]) {
-            Ok(n) => filled += n,
-            // The next line does not fit in what is left.
-            Err(ureq_proto::Error::OutputOverflow) => {}
-            Err(e) => return Err(proto(e)),
+        let rest = &data[used..];
+        match *state {
+            Chunk::Done => return Ok(used),
+            Chunk::Size => match httparse::parse_chunk_size(rest) {
+                Ok(httparse::Status::Complete((n, size))) => {
+                    used += n;
+                    *state = if size == 0 {
+                        Chunk::Trailers
+                    } else {
+                        Chunk::Data(size)
+                    };
+                }
+                Ok(httparse::Status::Partial) if rest.len() < MAX_CHUNK_LINE => return Ok(used),
+                _ => return Err(bad("invalid chunk size line")),
+            },
+            Chunk::Data(left) => {
+                let n = rest.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                if n == 0 {
+                    return Ok(used);
+                }
+                feed(&rest[..n])?;
+                used += n;
+                *state = if left == n as u64 {
+                    Chunk::DataEnd
+                } else {
+                    Chunk::Data(left - n as u64)
+                };
+            }
+            Chunk::DataEnd => {
+                if rest.len() < 2 {
+                    return Ok(used);
+                }
+                if &rest[..2] != b"\r\n" {
+                    return Err(bad("chunk data longer than its size"));
+                }
+                used += 2;
+                *state = Chunk::Size;
+            }
+            Chunk::Trailers => match rest.windows(2).position(|w| w == b"\r\n") {
+                Some(0) => {
+                    used += 2;
+                    *state = Chunk::Done;
+                }
+                // A trailer field: skipped.
+                Some(i) if i < MAX_CHUNK_LINE => used += i + 2,
+                None if rest.len() < MAX_CHUNK_LINE => return Ok(used),
+                _ => return Err(bad("trailer line too long")),
+            },
         }
-        if call.can_proceed() {
-            buf.truncate(filled);
-            return Ok(());
-        }
-        if buf.len() >= MAX_HEAD {
-            return Err(proto(format!(
-                "request head larger than {} KiB",
-                MAX_HEAD >> 10
-            )));
-        }
-        let len = buf.len() * 2;
-        buf.resize(len, 0);
     }
-}
-
-async fn send_body(
-    io: &mut CountingStream,
-    mut call: Call<ureq_proto::client::state::SendBody>,
-    head: &[u8],
-    body: &Bytes,
-) -> Result<Call<RecvResponse>, Failure> {
-    // The body goes out as it is (its content-length is in the head).
-    call.consume_direct_write(body.len()).map_err(proto)?;
-    write_all(io, head, body)
-        .await
-        .map_err(|e| Failure::NoResponse {
-            sent: false,
-            message: e.to_string(),
-        })?;
-    call.proceed()
-        .ok_or_else(|| proto("request body incomplete"))
 }
 
 /// Writes `a` then `b`, gathered into as few writes as the socket takes.
@@ -351,5 +554,181 @@ mod tests {
         assert_eq!(first_read_for(150), MIN_FIRST_READ);
         assert_eq!(first_read_for(3_000), 4096);
         assert_eq!(first_read_for(40 << 20), MAX_FIRST_READ);
+    }
+
+    const GET: Sent1 = Sent1 {
+        head: false,
+        close: false,
+    };
+
+    fn head(text: &str, req: Sent1) -> Head {
+        match parse_head(text.as_bytes(), req, true) {
+            Ok(Parsed::Final(h)) => h,
+            Ok(Parsed::Partial) => panic!("partial: {text:?}"),
+            Ok(Parsed::Interim(n)) => panic!("interim of {n} bytes: {text:?}"),
+            Err(Failure::Protocol(m) | Failure::NoResponse { message: m, .. }) => {
+                panic!("{m}: {text:?}")
+            }
+        }
+    }
+
+    fn error(text: &str) -> String {
+        match parse_head(text.as_bytes(), GET, false) {
+            Err(Failure::Protocol(m)) => m,
+            _ => panic!("no protocol error for {text:?}"),
+        }
+    }
+
+    #[test]
+    fn response_heads_are_framed_as_rfc_9112_says() {
+        let h = head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", GET);
+        assert_eq!(h.used, 38);
+        assert_eq!((h.framing, h.close), (Framing::Length(5), false));
+        assert_eq!(h.headers["content-length"], "5");
+
+        let h = head("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", GET);
+        assert_eq!((h.framing, h.close), (Framing::Empty, false));
+        // HEAD, 204 and 304 have no body whatever their content-length says.
+        let h = head(
+            "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n",
+            Sent1 {
+                head: true,
+                close: false,
+            },
+        );
+        assert_eq!(h.framing, Framing::Empty);
+        for s in ["204 No Content", "304 Not Modified"] {
+            let h = head(&format!("HTTP/1.1 {s}\r\nContent-Length: 9\r\n\r\n"), GET);
+            assert_eq!((h.framing, h.close), (Framing::Empty, false), "{s}");
+        }
+
+        let h = head(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n",
+            GET,
+        );
+        assert_eq!((h.framing, h.close), (Framing::Chunked(Chunk::Size), false));
+        // A transfer coding wins over a content-length, and the connection is not reused.
+        let h = head(
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            GET,
+        );
+        assert_eq!((h.framing, h.close), (Framing::Chunked(Chunk::Size), true));
+        let h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", GET);
+        assert_eq!((h.framing, h.close), (Framing::Close, true));
+        // Neither: the body runs to the end of the stream.
+        let h = head("HTTP/1.1 200 OK\r\n\r\n", GET);
+        assert_eq!((h.framing, h.close), (Framing::Close, true));
+    }
+
+    #[test]
+    fn connection_reuse_follows_version_and_connection_tokens() {
+        let reuse = |text: &str, req: Sent1| !head(text, req).close;
+        assert!(reuse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", GET));
+        assert!(!reuse(
+            "HTTP/1.1 200 OK\r\nConnection: Keep-Alive, CLOSE\r\nContent-Length: 0\r\n\r\n",
+            GET
+        ));
+        assert!(!reuse("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", GET));
+        assert!(reuse(
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+            GET
+        ));
+        let close = Sent1 {
+            head: false,
+            close: true,
+        };
+        assert!(!reuse(
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            close
+        ));
+    }
+
+    #[test]
+    fn heads_are_partial_interim_long_or_malformed() {
+        let partial = |t: &str| matches!(parse_head(t.as_bytes(), GET, false), Ok(Parsed::Partial));
+        assert!(partial("HTTP/1.1 200 OK\r\nContent-Len"));
+        assert!(partial("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"));
+        let interim = "HTTP/1.1 100 Continue\r\n\r\n";
+        assert!(matches!(
+            parse_head(interim.as_bytes(), GET, false),
+            Ok(Parsed::Interim(n)) if n == interim.len()
+        ));
+        // More header lines than fit the stack array: parsed again on the heap.
+        let mut long = "HTTP/1.1 200 OK\r\n".to_string();
+        for i in 0..100 {
+            long.push_str(&format!("x-h{i}: {i}\r\n"));
+        }
+        long.push_str("Content-Length: 2\r\n\r\n");
+        let h = head(&long, GET);
+        assert_eq!((h.framing, h.headers.len()), (Framing::Length(2), 101));
+        for _ in 0..200 {
+            long.insert_str(17, "x-more: 1\r\n");
+        }
+        assert!(error(&long).contains("more than 256 header lines"));
+
+        assert!(error("HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n").contains("conflicting"));
+        assert!(
+            error("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n")
+                .contains("invalid content-length")
+        );
+        assert!(error("HTTP/1.1 20 OK\r\n\r\n").contains("malformed"));
+        assert!(error("SMTP ready\r\n\r\n").contains("malformed"));
+        // Without `all_headers` only the headers the client acts on are kept.
+        let text = "HTTP/1.1 302 Found\r\nLocation: /x\r\nSet-Cookie: a=1\r\nX-Other: 1\r\nContent-Length: 0\r\n\r\n";
+        let Ok(Parsed::Final(h)) = parse_head(text.as_bytes(), GET, false) else {
+            panic!("not parsed")
+        };
+        let mut names: Vec<_> = h.headers.keys().map(|k| k.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["location", "set-cookie"]);
+        assert_eq!(h.status, StatusCode::FOUND);
+    }
+
+    /// Decodes `body` fed in pieces of `step` bytes, as reads would deliver it.
+    fn dechunk(body: &[u8], step: usize) -> Result<(Vec<u8>, usize), BodyError> {
+        let mut state = Chunk::Size;
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        let (mut pos, mut fed) = (0, 0);
+        while state != Chunk::Done {
+            let used = decode_chunked(&mut state, &buf[pos..], &mut |d: &[u8]| {
+                out.extend_from_slice(d);
+                Ok(())
+            })?;
+            pos += used;
+            if used == 0 {
+                if fed == body.len() {
+                    return Err((ErrorKind::Protocol, "ran out".into()));
+                }
+                let end = (fed + step).min(body.len());
+                buf.extend_from_slice(&body[fed..end]);
+                fed = end;
+            }
+        }
+        Ok((out, buf.len() - pos + body.len() - fed))
+    }
+
+    #[test]
+    fn chunked_bodies_decode_across_any_split() {
+        let body = b"4\r\nWiki\r\n5;ext=1\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nX-Trailer: 1\r\n\r\nNEXT";
+        for step in 1..body.len() {
+            let (out, left) = dechunk(body, step).unwrap();
+            assert_eq!(out, b"Wikipedia in\r\n\r\nchunks.", "step {step}");
+            // What follows the body is left unread (and keeps the connection from reuse).
+            assert_eq!(left, 4, "step {step}");
+        }
+        assert!(
+            dechunk(b"zz\r\nabc\r\n0\r\n\r\n", 64)
+                .unwrap_err()
+                .1
+                .contains("chunk size")
+        );
+        assert!(
+            dechunk(b"2\r\nabc\r\n0\r\n\r\n", 64)
+                .unwrap_err()
+                .1
+                .contains("longer than its size")
+        );
+        assert!(dechunk(b"2\r\nab\r\n", 64).is_err());
     }
 }

@@ -347,8 +347,15 @@ impl VuClient {
                 );
                 let failure = match &mut conn.sender {
                     Sender::H1(io) => {
-                        match h1::send_boxed(io, request, &body, self.read_hint, &mut m.timings)
-                            .await
+                        match h1::send_boxed(
+                            io,
+                            request,
+                            &body,
+                            self.read_hint,
+                            read_headers,
+                            &mut m.timings,
+                        )
+                        .await
                         {
                             Ok((parts, ex)) => {
                                 break (parts, Incoming::H1(ex), idx, counts, sent0, recv0);
