@@ -16,4 +16,5 @@ pub mod metrics;
 pub mod report;
 pub mod run;
 pub mod scaffold;
+pub mod timeout;
 pub mod vu;

@@ -231,6 +231,12 @@ fn main() {
     let rounds: usize = std::env::var("BENCH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
+    // The CPU rounds are short and many: this machine's noise comes in bursts of
+    // seconds, and the median of many same-round ratios rides them out.
+    let ratio_secs: u64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
         .unwrap_or(3);
     let cache = std::env::temp_dir().join("stampede-bench-cache");
     // Children of `journeys` and `languages`: one measurement each, no server of their own.
@@ -256,7 +262,7 @@ fn main() {
         .build()
         .unwrap();
     println!(
-        "CPU per request: {CONCURRENCY} concurrent users, {secs}s per measurement, {rounds} rounds, server in a child process"
+        "CPU per request: {CONCURRENCY} concurrent users, {ratio_secs}s per measurement, {rounds} rounds (the two sides in alternating order), server in a child process"
     );
     let mut ratios = Vec::new();
     // BENCH_ONLY=ratio runs only the rounds below; plain|client|engine one side, for
@@ -346,34 +352,54 @@ fn main() {
         let _ = server.kill();
         return;
     }
+    let (mut plains, mut engines) = (Vec::new(), Vec::new());
     for round in 1..=rounds {
-        let c0 = cpu_time();
-        let plain = rt.block_on(plain_loop(&addr, secs));
-        let plain_us = (cpu_time() - c0).as_secs_f64() * 1e6 / plain as f64;
-
-        let cfg = config(
-            &addr,
-            CONCURRENCY,
-            Load::Duration(Duration::from_secs(secs)),
-            &[("TASKS", "get"), ("NAME", "GET /ok")],
-            &cache,
-        );
-        let c0 = cpu_time();
-        let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
-        let engine_us = (cpu_time() - c0).as_secs_f64() * 1e6 / s.totals.http_reqs as f64;
+        let plain_side = || {
+            let c0 = cpu_time();
+            let n = rt.block_on(plain_loop(&addr, ratio_secs));
+            ((cpu_time() - c0).as_secs_f64() * 1e6 / n as f64, n)
+        };
+        let engine_side = || {
+            let cfg = config(
+                &addr,
+                CONCURRENCY,
+                Load::Duration(Duration::from_secs(ratio_secs)),
+                &[("TASKS", "get"), ("NAME", "GET /ok")],
+                &cache,
+            );
+            let c0 = cpu_time();
+            let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
+            let us = (cpu_time() - c0).as_secs_f64() * 1e6 / s.totals.http_reqs as f64;
+            (us, s)
+        };
+        // Alternating which side goes first keeps a trend in the noise from favouring one.
+        let ((plain_us, plain), (engine_us, s)) = if round % 2 == 1 {
+            let p = plain_side();
+            (p, engine_side())
+        } else {
+            let e = engine_side();
+            (plain_side(), e)
+        };
         let ratio = engine_us / plain_us;
         ratios.push(ratio);
+        plains.push(plain_us);
+        engines.push(engine_us);
         println!(
             "  round {round}: plain hyper {plain_us:6.1} CPU-µs/req ({:.0} req/s) | stampede {engine_us:6.1} CPU-µs/req ({:.0} req/s, {} failed) | ratio {ratio:.2}x",
-            plain as f64 / secs as f64,
+            plain as f64 / ratio_secs as f64,
             s.totals.http_reqs_rate,
             s.totals.http_req_failed
         );
     }
-    ratios.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
     println!(
-        "  median ratio stampede / plain hyper: {:.2}x (budget <= 1.5x)",
-        ratios[ratios.len() / 2]
+        "  median ratio stampede / plain hyper: {:.2}x (budget <= 1.5x); medians {:.1} / {:.1} CPU-µs/req",
+        median(&mut ratios),
+        median(&mut engines),
+        median(&mut plains)
     );
     if only == "ratio" {
         let _ = server.kill();

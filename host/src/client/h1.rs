@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 
@@ -105,29 +105,29 @@ type Sent<'a> = Result<(http::response::Parts, Exchange<'a>), Failure>;
 #[inline(never)]
 pub(super) fn send_boxed<'a>(
     io: &'a mut CountingStream,
-    request: http::Request<()>,
+    head: RequestHead,
     body: &'a Bytes,
     first_read: usize,
     all_headers: bool,
     t: &'a mut Timings,
 ) -> std::pin::Pin<Box<dyn Future<Output = Sent<'a>> + Send + 'a>> {
-    Box::pin(send(io, request, body, first_read, all_headers, t))
+    Box::pin(send(io, head, body, first_read, all_headers, t))
 }
 
-/// Writes `request` (whose `body` is sent as is, with the head, in one write) and reads
-/// the response head. The response's headers are all kept if `all_headers`, otherwise
+/// Writes the request `head` and `body` (as is, in one write) and reads the response
+/// head. The response's headers are all kept if `all_headers`, otherwise
 /// only those the client acts on (cookies, redirects, content encoding).
 async fn send<'a>(
     io: &'a mut CountingStream,
-    request: http::Request<()>,
+    head: RequestHead,
     body: &Bytes,
     first_read: usize,
     all_headers: bool,
     t: &mut Timings,
 ) -> Sent<'a> {
     let t_send = Instant::now();
-    let mut buf = Vec::with_capacity(first_read);
-    let req = write_head(request, &mut buf);
+    let RequestHead { mut buf, sent: req } = head;
+    buf.extend_from_slice(b"\r\n");
     write_all(io, &buf, body)
         .await
         .map_err(|e| Failure::NoResponse {
@@ -138,6 +138,7 @@ async fn send<'a>(
 
     let t_wait = Instant::now();
     buf.clear();
+    buf.reserve(first_read);
     let mut pos = 0;
     // Whether any byte of a response (a skipped 1xx included) has arrived.
     let mut got_any = false;
@@ -205,32 +206,55 @@ struct Sent1 {
     close: bool,
 }
 
-/// Serialises the request head into `buf`. The method, target and header fields were
-/// validated when the request was built (`http` types).
-fn write_head(request: http::Request<()>, buf: &mut Vec<u8>) -> Sent1 {
-    let target = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    buf.extend_from_slice(request.method().as_str().as_bytes());
-    buf.push(b' ');
-    buf.extend_from_slice(target.as_bytes());
-    buf.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in request.headers() {
-        buf.extend_from_slice(name.as_str().as_bytes());
-        buf.extend_from_slice(b": ");
-        buf.extend_from_slice(value.as_bytes());
-        buf.extend_from_slice(b"\r\n");
+/// A request head being written: the request line, then [`RequestHead::field`] per
+/// field.
+pub(super) struct RequestHead {
+    buf: Vec<u8>,
+    sent: Sent1,
+}
+
+impl RequestHead {
+    /// Starts with the request line; `target` is the URL's path and query (`url` keeps
+    /// them percent-encoded, so they hold no space or control byte).
+    pub fn new(method: &Method, target: &str) -> RequestHead {
+        let target = if target.is_empty() { "/" } else { target };
+        let mut buf = Vec::with_capacity(256);
+        buf.extend_from_slice(method.as_str().as_bytes());
+        buf.push(b' ');
+        buf.extend_from_slice(target.as_bytes());
+        buf.extend_from_slice(b" HTTP/1.1\r\n");
+        RequestHead {
+            buf,
+            sent: Sent1 {
+                head: method == Method::HEAD,
+                close: false,
+            },
+        }
     }
-    buf.extend_from_slice(b"\r\n");
-    Sent1 {
-        head: request.method() == Method::HEAD,
-        close: request
-            .headers()
-            .get_all(header::CONNECTION)
-            .iter()
-            .any(|v| has_token(v.as_bytes(), b"close")),
+
+    #[cfg(test)]
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Adds a header field after checking it cannot break the message: a name of token
+    /// characters, a value without control bytes (tab aside). Says which is bad.
+    pub fn field(&mut self, name: &str, value: &[u8]) -> Result<(), &'static str> {
+        let token = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b);
+        if name.is_empty() || !name.as_bytes().iter().all(token) {
+            return Err("header name");
+        }
+        if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            return Err("header value");
+        }
+        if name.eq_ignore_ascii_case("connection") && has_token(value, b"close") {
+            self.sent.close = true;
+        }
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(b": ");
+        self.buf.extend_from_slice(value);
+        self.buf.extend_from_slice(b"\r\n");
+        Ok(())
     }
 }
 
@@ -242,7 +266,7 @@ fn has_token(value: &[u8], token: &[u8]) -> bool {
 }
 
 /// A response head, parsed.
-struct Head {
+struct ResponseHead {
     /// Bytes of the head.
     used: usize,
     status: StatusCode,
@@ -257,7 +281,7 @@ enum Parsed {
     Partial,
     /// A 1xx response of this many bytes, to skip.
     Interim(usize),
-    Final(Head),
+    Final(ResponseHead),
 }
 
 /// Parses a response head at the start of `data`.
@@ -375,7 +399,7 @@ fn head_of(
         || code == 101
         || framing == Framing::Close
         || (version == Version::HTTP_10 && !keep_alive);
-    Ok(Parsed::Final(Head {
+    Ok(Parsed::Final(ResponseHead {
         used,
         status,
         version,
@@ -561,7 +585,7 @@ mod tests {
         close: false,
     };
 
-    fn head(text: &str, req: Sent1) -> Head {
+    fn head(text: &str, req: Sent1) -> ResponseHead {
         match parse_head(text.as_bytes(), req, true) {
             Ok(Parsed::Final(h)) => h,
             Ok(Parsed::Partial) => panic!("partial: {text:?}"),
@@ -577,6 +601,27 @@ mod tests {
             Err(Failure::Protocol(m)) => m,
             _ => panic!("no protocol error for {text:?}"),
         }
+    }
+
+    #[test]
+    fn request_heads_are_written_and_checked() {
+        let mut h = RequestHead::new(&Method::HEAD, "");
+        h.field("x-a", b"1\t2").unwrap();
+        h.field("Connection", b"keep-alive, Close").unwrap();
+        assert_eq!(
+            String::from_utf8(h.buf.clone()).unwrap(),
+            "HEAD / HTTP/1.1\r\nx-a: 1\t2\r\nConnection: keep-alive, Close\r\n"
+        );
+        assert!(h.sent.head && h.sent.close);
+        // Nothing that could end a line or the head gets through.
+        assert_eq!(h.field("x-b", b"1\r\nx-evil: 1"), Err("header value"));
+        assert_eq!(h.field("x b", b"1"), Err("header name"));
+        assert_eq!(h.field("x:b", b"1"), Err("header name"));
+        assert_eq!(h.field("", b"1"), Err("header name"));
+        assert_eq!(h.field("x-c", b"\x7f"), Err("header value"));
+        let h = RequestHead::new(&Method::GET, "/a?b=1");
+        assert!(h.buf.starts_with(b"GET /a?b=1 HTTP/1.1\r\n"));
+        assert!(!h.sent.head && !h.sent.close);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use tokio_rustls::TlsConnector;
 use url::Url;
 
 use crate::metrics::ErrorKind;
+use crate::timeout::{Elapsed, Timeout};
 use connect::{Conn, ConnectTimes, Sender};
 
 /// Connections a VU keeps open at once (one per origin); the oldest is closed past this.
@@ -262,6 +263,8 @@ pub struct VuClient {
     /// Size of the first read of a response: the last response's size, so that small
     /// responses take a small buffer and large ones few reads.
     read_hint: usize,
+    /// The request timeout's timer, kept from one request to the next.
+    timer: Timeout,
 }
 
 fn us(d: Duration) -> u64 {
@@ -277,6 +280,7 @@ impl VuClient {
             cookies: cookie_store::CookieStore::new(),
             has_cookies: false,
             read_hint: h1::MIN_FIRST_READ,
+            timer: Timeout::default(),
         }
     }
 
@@ -290,12 +294,18 @@ impl VuClient {
     /// Sends `req`, following redirects. Never panics; every failure is a
     /// [`ClientError`], and the costs are measured either way.
     pub async fn send(&mut self, req: Request) -> (Result<Response, ClientError>, Measured) {
-        let start = Instant::now();
+        let start = tokio::time::Instant::now();
         let timeout = req.timeout.unwrap_or(self.config.timeout);
         let mut m = Measured::default();
-        let res = match tokio::time::timeout(timeout, self.send_inner_boxed(req, &mut m)).await {
+        // Taken out for the call: the exchange borrows the rest of the client.
+        let mut timer = std::mem::take(&mut self.timer);
+        let res = timer
+            .within(start, timeout, self.send_inner_boxed(req, &mut m))
+            .await;
+        self.timer = timer;
+        let res = match res {
             Ok(r) => r,
-            Err(_) => {
+            Err(Elapsed) => {
                 // A half-used connection cannot be trusted after a timeout.
                 self.conns.clear();
                 Err(ClientError::new(
@@ -338,15 +348,24 @@ impl VuClient {
             let mut retried = false;
             let response = loop {
                 let (idx, reused) = self.conn_for(&origin, m).await?;
-                let request = self.build(&method, &url, &headers, body.len(), &self.conns[idx])?;
+                let request = match &self.conns[idx].sender {
+                    Sender::H1(_) => Outgoing::H1(self.h1_head(
+                        &method,
+                        &url,
+                        &headers,
+                        body.len(),
+                        &self.conns[idx].host_header,
+                    )?),
+                    Sender::H2(_) => Outgoing::H2(self.h2_request(&method, &url, &headers)?),
+                };
                 let conn = &mut self.conns[idx];
                 let counts = conn.counts.clone();
                 let (sent0, recv0) = (
                     counts.sent.load(Ordering::Relaxed),
                     counts.received.load(Ordering::Relaxed),
                 );
-                let failure = match &mut conn.sender {
-                    Sender::H1(io) => {
+                let failure = match (&mut conn.sender, request) {
+                    (Sender::H1(io), Outgoing::H1(request)) => {
                         match h1::send_boxed(
                             io,
                             request,
@@ -369,7 +388,7 @@ impl VuClient {
                             Err(h1::Failure::Protocol(message)) => (false, message),
                         }
                     }
-                    Sender::H2(s) => {
+                    (Sender::H2(s), Outgoing::H2(request)) => {
                         let t_send = Instant::now();
                         let request = request.map(|()| Full::new(body.clone()));
                         let result = s.try_send_request(request).await;
@@ -388,6 +407,8 @@ impl VuClient {
                             }
                         }
                     }
+                    // Built above for this very connection.
+                    _ => unreachable!("request built for another protocol"),
                 };
                 let (retry, message) = failure;
                 self.conns.swap_remove(idx);
@@ -532,68 +553,132 @@ impl VuClient {
         Ok((self.conns.len() - 1, false))
     }
 
-    fn build(
+    /// An HTTP/1.1 request head, ready for the wire.
+    fn h1_head(
         &self,
         method: &Method,
         url: &Url,
         headers: &[(String, String)],
         body_len: usize,
-        conn: &Conn,
-    ) -> Result<http::Request<()>, ClientError> {
-        let h2 = matches!(conn.sender, Sender::H2(_));
-        // HTTP/1 wants origin-form plus Host; HTTP/2 the absolute URI (:authority).
-        let uri = if h2 {
-            url.as_str()
-        } else {
-            &url[url::Position::BeforePath..url::Position::AfterQuery]
-        };
-        let mut b = http::Request::builder().method(method.clone()).uri(uri);
-        let bad = |what: &str, e: &dyn fmt::Display| {
-            ClientError::new(ErrorKind::InvalidUrl, format!("invalid {what}: {e}"))
-        };
-        let hdrs = b.headers_mut().expect("fresh builder");
-        for (k, v) in headers {
-            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| bad("header name", &e))?;
-            let value = HeaderValue::from_str(v).map_err(|e| bad("header value", &e))?;
-            hdrs.append(name, value);
-        }
-        if !h2 && !hdrs.contains_key(header::HOST) {
-            hdrs.insert(header::HOST, conn.host_header.clone());
-        }
-        // HTTP/1 bodies go with their length (hyper's HTTP/2 sets it itself).
+        host: &HeaderValue,
+    ) -> Result<h1::RequestHead, ClientError> {
+        let mut head = h1::RequestHead::new(
+            method,
+            &url[url::Position::BeforePath..url::Position::AfterQuery],
+        );
+        // HTTP/1 bodies go with their length (HTTP/2 frames carry their own).
         let wants_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
-        if !h2
-            && (body_len > 0 || wants_body)
-            && !hdrs.contains_key(header::CONTENT_LENGTH)
-            && !hdrs.contains_key(header::TRANSFER_ENCODING)
-        {
-            hdrs.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
-        }
-        if !hdrs.contains_key(header::USER_AGENT) {
-            hdrs.insert(header::USER_AGENT, self.config.user_agent.clone());
-        }
-        if !hdrs.contains_key(header::ACCEPT_ENCODING) {
-            hdrs.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        if self.has_cookies {
-            let jar: Vec<String> = self
-                .cookies
-                .get_request_values(url)
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect();
-            if !jar.is_empty() {
-                let mut all = jar.join("; ");
-                if let Some(existing) = hdrs.get(header::COOKIE).and_then(|v| v.to_str().ok()) {
-                    all = format!("{existing}; {all}");
+        let length = (body_len > 0 || wants_body).then_some(body_len);
+        self.fields(url, headers, Some(host), length, &mut |name, value| {
+            head.field(name, value)
+                .map_err(|what| bad_field(what, name, value))
+        })?;
+        Ok(head)
+    }
+
+    /// An HTTP/2 request (absolute URI: hyper sends it as :authority and :path).
+    fn h2_request(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &[(String, String)],
+    ) -> Result<http::Request<()>, ClientError> {
+        let mut b = http::Request::builder()
+            .method(method.clone())
+            .uri(url.as_str());
+        let hdrs = b.headers_mut().expect("fresh builder");
+        self.fields(url, headers, None, None, &mut |name, value| {
+            let n = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| bad_field("header name", name, value))?;
+            let v = HeaderValue::from_bytes(value)
+                .map_err(|_| bad_field("header value", name, value))?;
+            hdrs.append(n, v);
+            Ok(())
+        })?;
+        b.body(())
+            .map_err(|e| ClientError::new(ErrorKind::InvalidUrl, format!("invalid request: {e}")))
+    }
+
+    /// Hands `emit` the request's header fields: the scenario's own, then those it did
+    /// not set itself (Host when given, Content-Length when given, User-Agent,
+    /// Accept-Encoding), then the cookie jar's merged with any Cookie the scenario set.
+    fn fields(
+        &self,
+        url: &Url,
+        headers: &[(String, String)],
+        host: Option<&HeaderValue>,
+        length: Option<usize>,
+        emit: &mut EmitField<'_>,
+    ) -> Result<(), ClientError> {
+        let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        let jar = if self.has_cookies {
+            let mut jar = String::new();
+            for (n, v) in self.cookies.get_request_values(url) {
+                if !jar.is_empty() {
+                    jar.push_str("; ");
                 }
-                hdrs.insert(
-                    header::COOKIE,
-                    HeaderValue::from_str(&all).map_err(|e| bad("cookie", &e))?,
-                );
+                jar.push_str(n);
+                jar.push('=');
+                jar.push_str(v);
+            }
+            Some(jar).filter(|j| !j.is_empty())
+        } else {
+            None
+        };
+        for (k, v) in headers {
+            if jar.is_none() || !k.eq_ignore_ascii_case("cookie") {
+                emit(k, v.as_bytes())?;
             }
         }
-        b.body(()).map_err(|e| bad("request", &e))
+        if let Some(host) = host
+            && !has("host")
+        {
+            emit("host", host.as_bytes())?;
+        }
+        if let Some(n) = length
+            && !has("content-length")
+            && !has("transfer-encoding")
+        {
+            emit("content-length", n.to_string().as_bytes())?;
+        }
+        if !has("user-agent") {
+            emit("user-agent", self.config.user_agent.as_bytes())?;
+        }
+        if !has("accept-encoding") {
+            emit("accept-encoding", b"gzip")?;
+        }
+        if let Some(jar) = jar {
+            let mut all = String::new();
+            for (_, v) in headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+            {
+                all.push_str(v);
+                all.push_str("; ");
+            }
+            all.push_str(&jar);
+            emit("cookie", all.as_bytes())?;
+        }
+        Ok(())
     }
+}
+
+/// A header field the scenario set that cannot go on the wire.
+fn bad_field(what: &str, name: &str, value: &[u8]) -> ClientError {
+    let shown = String::from_utf8_lossy(&value[..value.len().min(60)]);
+    ClientError::new(
+        ErrorKind::InvalidUrl,
+        format!("invalid {what}: {name:?}: {shown:?}"),
+    )
+}
+
+/// Receives one header field (name, value) of a request being built.
+type EmitField<'a> = dyn FnMut(&str, &[u8]) -> Result<(), ClientError> + 'a;
+
+/// A request built for the protocol of the connection it goes out on.
+enum Outgoing {
+    H1(h1::RequestHead),
+    H2(http::Request<()>),
 }
 
 fn is_redirect(s: StatusCode) -> bool {
@@ -712,6 +797,54 @@ async fn read_h2_body(mut body: hyper::body::Incoming, out: &mut Out) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_heads_add_defaults_and_merge_cookies() {
+        let tls = tls::client_config(&[] as &[&str], false).unwrap();
+        let mut c = VuClient::new(Arc::new(ClientConfig::new(tls)), Arc::new(SystemResolver));
+        let url = Url::parse("http://127.0.0.1:8080/p?q=1").unwrap();
+        let host = HeaderValue::from_static("127.0.0.1:8080");
+        let text = |c: &VuClient, headers: &[(&str, &str)], len: usize, method: Method| {
+            let headers: Vec<_> = headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            c.h1_head(&method, &url, &headers, len, &host)
+                .map(|h| String::from_utf8(h.into_bytes()).unwrap())
+        };
+        let ua = c.config.user_agent.to_str().unwrap().to_string();
+        assert_eq!(
+            text(&c, &[("x-a", "1")], 0, Method::GET).unwrap(),
+            format!(
+                "GET /p?q=1 HTTP/1.1\r\nx-a: 1\r\nhost: 127.0.0.1:8080\r\nuser-agent: {ua}\r\naccept-encoding: gzip\r\n"
+            )
+        );
+        // The scenario's own Host, User-Agent and Accept-Encoding win; a POST has a length.
+        let own = [
+            ("Host", "api.test"),
+            ("User-Agent", "me"),
+            ("Accept-Encoding", "br"),
+        ];
+        assert_eq!(
+            text(&c, &own, 0, Method::POST).unwrap(),
+            "POST /p?q=1 HTTP/1.1\r\nHost: api.test\r\nUser-Agent: me\r\nAccept-Encoding: br\r\ncontent-length: 0\r\n"
+        );
+        // The jar's cookies join the scenario's Cookie in one field.
+        c.cookies.parse("sid=42; Path=/", &url).unwrap();
+        c.has_cookies = true;
+        let t = text(&c, &[("Cookie", "a=1")], 3, Method::PUT).unwrap();
+        assert!(t.contains("content-length: 3\r\n"), "{t}");
+        assert!(t.ends_with("cookie: a=1; sid=42\r\n"), "{t}");
+        assert_eq!(t.matches("ookie").count(), 1, "{t}");
+        // A field that would break the message is refused, naming it.
+        let e = text(&c, &[("x-a", "1\r\nx-b: 2")], 0, Method::GET).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidUrl);
+        assert!(
+            e.message.contains("invalid header value: \"x-a\""),
+            "{}",
+            e.message
+        );
+    }
 
     #[test]
     fn the_per_request_future_stays_small() {

@@ -77,14 +77,17 @@ impl Names {
 #[derive(Debug)]
 pub struct LocalNames {
     shared: Arc<Names>,
-    cache: HashMap<Box<str>, NameId>,
+    /// foldhash, not SipHash: it is looked up on every request and check. Its seed is
+    /// random per process and the cache is capped, which is enough against a scenario
+    /// crafting colliding names (it would only slow its own VU).
+    cache: foldhash::HashMap<Box<str>, NameId>,
 }
 
 impl LocalNames {
     pub fn new(shared: Arc<Names>) -> Self {
         LocalNames {
             shared,
-            cache: HashMap::new(),
+            cache: foldhash::HashMap::default(),
         }
     }
 

@@ -66,7 +66,13 @@ pub struct VuCtx {
     pub guest_stderr: Arc<Mutex<String>>,
     /// Reused to build default request names without allocating each time.
     name_buf: String,
+    /// The last URLs the scenario sent, as written and as resolved.
+    urls: Vec<(Box<str>, Url)>,
+    urls_next: usize,
 }
+
+/// URLs a VU keeps resolved.
+const URL_CACHE: usize = 8;
 
 /// The store's data: WASI (no files, no sockets, no env) beside our own context.
 pub struct VuState {
@@ -150,6 +156,8 @@ impl VuCtx {
             scheduled_start: None,
             guest_stderr: Arc::new(Mutex::new(String::new())),
             name_buf: String::new(),
+            urls: Vec::new(),
+            urls_next: 0,
         }
     }
 
@@ -157,7 +165,25 @@ impl VuCtx {
         self.run_start.elapsed().as_millis() as u32
     }
 
-    fn resolve_url(&self, url: &str) -> Result<Url, ClientError> {
+    /// [`Self::parse_url`] through a small cache: a scenario requests the same few URLs
+    /// over and over, and a clone is cheaper than parsing and joining again.
+    fn resolve_url(&mut self, url: &str) -> Result<Url, ClientError> {
+        if let Some((_, u)) = self.urls.iter().find(|(raw, _)| &**raw == url) {
+            return Ok(u.clone());
+        }
+        let parsed = self.parse_url(url)?;
+        if self.urls.len() < URL_CACHE {
+            self.urls.push((url.into(), parsed.clone()));
+        } else {
+            // Round robin: a scenario with many distinct URLs keeps the cache fresh.
+            let slot = self.urls_next % URL_CACHE;
+            self.urls[slot] = (url.into(), parsed.clone());
+            self.urls_next = slot + 1;
+        }
+        Ok(parsed)
+    }
+
+    fn parse_url(&self, url: &str) -> Result<Url, ClientError> {
         let bad = |e: &dyn std::fmt::Display| {
             ClientError::new(ErrorKind::InvalidUrl, format!("{url:?}: {e}"))
         };

@@ -7,12 +7,15 @@ mod output;
 use std::path::Path;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use anyhow::Result;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, Trap};
 
 use crate::bindings::{Scenario, ScenarioPre, user};
 use crate::engine::first_line;
+use crate::timeout::Timeout;
 pub use ctx::{LogLimiter, VuCtx, VuState, VuView};
 
 /// Per-call limits of one instance.
@@ -109,6 +112,8 @@ pub struct Vu {
     rng: fastrand::Rng,
     fuel: u64,
     task_timeout: Duration,
+    /// The task time limit's timer, kept from one call to the next.
+    timeout: Timeout,
 }
 
 fn trap_message(e: &wasmtime::Error, fuel: u64) -> String {
@@ -209,6 +214,7 @@ impl Vu {
             rng: fastrand::Rng::with_seed(0x5eed ^ id as u64),
             fuel,
             task_timeout: rt.limits.task_timeout,
+            timeout: Timeout::default(),
         })
     }
 
@@ -269,7 +275,13 @@ impl Vu {
     pub async fn on_start(&mut self) -> Result<(), CallError> {
         self.refuel();
         let user = self.bindings.stampede_scenario_user();
-        let r = tokio::time::timeout(self.task_timeout, user.call_on_start(&mut self.store))
+        let r = self
+            .timeout
+            .within(
+                Instant::now(),
+                self.task_timeout,
+                user.call_on_start(&mut self.store),
+            )
             .await
             .unwrap_or_else(|_| self.timed_out());
         self.settle(r)
@@ -279,7 +291,9 @@ impl Vu {
         self.refuel();
         let user = self.bindings.stampede_scenario_user();
         let call = user.call_run_task(&mut self.store, index as u32);
-        let r = tokio::time::timeout(self.task_timeout, call)
+        let r = self
+            .timeout
+            .within(Instant::now(), self.task_timeout, call)
             .await
             .unwrap_or_else(|_| self.timed_out());
         self.settle(r)
@@ -288,7 +302,13 @@ impl Vu {
     pub async fn on_stop(&mut self) -> Result<(), CallError> {
         self.refuel();
         let user = self.bindings.stampede_scenario_user();
-        let r = tokio::time::timeout(self.task_timeout, user.call_on_stop(&mut self.store))
+        let r = self
+            .timeout
+            .within(
+                Instant::now(),
+                self.task_timeout,
+                user.call_on_stop(&mut self.store),
+            )
             .await
             .unwrap_or_else(|_| self.timed_out());
         self.settle(r)
