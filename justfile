@@ -23,7 +23,7 @@ test:
 # Benchmarks: CPU per request against a plain hyper loop, memory per VU, instantiation,
 # open-model schedule accuracy, the limits' cost, segment merging, the journeys per plugin
 # and language, the smoke journey per language (one part alone:
-# BENCH_ONLY=ratio|arrival|limits|merge|idle|journeys|languages just bench).
+# BENCH_ONLY=ratio|instantiate|arrival|limits|merge|idle|journeys|languages just bench).
 bench:
     cargo run --release -p stampede-tests --example bench
 

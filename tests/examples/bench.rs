@@ -295,6 +295,11 @@ fn main() {
         return;
     }
 
+    if only == "instantiate" {
+        instantiation(&rt, &addr, &cache);
+        let _ = server.kill();
+        return;
+    }
     if only == "idle" {
         let task = std::env::var("BENCH_IDLE_TASK").unwrap_or_else(|_| "get".into());
         idle_memory(&rt, &addr, &cache, &task);
@@ -406,23 +411,7 @@ fn main() {
         return;
     }
 
-    // Instantiation from a warm cache: engine + cached component + InstancePre + 1,000
-    // instances (each with its setup call), timed by a run whose VUs start and stop.
-    let cfg = config(
-        &addr,
-        1000,
-        Load::Iterations(1000),
-        &[("TASKS", "custom")],
-        &cache,
-    );
-    let t0 = Instant::now();
-    let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
-    println!(
-        "1,000 VUs instantiated, set up and run one task each, warm cache: {:.0} ms ({} iterations; budget <= 250 ms)",
-        t0.elapsed().as_secs_f64() * 1e3,
-        s.totals.iterations
-    );
-
+    instantiation(&rt, &addr, &cache);
     idle_memory(&rt, &addr, &cache, "get");
     arrival_accuracy(&rt, &cache);
     limits_cost(&rt, &addr, &cache);
@@ -435,6 +424,25 @@ fn main() {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Instantiation from a warm cache: engine + cached component + InstancePre + 1,000
+/// instances (each with its setup call), timed by a run whose VUs start and stop.
+fn instantiation(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path) {
+    let cfg = config(
+        addr,
+        1000,
+        Load::Iterations(1000),
+        &[("TASKS", "custom")],
+        cache,
+    );
+    let t0 = Instant::now();
+    let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
+    println!(
+        "1,000 VUs instantiated, set up and run one task each, warm cache: {:.0} ms ({} iterations; budget <= 250 ms)",
+        t0.elapsed().as_secs_f64() * 1e3,
+        s.totals.iterations
+    );
 }
 
 /// What the sandbox's limits cost on the core loop (fuel metering on vs off; epoch

@@ -96,6 +96,8 @@ pub(super) struct Exchange<'a> {
     framing: Framing,
     /// The connection may not carry another request.
     close: bool,
+    /// When the response head was complete (the body's time starts there).
+    pub head_at: Instant,
 }
 
 type Sent<'a> = Result<(http::response::Parts, Exchange<'a>), Failure>;
@@ -134,10 +136,12 @@ async fn send<'a>(
             sent: false,
             message: e.to_string(),
         })?;
-    t.send_us += t_send.elapsed().as_micros() as u64;
-
+    // One clock read per phase boundary: each ends the phase before it.
     let t_wait = Instant::now();
+    t.send_us += (t_wait - t_send).as_micros() as u64;
+
     buf.clear();
+    // Normally a no-op: the head was built with this room (see `RequestHead::new`).
     buf.reserve(first_read);
     let mut pos = 0;
     // Whether any byte of a response (a skipped 1xx included) has arrived.
@@ -184,7 +188,8 @@ async fn send<'a>(
         }
         got_any = true;
     };
-    t.wait_us += t_wait.elapsed().as_micros() as u64;
+    let head_at = Instant::now();
+    t.wait_us += (head_at - t_wait).as_micros() as u64;
     let (mut parts, ()) = http::Response::new(()).into_parts();
     parts.status = head.status;
     parts.version = head.version;
@@ -195,6 +200,7 @@ async fn send<'a>(
         pos: pos + head.used,
         framing: head.framing,
         close: head.close,
+        head_at,
     };
     Ok((parts, exchange))
 }
@@ -216,9 +222,9 @@ pub(super) struct RequestHead {
 impl RequestHead {
     /// Starts with the request line; `target` is the URL's path and query (`url` keeps
     /// them percent-encoded, so they hold no space or control byte).
-    pub fn new(method: &Method, target: &str) -> RequestHead {
+    pub fn new(method: &Method, target: &str, capacity: usize) -> RequestHead {
         let target = if target.is_empty() { "/" } else { target };
-        let mut buf = Vec::with_capacity(256);
+        let mut buf = Vec::with_capacity(capacity);
         buf.extend_from_slice(method.as_str().as_bytes());
         buf.push(b' ');
         buf.extend_from_slice(target.as_bytes());
@@ -605,7 +611,7 @@ mod tests {
 
     #[test]
     fn request_heads_are_written_and_checked() {
-        let mut h = RequestHead::new(&Method::HEAD, "");
+        let mut h = RequestHead::new(&Method::HEAD, "", 64);
         h.field("x-a", b"1\t2").unwrap();
         h.field("Connection", b"keep-alive, Close").unwrap();
         assert_eq!(
@@ -619,7 +625,7 @@ mod tests {
         assert_eq!(h.field("x:b", b"1"), Err("header name"));
         assert_eq!(h.field("", b"1"), Err("header name"));
         assert_eq!(h.field("x-c", b"\x7f"), Err("header value"));
-        let h = RequestHead::new(&Method::GET, "/a?b=1");
+        let h = RequestHead::new(&Method::GET, "/a?b=1", 64);
         assert!(h.buf.starts_with(b"GET /a?b=1 HTTP/1.1\r\n"));
         assert!(!h.sent.head && !h.sent.close);
     }

@@ -265,6 +265,8 @@ pub struct VuClient {
     read_hint: usize,
     /// The request timeout's timer, kept from one request to the next.
     timer: Timeout,
+    /// When the last successful exchange ended.
+    finished: Option<Instant>,
 }
 
 fn us(d: Duration) -> u64 {
@@ -281,6 +283,7 @@ impl VuClient {
             has_cookies: false,
             read_hint: h1::MIN_FIRST_READ,
             timer: Timeout::default(),
+            finished: None,
         }
     }
 
@@ -314,7 +317,12 @@ impl VuClient {
                 ))
             }
         };
-        m.timings.total_us = us(start.elapsed());
+        // The exchange's last clock read ends it, unless it failed before that.
+        let end = match (&res, self.finished.take()) {
+            (Ok(_), Some(done)) => done,
+            _ => Instant::now(),
+        };
+        m.timings.total_us = us(end.saturating_duration_since(start.into_std()));
         (res, m)
     }
 
@@ -446,7 +454,10 @@ impl VuClient {
                 .get(header::CONTENT_ENCODING)
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
             let keep = read_body && !follow;
-            let t_recv = Instant::now();
+            let t_recv = match &incoming {
+                Incoming::H1(ex) => ex.head_at,
+                Incoming::H2(_) => Instant::now(),
+            };
             let limit = BodyLimit {
                 max: self.config.max_body,
                 truncate: self.config.truncate_bodies,
@@ -511,6 +522,7 @@ impl VuClient {
             } else {
                 Vec::new()
             };
+            self.finished = Some(done);
             return Ok(Response {
                 status: status.as_u16(),
                 headers: headers_out,
@@ -562,10 +574,9 @@ impl VuClient {
         body_len: usize,
         host: &HeaderValue,
     ) -> Result<h1::RequestHead, ClientError> {
-        let mut head = h1::RequestHead::new(
-            method,
-            &url[url::Position::BeforePath..url::Position::AfterQuery],
-        );
+        let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
+        // The buffer goes on to take the response: sized for that as well.
+        let mut head = h1::RequestHead::new(method, target, self.read_hint);
         // HTTP/1 bodies go with their length (HTTP/2 frames carry their own).
         let wants_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
         let length = (body_len > 0 || wants_body).then_some(body_len);

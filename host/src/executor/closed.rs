@@ -113,7 +113,9 @@ pub async fn vu_loop(
         v.ctx().iteration = iteration;
         iteration += 1;
         let begin = Instant::now();
-        let at_ms = v.ctx().now_ms();
+        let at_ms = begin
+            .saturating_duration_since(v.ctx().run_start)
+            .as_millis() as u32;
         let (task, result) = if !started {
             (lifecycle.on_start, v.on_start().await)
         } else {

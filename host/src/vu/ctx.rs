@@ -263,13 +263,20 @@ impl VuCtx {
             url.as_ref().ok(),
             &req.url,
         );
-        let method = ::http::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| {
-                ClientError::new(
-                    ErrorKind::InvalidUrl,
-                    format!("invalid method {:?}", req.method),
-                )
-            });
+        // Uppercased only when needed: a copy per request otherwise.
+        let upper;
+        let method_bytes = if req.method.bytes().any(|b| b.is_ascii_lowercase()) {
+            upper = req.method.to_ascii_uppercase();
+            upper.as_bytes()
+        } else {
+            req.method.as_bytes()
+        };
+        let method = ::http::Method::from_bytes(method_bytes).map_err(|_| {
+            ClientError::new(
+                ErrorKind::InvalidUrl,
+                format!("invalid method {:?}", req.method),
+            )
+        });
         let max = self.client_config.max_body;
         let body_ok = if req.body.len() > max {
             Err(ClientError::new(
