@@ -12,6 +12,7 @@ use std::pin::{Pin, pin};
 use std::task::Poll;
 use std::time::Duration;
 
+use tokio::task::coop;
 use tokio::time::{Instant, Sleep};
 
 /// The deadline passed before the future completed.
@@ -32,7 +33,10 @@ impl Timeout {
         limit: Duration,
         fut: F,
     ) -> Result<F::Output, Elapsed> {
-        let deadline = start + limit;
+        // A limit past what an Instant holds (`--timeout 1000000y`) means none.
+        let deadline = start
+            .checked_add(limit)
+            .unwrap_or_else(|| start + Duration::from_secs(86_400 * 365 * 30));
         let timer = match &mut self.timer {
             Some(t) => {
                 if t.deadline() > deadline {
@@ -46,12 +50,26 @@ impl Timeout {
         };
         let mut fut = pin!(fut);
         poll_fn(|cx| {
+            let had_budget = coop::has_budget_remaining();
             if let Poll::Ready(v) = fut.as_mut().poll(cx) {
                 return Poll::Ready(Ok(v));
             }
+            // A future that used up tokio's cooperative budget (a body streaming in
+            // faster than it is read) would leave the timer unpolled for good: as
+            // `tokio::time::timeout` does, the timer is then polled outside the budget.
+            let starved = had_budget && !coop::has_budget_remaining();
+            let mut fired = |timer: Pin<&mut Sleep>| {
+                if starved {
+                    Pin::new(&mut coop::unconstrained(timer))
+                        .poll(cx)
+                        .is_ready()
+                } else {
+                    timer.poll(cx).is_ready()
+                }
+            };
             // The timer may be set for an earlier call's deadline: then it is moved on,
             // and polled again so that it holds this task's waker.
-            while timer.as_mut().poll(cx).is_ready() {
+            while fired(timer.as_mut()) {
                 if timer.deadline() >= deadline {
                     return Poll::Ready(Err(Elapsed));
                 }
@@ -106,5 +124,31 @@ mod tests {
             })
             .await;
         assert_eq!(r, Ok(1));
+    }
+
+    #[tokio::test]
+    async fn a_limit_past_any_instant_means_none() {
+        let mut t = Timeout::default();
+        let r = t.within(Instant::now(), Duration::MAX, async { 3 }).await;
+        assert_eq!(r, Ok(3));
+    }
+
+    #[tokio::test]
+    async fn a_future_that_spends_the_coop_budget_still_times_out() {
+        // Like reads that always find data (a server streaming without pause): every
+        // poll spends the task's whole budget, then yields.
+        let start = Instant::now();
+        let busy = async {
+            while start.elapsed() < Duration::from_secs(20) {
+                coop::consume_budget().await;
+            }
+        };
+        let r = Timeout::default().within(start, 50 * MS, busy).await;
+        assert_eq!(r, Err(Elapsed));
+        let took = start.elapsed();
+        assert!(
+            took >= 50 * MS && took < Duration::from_secs(10),
+            "{took:?}"
+        );
     }
 }

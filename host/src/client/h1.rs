@@ -253,7 +253,11 @@ impl RequestHead {
         if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
             return Err("header value");
         }
-        if name.eq_ignore_ascii_case("connection") && has_token(value, b"close") {
+        // After a body the scenario framed itself (Transfer-Encoding), the connection is
+        // not trusted to be in step with the server: closed rather than reused.
+        if (name.eq_ignore_ascii_case("connection") && has_token(value, b"close"))
+            || name.eq_ignore_ascii_case("transfer-encoding")
+        {
             self.sent.close = true;
         }
         self.buf.extend_from_slice(name.as_bytes());
@@ -348,9 +352,10 @@ fn head_of(
         let value = h.value;
         if name.eq_ignore_ascii_case(b"content-length") {
             for part in value.split(|&b| b == b',') {
-                let n = std::str::from_utf8(part.trim_ascii())
-                    .ok()
-                    .and_then(|s| s.parse::<u64>().ok())
+                let digits = part.trim_ascii();
+                let n = (!digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
+                    .then(|| std::str::from_utf8(digits).ok()?.parse::<u64>().ok())
+                    .flatten()
                     .ok_or_else(|| proto("invalid content-length in the response"))?;
                 if length.is_some_and(|l| l != n) {
                     return Err(proto("conflicting content-length values in the response"));
@@ -387,8 +392,9 @@ fn head_of(
         Framing::Empty
     } else if coded {
         // With a transfer coding a content-length is ignored, and the message is
-        // suspect enough not to reuse the connection after it.
-        close |= length.is_some() || !chunked;
+        // suspect enough not to reuse the connection after it; nor after a transfer
+        // coding in HTTP/1.0, which has none (RFC 9112 6.1).
+        close |= length.is_some() || !chunked || version == Version::HTTP_10;
         if chunked {
             Framing::Chunked(Chunk::Size)
         } else {
@@ -478,6 +484,12 @@ fn decode_chunked(
         let rest = &data[used..];
         match *state {
             Chunk::Done => return Ok(used),
+            // httparse reads a line with no digits as size 0, the last chunk: a stray
+            // line would end the body early and desynchronise the connection.
+            Chunk::Size if rest.is_empty() => return Ok(used),
+            Chunk::Size if !rest[0].is_ascii_hexdigit() => {
+                return Err(bad("invalid chunk size line"));
+            }
             Chunk::Size => match httparse::parse_chunk_size(rest) {
                 Ok(httparse::Status::Complete((n, size))) => {
                     used += n;
@@ -518,8 +530,9 @@ fn decode_chunked(
                     used += 2;
                     *state = Chunk::Done;
                 }
-                // A trailer field: skipped.
-                Some(i) if i < MAX_CHUNK_LINE => used += i + 2,
+                // A trailer field: skipped, once it looks like one.
+                Some(i) if i < MAX_CHUNK_LINE && rest[..i].contains(&b':') => used += i + 2,
+                Some(i) if i < MAX_CHUNK_LINE => return Err(bad("invalid trailer line")),
                 None if rest.len() < MAX_CHUNK_LINE => return Ok(used),
                 _ => return Err(bad("trailer line too long")),
             },
@@ -625,9 +638,11 @@ mod tests {
         assert_eq!(h.field("x:b", b"1"), Err("header name"));
         assert_eq!(h.field("", b"1"), Err("header name"));
         assert_eq!(h.field("x-c", b"\x7f"), Err("header value"));
-        let h = RequestHead::new(&Method::GET, "/a?b=1", 64);
+        let mut h = RequestHead::new(&Method::GET, "/a?b=1", 64);
         assert!(h.buf.starts_with(b"GET /a?b=1 HTTP/1.1\r\n"));
         assert!(!h.sent.head && !h.sent.close);
+        h.field("Transfer-Encoding", b"chunked").unwrap();
+        assert!(h.sent.close);
     }
 
     #[test]
@@ -680,6 +695,10 @@ mod tests {
             GET
         ));
         assert!(!reuse("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", GET));
+        assert!(!reuse(
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n",
+            GET
+        ));
         assert!(reuse(
             "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
             GET
@@ -718,10 +737,10 @@ mod tests {
         assert!(error(&long).contains("more than 256 header lines"));
 
         assert!(error("HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n").contains("conflicting"));
-        assert!(
-            error("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n")
-                .contains("invalid content-length")
-        );
+        for bad in ["-1", "+5", "0x5", ""] {
+            let text = format!("HTTP/1.1 200 OK\r\nContent-Length: {bad}\r\n\r\n");
+            assert!(error(&text).contains("invalid content-length"), "{bad:?}");
+        }
         assert!(error("HTTP/1.1 20 OK\r\n\r\n").contains("malformed"));
         assert!(error("SMTP ready\r\n\r\n").contains("malformed"));
         // Without `all_headers` only the headers the client acts on are kept.
@@ -781,5 +800,12 @@ mod tests {
                 .contains("longer than its size")
         );
         assert!(dechunk(b"2\r\nab\r\n", 64).is_err());
+        // A stray empty line is not a last chunk, nor a stray line a trailer.
+        let stray = b"5\r\nhello\r\n\r\n5\r\nworld\r\n0\r\n\r\n";
+        for step in [1, 3, 64] {
+            assert!(dechunk(stray, step).unwrap_err().1.contains("chunk size"));
+        }
+        let odd = b"1\r\na\r\n0\r\nnot a trailer\r\n\r\n";
+        assert!(dechunk(odd, 64).unwrap_err().1.contains("trailer"));
     }
 }

@@ -577,6 +577,23 @@ impl VuClient {
         let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
         // The buffer goes on to take the response: sized for that as well.
         let mut head = h1::RequestHead::new(method, target, self.read_hint);
+        // A length of the scenario's own must be the body's: another would make the
+        // server read part of the body as a next request on this connection.
+        let mut lengths = headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+        if let Some((_, v)) = lengths.next() {
+            let v = v.trim();
+            let matches = v.bytes().all(|b| b.is_ascii_digit()) && v.parse() == Ok(body_len);
+            if !matches || lengths.next().is_some() {
+                return Err(ClientError::new(
+                    ErrorKind::InvalidUrl,
+                    format!(
+                        "content-length {v:?} set by the scenario does not match the body's {body_len} bytes (leave it out: the host sets it)"
+                    ),
+                ));
+            }
+        }
         // HTTP/1 bodies go with their length (HTTP/2 frames carry their own).
         let wants_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
         let length = (body_len > 0 || wants_body).then_some(body_len);
@@ -847,6 +864,18 @@ mod tests {
         assert!(t.contains("content-length: 3\r\n"), "{t}");
         assert!(t.ends_with("cookie: a=1; sid=42\r\n"), "{t}");
         assert_eq!(t.matches("ookie").count(), 1, "{t}");
+        // A length of the scenario's own must be the body's.
+        assert!(text(&c, &[("Content-Length", "3")], 3, Method::POST).is_ok());
+        for bad in ["2", "+3", "3, 3"] {
+            let e = text(&c, &[("Content-Length", bad)], 3, Method::POST).unwrap_err();
+            assert!(
+                e.message.contains("does not match the body"),
+                "{}",
+                e.message
+            );
+        }
+        let two = [("Content-Length", "3"), ("content-length", "3")];
+        assert!(text(&c, &two, 3, Method::POST).is_err());
         // A field that would break the message is refused, naming it.
         let e = text(&c, &[("x-a", "1\r\nx-b: 2")], 0, Method::GET).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidUrl);
