@@ -667,7 +667,12 @@ impl VuClient {
             && !has("content-length")
             && !has("transfer-encoding")
         {
-            emit("content-length", n.to_string().as_bytes())?;
+            // Formatted on the stack: this runs for every request with a body.
+            let mut digits = [0u8; 20];
+            let mut w = &mut digits[..];
+            let _ = write!(w, "{n}");
+            let len = 20 - w.len();
+            emit("content-length", &digits[..len])?;
         }
         if !has("user-agent") {
             emit("user-agent", self.config.user_agent.as_bytes())?;

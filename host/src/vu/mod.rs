@@ -263,27 +263,15 @@ impl Vu {
         }
     }
 
-    /// The call's result, or a trap once the time limit passes (the future is then
-    /// dropped, which unwinds the guest; its instance is not used again).
-    fn timed_out(&self) -> wasmtime::Result<Result<(), String>> {
-        Err(wasmtime::Error::msg(format!(
-            "exceeded the task time limit of {} (--max-task-time)",
-            humantime::format_duration(self.task_timeout)
-        )))
-    }
-
     pub async fn on_start(&mut self) -> Result<(), CallError> {
         self.refuel();
         let user = self.bindings.stampede_scenario_user();
-        let r = self
-            .timeout
-            .within(
-                Instant::now(),
-                self.task_timeout,
-                user.call_on_start(&mut self.store),
-            )
-            .await
-            .unwrap_or_else(|_| self.timed_out());
+        let r = limited(
+            &mut self.timeout,
+            self.task_timeout,
+            user.call_on_start(&mut self.store),
+        )
+        .await;
         self.settle(r)
     }
 
@@ -291,26 +279,38 @@ impl Vu {
         self.refuel();
         let user = self.bindings.stampede_scenario_user();
         let call = user.call_run_task(&mut self.store, index as u32);
-        let r = self
-            .timeout
-            .within(Instant::now(), self.task_timeout, call)
-            .await
-            .unwrap_or_else(|_| self.timed_out());
+        let r = limited(&mut self.timeout, self.task_timeout, call).await;
         self.settle(r)
     }
 
     pub async fn on_stop(&mut self) -> Result<(), CallError> {
         self.refuel();
         let user = self.bindings.stampede_scenario_user();
-        let r = self
-            .timeout
-            .within(
-                Instant::now(),
-                self.task_timeout,
-                user.call_on_stop(&mut self.store),
-            )
-            .await
-            .unwrap_or_else(|_| self.timed_out());
+        let r = limited(
+            &mut self.timeout,
+            self.task_timeout,
+            user.call_on_stop(&mut self.store),
+        )
+        .await;
         self.settle(r)
     }
+}
+
+/// Runs a guest call under the task time limit. Past it, the call's future is dropped,
+/// which unwinds the guest (its instance is not used again), and a trap-like error
+/// stands for the result.
+async fn limited(
+    timeout: &mut Timeout,
+    limit: Duration,
+    call: impl Future<Output = wasmtime::Result<Result<(), String>>>,
+) -> wasmtime::Result<Result<(), String>> {
+    timeout
+        .within(Instant::now(), limit, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(wasmtime::Error::msg(format!(
+                "exceeded the task time limit of {} (--max-task-time)",
+                humantime::format_duration(limit)
+            )))
+        })
 }
