@@ -109,11 +109,10 @@ pub(super) fn send_boxed<'a>(
     io: &'a mut CountingStream,
     head: RequestHead,
     body: &'a Bytes,
-    first_read: usize,
     all_headers: bool,
     t: &'a mut Timings,
 ) -> std::pin::Pin<Box<dyn Future<Output = Sent<'a>> + Send + 'a>> {
-    Box::pin(send(io, head, body, first_read, all_headers, t))
+    Box::pin(send(io, head, body, all_headers, t))
 }
 
 /// Writes the request `head` and `body` (as is, in one write) and reads the response
@@ -123,7 +122,6 @@ async fn send<'a>(
     io: &'a mut CountingStream,
     head: RequestHead,
     body: &Bytes,
-    first_read: usize,
     all_headers: bool,
     t: &mut Timings,
 ) -> Sent<'a> {
@@ -140,9 +138,8 @@ async fn send<'a>(
     let t_wait = Instant::now();
     t.send_us += (t_wait - t_send).as_micros() as u64;
 
+    // The head's buffer takes the response: it was sized for that (`RequestHead::new`).
     buf.clear();
-    // Normally a no-op: the head was built with this room (see `RequestHead::new`).
-    buf.reserve(first_read);
     let mut pos = 0;
     // Whether any byte of a response (a skipped 1xx included) has arrived.
     let mut got_any = false;
@@ -207,7 +204,7 @@ async fn send<'a>(
 
 /// What of the request matters for reading its response.
 #[derive(Debug, Clone, Copy)]
-struct Sent1 {
+struct Asked {
     head: bool,
     close: bool,
 }
@@ -216,12 +213,13 @@ struct Sent1 {
 /// field.
 pub(super) struct RequestHead {
     buf: Vec<u8>,
-    sent: Sent1,
+    sent: Asked,
 }
 
 impl RequestHead {
     /// Starts with the request line; `target` is the URL's path and query (`url` keeps
-    /// them percent-encoded, so they hold no space or control byte).
+    /// them percent-encoded, so they hold no space or control byte). The buffer goes on
+    /// to take the response, so `capacity` is sized for that.
     pub fn new(method: &Method, target: &str, capacity: usize) -> RequestHead {
         let target = if target.is_empty() { "/" } else { target };
         let mut buf = Vec::with_capacity(capacity);
@@ -231,7 +229,7 @@ impl RequestHead {
         buf.extend_from_slice(b" HTTP/1.1\r\n");
         RequestHead {
             buf,
-            sent: Sent1 {
+            sent: Asked {
                 head: method == Method::HEAD,
                 close: false,
             },
@@ -295,7 +293,7 @@ enum Parsed {
 }
 
 /// Parses a response head at the start of `data`.
-fn parse_head(data: &[u8], req: Sent1, all_headers: bool) -> Result<Parsed, Failure> {
+fn parse_head(data: &[u8], req: Asked, all_headers: bool) -> Result<Parsed, Failure> {
     let mut few = [MaybeUninit::<httparse::Header>::uninit(); FEW_HEADERS];
     let mut res = httparse::Response::new(&mut []);
     match httparse::ParserConfig::default()
@@ -311,7 +309,7 @@ fn parse_head(data: &[u8], req: Sent1, all_headers: bool) -> Result<Parsed, Fail
 /// [`parse_head`] for a head of more than `FEW_HEADERS` lines, with its header array
 /// on the heap.
 #[inline(never)]
-fn parse_long_head(data: &[u8], req: Sent1, all_headers: bool) -> Result<Parsed, Failure> {
+fn parse_long_head(data: &[u8], req: Asked, all_headers: bool) -> Result<Parsed, Failure> {
     let mut many = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut res = httparse::Response::new(&mut many);
     match res.parse(data) {
@@ -328,7 +326,7 @@ fn parse_long_head(data: &[u8], req: Sent1, all_headers: bool) -> Result<Parsed,
 fn head_of(
     res: &httparse::Response,
     used: usize,
-    req: Sent1,
+    req: Asked,
     all_headers: bool,
 ) -> Result<Parsed, Failure> {
     let code = res.code.unwrap_or(0);
@@ -599,12 +597,12 @@ mod tests {
         assert_eq!(first_read_for(40 << 20), MAX_FIRST_READ);
     }
 
-    const GET: Sent1 = Sent1 {
+    const GET: Asked = Asked {
         head: false,
         close: false,
     };
 
-    fn head(text: &str, req: Sent1) -> ResponseHead {
+    fn head(text: &str, req: Asked) -> ResponseHead {
         match parse_head(text.as_bytes(), req, true) {
             Ok(Parsed::Final(h)) => h,
             Ok(Parsed::Partial) => panic!("partial: {text:?}"),
@@ -657,7 +655,7 @@ mod tests {
         // HEAD, 204 and 304 have no body whatever their content-length says.
         let h = head(
             "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n",
-            Sent1 {
+            Asked {
                 head: true,
                 close: false,
             },
@@ -688,7 +686,7 @@ mod tests {
 
     #[test]
     fn connection_reuse_follows_version_and_connection_tokens() {
-        let reuse = |text: &str, req: Sent1| !head(text, req).close;
+        let reuse = |text: &str, req: Asked| !head(text, req).close;
         assert!(reuse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", GET));
         assert!(!reuse(
             "HTTP/1.1 200 OK\r\nConnection: Keep-Alive, CLOSE\r\nContent-Length: 0\r\n\r\n",
@@ -703,7 +701,7 @@ mod tests {
             "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
             GET
         ));
-        let close = Sent1 {
+        let close = Asked {
             head: false,
             close: true,
         };

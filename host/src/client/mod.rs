@@ -265,8 +265,6 @@ pub struct VuClient {
     read_hint: usize,
     /// The request timeout's timer, kept from one request to the next.
     timer: Timeout,
-    /// When the last successful exchange ended.
-    finished: Option<Instant>,
 }
 
 fn us(d: Duration) -> u64 {
@@ -283,7 +281,6 @@ impl VuClient {
             has_cookies: false,
             read_hint: h1::MIN_FIRST_READ,
             timer: Timeout::default(),
-            finished: None,
         }
     }
 
@@ -303,7 +300,11 @@ impl VuClient {
         // Taken out for the call: the exchange borrows the rest of the client.
         let mut timer = std::mem::take(&mut self.timer);
         let res = timer
-            .within(start, timeout, self.send_inner_boxed(req, &mut m))
+            .within(
+                start,
+                timeout,
+                self.send_inner_boxed(req, start.into_std(), &mut m),
+            )
             .await;
         self.timer = timer;
         let res = match res {
@@ -317,12 +318,10 @@ impl VuClient {
                 ))
             }
         };
-        // The exchange's last clock read ends it, unless it failed before that.
-        let end = match (&res, self.finished.take()) {
-            (Ok(_), Some(done)) => done,
-            _ => Instant::now(),
-        };
-        m.timings.total_us = us(end.saturating_duration_since(start.into_std()));
+        // A completed exchange timed itself with its last clock read.
+        if res.is_err() {
+            m.timings.total_us = us(start.elapsed());
+        }
         (res, m)
     }
 
@@ -331,14 +330,17 @@ impl VuClient {
     fn send_inner_boxed<'a>(
         &'a mut self,
         req: Request,
+        start: Instant,
         m: &'a mut Measured,
     ) -> Pin<Box<dyn Future<Output = Result<Response, ClientError>> + Send + 'a>> {
-        Box::pin(self.send_inner(req, m))
+        Box::pin(self.send_inner(req, start, m))
     }
 
+    /// The exchange begun at `start`; sets the total time of one that completes.
     async fn send_inner(
         &mut self,
         req: Request,
+        start: Instant,
         m: &mut Measured,
     ) -> Result<Response, ClientError> {
         let Request {
@@ -374,15 +376,7 @@ impl VuClient {
                 );
                 let failure = match (&mut conn.sender, request) {
                     (Sender::H1(io), Outgoing::H1(request)) => {
-                        match h1::send_boxed(
-                            io,
-                            request,
-                            &body,
-                            self.read_hint,
-                            read_headers,
-                            &mut m.timings,
-                        )
-                        .await
+                        match h1::send_boxed(io, request, &body, read_headers, &mut m.timings).await
                         {
                             Ok((parts, ex)) => {
                                 break (parts, Incoming::H1(ex), idx, counts, sent0, recv0);
@@ -522,7 +516,7 @@ impl VuClient {
             } else {
                 Vec::new()
             };
-            self.finished = Some(done);
+            m.timings.total_us = us(done.saturating_duration_since(start));
             return Ok(Response {
                 status: status.as_u16(),
                 headers: headers_out,

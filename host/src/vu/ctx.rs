@@ -203,10 +203,12 @@ impl VuCtx {
         }
     }
 
+    /// The request's metric name: the scenario's, or the method and the URL's path.
     fn request_name(
         &mut self,
         name: Option<&str>,
-        method: &str,
+        method: Option<&::http::Method>,
+        raw_method: &str,
         url: Option<&Url>,
         raw: &str,
     ) -> u32 {
@@ -215,12 +217,28 @@ impl VuCtx {
         }
         self.name_buf.clear();
         let path = url.map(|u| u.path()).unwrap_or(raw);
-        let _ = write!(self.name_buf, "{} {}", method.to_ascii_uppercase(), path);
+        let _ = match method {
+            Some(m) => write!(self.name_buf, "{} {path}", m.as_str()),
+            None => write!(self.name_buf, "{} {path}", raw_method.to_ascii_uppercase()),
+        };
         let buf = std::mem::take(&mut self.name_buf);
         let id = self.names.intern(&buf);
         self.name_buf = buf;
         id
     }
+}
+
+/// The method, uppercased (only when needed: a copy per request otherwise).
+fn parse_method(raw: &str) -> Result<::http::Method, ClientError> {
+    let upper;
+    let bytes = if raw.bytes().any(|b| b.is_ascii_lowercase()) {
+        upper = raw.to_ascii_uppercase();
+        upper.as_bytes()
+    } else {
+        raw.as_bytes()
+    };
+    ::http::Method::from_bytes(bytes)
+        .map_err(|_| ClientError::new(ErrorKind::InvalidUrl, format!("invalid method {raw:?}")))
 }
 
 fn to_wit_error(e: ClientError) -> http::HttpError {
@@ -257,26 +275,14 @@ impl VuCtx {
             .unwrap_or(0);
         let at_ms = self.now_ms().saturating_sub((lag_us / 1000) as u32);
         let url = self.resolve_url(&req.url);
+        let method = parse_method(&req.method);
         let name = self.request_name(
             req.name.as_deref(),
+            method.as_ref().ok(),
             &req.method,
             url.as_ref().ok(),
             &req.url,
         );
-        // Uppercased only when needed: a copy per request otherwise.
-        let upper;
-        let method_bytes = if req.method.bytes().any(|b| b.is_ascii_lowercase()) {
-            upper = req.method.to_ascii_uppercase();
-            upper.as_bytes()
-        } else {
-            req.method.as_bytes()
-        };
-        let method = ::http::Method::from_bytes(method_bytes).map_err(|_| {
-            ClientError::new(
-                ErrorKind::InvalidUrl,
-                format!("invalid method {:?}", req.method),
-            )
-        });
         let max = self.client_config.max_body;
         let body_ok = if req.body.len() > max {
             Err(ClientError::new(
