@@ -25,7 +25,15 @@ use hyper_util::rt::TokioIo;
 use stampede::executor::Load;
 use stampede::run::{RunConfig, StopSignals, run};
 
-const CONCURRENCY: u32 = 50;
+const CONCURRENCY_DEFAULT: u32 = 50;
+
+/// Users on each side of the CPU comparison (`BENCH_VUS` overrides, for profiling).
+fn concurrency() -> u32 {
+    std::env::var("BENCH_VUS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(CONCURRENCY_DEFAULT)
+}
 
 fn cpu_times() -> (Duration, Duration) {
     // SAFETY: getrusage writes into the struct we pass and nothing else.
@@ -131,7 +139,7 @@ async fn plain_loop(addr: &str, secs: u64) -> u64 {
     let count = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
-    for _ in 0..CONCURRENCY {
+    for _ in 0..concurrency() {
         let (count, stop, addr) = (count.clone(), stop.clone(), addr.to_string());
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -182,7 +190,7 @@ async fn client_loop(addr: &str, secs: u64) -> u64 {
     let stop = Arc::new(AtomicBool::new(false));
     let base: url::Url = format!("http://{addr}").parse().unwrap();
     let mut tasks = Vec::new();
-    for _ in 0..CONCURRENCY {
+    for _ in 0..concurrency() {
         let (count, stop, cfg, base) = (count.clone(), stop.clone(), cfg.clone(), base.clone());
         tasks.push(tokio::spawn(async move {
             let mut c = VuClient::new(cfg, Arc::new(SystemResolver));
@@ -262,7 +270,8 @@ fn main() {
         .build()
         .unwrap();
     println!(
-        "CPU per request: {CONCURRENCY} concurrent users, {ratio_secs}s per measurement, {rounds} rounds (the two sides in alternating order), server in a child process"
+        "CPU per request: {} concurrent users, {ratio_secs}s per measurement, {rounds} rounds (the two sides in alternating order), server in a child process",
+        concurrency()
     );
     let mut ratios = Vec::new();
     // BENCH_ONLY=ratio runs only the rounds below; plain|client|engine one side, for
@@ -316,7 +325,7 @@ fn main() {
             let task = std::env::var("BENCH_TASK").unwrap_or_else(|_| "get".into());
             let cfg = config(
                 &addr,
-                CONCURRENCY,
+                concurrency(),
                 Load::Duration(Duration::from_secs(secs)),
                 &[("TASKS", &task), ("NAME", "GET /ok")],
                 &cache,
@@ -367,7 +376,7 @@ fn main() {
         let engine_side = || {
             let cfg = config(
                 &addr,
-                CONCURRENCY,
+                concurrency(),
                 Load::Duration(Duration::from_secs(ratio_secs)),
                 &[("TASKS", "get"), ("NAME", "GET /ok")],
                 &cache,
@@ -453,7 +462,7 @@ fn limits_cost(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path) {
     let per_req = |fuel: u64, epoch: bool| {
         let mut cfg = config(
             addr,
-            CONCURRENCY,
+            concurrency(),
             Load::Duration(Duration::from_secs(secs)),
             &[("TASKS", "get"), ("NAME", "GET /ok")],
             cache,
