@@ -197,7 +197,7 @@ async fn client_loop(addr: &str, secs: u64) -> u64 {
             while !stop.load(Ordering::Relaxed) {
                 let req = Request {
                     method: http::Method::GET,
-                    url: base.join("/ok").unwrap(),
+                    url: Arc::new(base.join("/ok").unwrap()),
                     headers: vec![],
                     body: Bytes::new(),
                     timeout: None,
@@ -315,7 +315,8 @@ fn main() {
         let _ = server.kill();
         return;
     }
-    if !only.is_empty() && only != "ratio" {
+    for only in only.split(',').filter(|o| !o.is_empty() && *o != "ratio") {
+        let only = only.to_string();
         let (u0, s0) = cpu_times();
         let n = if only == "plain" {
             rt.block_on(plain_loop(&addr, secs))
@@ -330,6 +331,12 @@ fn main() {
                 &[("TASKS", &task), ("NAME", "GET /ok")],
                 &cache,
             );
+            // BENCH_EPOCH=0: no epoch yields, for instruction counts under a simulator
+            // (whose slowness would make them fire at nearly every request).
+            let mut cfg = cfg;
+            if std::env::var("BENCH_EPOCH").is_ok_and(|v| v == "0") {
+                cfg.limits.epoch = false;
+            }
             // One request per iteration (BENCH_TASK=noop: none, the engine alone).
             let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
             let d = &s.http_req_duration;
@@ -363,6 +370,8 @@ fn main() {
             per(u1 - u0),
             per(s1 - s0)
         );
+    }
+    if !only.is_empty() && only != "ratio" {
         let _ = server.kill();
         return;
     }

@@ -54,7 +54,7 @@ fn client() -> VuClient {
 fn request(url: &str, method: http::Method) -> Request {
     Request {
         method,
-        url: url.parse().unwrap(),
+        url: Arc::new(url.parse().unwrap()),
         headers: vec![],
         body: Bytes::new(),
         timeout: Some(Duration::from_secs(5)),

@@ -89,6 +89,20 @@ impl Origin {
 }
 
 impl Origin {
+    /// Whether `url` is on this origin; allocates nothing, unlike [`Origin::of`].
+    pub fn is(&self, url: &Url) -> bool {
+        let https = match url.scheme() {
+            "http" => false,
+            "https" => true,
+            _ => return false,
+        };
+        https == self.https
+            && url.port_or_known_default() == Some(self.port)
+            && url
+                .host_str()
+                .is_some_and(|h| h.trim_start_matches('[').trim_end_matches(']') == self.host)
+    }
+
     /// `host:port`, the port always written (as allowlist entries name them).
     pub fn host_port_always(&self) -> String {
         if self.host.contains(':') {
@@ -148,7 +162,8 @@ impl fmt::Display for ClientError {
 
 pub struct Request {
     pub method: Method,
-    pub url: Url,
+    /// Shared: a VU keeps the URLs it requests resolved, and hands them out uncopied.
+    pub url: Arc<Url>,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
     pub timeout: Option<Duration>,
@@ -287,14 +302,23 @@ impl VuClient {
     /// [`Self::send`] as a boxed future, built in a frame of its own: a caller whose
     /// future lives on a fiber stack (a VU's host call) keeps that stack shallow.
     #[inline(never)]
-    pub fn send_boxed(&mut self, req: Request) -> SendFuture<'_> {
-        Box::pin(self.send(req))
+    pub fn send_boxed(&mut self, req: Request, start: Instant) -> SendFuture<'_> {
+        Box::pin(self.send_from(req, start))
     }
 
     /// Sends `req`, following redirects. Never panics; every failure is a
     /// [`ClientError`], and the costs are measured either way.
     pub async fn send(&mut self, req: Request) -> (Result<Response, ClientError>, Measured) {
-        let start = tokio::time::Instant::now();
+        self.send_from(req, Instant::now()).await
+    }
+
+    /// [`Self::send`], timed from `start` (the caller's clock read, just before).
+    async fn send_from(
+        &mut self,
+        req: Request,
+        start: Instant,
+    ) -> (Result<Response, ClientError>, Measured) {
+        let start = tokio::time::Instant::from_std(start);
         let timeout = req.timeout.unwrap_or(self.config.timeout);
         let mut m = Measured::default();
         // Taken out for the call: the exchange borrows the rest of the client.
@@ -354,10 +378,9 @@ impl VuClient {
         } = req;
         let mut redirects = 0;
         loop {
-            let origin = Origin::of(&url)?;
             let mut retried = false;
             let response = loop {
-                let (idx, reused) = self.conn_for(&origin, m).await?;
+                let (idx, reused) = self.conn_for(&url, m).await?;
                 let request = match &self.conns[idx].sender {
                     Sender::H1(_) => Outgoing::H1(self.h1_head(
                         &method,
@@ -413,14 +436,14 @@ impl VuClient {
                     _ => unreachable!("request built for another protocol"),
                 };
                 let (retry, message) = failure;
-                self.conns.swap_remove(idx);
+                let dead = self.conns.swap_remove(idx);
                 if retry && !retried {
                     retried = true;
                     continue;
                 }
                 return Err(ClientError::new(
                     ErrorKind::Protocol,
-                    format!("{origin}: {message}"),
+                    format!("{}: {message}", dead.origin),
                 ));
             };
             let (parts, incoming, idx, counts, sent0, recv0) = response;
@@ -478,8 +501,8 @@ impl VuClient {
                     b
                 }
                 Err(e) => {
-                    self.conns.swap_remove(idx);
-                    return Err(ClientError::new(e.0, format!("{origin}: {}", e.1)));
+                    let dead = self.conns.swap_remove(idx);
+                    return Err(ClientError::new(e.0, format!("{}: {}", dead.origin, e.1)));
                 }
             };
             if let Some(next) = location {
@@ -499,7 +522,7 @@ impl VuClient {
                     }
                     body = Bytes::new();
                 }
-                url = next;
+                url = Arc::new(next);
                 continue;
             }
             let headers_out = if read_headers {
@@ -531,19 +554,20 @@ impl VuClient {
         }
     }
 
-    /// Index of a live connection to `origin`, opening one if needed; and whether it
-    /// was reused.
+    /// Index of a live connection to the origin of `url`, opening one if needed; and
+    /// whether it was reused.
     async fn conn_for(
         &mut self,
-        origin: &Origin,
+        url: &Url,
         m: &mut Measured,
     ) -> Result<(usize, bool), ClientError> {
-        if let Some(i) = self.conns.iter().position(|c| &c.origin == origin) {
+        if let Some(i) = self.conns.iter().position(|c| c.origin.is(url)) {
             if self.conns[i].usable() {
                 return Ok((i, true));
             }
             self.conns.swap_remove(i);
         }
+        let origin = &Origin::of(url)?;
         let addr = self.resolver.resolve(origin).await?;
         let mut times = ConnectTimes::default();
         // Boxed: the TLS handshake's state is large, and inlining it would make every
@@ -892,7 +916,7 @@ mod tests {
         let mut c = VuClient::new(Arc::new(ClientConfig::new(tls)), Arc::new(SystemResolver));
         let req = Request {
             method: Method::GET,
-            url: Url::parse("http://127.0.0.1:1/").unwrap(),
+            url: Arc::new(Url::parse("http://127.0.0.1:1/").unwrap()),
             headers: vec![],
             body: Bytes::new(),
             timeout: None,

@@ -183,9 +183,9 @@ pub async fn vu_loop(
                 }
                 continue;
             };
-            let at_ms = v.ctx().now_ms();
             let begin = std::time::Instant::now();
-            if let Err(e) = v.on_start().await {
+            let at_ms = v.ctx().ms_at(begin);
+            if let Err(e) = v.on_start(begin).await {
                 user::record_failure(&mut v, lifecycle.on_start, at_ms, begin, &e);
                 if user::sleep_or_stop(Duration::from_secs(1), &mut stop).await {
                     break;
@@ -213,11 +213,11 @@ pub async fn vu_loop(
         ctx.iteration = iteration;
         iteration += 1;
         ctx.scheduled_start = Some(at.into_std());
-        let at_ms = ctx.now_ms();
         let begin = std::time::Instant::now();
+        let at_ms = ctx.ms_at(begin);
         let i = v.pick_task();
         let busy = user::Active::new(&shared.active);
-        let result = v.run_task(i).await;
+        let result = v.run_task(i, begin).await;
         drop(busy);
         let ctx = v.ctx();
         ctx.scheduled_start = None;

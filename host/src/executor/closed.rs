@@ -117,12 +117,13 @@ pub async fn vu_loop(
             .saturating_duration_since(v.ctx().run_start)
             .as_millis() as u32;
         let (task, result) = if !started {
-            (lifecycle.on_start, v.on_start().await)
+            (lifecycle.on_start, v.on_start(begin).await)
         } else {
             let i = v.pick_task();
-            (task_ids[i], v.run_task(i).await)
+            (task_ids[i], v.run_task(i, begin).await)
         };
-        let duration_us = begin.elapsed().as_micros() as u64;
+        let end = Instant::now();
+        let duration_us = end.saturating_duration_since(begin).as_micros() as u64;
         let trapped = matches!(result, Err(CallError::Trap(_)));
         if task == lifecycle.on_start {
             // A successful setup is not an iteration; a failed one is, so a scenario
@@ -146,7 +147,7 @@ pub async fn vu_loop(
             // wakes, and an idle VU should hold no buffer.
             v.ctx().recorder.flush();
         } else {
-            v.ctx().recorder.flush_if_stale();
+            v.ctx().recorder.flush_if_stale_at(end);
         }
         if trapped {
             // The instance's state is unknown after a trap: start a new user.

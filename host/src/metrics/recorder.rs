@@ -46,7 +46,15 @@ impl Recorder {
     /// Sends the buffer if it has waited long enough; call at quiet points (between
     /// iterations, before sleeping).
     pub fn flush_if_stale(&mut self) {
-        if self.oldest.is_some_and(|t| t.elapsed() >= MAX_AGE) {
+        self.flush_if_stale_at(Instant::now());
+    }
+
+    /// [`Self::flush_if_stale`] with the caller's clock read.
+    pub fn flush_if_stale_at(&mut self, now: Instant) {
+        if self
+            .oldest
+            .is_some_and(|t| now.saturating_duration_since(t) >= MAX_AGE)
+        {
             self.flush();
         }
     }

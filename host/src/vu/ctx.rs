@@ -67,7 +67,7 @@ pub struct VuCtx {
     /// Reused to build default request names without allocating each time.
     name_buf: String,
     /// The last URLs the scenario sent, as written and as resolved.
-    urls: Vec<(Box<str>, Url)>,
+    urls: Vec<(Box<str>, Arc<Url>)>,
     urls_next: usize,
 }
 
@@ -162,16 +162,21 @@ impl VuCtx {
     }
 
     pub fn now_ms(&self) -> u32 {
-        self.run_start.elapsed().as_millis() as u32
+        self.ms_at(Instant::now())
+    }
+
+    /// Milliseconds from the run's start to `t`.
+    pub fn ms_at(&self, t: Instant) -> u32 {
+        t.saturating_duration_since(self.run_start).as_millis() as u32
     }
 
     /// [`Self::parse_url`] through a small cache: a scenario requests the same few URLs
-    /// over and over, and a clone is cheaper than parsing and joining again.
-    fn resolve_url(&mut self, url: &str) -> Result<Url, ClientError> {
+    /// over and over, and sharing one is cheaper than parsing and joining again.
+    fn resolve_url(&mut self, url: &str) -> Result<Arc<Url>, ClientError> {
         if let Some((_, u)) = self.urls.iter().find(|(raw, _)| &**raw == url) {
             return Ok(u.clone());
         }
-        let parsed = self.parse_url(url)?;
+        let parsed = Arc::new(self.parse_url(url)?);
         if self.urls.len() < URL_CACHE {
             self.urls.push((url.into(), parsed.clone()));
         } else {
@@ -267,20 +272,24 @@ struct Prepared {
 // frames are kept small (see the idle memory in `just bench`).
 impl VuCtx {
     #[inline(never)]
-    fn prepare(&mut self, req: http::HttpRequest) -> (Prepared, Result<Request, ClientError>) {
+    fn prepare(
+        &mut self,
+        req: http::HttpRequest,
+        now: Instant,
+    ) -> (Prepared, Result<Request, ClientError>) {
         let lag_us = self
             .scheduled_start
             .take()
-            .map(|at| at.elapsed().as_micros() as u64)
+            .map(|at| now.saturating_duration_since(at).as_micros() as u64)
             .unwrap_or(0);
-        let at_ms = self.now_ms().saturating_sub((lag_us / 1000) as u32);
+        let at_ms = self.ms_at(now).saturating_sub((lag_us / 1000) as u32);
         let url = self.resolve_url(&req.url);
         let method = parse_method(&req.method);
         let name = self.request_name(
             req.name.as_deref(),
             method.as_ref().ok(),
             &req.method,
-            url.as_ref().ok(),
+            url.as_deref().ok(),
             &req.url,
         );
         let max = self.client_config.max_body;
@@ -363,9 +372,11 @@ impl http::Host for VuCtx {
         &mut self,
         req: http::HttpRequest,
     ) -> Result<http::HttpResponse, http::HttpError> {
-        let (p, request) = self.prepare(req);
+        // One clock read times the request and places it in the run.
+        let now = Instant::now();
+        let (p, request) = self.prepare(req, now);
         let (result, measured) = match request {
-            Ok(request) => self.client.send_boxed(request).await,
+            Ok(request) => self.client.send_boxed(request, now).await,
             Err(e) => (Err(e), Measured::default()),
         };
         self.finish(&p, result, measured)

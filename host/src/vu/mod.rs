@@ -263,11 +263,13 @@ impl Vu {
         }
     }
 
-    pub async fn on_start(&mut self) -> Result<(), CallError> {
+    /// Runs `on_start`, its time limit counted from `begin` (the caller's clock read).
+    pub async fn on_start(&mut self, begin: std::time::Instant) -> Result<(), CallError> {
         self.refuel();
         let user = self.bindings.stampede_scenario_user();
         let r = limited(
             &mut self.timeout,
+            begin,
             self.task_timeout,
             user.call_on_start(&mut self.store),
         )
@@ -275,11 +277,16 @@ impl Vu {
         self.settle(r)
     }
 
-    pub async fn run_task(&mut self, index: usize) -> Result<(), CallError> {
+    /// Runs task `index`, its time limit counted from `begin`.
+    pub async fn run_task(
+        &mut self,
+        index: usize,
+        begin: std::time::Instant,
+    ) -> Result<(), CallError> {
         self.refuel();
         let user = self.bindings.stampede_scenario_user();
         let call = user.call_run_task(&mut self.store, index as u32);
-        let r = limited(&mut self.timeout, self.task_timeout, call).await;
+        let r = limited(&mut self.timeout, begin, self.task_timeout, call).await;
         self.settle(r)
     }
 
@@ -288,6 +295,7 @@ impl Vu {
         let user = self.bindings.stampede_scenario_user();
         let r = limited(
             &mut self.timeout,
+            std::time::Instant::now(),
             self.task_timeout,
             user.call_on_stop(&mut self.store),
         )
@@ -301,11 +309,12 @@ impl Vu {
 /// stands for the result.
 async fn limited(
     timeout: &mut Timeout,
+    begin: std::time::Instant,
     limit: Duration,
     call: impl Future<Output = wasmtime::Result<Result<(), String>>>,
 ) -> wasmtime::Result<Result<(), String>> {
     timeout
-        .within(Instant::now(), limit, call)
+        .within(Instant::from_std(begin), limit, call)
         .await
         .unwrap_or_else(|_| {
             Err(wasmtime::Error::msg(format!(
