@@ -8,6 +8,7 @@ fn main() {
         "probe",
         "not-a-scenario",
         "hostile",
+        "old-wit",
     ];
     let paths = stampede_guest_build::build(&guests);
     for (name, path) in guests.iter().zip(paths) {

@@ -31,6 +31,7 @@ pub const SMOKE_GO_WASM: &str = env!("SMOKE_GO_WASM");
 pub const PROBE_WASM: &str = env!("PROBE_WASM");
 pub const NOT_A_SCENARIO_WASM: &str = env!("NOT_A_SCENARIO_WASM");
 pub const HOSTILE_WASM: &str = env!("HOSTILE_WASM");
+pub const OLD_WIT_WASM: &str = env!("OLD_WIT_WASM");
 
 /// What a test server saw.
 #[derive(Default, Debug)]

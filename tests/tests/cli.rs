@@ -71,6 +71,14 @@ fn a_component_without_the_scenario_exports() {
 }
 
 #[test]
+fn a_scenario_built_against_an_older_wit() {
+    assert_one_line_error(
+        &["run", OLD_WIT_WASM],
+        "was built against another version of the stampede:scenario WIT",
+    );
+}
+
+#[test]
 fn a_missing_file() {
     assert_one_line_error(
         &["run", "/nonexistent/x.wasm"],

@@ -265,6 +265,8 @@ struct Prepared {
     name: u32,
     at_ms: u32,
     lag_us: u64,
+    read_headers: bool,
+    read_body: bool,
 }
 
 // The work around the exchange is in plain functions, not in the async `send`: wasmtime
@@ -292,6 +294,8 @@ impl VuCtx {
             url.as_deref().ok(),
             &req.url,
         );
+        let read_body = req.read.contains(http::ReadFlags::BODY);
+        let read_headers = req.read.contains(http::ReadFlags::HEADERS);
         let max = self.client_config.max_body;
         let body_ok = if req.body.len() > max {
             Err(ClientError::new(
@@ -313,14 +317,16 @@ impl VuCtx {
                 headers: req.headers,
                 body: Bytes::from(req.body),
                 timeout: req.timeout_ms.map(|ms| Duration::from_millis(ms as u64)),
-                read_body: req.read.contains(http::ReadFlags::BODY),
-                read_headers: req.read.contains(http::ReadFlags::HEADERS),
+                read_body,
+                read_headers,
             });
         (
             Prepared {
                 name,
                 at_ms,
                 lag_us,
+                read_headers,
+                read_body,
             },
             request,
         )
@@ -349,10 +355,10 @@ impl VuCtx {
         match result {
             Ok(r) => Ok(http::HttpResponse {
                 status: r.status,
-                headers: r.headers,
-                body: r.body,
+                headers: p.read_headers.then_some(r.headers),
+                body: p.read_body.then_some(r.body),
                 body_size: r.body_size,
-                final_url: r.final_url,
+                final_url: (!r.final_url.is_empty()).then_some(r.final_url),
                 timings: http::Timings {
                     connect_us: t.connect_us,
                     tls_us: t.tls_us,

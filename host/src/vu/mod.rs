@@ -18,6 +18,9 @@ use crate::engine::first_line;
 use crate::timeout::Timeout;
 pub use ctx::{LogLimiter, VuCtx, VuState, VuView};
 
+/// The version of the `stampede:scenario` WIT package this host implements.
+pub const WIT_VERSION: &str = "0.2.0";
+
 /// Per-call limits of one instance.
 #[derive(Debug, Clone, Copy)]
 pub struct InstanceLimits {
@@ -52,10 +55,19 @@ impl ScenarioRuntime {
             .map_err(|e| anyhow::Error::from(e).context("linking the stampede imports"))?;
         let p = path.display();
         let pre = linker.instantiate_pre(component).map_err(|e| {
-            anyhow::anyhow!(
-                "scenario {p}: needs an import stampede does not provide ({}); build it against the stampede:scenario WIT and WASI 0.2",
-                first_line(&format!("{e:#}"))
-            )
+            let why = format!("{e:#}");
+            let why = first_line(&why);
+            // A scenario built with an SDK of another WIT version imports our interfaces
+            // under that version: say so, rather than that they are missing.
+            if why.contains("stampede:scenario/") && !why.contains(WIT_VERSION) {
+                anyhow::anyhow!(
+                    "scenario {p}: was built against another version of the stampede:scenario WIT ({why}); this stampede speaks {WIT_VERSION}: rebuild the scenario with the current SDK"
+                )
+            } else {
+                anyhow::anyhow!(
+                    "scenario {p}: needs an import stampede does not provide ({why}); build it against the stampede:scenario WIT and WASI 0.2"
+                )
+            }
         })?;
         let pre = ScenarioPre::new(pre).map_err(|e| {
             anyhow::anyhow!(
@@ -322,4 +334,17 @@ async fn limited(
                 humantime::format_duration(limit)
             )))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_wit_version_is_the_packages() {
+        let wit = include_str!("../../../wit/scenario.wit");
+        let line = format!("package stampede:scenario@{};", super::WIT_VERSION);
+        assert!(
+            wit.contains(&line),
+            "wit/scenario.wit does not declare {line}"
+        );
+    }
 }

@@ -155,6 +155,8 @@ type Timings struct {
 type Response struct {
 	Status   int
 	BodySize uint64
+	// FinalURL is the URL of the last response: the request's own unless redirects
+	// were followed.
 	FinalURL string
 	Timings  Timings
 	Body     []byte

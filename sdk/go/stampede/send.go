@@ -49,18 +49,20 @@ func send(r *request) (*Response, error) {
 	raw := res.Ok()
 	us := func(v uint64) time.Duration { return time.Duration(v) * time.Microsecond }
 	t := raw.Timings
+	// The host sends headers and body only when asked for, and a final URL only after
+	// redirects (otherwise it is the request's own).
 	out := &Response{
 		Status:   int(raw.Status),
 		BodySize: raw.BodySize,
-		FinalURL: raw.FinalUrl,
+		FinalURL: raw.FinalUrl.SomeOr(r.url),
 		Timings: Timings{
 			Connect: us(t.ConnectUs), TLS: us(t.TlsUs), Send: us(t.SendUs),
 			Wait: us(t.WaitUs), Receive: us(t.ReceiveUs), Total: us(t.TotalUs),
 		},
-		Body:     raw.Body,
-		bodyRead: r.read&readBody != 0,
+		Body:     raw.Body.SomeOr(nil),
+		bodyRead: raw.Body.IsSome(),
 	}
-	for _, h := range raw.Headers {
+	for _, h := range raw.Headers.SomeOr(nil) {
 		out.headers = append(out.headers, [2]string{h.F0, h.F1})
 	}
 	return out, nil

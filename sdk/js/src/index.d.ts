@@ -38,7 +38,7 @@ export class Response {
   readonly status: number;
   /** Size of the decoded body, known even when it was not copied. */
   readonly bodySize: number;
-  /** URL of the last response after redirects. */
+  /** URL of the last response: the request's own (as written) unless redirects were followed. */
   readonly finalUrl: string;
   readonly timings: Timings;
   /** 2xx. */

@@ -2,12 +2,12 @@
 // `stampede:scenario` WIT imports, and `defineUser`, which turns a plain user object
 // into the `user` export the host calls. Every request is one host call.
 
-import { send } from 'stampede:scenario/http@0.1.0';
-import { check as hostCheck } from 'stampede:scenario/checks@0.1.0';
-import { nowUs, sleepMs } from 'stampede:scenario/timing@0.1.0';
-import { counterAdd, trendAdd, rateAdd, gaugeSet } from 'stampede:scenario/metrics@0.1.0';
-import { log as hostLog } from 'stampede:scenario/log@0.1.0';
-import { id, iteration, env as hostEnv, scenario } from 'stampede:scenario/vu@0.1.0';
+import { send } from 'stampede:scenario/http@0.2.0';
+import { check as hostCheck } from 'stampede:scenario/checks@0.2.0';
+import { nowUs, sleepMs } from 'stampede:scenario/timing@0.2.0';
+import { counterAdd, trendAdd, rateAdd, gaugeSet } from 'stampede:scenario/metrics@0.2.0';
+import { log as hostLog } from 'stampede:scenario/log@0.2.0';
+import { id, iteration, env as hostEnv, scenario } from 'stampede:scenario/vu@0.2.0';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -37,10 +37,11 @@ export function fail(message) {
 }
 
 export class Response {
-  constructor(raw, read) {
+  constructor(raw, url) {
     this.status = raw.status;
     this.bodySize = Number(raw.bodySize);
-    this.finalUrl = raw.finalUrl;
+    // The host sends it only after redirects; otherwise the request's own URL.
+    this.finalUrl = raw.finalUrl ?? url;
     const t = raw.timings;
     /** Phases in milliseconds. */
     this.timings = {
@@ -51,9 +52,9 @@ export class Response {
       receive: Number(t.receiveUs) / 1000,
       total: Number(t.totalUs) / 1000,
     };
-    this._headers = raw.headers;
+    // Absent (undefined) unless the request asked for them.
+    this._headers = raw.headers ?? [];
     this._body = raw.body;
-    this._read = read;
   }
 
   get ok() {
@@ -68,7 +69,7 @@ export class Response {
   }
 
   get body() {
-    if (!this._read) {
+    if (this._body === undefined) {
       throw new Failure('the response body was not requested: pass { read: true } with the request');
     }
     return this._body;
@@ -208,7 +209,7 @@ export function request(method, url, opts = {}) {
     if (p && typeof p === 'object' && 'tag' in p) throw new HttpError(p.tag, p.val);
     throw e;
   }
-  return new Response(raw, read.body);
+  return new Response(raw, url);
 }
 
 export const http = {

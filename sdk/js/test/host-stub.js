@@ -14,10 +14,12 @@ export function send(req) {
   }
   return {
     status: r.status,
-    headers: r.headers ?? [],
-    body: r.body ?? new Uint8Array(0),
+    // As the host answers: headers and body only when asked for, the final URL only
+    // after redirects.
+    headers: req.read.headers ? (r.headers ?? []) : undefined,
+    body: req.read.body ? (r.body ?? new Uint8Array(0)) : undefined,
     bodySize: BigInt(r.bodySize ?? 0),
-    finalUrl: req.url,
+    finalUrl: r.finalUrl,
     timings: { connectUs: 1000n, tlsUs: 0n, sendUs: 0n, waitUs: 2500n, receiveUs: 0n, totalUs: 4000n },
   };
 }

@@ -71,6 +71,13 @@ test('response helpers fail the task with a message', () => {
   assert.equal(r.ensure((r) => r.status === 404, 'no'), r);
   host.replies.push({ status: 200, headers: [['Content-Type', 'text/plain']] });
   assert.equal(http.get('/h', { read: 'headers' }).header('content-type'), 'text/plain');
+  // The host sends a final URL only after redirects, and a body only when asked.
+  host.replies.push({ status: 200, finalUrl: 'http://h/after' });
+  const moved = http.get('/before');
+  assert.equal(moved.finalUrl, 'http://h/after');
+  assert.throws(() => moved.body, /not requested/);
+  assert.equal(moved.header('content-type'), undefined);
+  assert.equal(http.get('/plain').finalUrl, '/plain');
 });
 
 test('checks, sleep, env, vu, clock', () => {

@@ -37,10 +37,11 @@ def _error_kind(e) -> str:
 
 
 class Response:
-    def __init__(self, raw, read_body: bool, catch: bool = False):
+    def __init__(self, raw, url: str, catch: bool = False):
         self.status_code = raw.status
         self.body_size = raw.body_size
-        self.url = raw.final_url
+        # The host sends a final URL only after redirects; otherwise the request's own.
+        self.url = raw.final_url if raw.final_url is not None else url
         t = raw.timings
         # Phases in milliseconds.
         self.timings = {
@@ -52,9 +53,9 @@ class Response:
             "total": t.total_us / 1000,
         }
         self.elapsed_ms = t.total_us / 1000
-        self.headers = {k.lower(): v for k, v in raw.headers}
+        # Headers and body are None unless the request asked for them.
+        self.headers = {k.lower(): v for k, v in raw.headers or ()}
         self._body = raw.body
-        self._read = read_body
         self._catch = catch
         self._failure = None
 
@@ -64,7 +65,7 @@ class Response:
 
     @property
     def content(self) -> bytes:
-        if not self._read:
+        if self._body is None:
             raise Failure("the response body was not requested: pass read=True with the request")
         return self._body
 
@@ -181,7 +182,7 @@ class Client:
             raw = _http.send(req)
         except Err as e:
             raise HttpError(_error_kind(e.value), getattr(e.value, "value", "") or "")
-        return Response(raw, read is True, catch_response)
+        return Response(raw, url, catch_response)
 
     def get(self, url, **kw):
         return self.request("GET", url, **kw)

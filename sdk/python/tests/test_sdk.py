@@ -23,8 +23,13 @@ def fake_send(req):
     if "error" in r:
         raise Err(r["error"])
     t = http.Timings(connect_us=1000, tls_us=0, send_us=0, wait_us=2500, receive_us=0, total_us=4000)
-    return http.HttpResponse(status=r["status"], headers=r.get("headers", []), body=r.get("body", b""),
-                             body_size=len(r.get("body", b"")), final_url=req.url, timings=t)
+    # As the host answers: headers and body only when asked for, a final URL only after
+    # redirects.
+    headers = r.get("headers", []) if req.read & http.ReadFlags.HEADERS else None
+    body = r.get("body", b"") if req.read & http.ReadFlags.BODY else None
+    return http.HttpResponse(status=r["status"], headers=headers, body=body,
+                             body_size=len(r.get("body", b"")), final_url=r.get("final_url"),
+                             timings=t)
 
 
 http.send = fake_send
@@ -52,6 +57,15 @@ class Requests(unittest.TestCase):
         self.assertEqual((r.status_code, r.timings["wait"]), (200, 2.5))
         with self.assertRaisesRegex(Failure, "read=True"):
             r.json()
+
+    def test_final_url_and_what_was_not_asked_for(self):
+        replies.append({"status": 200, "final_url": "http://h/after"})
+        r = client.get("/before")
+        self.assertEqual(r.url, "http://h/after")
+        self.assertEqual(r.headers, {})
+        with self.assertRaisesRegex(Failure, "read=True"):
+            r.content
+        self.assertEqual(client.get("/plain").url, "/plain")
 
     def test_bodies(self):
         replies.append({"status": 201, "body": b'{"id": 5}'})

@@ -1,6 +1,7 @@
 //! HTTP requests: one host call each. The host keeps connections and cookies per VU,
 //! follows redirects, decodes gzip and records every request.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -18,45 +19,48 @@ impl From<HttpError> for Error {
     }
 }
 
-/// A request being built; `send` makes the one host call.
+/// A request being built; `send` makes the one host call. It borrows what it can (the
+/// URL, the name, header fields): a request built from a VU's own strings allocates
+/// nothing in the guest.
 #[must_use = "a request does nothing until .send()"]
-pub struct Request {
-    inner: wit::HttpRequest,
-    query_started: bool,
+pub struct Request<'a> {
+    method: Cow<'a, str>,
+    url: Cow<'a, str>,
+    headers: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    body: Vec<u8>,
+    name: Option<Cow<'a, str>>,
+    timeout_ms: Option<u32>,
+    read: wit::ReadFlags,
 }
 
-pub fn request(method: &str, url: impl Into<String>) -> Request {
-    let url = url.into();
+pub fn request<'a>(method: impl Into<Cow<'a, str>>, url: impl Into<Cow<'a, str>>) -> Request<'a> {
     Request {
-        query_started: url.contains('?'),
-        inner: wit::HttpRequest {
-            method: method.to_string(),
-            url,
-            headers: Vec::new(),
-            body: Vec::new(),
-            name: None,
-            timeout_ms: None,
-            read: wit::ReadFlags::empty(),
-        },
+        method: method.into(),
+        url: url.into(),
+        headers: Vec::new(),
+        body: Vec::new(),
+        name: None,
+        timeout_ms: None,
+        read: wit::ReadFlags::empty(),
     }
 }
 
-pub fn get(url: impl Into<String>) -> Request {
+pub fn get<'a>(url: impl Into<Cow<'a, str>>) -> Request<'a> {
     request("GET", url)
 }
-pub fn post(url: impl Into<String>) -> Request {
+pub fn post<'a>(url: impl Into<Cow<'a, str>>) -> Request<'a> {
     request("POST", url)
 }
-pub fn put(url: impl Into<String>) -> Request {
+pub fn put<'a>(url: impl Into<Cow<'a, str>>) -> Request<'a> {
     request("PUT", url)
 }
-pub fn patch(url: impl Into<String>) -> Request {
+pub fn patch<'a>(url: impl Into<Cow<'a, str>>) -> Request<'a> {
     request("PATCH", url)
 }
-pub fn delete(url: impl Into<String>) -> Request {
+pub fn delete<'a>(url: impl Into<Cow<'a, str>>) -> Request<'a> {
     request("DELETE", url)
 }
-pub fn head(url: impl Into<String>) -> Request {
+pub fn head<'a>(url: impl Into<Cow<'a, str>>) -> Request<'a> {
     request("HEAD", url)
 }
 
@@ -83,55 +87,50 @@ fn encode_pairs(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-impl Request {
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.inner
-            .headers
-            .push((name.to_string(), value.to_string()));
+impl<'a> Request<'a> {
+    pub fn header(mut self, name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 
     /// `Authorization: Bearer <token>`.
     pub fn bearer(self, token: &str) -> Self {
-        let v = format!("Bearer {token}");
-        self.header("Authorization", &v)
+        self.header("Authorization", format!("Bearer {token}"))
     }
 
     /// Groups the request in metrics under `name`, e.g. `GET /api/v1/products/:id`.
-    pub fn name(mut self, name: &str) -> Self {
-        self.inner.name = Some(name.to_string());
+    pub fn name(mut self, name: impl Into<Cow<'a, str>>) -> Self {
+        self.name = Some(name.into());
         self
     }
 
     /// Appends `key=value` to the URL's query string.
     pub fn query(mut self, key: &str, value: &str) -> Self {
-        self.inner
-            .url
-            .push(if self.query_started { '&' } else { '?' });
-        self.query_started = true;
-        self.inner.url.push_str(&urlencode(key));
-        self.inner.url.push('=');
-        self.inner.url.push_str(&urlencode(value));
+        let url = self.url.to_mut();
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&urlencode(key));
+        url.push('=');
+        url.push_str(&urlencode(value));
         self
     }
 
     /// A JSON body (and its content type).
     pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
-        self.inner.body = serde_json::to_vec(value).unwrap_or_default();
+        self.body = serde_json::to_vec(value).unwrap_or_default();
         self.header("Content-Type", "application/json")
     }
 
     /// A form-encoded body (`application/x-www-form-urlencoded`).
     pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
-        self.inner.body = encode_pairs(pairs).into_bytes();
+        self.body = encode_pairs(pairs).into_bytes();
         self.header("Content-Type", "application/x-www-form-urlencoded")
     }
 
     /// A `multipart/form-data` body (file uploads), with its content type.
     pub fn multipart(mut self, form: Multipart) -> Self {
         let (content_type, body) = form.finish();
-        self.inner.body = body;
-        self.header("Content-Type", &content_type)
+        self.body = body;
+        self.header("Content-Type", content_type)
     }
 
     /// Sets several query parameters at once: `.query_pairs(&[("page", "1"), ("limit", "20")])`.
@@ -141,37 +140,48 @@ impl Request {
 
     /// A raw body.
     pub fn body(mut self, bytes: impl Into<Vec<u8>>) -> Self {
-        self.inner.body = bytes.into();
+        self.body = bytes.into();
         self
     }
 
     pub fn timeout(mut self, d: Duration) -> Self {
-        self.inner.timeout_ms = Some(d.as_millis().min(u32::MAX as u128) as u32);
+        self.timeout_ms = Some(d.as_millis().min(u32::MAX as u128) as u32);
         self
     }
 
     /// Copy the response body (and headers) back; without it only the size is known,
     /// which is all most load-test requests need.
     pub fn read_body(mut self) -> Self {
-        self.inner.read |= wit::ReadFlags::BODY | wit::ReadFlags::HEADERS;
+        self.read |= wit::ReadFlags::BODY | wit::ReadFlags::HEADERS;
         self
     }
 
     /// Copy only the response headers back.
     pub fn read_headers(mut self) -> Self {
-        self.inner.read |= wit::ReadFlags::HEADERS;
+        self.read |= wit::ReadFlags::HEADERS;
         self
     }
 
     pub fn send(self) -> Result<Response, HttpError> {
-        let body_read = self.inner.read.contains(wit::ReadFlags::BODY);
-        wit::send(&self.inner).map(|inner| Response { inner, body_read })
+        // Borrowed for the call: the bindings pass pointers into the guest's memory.
+        let headers: Vec<(&str, &str)> = self.headers.iter().map(|(k, v)| (&**k, &**v)).collect();
+        let req = wit::HttpRequest {
+            method: &self.method,
+            url: &self.url,
+            headers: &headers,
+            body: &self.body,
+            name: self.name.as_deref(),
+            timeout_ms: self.timeout_ms,
+            read: self.read,
+        };
+        Ok(Response {
+            inner: wit::send(req)?,
+        })
     }
 }
 
 pub struct Response {
     inner: wit::HttpResponse,
-    body_read: bool,
 }
 
 impl Response {
@@ -192,10 +202,10 @@ impl Response {
             Err(Error(format!(
                 "unexpected status {}{}",
                 self.inner.status,
-                if self.body_read && !self.inner.body.is_empty() {
+                if let Some(body) = self.inner.body.as_deref().filter(|b| !b.is_empty()) {
                     format!(
                         ": {}",
-                        String::from_utf8_lossy(&self.inner.body[..self.inner.body.len().min(200)])
+                        String::from_utf8_lossy(&body[..body.len().min(200)])
                     )
                 } else {
                     String::new()
@@ -224,13 +234,9 @@ impl Response {
     }
 
     fn need_body(&self) -> Result<&[u8], Error> {
-        if self.body_read {
-            Ok(&self.inner.body)
-        } else {
-            Err(Error::msg(
-                "the response body was not requested: call .read_body() on the request",
-            ))
-        }
+        self.inner.body.as_deref().ok_or_else(|| {
+            Error::msg("the response body was not requested: call .read_body() on the request")
+        })
     }
 
     pub fn body(&self) -> Result<&[u8], Error> {
@@ -255,13 +261,17 @@ impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.inner
             .headers
+            .as_deref()
+            .unwrap_or_default()
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn final_url(&self) -> &str {
-        &self.inner.final_url
+    /// The URL of the last response when redirects were followed; `None` when the
+    /// response is the request's own URL's.
+    pub fn final_url(&self) -> Option<&str> {
+        self.inner.final_url.as_deref()
     }
 
     pub fn timings(&self) -> &wit::Timings {

@@ -31,6 +31,10 @@ pub mod bindings {
         world: "scenario",
         pub_export_macro: true,
         default_bindings_module: "stampede_sdk::bindings",
+        // Requests are passed borrowed: no copy of the URL or header fields per call.
+        ownership: Borrowing {
+            duplicate_if_necessary: false
+        },
     });
 }
 
