@@ -20,7 +20,8 @@ plugins:
 test:
     bash .ci/run
 
-# Benchmarks: CPU per request against a plain hyper loop, memory per VU, instantiation,
+# Benchmarks: CPU per request against a plain hyper loop (at 10 and 50 users; BENCH_VUS=a,b
+# for others), memory per VU, instantiation,
 # open-model schedule accuracy, the limits' cost, segment merging, the journeys per plugin
 # and language, the smoke journey per language (one part alone:
 # BENCH_ONLY=ratio|instantiate|arrival|limits|merge|idle|journeys|languages just bench).

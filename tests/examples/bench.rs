@@ -25,14 +25,20 @@ use hyper_util::rt::TokioIo;
 use stampede::executor::Load;
 use stampede::run::{RunConfig, StopSignals, run};
 
-const CONCURRENCY_DEFAULT: u32 = 50;
+/// Users on each side of the CPU comparison: few (a working set within this core's
+/// caches) and many (one that is not). `BENCH_VUS=a,b` overrides; single-side modes use
+/// the last.
+fn concurrencies() -> Vec<u32> {
+    let list = std::env::var("BENCH_VUS").unwrap_or_else(|_| "10,50".into());
+    let v: Vec<u32> = list
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    if v.is_empty() { vec![50] } else { v }
+}
 
-/// Users on each side of the CPU comparison (`BENCH_VUS` overrides, for profiling).
 fn concurrency() -> u32 {
-    std::env::var("BENCH_VUS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(CONCURRENCY_DEFAULT)
+    *concurrencies().last().expect("non-empty")
 }
 
 fn cpu_times() -> (Duration, Duration) {
@@ -135,11 +141,11 @@ fn start_child(mode: &str) -> (Child, String) {
 }
 
 /// The reference: plain hyper, one keep-alive connection per task.
-async fn plain_loop(addr: &str, secs: u64) -> u64 {
+async fn plain_loop(addr: &str, secs: u64, users: u32) -> u64 {
     let count = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
-    for _ in 0..concurrency() {
+    for _ in 0..users {
         let (count, stop, addr) = (count.clone(), stop.clone(), addr.to_string());
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -269,11 +275,6 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    println!(
-        "CPU per request: {} concurrent users, {ratio_secs}s per measurement, {rounds} rounds (the two sides in alternating order), server in a child process",
-        concurrency()
-    );
-    let mut ratios = Vec::new();
     // BENCH_ONLY=ratio runs only the rounds below; plain|client|engine one side, for
     // profiling (BENCH_TASK picks the probe task of `engine`); idle only the memory
     // measurement (BENCH_IDLE_TASK picks the probe task the VUs run once).
@@ -319,7 +320,7 @@ fn main() {
         let only = only.to_string();
         let (u0, s0) = cpu_times();
         let n = if only == "plain" {
-            rt.block_on(plain_loop(&addr, secs))
+            rt.block_on(plain_loop(&addr, secs, concurrency()))
         } else if only == "client" {
             rt.block_on(client_loop(&addr, secs))
         } else {
@@ -375,20 +376,58 @@ fn main() {
         let _ = server.kill();
         return;
     }
+    for users in concurrencies() {
+        cpu_ratio(&rt, &addr, &cache, users, ratio_secs, rounds);
+    }
+    if only == "ratio" {
+        let _ = server.kill();
+        return;
+    }
+
+    instantiation(&rt, &addr, &cache);
+    idle_memory(&rt, &addr, &cache, "get");
+    arrival_accuracy(&rt, &cache);
+    limits_cost(&rt, &addr, &cache);
+    let _ = server.kill();
+    journeys();
+    languages();
+    // In a process of its own, so its peak memory is the merge's alone.
+    let status = Command::new(std::env::current_exe().unwrap())
+        .env("BENCH_ONLY", "merge")
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Engine vs plain hyper CPU per request at `users` concurrent users: `rounds` rounds of
+/// `secs`, the two sides in alternating order.
+fn cpu_ratio(
+    rt: &tokio::runtime::Runtime,
+    addr: &str,
+    cache: &Path,
+    users: u32,
+    secs: u64,
+    rounds: usize,
+) {
+    let ratio_secs = secs;
+    println!(
+        "CPU per request: {users} concurrent users, {secs}s per measurement, {rounds} rounds (the two sides in alternating order), server in a child process"
+    );
+    let mut ratios = Vec::new();
     let (mut plains, mut engines) = (Vec::new(), Vec::new());
     for round in 1..=rounds {
         let plain_side = || {
             let c0 = cpu_time();
-            let n = rt.block_on(plain_loop(&addr, ratio_secs));
+            let n = rt.block_on(plain_loop(addr, ratio_secs, users));
             ((cpu_time() - c0).as_secs_f64() * 1e6 / n as f64, n)
         };
         let engine_side = || {
             let cfg = config(
-                &addr,
-                concurrency(),
+                addr,
+                users,
                 Load::Duration(Duration::from_secs(ratio_secs)),
                 &[("TASKS", "get"), ("NAME", "GET /ok")],
-                &cache,
+                cache,
             );
             let c0 = cpu_time();
             let s = rt.block_on(run(cfg, StopSignals::none(), |_| {})).unwrap();
@@ -419,29 +458,11 @@ fn main() {
         v[v.len() / 2]
     };
     println!(
-        "  median ratio stampede / plain hyper: {:.2}x (budget <= 1.5x); medians {:.1} / {:.1} CPU-µs/req",
+        "  median ratio stampede / plain hyper: {:.2}x at {users} users (budget <= 1.5x); medians {:.1} / {:.1} CPU-µs/req",
         median(&mut ratios),
         median(&mut engines),
         median(&mut plains)
     );
-    if only == "ratio" {
-        let _ = server.kill();
-        return;
-    }
-
-    instantiation(&rt, &addr, &cache);
-    idle_memory(&rt, &addr, &cache, "get");
-    arrival_accuracy(&rt, &cache);
-    limits_cost(&rt, &addr, &cache);
-    let _ = server.kill();
-    journeys();
-    languages();
-    // In a process of its own, so its peak memory is the merge's alone.
-    let status = Command::new(std::env::current_exe().unwrap())
-        .env("BENCH_ONLY", "merge")
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 /// Instantiation from a warm cache: engine + cached component + InstancePre + 1,000
