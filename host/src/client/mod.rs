@@ -389,7 +389,9 @@ impl VuClient {
                         body.len(),
                         &self.conns[idx].host_header,
                     )?),
-                    Sender::H2(_) => Outgoing::H2(self.h2_request(&method, &url, &headers)?),
+                    Sender::H2(_) => {
+                        Outgoing::H2(Box::new(self.h2_request(&method, &url, &headers)?))
+                    }
                 };
                 let conn = &mut self.conns[idx];
                 let counts = conn.counts.clone();
@@ -416,7 +418,10 @@ impl VuClient {
                     (Sender::H2(s), Outgoing::H2(request)) => {
                         let t_send = Instant::now();
                         let request = request.map(|()| Full::new(body.clone()));
-                        let result = s.try_send_request(request).await;
+                        // Boxed, as the HTTP/2 parts below and in `Outgoing`: kept out of
+                        // every request's future, which an HTTP/1 exchange keeps small
+                        // (moved into a fresh box per request, and cache-resident).
+                        let result = Box::pin(s.try_send_request(request)).await;
                         m.timings.wait_us += us(t_send.elapsed());
                         match result {
                             Ok(resp) => {
@@ -482,7 +487,7 @@ impl VuClient {
             let mut out = Out::new(gzip, keep, limit);
             let reusable = match incoming {
                 Incoming::H1(ex) => ex.read_body(|d| out.feed(d)).await,
-                Incoming::H2(body) => read_h2_body(body, &mut out).await.map(|()| true),
+                Incoming::H2(body) => Box::pin(read_h2_body(body, &mut out)).await.map(|()| true),
             };
             let body_res = reusable.and_then(|r| out.finish().map(|b| (b, r)));
             let done = Instant::now();
@@ -729,7 +734,7 @@ type EmitField<'a> = dyn FnMut(&str, &[u8]) -> Result<(), ClientError> + 'a;
 /// A request built for the protocol of the connection it goes out on.
 enum Outgoing {
     H1(h1::RequestHead),
-    H2(http::Request<()>),
+    H2(Box<http::Request<()>>),
 }
 
 fn is_redirect(s: StatusCode) -> bool {
