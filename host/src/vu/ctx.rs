@@ -14,7 +14,7 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::output::GuestOutput;
-use crate::bindings::{checks, http, log, metrics, timing, vu};
+use crate::bindings::{http, log, metrics, timing, vu};
 use crate::client::{ClientConfig, ClientError, Measured, Request, Resolver, Response, VuClient};
 use crate::metrics::event::{CustomValue, RequestSample};
 use crate::metrics::names::LocalNames;
@@ -66,6 +66,8 @@ pub struct VuCtx {
     pub guest_stderr: Arc<Mutex<String>>,
     /// Reused to build default request names without allocating each time.
     name_buf: String,
+    /// Reused to read an import's strings out of the guest (see `calls`).
+    pub(super) text: String,
     /// The last URLs the scenario sent, as written and as resolved.
     urls: Vec<(Box<str>, Arc<Url>)>,
     urls_next: usize,
@@ -156,6 +158,7 @@ impl VuCtx {
             scheduled_start: None,
             guest_stderr: Arc::new(Mutex::new(String::new())),
             name_buf: String::new(),
+            text: String::new(),
             urls: Vec::new(),
             urls_next: 0,
         }
@@ -260,8 +263,22 @@ fn to_wit_error(e: ClientError) -> http::HttpError {
     }
 }
 
+/// A request as the scenario passed it, its strings read out of the guest's memory.
+pub(super) struct Outbound<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub name: Option<&'a str>,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    pub timeout_ms: Option<u32>,
+    pub read: http::ReadFlags,
+}
+
+/// A request ready to go, or why it cannot; and what is recorded of it either way.
+pub(super) type PreparedRequest = (Prepared, Result<Request, ClientError>);
+
 /// What the host knows of a request before it goes out.
-struct Prepared {
+pub(super) struct Prepared {
     name: u32,
     at_ms: u32,
     lag_us: u64,
@@ -274,25 +291,21 @@ struct Prepared {
 // frames are kept small (see the idle memory in `just bench`).
 impl VuCtx {
     #[inline(never)]
-    fn prepare(
-        &mut self,
-        req: http::HttpRequest,
-        now: Instant,
-    ) -> (Prepared, Result<Request, ClientError>) {
+    pub(super) fn prepare(&mut self, req: Outbound<'_>, now: Instant) -> PreparedRequest {
         let lag_us = self
             .scheduled_start
             .take()
             .map(|at| now.saturating_duration_since(at).as_micros() as u64)
             .unwrap_or(0);
         let at_ms = self.ms_at(now).saturating_sub((lag_us / 1000) as u32);
-        let url = self.resolve_url(&req.url);
-        let method = parse_method(&req.method);
+        let url = self.resolve_url(req.url);
+        let method = parse_method(req.method);
         let name = self.request_name(
-            req.name.as_deref(),
+            req.name,
             method.as_ref().ok(),
-            &req.method,
+            req.method,
             url.as_deref().ok(),
-            &req.url,
+            req.url,
         );
         let read_body = req.read.contains(http::ReadFlags::BODY);
         let read_headers = req.read.contains(http::ReadFlags::HEADERS);
@@ -315,7 +328,7 @@ impl VuCtx {
                 method,
                 url,
                 headers: req.headers,
-                body: Bytes::from(req.body),
+                body: req.body,
                 timeout: req.timeout_ms.map(|ms| Duration::from_millis(ms as u64)),
                 read_body,
                 read_headers,
@@ -373,25 +386,25 @@ impl VuCtx {
     }
 }
 
-impl http::Host for VuCtx {
-    async fn send(
+impl VuCtx {
+    /// The `http.send` import, for a request `prepare`d at `now` (one clock read times
+    /// the request and places it in the run).
+    pub(super) async fn send(
         &mut self,
-        req: http::HttpRequest,
+        p: Prepared,
+        request: Result<Request, ClientError>,
+        now: Instant,
     ) -> Result<http::HttpResponse, http::HttpError> {
-        // One clock read times the request and places it in the run.
-        let now = Instant::now();
-        let (p, request) = self.prepare(req, now);
         let (result, measured) = match request {
             Ok(request) => self.client.send_boxed(request, now).await,
             Err(e) => (Err(e), Measured::default()),
         };
         self.finish(&p, result, measured)
     }
-}
 
-impl checks::Host for VuCtx {
-    fn check(&mut self, name: String, ok: bool) {
-        let name = self.names.intern(&name);
+    /// The `checks.check` import.
+    pub(super) fn check(&mut self, name: &str, ok: bool) {
+        let name = self.names.intern(name);
         self.recorder.record(Event::Check { name, ok });
     }
 }

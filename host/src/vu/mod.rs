@@ -1,6 +1,7 @@
 //! One virtual user: a store and an instance of the scenario, driven through its
 //! lifecycle. [`ScenarioRuntime`] holds what is shared once per run (`InstancePre`).
 
+mod calls;
 mod ctx;
 mod output;
 
@@ -51,7 +52,15 @@ impl ScenarioRuntime {
         let mut linker: Linker<VuState> = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| anyhow::Error::from(e).context("linking WASI"))?;
-        Scenario::add_to_linker::<VuState, VuView>(&mut linker, |s| &mut s.vu)
+        // `http.send` and `checks.check` are linked by hand (`calls`), the rest as generated.
+        fn vu(s: &mut VuState) -> &mut VuCtx {
+            &mut s.vu
+        }
+        crate::bindings::timing::add_to_linker::<VuState, VuView>(&mut linker, vu)
+            .and_then(|()| crate::bindings::metrics::add_to_linker::<_, VuView>(&mut linker, vu))
+            .and_then(|()| crate::bindings::log::add_to_linker::<_, VuView>(&mut linker, vu))
+            .and_then(|()| crate::bindings::vu::add_to_linker::<_, VuView>(&mut linker, vu))
+            .and_then(|()| calls::add_to_linker(&mut linker))
             .map_err(|e| anyhow::Error::from(e).context("linking the stampede imports"))?;
         let p = path.display();
         let pre = linker.instantiate_pre(component).map_err(|e| {

@@ -1,0 +1,107 @@
+//! The two imports every iteration makes, `http.send` and `checks.check`, linked by hand:
+//! their strings are read in place from the guest's memory into one reused buffer, where
+//! the generated bindings would lift each into a fresh `String` per call.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+use wasmtime::StoreContextMut;
+use wasmtime::component::{ComponentType, Lift, Linker, WasmList, WasmStr};
+
+use super::WIT_VERSION;
+use super::ctx::{Outbound, VuState};
+use crate::bindings::http;
+
+/// `http-request` as the guest passes it, its strings and lists still in its memory.
+#[derive(ComponentType, Lift)]
+#[component(record)]
+struct RequestArg {
+    method: WasmStr,
+    url: WasmStr,
+    headers: WasmList<(WasmStr, WasmStr)>,
+    body: WasmList<u8>,
+    name: Option<WasmStr>,
+    #[component(name = "timeout-ms")]
+    timeout_ms: Option<u32>,
+    read: http::ReadFlags,
+}
+
+pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
+    let mut i = linker.instance(&format!("stampede:scenario/http@{WIT_VERSION}"))?;
+    i.func_wrap_async(
+        "send",
+        |mut store: StoreContextMut<'_, VuState>, (req,): (RequestArg,)| {
+            Box::new(async move {
+                let now = std::time::Instant::now();
+                let (p, request) = prepare(&mut store, &req, now)?;
+                Ok((store.data_mut().vu.send(p, request, now).await,))
+            })
+        },
+    )?;
+    let mut i = linker.instance(&format!("stampede:scenario/checks@{WIT_VERSION}"))?;
+    i.func_wrap(
+        "check",
+        |mut store: StoreContextMut<'_, VuState>, (name, ok): (WasmStr, bool)| {
+            let mut text = std::mem::take(&mut store.data_mut().vu.text);
+            text.clear();
+            text.push_str(&name.to_str(&mut store)?);
+            let vu = &mut store.data_mut().vu;
+            vu.check(&text, ok);
+            vu.text = text;
+            Ok(())
+        },
+    )?;
+    Ok(())
+}
+
+/// Copies `s` to the end of `text`; where it landed.
+fn push(text: &mut String, s: &str) -> Range<usize> {
+    let at = text.len();
+    text.push_str(s);
+    at..text.len()
+}
+
+/// Reads the request out of the guest's memory and prepares it (see `VuCtx::prepare`).
+fn prepare(
+    store: &mut StoreContextMut<'_, VuState>,
+    req: &RequestArg,
+    now: std::time::Instant,
+) -> wasmtime::Result<super::ctx::PreparedRequest> {
+    let mut text = std::mem::take(&mut store.data_mut().vu.text);
+    text.clear();
+    let method = push(&mut text, &req.method.to_str(&mut *store)?);
+    let url = push(&mut text, &req.url.to_str(&mut *store)?);
+    let name = match &req.name {
+        Some(n) => Some(push(&mut text, &n.to_str(&mut *store)?)),
+        None => None,
+    };
+    // Header fields outlive the call (the exchange awaits): owned, as the client takes them.
+    let fields: Vec<(WasmStr, WasmStr)> = if req.headers.len() == 0 {
+        Vec::new()
+    } else {
+        req.headers
+            .iter(&mut *store)?
+            .collect::<wasmtime::Result<_>>()?
+    };
+    let mut headers = Vec::with_capacity(fields.len());
+    for (k, v) in &fields {
+        headers.push((
+            k.to_str(&mut *store)?.into_owned(),
+            v.to_str(&mut *store)?.into_owned(),
+        ));
+    }
+    let body = Bytes::copy_from_slice(req.body.as_le_slice(&mut *store));
+    let out = Outbound {
+        method: &text[method],
+        url: &text[url],
+        name: name.map(|r| &text[r]),
+        headers,
+        body,
+        timeout_ms: req.timeout_ms,
+        read: req.read,
+    };
+    let vu = &mut store.data_mut().vu;
+    let prepared = vu.prepare(out, now);
+    vu.text = text;
+    Ok(prepared)
+}
