@@ -63,6 +63,24 @@ pub struct Origin {
 
 impl Origin {
     pub fn of(url: &Url) -> Result<Origin, ClientError> {
+        let (https, host, port) = Origin::parts(url)?;
+        Ok(Origin {
+            https,
+            host: host.to_string(),
+            port,
+        })
+    }
+
+    /// Whether `url` is on this origin; allocates nothing, unlike [`Origin::of`].
+    pub fn is(&self, url: &Url) -> bool {
+        Origin::parts(url).is_ok_and(|(https, host, port)| {
+            https == self.https && port == self.port && host == self.host
+        })
+    }
+
+    /// Whether `url` is https, its host (bare: IPv6 literals come bracketed from `url`,
+    /// name resolution wants them without) and its port.
+    fn parts(url: &Url) -> Result<(bool, &str, u16), ClientError> {
         let https = match url.scheme() {
             "http" => false,
             "https" => true,
@@ -76,33 +94,18 @@ impl Origin {
         let host = url
             .host_str()
             .ok_or_else(|| ClientError::new(ErrorKind::InvalidUrl, format!("{url}: no host")))?;
-        // IPv6 literals come bracketed from `url`; name resolution wants them bare.
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
         let port = url
             .port_or_known_default()
             .unwrap_or(if https { 443 } else { 80 });
-        Ok(Origin { https, host, port })
+        Ok((
+            https,
+            host.trim_start_matches('[').trim_end_matches(']'),
+            port,
+        ))
     }
 }
 
 impl Origin {
-    /// Whether `url` is on this origin; allocates nothing, unlike [`Origin::of`].
-    pub fn is(&self, url: &Url) -> bool {
-        let https = match url.scheme() {
-            "http" => false,
-            "https" => true,
-            _ => return false,
-        };
-        https == self.https
-            && url.port_or_known_default() == Some(self.port)
-            && url
-                .host_str()
-                .is_some_and(|h| h.trim_start_matches('[').trim_end_matches(']') == self.host)
-    }
-
     /// `host:port`, the port always written (as allowlist entries name them).
     pub fn host_port_always(&self) -> String {
         if self.host.contains(':') {
