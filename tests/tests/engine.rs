@@ -125,6 +125,25 @@ async fn refused_connections_are_counted_as_connect_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_from_describe_is_refused_and_the_run_goes_on() {
+    let server = start_server().await;
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        2,
+        Load::Iterations(6),
+        &[("TASKS", "get"), ("SEND_IN_DESCRIBE", "1")],
+    );
+    let s = go(cfg).await;
+    // One refused request per instance (two VUs), none of which reached the server.
+    let e = endpoint(&s, "from describe");
+    assert_eq!((e.requests, e.failed), (2, 2));
+    assert_eq!(e.errors.get("denied"), Some(&2));
+    assert_eq!(s.totals.iterations, 6);
+    assert_eq!(server.seen.path("/ok"), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_responses_time_out() {
     let server = start_server().await;
     let mut cfg = config(

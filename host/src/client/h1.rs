@@ -102,8 +102,8 @@ pub(super) struct Exchange<'a> {
 
 type Sent<'a> = Result<(http::response::Parts, Exchange<'a>), Failure>;
 
-/// [`send`] as a boxed future built in a frame of its own: the caller's future lives
-/// on a VU's fiber stack, and building this one inline would deepen it.
+/// [`send`] as a boxed future built in a frame of its own: inline, it would grow the
+/// caller's future, which is built (copied whole) once per request.
 #[inline(never)]
 pub(super) fn send_boxed<'a>(
     io: &'a mut CountingStream,
@@ -261,11 +261,18 @@ impl RequestHead {
         {
             self.sent.close = true;
         }
+        self.checked_field(name, value);
+        Ok(())
+    }
+
+    /// Adds a field the host made from values it has checked (not Connection or
+    /// Transfer-Encoding, which [`Self::field`] watches for).
+    pub fn checked_field(&mut self, name: &str, value: &[u8]) {
+        self.buf.reserve(name.len() + value.len() + 4);
         self.buf.extend_from_slice(name.as_bytes());
         self.buf.extend_from_slice(b": ");
         self.buf.extend_from_slice(value);
         self.buf.extend_from_slice(b"\r\n");
-        Ok(())
     }
 }
 

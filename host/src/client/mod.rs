@@ -268,10 +268,6 @@ impl Resolver for FixedResolver {
     }
 }
 
-/// What [`VuClient::send_boxed`] returns.
-pub type SendFuture<'a> =
-    Pin<Box<dyn Future<Output = (Result<Response, ClientError>, Measured)> + Send + 'a>>;
-
 pub struct VuClient {
     config: Arc<ClientConfig>,
     resolver: Arc<dyn Resolver>,
@@ -302,21 +298,14 @@ impl VuClient {
         }
     }
 
-    /// [`Self::send`] as a boxed future, built in a frame of its own: a caller whose
-    /// future lives on a fiber stack (a VU's host call) keeps that stack shallow.
-    #[inline(never)]
-    pub fn send_boxed(&mut self, req: Request, start: Instant) -> SendFuture<'_> {
-        Box::pin(self.send_from(req, start))
-    }
-
     /// Sends `req`, following redirects. Never panics; every failure is a
     /// [`ClientError`], and the costs are measured either way.
     pub async fn send(&mut self, req: Request) -> (Result<Response, ClientError>, Measured) {
-        self.send_from(req, Instant::now()).await
+        self.send_at(req, Instant::now()).await
     }
 
     /// [`Self::send`], timed from `start` (the caller's clock read, just before).
-    async fn send_from(
+    pub async fn send_at(
         &mut self,
         req: Request,
         start: Instant,
@@ -352,7 +341,8 @@ impl VuClient {
         (res, m)
     }
 
-    /// The exchange as a boxed future, built in a frame of its own (see `send_boxed`).
+    /// The exchange as a boxed future: only its pointer is in the caller's state, which
+    /// stays small (building a future copies all of it).
     #[inline(never)]
     fn send_inner_boxed<'a>(
         &'a mut self,
@@ -623,10 +613,20 @@ impl VuClient {
         // HTTP/1 bodies go with their length (HTTP/2 frames carry their own).
         let wants_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
         let length = (body_len > 0 || wants_body).then_some(body_len);
-        self.fields(url, headers, Some(host), length, &mut |name, value| {
-            head.field(name, value)
-                .map_err(|what| bad_field(what, name, value))
-        })?;
+        self.fields(
+            url,
+            headers,
+            Some(host),
+            length,
+            &mut |name, value, checked| {
+                if checked == Checked::Yes {
+                    head.checked_field(name, value);
+                    return Ok(());
+                }
+                head.field(name, value)
+                    .map_err(|what| bad_field(what, name, value))
+            },
+        )?;
         Ok(head)
     }
 
@@ -641,7 +641,7 @@ impl VuClient {
             .method(method.clone())
             .uri(url.as_str());
         let hdrs = b.headers_mut().expect("fresh builder");
-        self.fields(url, headers, None, None, &mut |name, value| {
+        self.fields(url, headers, None, None, &mut |name, value, _| {
             let n = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| bad_field("header name", name, value))?;
             let v = HeaderValue::from_bytes(value)
@@ -681,13 +681,13 @@ impl VuClient {
         };
         for (k, v) in headers {
             if jar.is_none() || !k.eq_ignore_ascii_case("cookie") {
-                emit(k, v.as_bytes())?;
+                emit(k, v.as_bytes(), Checked::No)?;
             }
         }
         if let Some(host) = host
             && !has("host")
         {
-            emit("host", host.as_bytes())?;
+            emit("host", host.as_bytes(), Checked::Yes)?;
         }
         if let Some(n) = length
             && !has("content-length")
@@ -698,13 +698,17 @@ impl VuClient {
             let mut w = &mut digits[..];
             let _ = write!(w, "{n}");
             let len = 20 - w.len();
-            emit("content-length", &digits[..len])?;
+            emit("content-length", &digits[..len], Checked::Yes)?;
         }
         if !has("user-agent") {
-            emit("user-agent", self.config.user_agent.as_bytes())?;
+            emit(
+                "user-agent",
+                self.config.user_agent.as_bytes(),
+                Checked::Yes,
+            )?;
         }
         if !has("accept-encoding") {
-            emit("accept-encoding", b"gzip")?;
+            emit("accept-encoding", b"gzip", Checked::Yes)?;
         }
         if let Some(jar) = jar {
             let mut all = String::new();
@@ -716,7 +720,7 @@ impl VuClient {
                 all.push_str("; ");
             }
             all.push_str(&jar);
-            emit("cookie", all.as_bytes())?;
+            emit("cookie", all.as_bytes(), Checked::No)?;
         }
         Ok(())
     }
@@ -732,7 +736,15 @@ fn bad_field(what: &str, name: &str, value: &[u8]) -> ClientError {
 }
 
 /// Receives one header field (name, value) of a request being built.
-type EmitField<'a> = dyn FnMut(&str, &[u8]) -> Result<(), ClientError> + 'a;
+/// Takes a field's name and value, and whether they still need checking: those the
+/// host made from values it has checked already (host, length, defaults) do not.
+type EmitField<'a> = dyn FnMut(&str, &[u8], Checked) -> Result<(), ClientError> + 'a;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Checked {
+    Yes,
+    No,
+}
 
 /// A request built for the protocol of the connection it goes out on.
 enum Outgoing {

@@ -11,6 +11,7 @@ use wasmtime::component::{ComponentType, Lift, Linker, WasmList, WasmStr};
 use super::WIT_VERSION;
 use super::ctx::{Outbound, VuState};
 use crate::bindings::http;
+use crate::client::Measured;
 
 /// `http-request` as the guest passes it, its strings and lists still in its memory.
 #[derive(ComponentType, Lift)]
@@ -31,10 +32,21 @@ pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
     i.func_wrap_async(
         "send",
         |mut store: StoreContextMut<'_, VuState>, (req,): (RequestArg,)| {
+            // Read and posted before the future is built, which then holds only what the
+            // response needs: wasmtime copies it into a box and polls it on the fiber.
+            let now = std::time::Instant::now();
+            let posted = prepare(&mut store, &req, now).map(|(p, request)| {
+                let failed = request.and_then(|r| store.data().vu.exchange.post(r, now));
+                (p, failed.err())
+            });
             Box::new(async move {
-                let now = std::time::Instant::now();
-                let (p, request) = prepare(&mut store, &req, now)?;
-                Ok((store.data_mut().vu.send(p, request, now).await,))
+                let (p, failed) = posted?;
+                let vu = &mut store.data_mut().vu;
+                let (result, measured) = match failed {
+                    None => vu.exchange.outcome().await,
+                    Some(e) => (Err(e), Measured::default()),
+                };
+                Ok((vu.finish(&p, result, measured),))
             })
         },
     )?;

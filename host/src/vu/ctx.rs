@@ -13,6 +13,7 @@ use wasmtime::component::{HasData, ResourceTable};
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::exchange::Exchange;
 use super::output::GuestOutput;
 use crate::bindings::{http, log, metrics, timing, vu};
 use crate::client::{ClientConfig, ClientError, Measured, Request, Resolver, Response, VuClient};
@@ -52,9 +53,11 @@ pub struct VuCtx {
     pub scenario: Arc<str>,
     pub env: Arc<HashMap<String, String>>,
     pub target: Option<Arc<Url>>,
-    /// Requests run in the VU's own task, on this client (no task per request).
-    client: VuClient,
+    /// Where `http.send` hands a request to the VU's task, which sends it on the VU's
+    /// client (see `exchange`).
+    pub(super) exchange: Arc<Exchange>,
     client_config: Arc<ClientConfig>,
+    resolver: Arc<dyn Resolver>,
     pub recorder: Recorder,
     pub names: LocalNames,
     pub run_start: Instant,
@@ -149,8 +152,9 @@ impl VuCtx {
             scenario,
             env,
             target,
-            client: VuClient::new(client_config.clone(), resolver),
+            exchange: Arc::default(),
             client_config,
+            resolver,
             recorder,
             names,
             run_start,
@@ -162,6 +166,11 @@ impl VuCtx {
             urls: Vec::new(),
             urls_next: 0,
         }
+    }
+
+    /// The VU's HTTP client: its connections and cookies live as long as its instance.
+    pub(super) fn new_client(&self) -> VuClient {
+        VuClient::new(self.client_config.clone(), self.resolver.clone())
     }
 
     pub fn now_ms(&self) -> u32 {
@@ -286,9 +295,10 @@ pub(super) struct Prepared {
     read_body: bool,
 }
 
-// The work around the exchange is in plain functions, not in the async `send`: wasmtime
-// keeps that future on the VU's fiber stack, whose touched pages stay resident, so its
-// frames are kept small (see the idle memory in `just bench`).
+// The work around the exchange is in plain functions, called by the `http.send` host call
+// (`calls`) before and after its one await: wasmtime runs that call on the VU's fiber
+// stack, whose touched pages stay resident, so its frames are kept small (see the idle
+// memory in `just bench`).
 impl VuCtx {
     #[inline(never)]
     pub(super) fn prepare(&mut self, req: Outbound<'_>, now: Instant) -> PreparedRequest {
@@ -345,8 +355,9 @@ impl VuCtx {
         )
     }
 
+    /// Records the request and answers the scenario.
     #[inline(never)]
-    fn finish(
+    pub(super) fn finish(
         &mut self,
         p: &Prepared,
         result: Result<Response, ClientError>,
@@ -387,21 +398,6 @@ impl VuCtx {
 }
 
 impl VuCtx {
-    /// The `http.send` import, for a request `prepare`d at `now` (one clock read times
-    /// the request and places it in the run).
-    pub(super) async fn send(
-        &mut self,
-        p: Prepared,
-        request: Result<Request, ClientError>,
-        now: Instant,
-    ) -> Result<http::HttpResponse, http::HttpError> {
-        let (result, measured) = match request {
-            Ok(request) => self.client.send_boxed(request, now).await,
-            Err(e) => (Err(e), Measured::default()),
-        };
-        self.finish(&p, result, measured)
-    }
-
     /// The `checks.check` import.
     pub(super) fn check(&mut self, name: &str, ok: bool) {
         let name = self.names.intern(name);

@@ -3,6 +3,7 @@
 
 mod calls;
 mod ctx;
+mod exchange;
 mod output;
 
 use std::path::Path;
@@ -125,6 +126,9 @@ pub struct TaskInfo {
 
 pub struct Vu {
     store: Store<VuState>,
+    /// Sends the requests the guest posts to `exchange` (see `exchange::drive`).
+    client: crate::client::VuClient,
+    exchange: std::sync::Arc<exchange::Exchange>,
     bindings: Scenario,
     pub tasks: Vec<TaskInfo>,
     /// Running sums of weights, for picking by weight with one binary search.
@@ -173,6 +177,7 @@ impl Vu {
     /// Instantiates the scenario for one VU and asks it for its tasks.
     pub async fn instantiate(rt: &ScenarioRuntime, ctx: VuCtx) -> Result<Vu, String> {
         let id = ctx.id;
+        let (client, exchange) = (ctx.new_client(), ctx.exchange.clone());
         let mut store = Store::new(&rt.engine, VuState::new(ctx, rt.limits.memory_cap));
         store.limiter(|s| &mut s.limits);
         // Yield to the scheduler every epoch tick: a busy guest cannot starve the
@@ -228,6 +233,8 @@ impl Vu {
         };
         Ok(Vu {
             store,
+            client,
+            exchange,
             bindings,
             tasks,
             cumulative,
@@ -286,16 +293,7 @@ impl Vu {
 
     /// Runs `on_start`, its time limit counted from `begin` (the caller's clock read).
     pub async fn on_start(&mut self, begin: std::time::Instant) -> Result<(), CallError> {
-        self.refuel();
-        let user = self.bindings.stampede_scenario_user();
-        let r = limited(
-            &mut self.timeout,
-            begin,
-            self.task_timeout,
-            user.call_on_start(&mut self.store),
-        )
-        .await;
-        self.settle(r)
+        self.call(Lifecycle::Start, begin).await
     }
 
     /// Runs task `index`, its time limit counted from `begin`.
@@ -304,25 +302,40 @@ impl Vu {
         index: usize,
         begin: std::time::Instant,
     ) -> Result<(), CallError> {
-        self.refuel();
-        let user = self.bindings.stampede_scenario_user();
-        let call = user.call_run_task(&mut self.store, index as u32);
-        let r = limited(&mut self.timeout, begin, self.task_timeout, call).await;
-        self.settle(r)
+        self.call(Lifecycle::Task(index as u32), begin).await
     }
 
     pub async fn on_stop(&mut self) -> Result<(), CallError> {
+        self.call(Lifecycle::Stop, std::time::Instant::now()).await
+    }
+
+    /// One lifecycle call: refuelled, within the task time limit, the requests it makes
+    /// sent from here (see `exchange`).
+    async fn call(&mut self, which: Lifecycle, begin: std::time::Instant) -> Result<(), CallError> {
         self.refuel();
-        let user = self.bindings.stampede_scenario_user();
-        let r = limited(
-            &mut self.timeout,
-            std::time::Instant::now(),
-            self.task_timeout,
-            user.call_on_stop(&mut self.store),
-        )
-        .await;
+        let r = {
+            let (user, store) = (self.bindings.stampede_scenario_user(), &mut self.store);
+            // Pinned here, in this call's state, and driven through a reference: moving
+            // a future copies all of it.
+            let call = std::pin::pin!(async move {
+                match which {
+                    Lifecycle::Start => user.call_on_start(store).await,
+                    Lifecycle::Task(i) => user.call_run_task(store, i).await,
+                    Lifecycle::Stop => user.call_on_stop(store).await,
+                }
+            });
+            let call = std::pin::pin!(exchange::drive(&self.exchange, &mut self.client, call));
+            limited(&mut self.timeout, begin, self.task_timeout, call).await
+        };
         self.settle(r)
     }
+}
+
+#[derive(Clone, Copy)]
+enum Lifecycle {
+    Start,
+    Task(u32),
+    Stop,
 }
 
 /// Runs a guest call under the task time limit. Past it, the call's future is dropped,

@@ -1,0 +1,230 @@
+//! A request handed from the guest's `http.send` call to its VU's task, and the outcome
+//! handed back.
+//!
+//! wasmtime polls a host call's future on the VU's fiber stack. An HTTP exchange polled
+//! there runs kilobytes deep into that stack, a different stack for every VU: with tens
+//! of VUs, more memory per round of requests than a core's caches hold. So the host call
+//! only posts the request and waits; [`drive`], which runs the guest call from the VU's
+//! task, sends it. Its frames are then on the worker thread's stack, which every VU
+//! shares, and its state in the VU's task, reused from one request to the next.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::Poll;
+use std::time::Instant;
+
+use crate::client::{ClientError, Measured, Request, Response, VuClient};
+use crate::metrics::ErrorKind;
+
+/// What became of a request, and what it cost.
+pub type Outcome = (Result<Response, ClientError>, Measured);
+
+enum Slot {
+    /// No guest call is being driven, so nothing would send a request.
+    Undriven,
+    Idle,
+    Posted(Request, Instant),
+    Sending,
+    Done(Outcome),
+}
+
+/// One per VU, shared by its store (the host call) and its task ([`drive`]). They take
+/// turns, so the lock is never contended.
+pub struct Exchange(Mutex<Slot>);
+
+impl Default for Exchange {
+    fn default() -> Self {
+        Exchange(Mutex::new(Slot::Undriven))
+    }
+}
+
+impl Exchange {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        // Nothing panics while holding it; a poisoned lock still holds a valid slot.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// From the host call: hands `req`, begun at `start`, to the driving task. Refused
+    /// when no call is being driven.
+    pub fn post(&self, req: Request, start: Instant) -> Result<(), ClientError> {
+        let mut slot = self.slot();
+        if !matches!(*slot, Slot::Idle) {
+            // Only `describe` and instantiation run undriven: they are meant to declare
+            // the scenario, not to load the target.
+            return Err(ClientError::new(
+                ErrorKind::Denied,
+                "http.send is not available while the scenario is described or instantiated; send from on-start, a task or on-stop",
+            ));
+        }
+        *slot = Slot::Posted(req, start);
+        Ok(())
+    }
+
+    /// From the host call: the outcome of the request it posted.
+    pub fn outcome(&self) -> impl Future<Output = Outcome> + '_ {
+        // No waker is kept: the driver polls the call again once the outcome is in.
+        poll_fn(move |_| {
+            let mut slot = self.slot();
+            match std::mem::replace(&mut *slot, Slot::Idle) {
+                Slot::Done(outcome) => Poll::Ready(outcome),
+                other => {
+                    *slot = other;
+                    Poll::Pending
+                }
+            }
+        })
+    }
+
+    fn take_posted(&self) -> Option<(Request, Instant)> {
+        let mut slot = self.slot();
+        if !matches!(*slot, Slot::Posted(..)) {
+            return None;
+        }
+        match std::mem::replace(&mut *slot, Slot::Sending) {
+            Slot::Posted(req, start) => Some((req, start)),
+            _ => unreachable!("checked above"),
+        }
+    }
+
+    fn set(&self, to: Slot) {
+        *self.slot() = to;
+    }
+}
+
+/// Marks the exchange undriven again however the driving ends (a time limit drops it).
+struct Driving<'a>(&'a Exchange);
+
+impl Drop for Driving<'_> {
+    fn drop(&mut self) {
+        self.0.set(Slot::Undriven);
+    }
+}
+
+/// Runs the guest call `call` to its end, sending on `client` each request it posts.
+/// The call is pinned by the caller: moving a future copies all of it, and this one is
+/// built once per call, in the caller's state.
+pub async fn drive<T>(
+    exchange: &Exchange,
+    client: &mut VuClient,
+    mut call: Pin<&mut impl Future<Output = T>>,
+) -> T {
+    exchange.set(Slot::Idle);
+    let _driving = Driving(exchange);
+    loop {
+        let posted = poll_fn(|cx| match call.as_mut().poll(cx) {
+            Poll::Ready(out) => Poll::Ready(Err(out)),
+            Poll::Pending => match exchange.take_posted() {
+                Some(p) => Poll::Ready(Ok(p)),
+                // Waiting on something else (a sleep, an epoch yield), which wakes us.
+                None => Poll::Pending,
+            },
+        })
+        .await;
+        match posted {
+            Err(out) => return out,
+            Ok((req, start)) => {
+                let outcome = client.send_at(req, start).await;
+                exchange.set(Slot::Done(outcome));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::client::{ClientConfig, SystemResolver, tls};
+
+    /// A keep-alive HTTP/1.1 server on 127.0.0.1 that answers every request "ok" and
+    /// counts them.
+    async fn server() -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/ok", listener.local_addr().unwrap());
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counted = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    while let Ok(n @ 1..) = s.read(&mut chunk).await {
+                        buf.extend_from_slice(&chunk[..n]);
+                        while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            buf.drain(..end + 4);
+                            counted.fetch_add(1, Ordering::SeqCst);
+                            let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                            if s.write_all(ok).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    fn client() -> VuClient {
+        let tls = tls::client_config(&[] as &[&str], false).unwrap();
+        VuClient::new(Arc::new(ClientConfig::new(tls)), Arc::new(SystemResolver))
+    }
+
+    fn get(url: &str) -> Request {
+        Request {
+            method: ::http::Method::GET,
+            url: Arc::new(url::Url::parse(url).unwrap()),
+            headers: Vec::new(),
+            body: Default::default(),
+            timeout: None,
+            read_body: true,
+            read_headers: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_driver_sends_what_the_call_posts_and_hands_back_the_response() {
+        let (url, seen) = server().await;
+        let (exchange, mut client) = (Exchange::default(), client());
+        let call = std::pin::pin!(async {
+            let mut statuses = Vec::new();
+            for _ in 0..3 {
+                exchange.post(get(&url), Instant::now()).unwrap();
+                let (res, m) = exchange.outcome().await;
+                let res = res.unwrap();
+                assert_eq!(&res.body[..], b"ok");
+                assert!(m.bytes_received > 0);
+                statuses.push(res.status);
+            }
+            statuses
+        });
+        assert_eq!(drive(&exchange, &mut client, call).await, [200, 200, 200]);
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_request_posted_with_no_call_driven_is_refused_at_once() {
+        let (url, seen) = server().await;
+        let exchange = Exchange::default();
+        // Refused at once: nothing would ever send it, so the call must not wait for it.
+        let e = exchange.post(get(&url), Instant::now()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Denied);
+        assert!(e.message.contains("on-start, a task or on-stop"), "{e}");
+        // Once a driven call has ended, the same holds again.
+        let mut client = client();
+        let call = std::pin::pin!(async {
+            exchange.post(get(&url), Instant::now()).unwrap();
+            exchange.outcome().await.0.unwrap().status
+        });
+        assert_eq!(drive(&exchange, &mut client, call).await, 200);
+        let e = exchange.post(get(&url), Instant::now()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Denied);
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+    }
+}
