@@ -176,8 +176,8 @@ pub async fn connect(
     times.connect_us = us(start);
     let counts = Arc::new(ByteCounts::default());
     // TLS and the HTTP/2 handshake are boxed futures of their own: their state is
-    // large, and inline it would deepen the fiber stack (resident per VU) of every
-    // first request, HTTP/1 over TCP included.
+    // large, and inline it would grow the future of every request (built whole, per
+    // request), HTTP/1 over TCP included.
     let (inner, h2) = if origin.https {
         tls_handshake(origin, tcp, tls, times).await?
     } else {

@@ -28,7 +28,7 @@ use crate::metrics::ErrorKind;
 const MAX_HEAD: usize = 256 << 10;
 /// Most header lines accepted in a response head.
 const MAX_HEADERS: usize = 256;
-/// Header lines parsed in the common case, in a small array on the (fiber) stack; a
+/// Header lines parsed in the common case, in a small array on the stack; a
 /// longer head is parsed again with room for `MAX_HEADERS`.
 const FEW_HEADERS: usize = 24;
 /// Longest chunk-size line or trailer line accepted in a chunked body.
