@@ -66,12 +66,12 @@ impl Exchange {
         // No waker is kept: the driver polls the call again once the outcome is in.
         poll_fn(move |_| {
             let mut slot = self.slot();
+            if !matches!(*slot, Slot::Done(_)) {
+                return Poll::Pending;
+            }
             match std::mem::replace(&mut *slot, Slot::Idle) {
                 Slot::Done(outcome) => Poll::Ready(outcome),
-                other => {
-                    *slot = other;
-                    Poll::Pending
-                }
+                _ => unreachable!("checked above"),
             }
         })
     }
@@ -87,6 +87,7 @@ impl Exchange {
         }
     }
 
+    #[inline]
     fn set(&self, to: Slot) {
         *self.slot() = to;
     }
