@@ -69,7 +69,8 @@ type HttpResponse struct {
 const (
 	// The URL could not be parsed or resolved.
 	HttpError_InvalidUrl uint8 = 0
-	// The sandbox's network policy refused the request; it was not sent.
+	// Not sent: refused by the sandbox's network policy, or made from
+	// `describe` (or instantiation), where requests are not allowed.
 	HttpError_Denied uint8 = 1
 	// DNS resolution failed.
 	HttpError_Dns uint8 = 2
