@@ -931,7 +931,8 @@ mod tests {
 
     #[test]
     fn the_per_request_future_stays_small() {
-        // wasmtime boxes the host future of every request; keep it cheap to allocate.
+        // Built, and so copied whole, for every request in the VU's task (`vu::exchange`):
+        // its large parts stay boxed.
         let tls = tls::client_config(&[] as &[&str], false).unwrap();
         let mut c = VuClient::new(Arc::new(ClientConfig::new(tls)), Arc::new(SystemResolver));
         let req = Request {
