@@ -48,6 +48,10 @@ pub struct FileConfig {
     /// Hosts reachable besides the target (as `--allow-host`).
     #[serde(default)]
     pub allow_hosts: Vec<String>,
+    /// With no threshold set, pass a run even if requests or iterations failed (as
+    /// `--allow-failures`).
+    #[serde(default)]
+    pub allow_failures: bool,
     /// Fixed resolutions, `HOST:PORT:ADDRESS` (as `--resolve`).
     #[serde(default)]
     pub resolve: Vec<String>,

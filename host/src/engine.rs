@@ -23,22 +23,55 @@ pub struct EngineSettings {
 }
 
 /// Core instances, memories and tables one component may use: a Rust or Go component
-/// has a handful of each, JS and Python a few more.
+/// has a handful of each, JS and Python a few more. A component over these is refused
+/// when it is loaded, before any load starts.
 const CORE_INSTANCES_PER_COMPONENT: u32 = 50;
 const MEMORIES_PER_COMPONENT: u32 = 4;
 const TABLES_PER_COMPONENT: u32 = 8;
 /// Slack for instances being torn down while their replacement starts.
 const SLACK: u32 = 8;
 
-pub fn engine(settings: EngineSettings) -> Result<Engine> {
+/// What one instance of a component takes from the pooling allocator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceNeeds {
+    pub memories: u32,
+    pub tables: u32,
+    /// The largest initial linear memory, bytes (checked against the memory cap).
+    pub initial_memory: u64,
+}
+
+impl InstanceNeeds {
+    /// The per-component maxima: what the pool must allow before the component is known.
+    const MAX: InstanceNeeds = InstanceNeeds {
+        memories: MEMORIES_PER_COMPONENT,
+        tables: TABLES_PER_COMPONENT,
+        initial_memory: 0,
+    };
+
+    /// Read from a compiled component; `None` when it cannot be known statically (a
+    /// component importing core modules), and the maxima apply.
+    pub fn of(component: &Component) -> Option<InstanceNeeds> {
+        let r = component.resources_required()?;
+        Some(InstanceNeeds {
+            memories: r.num_memories,
+            tables: r.num_tables,
+            initial_memory: r.max_initial_memory_size.unwrap_or(0).saturating_mul(65536),
+        })
+    }
+}
+
+/// An engine whose pool holds `settings.max_instances` instances of a component with
+/// `needs` at once (each VU one instance), so no VU can fail for want of a slot.
+fn sized_engine(settings: EngineSettings, needs: InstanceNeeds) -> Result<Engine> {
     let n = settings.max_instances.saturating_add(SLACK);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(n)
-        // Most components use far fewer core instances than the per-component maximum;
-        // the totals are what actually reserve slots.
-        .total_core_instances(n.saturating_mul(6))
-        .total_memories(n.saturating_mul(2))
-        .total_tables(n.saturating_mul(4))
+        // Core instances are only counted (no memory is set aside for them), so the
+        // total follows the per-component maximum that `Component::new` enforces.
+        .total_core_instances(n.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+        // Memories and tables reserve address space per slot: exactly what is needed.
+        .total_memories(n.saturating_mul(needs.memories.max(1)))
+        .total_tables(n.saturating_mul(needs.tables.max(1)))
         .total_stacks(n)
         .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
         .max_memories_per_component(MEMORIES_PER_COMPONENT)
@@ -58,6 +91,78 @@ pub fn engine(settings: EngineSettings) -> Result<Engine> {
         .parallel_compilation(true);
     Engine::new(&config)
         .map_err(|e| anyhow::Error::from(e).context("configuring the wasmtime engine"))
+}
+
+/// An engine for components not known yet: the pool allows the per-component maxima.
+pub fn engine(settings: EngineSettings) -> Result<Engine> {
+    sized_engine(settings, InstanceNeeds::MAX)
+}
+
+/// The engine and the scenario's component, its pool sized from what the component
+/// needs. The component is compiled (or read from the cache) on a probe engine first:
+/// the pool's sizes are not part of the compiled code's compatibility, so the real
+/// engine then loads the same code. A component that cannot run within the limits is
+/// refused here, before any VU starts.
+pub fn load_sized(
+    settings: EngineSettings,
+    path: &Path,
+    bytes: &[u8],
+    cache_dir: Option<&Path>,
+    compiling: &mut dyn FnMut(),
+) -> Result<(Engine, LoadedComponent)> {
+    let probe = sized_engine(
+        EngineSettings {
+            max_instances: 1,
+            ..settings
+        },
+        InstanceNeeds::MAX,
+    )?;
+    let loaded = load_component_with(&probe, path, bytes, cache_dir, compiling)?;
+    let needs = InstanceNeeds::of(&loaded.component).unwrap_or(InstanceNeeds::MAX);
+    if needs.initial_memory > settings.memory_cap as u64 {
+        bail!(
+            "scenario {}: needs {} MiB of linear memory to start, over the cap of {} MiB; raise --max-memory-mib (max_memory_mib in [limits]) to at least {}",
+            path.display(),
+            mib_up(needs.initial_memory),
+            mib_up(settings.memory_cap as u64),
+            mib_up(needs.initial_memory)
+        );
+    }
+    let engine = sized_engine(settings, needs)?;
+    let serialized = loaded
+        .component
+        .serialize()
+        .map_err(|e| anyhow::anyhow!("scenario {}: {e}", path.display()))?;
+    // SAFETY: the bytes were serialized just now by an engine of the same compilation
+    // settings (only the pool's sizes differ, which compiled code does not depend on).
+    let component = unsafe { Component::deserialize(&engine, &serialized) }.map_err(|e| {
+        anyhow::anyhow!(
+            "scenario {}: cannot be instantiated within the pool's limits: {}",
+            path.display(),
+            first_line(&format!("{e:#}"))
+        )
+    })?;
+    Ok((
+        engine,
+        LoadedComponent {
+            component,
+            ..loaded
+        },
+    ))
+}
+
+/// The bytes of "memory has a minimum byte size of N which exceeds the limit", if the
+/// error is that one.
+fn memory_minimum(error: &str) -> Option<u64> {
+    let rest = error.split("memory has a minimum byte size of ").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn mib_up(bytes: u64) -> u64 {
+    bytes.div_ceil(1 << 20)
 }
 
 /// Where compiled components are kept: `$STAMPEDE_CACHE_DIR`, else the user's cache
@@ -87,6 +192,18 @@ pub fn load_component(
     bytes: &[u8],
     cache_dir: Option<&Path>,
 ) -> Result<LoadedComponent> {
+    load_component_with(engine, path, bytes, cache_dir, &mut || {})
+}
+
+/// [`load_component`], calling `compiling` just before a compilation starts (not on a
+/// cache hit): compiling a large component takes long enough to say so first.
+pub fn load_component_with(
+    engine: &Engine,
+    path: &Path,
+    bytes: &[u8],
+    cache_dir: Option<&Path>,
+    compiling: &mut dyn FnMut(),
+) -> Result<LoadedComponent> {
     let sha256 = hex(&Sha256::digest(bytes));
     check_is_component(path, bytes)?;
     let cache_file = cache_dir.map(|dir| {
@@ -103,6 +220,8 @@ pub fn load_component(
         // the user owns; a corrupt or foreign file is rejected by wasmtime's header check
         // and we fall back to compiling.
         if let Ok(component) = unsafe { Component::deserialize_file(engine, file) } {
+            // Its use is what least-recently-used eviction goes by.
+            touch(file);
             return Ok(LoadedComponent {
                 component,
                 sha256,
@@ -110,11 +229,23 @@ pub fn load_component(
             });
         }
     }
+    compiling();
     let component = Component::new(engine, bytes).map_err(|e| {
+        let why = format!("{e:#}");
+        // The pool's check of a memory's minimum against the cap (wasmtime names the
+        // limit in hex bytes): said in MiB, with the flag that raises it.
+        if let Some(min) = memory_minimum(&why) {
+            return anyhow::anyhow!(
+                "scenario {}: needs {} MiB of linear memory to start, over the per-VU memory cap; raise --max-memory-mib (max_memory_mib in [limits]) to at least {}",
+                path.display(),
+                mib_up(min),
+                mib_up(min)
+            );
+        }
         anyhow::anyhow!(
             "scenario {}: not a valid WebAssembly component: {}",
             path.display(),
-            first_line(&format!("{e:#}"))
+            first_line(&why)
         )
     })?;
     if let Some(file) = &cache_file {
@@ -126,6 +257,11 @@ pub fn load_component(
             if std::fs::write(&tmp, serialized).is_ok() {
                 let _ = std::fs::rename(&tmp, file);
             }
+            evict(
+                file.parent().expect("cache file has a dir"),
+                cache_cap(),
+                file,
+            );
         }
     }
     Ok(LoadedComponent {
@@ -133,6 +269,49 @@ pub fn load_component(
         sha256,
         cache_hit: false,
     })
+}
+
+/// The compile cache's size cap: `$STAMPEDE_CACHE_MAX_MIB`, else 1 GiB.
+pub fn cache_cap() -> u64 {
+    std::env::var("STAMPEDE_CACHE_MAX_MIB")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_CACHE_CAP, |mib| mib << 20)
+}
+
+pub const DEFAULT_CACHE_CAP: u64 = 1 << 30;
+
+/// Marks a cache entry as used now (its modification time is its last use).
+fn touch(file: &Path) {
+    if let Ok(f) = std::fs::File::options().append(true).open(file) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// Removes the least recently used compiled components until the cache holds at most
+/// `cap` bytes; `keep` (the one just written) stays whatever its size.
+pub fn evict(dir: &Path, cap: u64, keep: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .filter_map(|e| {
+            let m = e.metadata().ok()?;
+            Some((m.modified().ok()?, m.len(), e.path()))
+        })
+        .collect();
+    let mut total: u64 = files.iter().map(|f| f.1).sum();
+    files.sort();
+    for (_, len, path) in files {
+        if total <= cap {
+            break;
+        }
+        if path != keep && std::fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
+    }
 }
 
 /// Turns the common mistakes into an error that says what to do.

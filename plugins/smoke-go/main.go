@@ -1,5 +1,5 @@
-// The seed's basic authenticated smoke test, in Go: log in once per user, then list
-// products (3), view a product (2) and read the profile (1). As plugins/smoke (Rust).
+// A basic authenticated smoke test, in Go: log in once per user, then list products
+// (3), view a product (2) and read the profile (1).
 package main
 
 import (

@@ -1,6 +1,6 @@
 // @ts-check
-// The seed's basic authenticated smoke test, in JavaScript: log in once per user, then
-// list products (3), view a product (2) and read the profile (1). As plugins/smoke (Rust).
+// A basic authenticated smoke test, in JavaScript: log in once per user, then list
+// products (3), view a product (2) and read the profile (1).
 import { http, check, env, between, task, fail } from '@stampede/sdk';
 
 const seconds = (/** @type {string} */ key, /** @type {number} */ ms) => Number(env(key, String(ms))) / 1000;

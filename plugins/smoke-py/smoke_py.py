@@ -1,6 +1,5 @@
-"""The seed's basic authenticated smoke test, in Python: log in once per user, then
-browse the catalogue (3), view a product (2) and check the profile (1) with a bearer
-token. The same flow, names and weights as plugins/smoke (Rust)."""
+"""A basic authenticated smoke test, in Python: log in once per user, then browse the
+catalogue (3), view a product (2) and check the profile (1) with a bearer token."""
 
 from stampede import HttpUser, between, check, env, fail, task
 

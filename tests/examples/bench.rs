@@ -601,6 +601,7 @@ fn merge_cost() {
             interrupted: None,
             aborted: None,
             warnings: vec![],
+            run_errors: vec![],
             dropped_iterations: 0,
             segment: Some(SegmentInfo {
                 index: seg + 1,

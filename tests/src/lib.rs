@@ -110,7 +110,30 @@ async fn route(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Full<Bytes>>
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let _ = req.into_body().collect().await;
+    if let Some(coding) = path.strip_prefix("/coded/") {
+        // The body in that content coding, only if the client said it decodes it.
+        if !accept.split(',').any(|c| c.trim() == coding) {
+            return resp(406, format!("accept-encoding {accept:?} lacks {coding}"));
+        }
+        return Response::builder()
+            .header(header::CONTENT_ENCODING, coding)
+            .body(Full::new(Bytes::from(encode(coding, &coded_text(coding)))))
+            .unwrap();
+    }
+    if let Some(coding) = path.strip_prefix("/bomb/") {
+        // 64 MiB of zeros, a few kB on the wire.
+        return Response::builder()
+            .header(header::CONTENT_ENCODING, coding)
+            .body(Full::new(Bytes::from(encode(coding, &vec![0u8; 64 << 20]))))
+            .unwrap();
+    }
     if let Some(code) = path.strip_prefix("/status/") {
         return resp(code.parse().unwrap_or(500), "status");
     }
@@ -151,6 +174,11 @@ async fn route(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Full<Bytes>>
     }
     match path.as_str() {
         "/ok" => resp(200, "ok"),
+        "/loop" => Response::builder()
+            .status(StatusCode::FOUND)
+            .header(header::LOCATION, "/loop")
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
         "/redirect" => Response::builder()
             .status(StatusCode::FOUND)
             .header(header::LOCATION, "/ok")
@@ -171,6 +199,38 @@ async fn route(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Full<Bytes>>
                 .unwrap()
         }
         _ => resp(404, "not found"),
+    }
+}
+
+/// What `/coded/CODING` sends, decoded (the probe fixture expects the same).
+pub fn coded_text(coding: &str) -> Vec<u8> {
+    format!("hello {coding} world\n").repeat(1000).into_bytes()
+}
+
+/// `data` in a content coding, by the field's own encoders.
+pub fn encode(coding: &str, data: &[u8]) -> Vec<u8> {
+    use flate2::Compression;
+    match coding {
+        "gzip" => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), Compression::fast());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "deflate" => {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), Compression::fast());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "br" => {
+            let mut out = Vec::new();
+            {
+                let mut e = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+                e.write_all(data).unwrap();
+            }
+            out
+        }
+        "zstd" => zstd::stream::encode_all(data, 3).unwrap(),
+        other => panic!("no encoder for {other}"),
     }
 }
 

@@ -143,9 +143,14 @@ fn run_writes_the_summary_json() {
 
 #[test]
 fn guest_output_goes_to_the_rate_limited_log() {
+    // No request is made: a target so the run may start, and failures allowed so the
+    // default gate (which fails a run with no requests) does not judge it.
     let (code, out, err) = stampede(&[
         "run",
         PROBE_WASM,
+        "--target",
+        "http://127.0.0.1:9",
+        "--allow-failures",
         "--env",
         "TASKS=chatty",
         "--iterations",
@@ -317,4 +322,30 @@ fn progress_goes_to_ci_logs_as_plain_lines() {
         out.contains("http_reqs"),
         "the summary follows on stdout: {out}"
     );
+}
+
+#[test]
+fn language_names_users_type_are_accepted() {
+    for (lang, file) in [
+        ("py", "scenario.py"),
+        ("ts", "scenario.js"),
+        ("golang", "main.go"),
+        ("rs", "src/lib.rs"),
+    ] {
+        let dir = scratch_dir(&format!("new-{lang}")).join("proj");
+        let (code, _, err) = stampede(&[
+            "new",
+            "proj",
+            "--lang",
+            lang,
+            "--dir",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "--lang {lang}: {err}");
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(
+            !text.contains("seed"),
+            "--lang {lang}: {file} speaks of the seed"
+        );
+    }
 }

@@ -99,7 +99,7 @@ async fn a_healthy_release_passes_its_gate() {
     assert!(xml.contains(r#"tests="3" failures="0""#));
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(
-        md.contains("✅ passed") && md.contains("| `POST /api/v1/auth/login` |"),
+        md.contains("✅ PASSED (3 thresholds)") && md.contains("| `POST /api/v1/auth/login` |"),
         "{md}"
     );
 }
@@ -134,7 +134,8 @@ async fn a_slower_login_fails_the_gate_with_exit_99() {
     .unwrap();
     assert_eq!(out.code, 99, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("verdict: FAILED (2 of 3 thresholds)"),
+        out.stdout
+            .contains("verdict: FAILED: 2 of 3 thresholds failed"),
         "{}",
         out.stdout
     );
@@ -149,6 +150,7 @@ async fn a_slower_login_fails_the_gate_with_exit_99() {
         .next()
         .unwrap()
         .trim_end_matches(')')
+        .trim_end_matches("ms")
         .parse()
         .unwrap();
     assert!((300.0..400.0).contains(&observed), "{line}");
@@ -269,7 +271,7 @@ async fn a_regression_against_the_baseline_exits_98_and_compare_agrees() {
 
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(
-        md.contains("❌ failed") && md.contains("| ❌ | `fail: p(95) +20%` | `overall` |"),
+        md.contains("❌ FAILED: ") && md.contains("| ❌ | `fail: p(95) +20%` | `overall` |"),
         "{md}"
     );
 
@@ -347,7 +349,11 @@ html = "report.html"
     assert!(s.aborted.is_some() && s.interrupted.is_none());
     assert!(s.duration_s < 30.0, "{}", s.duration_s);
     assert!(s.totals.http_reqs > 0);
-    assert!(!s.passed());
+    assert!(
+        s.verdict
+            .as_ref()
+            .is_some_and(|v| !v.passed && v.exit_code == 99)
+    );
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(
         html.contains("Run cut short: aborted at"),

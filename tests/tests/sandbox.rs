@@ -68,6 +68,8 @@ fn attack(case: &str, env: &[(&str, &str)], top: &str, hostile_extra: &str) -> O
         format!(
             r#"
 target = "{target}"
+# Judged by nothing: the attacks' failures are expected, not a failed gate.
+allow_failures = true
 {top}
 
 [scenarios.well]
@@ -218,7 +220,7 @@ fn a_100_mb_response_is_not_buffered() {
         .find(|e| e.name == "big body")
         .unwrap_or_else(|| panic!("{}", o.output));
     assert_eq!(big.errors.get("too_large"), Some(&big.requests), "{big:?}");
-    o.assert_reported("larger than the 1048576-byte limit");
+    o.assert_reported("larger than the 1 MiB limit");
 }
 
 #[test]

@@ -156,7 +156,11 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         None => FileConfig::default(),
     };
     let (thresholds, _) = resolve::gate(&file, &args.thresholds)?;
-    let baseline = resolve::baseline(&args.baseline, file.baseline)?;
+    let gate = crate::gate::Gate {
+        thresholds,
+        allow_failures: args.baseline.allow_failures || file.allow_failures,
+        baseline: resolve::baseline(&args.baseline, file.baseline)?,
+    };
     let outputs = resolve::outputs(&args.outputs, file.outputs);
-    super::finish(merged, &thresholds, baseline.as_ref(), &outputs)
+    super::finish(merged, &gate, &outputs)
 }

@@ -16,24 +16,13 @@ use clap::{Args, Parser, Subcommand};
 use url::Url;
 
 use crate::executor::{Load, Plan};
-use crate::gate::Threshold;
 use crate::gate::baseline::Rule;
+use crate::gate::{Gate, Threshold};
 use crate::metrics::Summary;
 use crate::run::{self, RunConfig};
 
-/// Documented exit codes (see README).
-pub mod exit {
-    pub const PASSED: u8 = 0;
-    /// At least one threshold failed, or an `abort_on_fail` threshold stopped the run
-    /// early (k6's code, which CI users already know).
-    pub const THRESHOLDS_FAILED: u8 = 99;
-    /// Thresholds passed, but a `fail` baseline rule found a regression.
-    pub const BASELINE_REGRESSION: u8 = 98;
-    /// Bad flags, an unreadable or invalid scenario, or any other configuration error.
-    pub const CONFIG_ERROR: u8 = 2;
-    /// The run was interrupted (Ctrl-C) before its end.
-    pub const INTERRUPTED: u8 = 130;
-}
+/// Documented exit codes (see README): the verdict's.
+pub use crate::gate::verdict::exit;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -175,6 +164,10 @@ pub struct RunArgs {
     /// Print only the summary (no progress lines).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print every line the scenario logs (by default 20 a second, the rest counted),
+    /// for debugging a small run.
+    #[arg(long, short)]
+    pub verbose: bool,
     #[command(flatten)]
     pub segments: SegmentArgs,
 }
@@ -210,6 +203,10 @@ pub struct BaselineArgs {
     /// default 100).
     #[arg(long)]
     pub baseline_min_samples: Option<u64>,
+    /// With no threshold set, pass a run even if requests or iterations failed (by
+    /// default such a run fails, as Locust's does; `allow_failures = true` in the config).
+    #[arg(long)]
+    pub allow_failures: bool,
 }
 
 /// Parses `--baseline-rule`s (or `--rule`s of `compare`); none given means the defaults.
@@ -223,12 +220,6 @@ pub fn parse_rules(flag: &str, texts: &[String]) -> Result<Vec<Rule>> {
         .iter()
         .map(|t| crate::gate::baseline::parse_rule(t).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
         .collect()
-}
-
-pub struct Baseline {
-    pub summary: Summary,
-    pub rules: Vec<Rule>,
-    pub min_samples: u64,
 }
 
 pub fn read_summary(flag: &str, path: &Path) -> Result<Summary> {
@@ -318,6 +309,14 @@ pub fn parse_target_url(t: &str) -> Result<Url, String> {
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err("must be an http:// or https:// URL with a host".into());
     }
+    // Its path prefixes every relative request path; a query or fragment would be
+    // dropped from every request, so it is refused rather than ignored.
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(
+            "has a query or fragment, which requests would not carry; give the base URL only (a path is fine: it prefixes relative paths)"
+                .into(),
+        );
+    }
     Ok(url)
 }
 
@@ -339,12 +338,7 @@ pub async fn execute(job: resolve::Job) -> Result<u8> {
     }
     let summary = run::run_all(job.cfgs, run::StopSignals::ctrl_c(), |p| printer.show(p)).await;
     printer.done();
-    finish(
-        summary?,
-        &job.thresholds,
-        job.baseline.as_ref(),
-        &job.outputs,
-    )
+    finish(summary?, &job.gate, &job.outputs)
 }
 
 fn write_file(
@@ -357,20 +351,10 @@ fn write_file(
     std::fs::write(path, buf).with_context(|| format!("{flag} {}: cannot write", path.display()))
 }
 
-pub(crate) fn finish(
-    mut summary: Summary,
-    thresholds: &[Threshold],
-    baseline: Option<&Baseline>,
-    outputs: &OutputArgs,
-) -> Result<u8> {
-    let verdict = crate::gate::evaluate(thresholds, &summary);
-    let passed = verdict.passed();
-    summary.thresholds = verdict.thresholds;
-    if let Some(b) = baseline {
-        summary.baseline =
-            crate::gate::baseline::compare(&b.rules, &b.summary, &summary, b.min_samples);
-    }
-    let regressed = crate::gate::baseline::regressed(&summary.baseline);
+/// Judges the run once, writes every report of that one verdict, and returns its
+/// exit code.
+pub(crate) fn finish(mut summary: Summary, gate: &Gate, outputs: &OutputArgs) -> Result<u8> {
+    let verdict = crate::gate::judge(&mut summary, gate);
     // Files first: a console that went away must not lose the reports.
     match &outputs.summary_json {
         // To stdout between markers, so a pod's log carries it to `stampede merge`.
@@ -420,15 +404,7 @@ pub(crate) fn finish(
     let mut out = std::io::stdout().lock();
     crate::report::console::write(&mut out, &summary)?;
     out.flush()?;
-    Ok(if summary.interrupted.is_some() {
-        exit::INTERRUPTED
-    } else if !passed || summary.aborted.is_some() {
-        exit::THRESHOLDS_FAILED
-    } else if regressed {
-        exit::BASELINE_REGRESSION
-    } else {
-        exit::PASSED
-    })
+    Ok(verdict.exit_code)
 }
 
 /// `stampede demo`: the demo target in-process and the bundled checkout scenario.
@@ -456,8 +432,10 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
     };
     execute(resolve::Job {
         cfgs: vec![cfg],
-        thresholds: parse_thresholds(&exprs)?,
-        baseline: None,
+        gate: Gate {
+            thresholds: parse_thresholds(&exprs)?,
+            ..Gate::default()
+        },
         outputs: args.outputs,
         quiet: false,
         config_file: None,

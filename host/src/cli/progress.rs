@@ -25,11 +25,15 @@ impl Printer {
     }
 
     pub fn show(&mut self, p: Progress) {
-        if self.quiet {
+        if self.quiet && !matches!(p, Progress::Notice(_)) {
             return;
         }
         let mut err = std::io::stderr().lock();
         match p {
+            Progress::Notice(line) => {
+                self.clear(&mut err);
+                let _ = writeln!(err, "stampede: {line}");
+            }
             Progress::Note(line) => {
                 self.clear(&mut err);
                 let _ = writeln!(err, "stampede: {line}");
@@ -88,8 +92,9 @@ pub fn format_live(st: &LiveStatus) -> String {
     let l = &st.live;
     let head = match (st.planned, st.planned_iterations) {
         (Some(p), _) => {
-            let frac = (st.elapsed.as_secs_f64() / p.as_secs_f64().max(1e-9)).min(1.0);
-            let filled = (frac * 20.0).round() as usize;
+            // The bar from the same whole seconds as the label, so the two agree.
+            let frac = (secs as f64 / p.as_secs_f64().max(1e-9)).min(1.0);
+            let filled = (frac * 20.0).floor() as usize;
             format!(
                 "{secs}s/{}s [{}{}]",
                 p.as_secs_f64().round() as u64,

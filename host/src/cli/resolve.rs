@@ -8,19 +8,19 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::{Baseline, OutputArgs, RunArgs, parse_rules, parse_target, read_summary};
+use super::{OutputArgs, RunArgs, parse_rules, parse_target, read_summary};
 use crate::config::{self, FileConfig, LoadSection};
 use crate::executor::segment::{Segment, split_by};
 use crate::executor::{Load, Plan, RateStage, Stage, ramping};
-use crate::gate::{AbortRule, Threshold};
+use crate::gate::verdict::BaselineGate;
+use crate::gate::{AbortRule, Gate, Threshold};
 use crate::run::RunConfig;
 
 /// Everything `stampede run` needs, checked before any load starts.
 pub struct Job {
     /// One per scenario.
     pub cfgs: Vec<RunConfig>,
-    pub thresholds: Vec<Threshold>,
-    pub baseline: Option<Baseline>,
+    pub gate: Gate,
     pub outputs: OutputArgs,
     pub quiet: bool,
     /// The config file used, if any (printed before the run).
@@ -360,8 +360,11 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
     apply_segment(&mut cfgs, &args.segments)?;
     Ok(Job {
         cfgs,
-        thresholds,
-        baseline: baseline(&args.baseline, file.baseline)?,
+        gate: Gate {
+            thresholds,
+            allow_failures: args.baseline.allow_failures || file.allow_failures,
+            baseline: baseline(&args.baseline, file.baseline)?,
+        },
         outputs: outputs(&args.outputs, file.outputs),
         quiet: args.quiet,
         config_file,
@@ -394,7 +397,7 @@ pub fn gate(file: &FileConfig, flags: &[String]) -> Result<(Vec<Threshold>, Vec<
 pub fn baseline(
     args: &super::BaselineArgs,
     file: Option<config::BaselineSection>,
-) -> Result<Option<Baseline>> {
+) -> Result<Option<BaselineGate>> {
     let file = file.unwrap_or(config::BaselineSection {
         file: None,
         rules: Vec::new(),
@@ -408,7 +411,7 @@ pub fn baseline(
     } else {
         file.rules.into_iter().map(|r| r.0).collect()
     };
-    Ok(Some(Baseline {
+    Ok(Some(BaselineGate {
         summary: read_summary("--baseline", &path)?,
         rules,
         min_samples: args
@@ -549,6 +552,7 @@ fn apply_limits(
             .and_then(|l| l.truncate_bodies)
             .or(file.limits.truncate_bodies)
             .unwrap_or(false);
+    cfg.verbose = args.verbose;
     Ok(())
 }
 

@@ -20,8 +20,9 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 
+use super::Timings;
+use super::body::BodyError;
 use super::connect::CountingStream;
-use super::{BodyError, Timings};
 use crate::metrics::ErrorKind;
 
 /// Largest response head (status line and headers) accepted.

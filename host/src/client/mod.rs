@@ -1,6 +1,7 @@
 //! The per-VU HTTP client: the VU's own keep-alive connections (one per origin, as a
-//! real client holds them), its cookie jar, redirects and gzip, with every phase timed.
+//! real client holds them), its cookie jar, redirects and content codings, with every phase timed.
 
+mod body;
 mod connect;
 mod h1;
 pub mod policy;
@@ -22,6 +23,7 @@ use url::Url;
 
 use crate::metrics::ErrorKind;
 use crate::timeout::{Elapsed, Timeout};
+use body::{BodyError, BodyLimit, Coding, Out};
 use connect::{Conn, ConnectTimes, Sender};
 
 /// Connections a VU keeps open at once (one per origin); the oldest is closed past this.
@@ -464,10 +466,10 @@ impl VuClient {
                 None
             };
             let follow = location.is_some();
-            let gzip = parts
+            let coding = parts
                 .headers
                 .get(header::CONTENT_ENCODING)
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+                .and_then(|v| Coding::parse(v.as_bytes()));
             let keep = read_body && !follow;
             let t_recv = match &incoming {
                 Incoming::H1(ex) => ex.head_at,
@@ -477,7 +479,7 @@ impl VuClient {
                 max: self.config.max_body,
                 truncate: self.config.truncate_bodies,
             };
-            let mut out = Out::new(gzip, keep, limit);
+            let mut out = Out::new(coding, keep, limit);
             let reusable = match incoming {
                 Incoming::H1(ex) => ex.read_body(|d| out.feed(d)).await,
                 Incoming::H2(body) => Box::pin(read_h2_body(body, &mut out)).await.map(|()| true),
@@ -708,7 +710,7 @@ impl VuClient {
             )?;
         }
         if !has("accept-encoding") {
-            emit("accept-encoding", b"gzip", Checked::Yes)?;
+            emit("accept-encoding", body::ACCEPT_ENCODING, Checked::Yes)?;
         }
         if let Some(jar) = jar {
             let mut all = String::new();
@@ -756,97 +758,6 @@ fn is_redirect(s: StatusCode) -> bool {
     matches!(s.as_u16(), 301 | 302 | 303 | 307 | 308)
 }
 
-/// Collects up to `max` bytes when `keep`, otherwise only counts.
-#[derive(Debug, Clone, Copy)]
-struct BodyLimit {
-    max: usize,
-    truncate: bool,
-}
-
-struct Sink {
-    keep: bool,
-    limit: BodyLimit,
-    data: Vec<u8>,
-    size: u64,
-}
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.size += buf.len() as u64;
-        if self.keep {
-            let room = self.limit.max - self.data.len();
-            if buf.len() > room {
-                if !self.limit.truncate {
-                    return Err(std::io::Error::other(format!(
-                        "response body larger than the {}-byte limit (--max-body-mib; or --truncate-bodies to keep the first part)",
-                        self.limit.max
-                    )));
-                }
-                // Keep the first part; the rest is still read (and counted) so the
-                // connection stays usable.
-                self.data.extend_from_slice(&buf[..room]);
-                return Ok(buf.len());
-            }
-            self.data.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-type BodyError = (ErrorKind, String);
-
-/// Where a response body goes: counted, and kept (up to the limit) when the scenario
-/// wants it, gunzipped on the way if it came compressed.
-enum Out {
-    Plain(Sink),
-    Gzip(Box<flate2::write::GzDecoder<Sink>>),
-}
-
-impl Out {
-    fn new(gzip: bool, keep: bool, limit: BodyLimit) -> Out {
-        let sink = Sink {
-            keep,
-            limit,
-            data: Vec::new(),
-            size: 0,
-        };
-        if gzip {
-            Out::Gzip(Box::new(flate2::write::GzDecoder::new(sink)))
-        } else {
-            Out::Plain(sink)
-        }
-    }
-
-    fn feed(&mut self, data: &[u8]) -> Result<(), BodyError> {
-        let too_large = |e: std::io::Error| (ErrorKind::TooLarge, e.to_string());
-        match self {
-            Out::Plain(s) => s.write_all(data).map_err(too_large),
-            Out::Gzip(d) => d.write_all(data).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::Other {
-                    too_large(e)
-                } else {
-                    (ErrorKind::Protocol, format!("bad gzip body: {e}"))
-                }
-            }),
-        }
-    }
-
-    /// The body kept (empty if not wanted) and its decoded size.
-    fn finish(self) -> Result<(Vec<u8>, u64), BodyError> {
-        let sink = match self {
-            Out::Plain(s) => s,
-            Out::Gzip(d) => d
-                .finish()
-                .map_err(|e| (ErrorKind::Protocol, format!("bad gzip body: {e}")))?,
-        };
-        Ok((sink.data, sink.size))
-    }
-}
-
 /// A response body still to read (unboxed: one per request, moved once).
 #[allow(clippy::large_enum_variant)]
 enum Incoming<'a> {
@@ -887,7 +798,7 @@ mod tests {
         assert_eq!(
             text(&c, &[("x-a", "1")], 0, Method::GET).unwrap(),
             format!(
-                "GET /p?q=1 HTTP/1.1\r\nx-a: 1\r\nhost: 127.0.0.1:8080\r\nuser-agent: {ua}\r\naccept-encoding: gzip\r\n"
+                "GET /p?q=1 HTTP/1.1\r\nx-a: 1\r\nhost: 127.0.0.1:8080\r\nuser-agent: {ua}\r\naccept-encoding: gzip, deflate, br, zstd\r\n"
             )
         );
         // The scenario's own Host, User-Agent and Accept-Encoding win; a POST has a length.

@@ -188,7 +188,7 @@ impl Resolver for PolicyResolver {
                 return Err(ClientError::new(
                     ErrorKind::Denied,
                     format!(
-                        "denied: {} is not in the allowlist (allow it with --allow-host {})",
+                        "{} is not in the allowlist (allow it with --allow-host {})",
                         origin.host_port_always(),
                         origin.host_port_always()
                     ),
@@ -199,7 +199,7 @@ impl Resolver for PolicyResolver {
                 return Err(ClientError::new(
                     ErrorKind::Denied,
                     format!(
-                        "denied: {} resolves to {}, an internal address (allow that address explicitly with --allow-host {})",
+                        "{} resolves to {}, an internal address (allow that address explicitly with --allow-host {})",
                         origin.host,
                         addr.ip(),
                         addr.ip()

@@ -170,19 +170,24 @@ pub async fn vu_loop(
     mut stop: watch::Receiver<bool>,
     mut first: Option<Instant>,
 ) {
-    let (rt, make_ctx, lifecycle) = (&shared.rt, &shared.make_ctx, shared.lifecycle);
+    let lifecycle = shared.lifecycle;
     let mut vu: Option<Vu> = None;
     let mut task_ids: Vec<NameId> = Vec::new();
     let mut iteration = 0u64;
+    let mut ever = false;
     while !*stop.borrow() {
         // Ready a user before offering to take iterations: setup is not on the clock.
         if vu.is_none() {
-            let Some((mut v, ids)) = user::instantiate(rt, &**make_ctx, id).await else {
+            let Some((mut v, ids)) = user::instantiate(&shared, id).await else {
                 if user::sleep_or_stop(Duration::from_secs(1), &mut stop).await {
                     break;
                 }
                 continue;
             };
+            if !ever {
+                ever = true;
+                shared.active.started_one();
+            }
             let begin = std::time::Instant::now();
             let at_ms = v.ctx().ms_at(begin);
             if let Err(e) = v.on_start(begin).await {

@@ -61,10 +61,12 @@ pub async fn vu_loop(
     mut stop: watch::Receiver<bool>,
     mut wanted: Option<watch::Receiver<u32>>,
 ) {
-    let (rt, make_ctx, lifecycle) = (&shared.rt, &shared.make_ctx, shared.lifecycle);
+    let lifecycle = shared.lifecycle;
     let mut active: Option<user::Active> = None;
     let mut vu: Option<Vu> = None;
     let mut started = false;
+    // Whether this VU ever got an instance (counted once in the run's VUs).
+    let mut ever = false;
     let mut iteration = 0u64;
     let mut task_ids: Vec<NameId> = Vec::new();
     // An iteration claimed but not yet run (setup succeeded on it).
@@ -85,16 +87,19 @@ pub async fn vu_loop(
                 break;
             }
         }
-        if active.is_none() {
-            active = Some(user::Active::new(&shared.active));
-        }
         if !claimed && !budget.claim() {
             break;
         }
         claimed = true;
         if vu.is_none() {
-            match user::instantiate(rt, &**make_ctx, id).await {
+            // Not counted while it has no instance: the gauge is VUs that exist.
+            active = None;
+            match user::instantiate(&shared, id).await {
                 Some((v, ids)) => {
+                    if !ever {
+                        ever = true;
+                        shared.active.started_one();
+                    }
                     vu = Some(v);
                     task_ids = ids;
                     started = false;
@@ -108,6 +113,9 @@ pub async fn vu_loop(
                     continue;
                 }
             }
+        }
+        if active.is_none() {
+            active = Some(user::Active::new(&shared.active));
         }
         let v = vu.as_mut().expect("instantiated above");
         v.ctx().iteration = iteration;

@@ -1,8 +1,8 @@
 //! The parts of a VU's life every executor shares: bringing a user up, recording a
 //! failed lifecycle call, tearing it down, pausing until the run stops.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -17,33 +17,95 @@ pub struct VuShared {
     pub rt: Arc<ScenarioRuntime>,
     pub make_ctx: Arc<MakeCtx>,
     pub lifecycle: LifecycleNames,
-    /// The live VU gauge: VUs looping (closed model) or running an iteration (open).
-    pub active: Arc<AtomicU32>,
+    /// The live VU gauge: instantiated VUs looping (closed model) or running an
+    /// iteration (open).
+    pub active: Arc<Gauge>,
+    /// VUs that could not be instantiated: the run did not run the load asked.
+    pub failures: Arc<SetupFailures>,
+}
+
+/// The live VU gauge, and the VUs that ever started.
+#[derive(Debug, Default)]
+pub struct Gauge {
+    now: AtomicU32,
+    /// VUs that got an instance at least once: the run's `vus_max`.
+    started: AtomicU32,
+}
+
+impl Gauge {
+    /// A VU got its first instance.
+    pub fn started_one(&self) {
+        self.started.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn started(&self) -> u32 {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    pub fn get(&self) -> u32 {
+        self.now.load(Ordering::Relaxed)
+    }
 }
 
 /// Counts one VU in the gauge while it lives (so an aborted VU is counted out too).
-pub struct Active(Arc<AtomicU32>);
+pub struct Active(Arc<Gauge>);
 
 impl Active {
-    pub fn new(gauge: &Arc<AtomicU32>) -> Self {
-        gauge.fetch_add(1, Ordering::Relaxed);
+    pub fn new(gauge: &Arc<Gauge>) -> Self {
+        gauge.now.fetch_add(1, Ordering::Relaxed);
         Active(gauge.clone())
     }
 }
 
 impl Drop for Active {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.now.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// VUs whose instance could not be created. The first one stops the load (the run
+/// can no longer run what was asked) and makes the run fail, with its reason.
+#[derive(Debug, Default)]
+pub struct SetupFailures {
+    count: AtomicU32,
+    first: Mutex<Option<String>>,
+    notify: tokio::sync::Notify,
+}
+
+impl SetupFailures {
+    fn record(&self, message: &str) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        if first.is_none() {
+            *first = Some(message.to_string());
+            self.notify.notify_one();
+        }
+    }
+
+    pub fn count(&self) -> u32 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    pub fn first(&self) -> Option<String> {
+        self.first.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Resolves once a VU could not be instantiated, with its message.
+    pub async fn wait(&self) -> String {
+        loop {
+            let notified = self.notify.notified();
+            if let Some(m) = self.first() {
+                return m;
+            }
+            notified.await;
+        }
     }
 }
 
 /// A new instance for VU `id` with its tasks' metric ids; on failure the error is
 /// recorded and `None` returned.
-pub async fn instantiate(
-    rt: &ScenarioRuntime,
-    make_ctx: &MakeCtx,
-    id: u32,
-) -> Option<(Vu, Vec<NameId>)> {
+pub async fn instantiate(shared: &VuShared, id: u32) -> Option<(Vu, Vec<NameId>)> {
+    let (rt, make_ctx): (&ScenarioRuntime, &MakeCtx) = (&shared.rt, &*shared.make_ctx);
     match Vu::instantiate(rt, make_ctx(id)).await {
         Ok(mut v) => {
             let names: Vec<String> = v.tasks.iter().map(|t| t.name.clone()).collect();
@@ -51,6 +113,7 @@ pub async fn instantiate(
             Some((v, ids))
         }
         Err(message) => {
+            shared.failures.record(&message);
             // Nothing to run with: the context built only to report it is dropped,
             // which sends the report.
             let mut ctx = make_ctx(id);

@@ -125,6 +125,24 @@ pub struct RuleResult {
 }
 
 impl RuleResult {
+    /// One side's value with its unit: a duration in ms, an error rate in %, a rate
+    /// per second.
+    fn value(&self, v: f64) -> String {
+        let f = super::evaluate::fmt_observed;
+        if self.rule.contains("error_rate") {
+            format!("{}%", f(v * 100.0))
+        } else if self.rule.contains("rps") {
+            format!("{}/s", f(v))
+        } else {
+            format!("{}ms", f(v))
+        }
+    }
+
+    /// A `fail` rule whose change went past its limit.
+    pub fn is_regression(&self) -> bool {
+        self.breached && self.level == Level::Fail
+    }
+
     pub fn line(&self) -> String {
         let mark = match (self.breached, self.level) {
             (false, _) => '✓',
@@ -139,8 +157,8 @@ impl RuleResult {
                     "{mark} {} [{}] baseline {} → {} ({d:+.1}{unit})",
                     self.rule,
                     self.scope,
-                    super::evaluate::fmt_observed(b),
-                    super::evaluate::fmt_observed(c)
+                    self.value(b),
+                    self.value(c)
                 )
             }
             _ => format!("{mark} {} [{}]", self.rule, self.scope),
@@ -249,7 +267,7 @@ pub fn compare(rules: &[Rule], base: &Summary, cur: &Summary, min_samples: u64) 
 
 /// True when a `fail` rule was breached.
 pub fn regressed(results: &[RuleResult]) -> bool {
-    results.iter().any(|r| r.breached && r.level == Level::Fail)
+    results.iter().any(RuleResult::is_regression)
 }
 
 #[cfg(test)]

@@ -17,14 +17,20 @@ pub struct ThresholdResult {
     pub passed: bool,
     /// Why there is no observation (a threshold on zero samples fails).
     pub detail: Option<String>,
+    /// The observed value's unit: `ms`, `/s`, or none (a fraction or a count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Part of the default gate (no threshold was set).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default_gate: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Verdict {
+pub struct Evaluation {
     pub thresholds: Vec<ThresholdResult>,
 }
 
-impl Verdict {
+impl Evaluation {
     pub fn passed(&self) -> bool {
         self.thresholds.iter().all(|t| t.passed)
     }
@@ -137,6 +143,23 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
             }
             Ok(failed as f64 / reqs as f64)
         }
+        ("iterations_failed", None | Some("task")) => {
+            let (runs, failed) = match tag_val {
+                Some(n) => s
+                    .tasks
+                    .iter()
+                    .filter(|t| t.name == n)
+                    .fold((0, 0), |(r, f), t| (r + t.runs, f + t.failures)),
+                None => (s.totals.iterations, s.totals.iterations_failed),
+            };
+            if runs == 0 {
+                return none(match tag_val {
+                    Some(n) => format!("no task named {n:?}"),
+                    None => "no iterations".into(),
+                });
+            }
+            Ok(failed as f64 / runs as f64)
+        }
         ("checks", None | Some("check")) => {
             let (p, f) = match tag_val {
                 Some(n) => s
@@ -203,8 +226,8 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
     }
 }
 
-pub fn evaluate(thresholds: &[Threshold], s: &Summary) -> Verdict {
-    Verdict {
+pub fn evaluate(thresholds: &[Threshold], s: &Summary) -> Evaluation {
+    Evaluation {
         thresholds: thresholds
             .iter()
             .map(|th| match observe(th, s) {
@@ -213,12 +236,16 @@ pub fn evaluate(thresholds: &[Threshold], s: &Summary) -> Verdict {
                     observed: Some(v),
                     passed: th.op.holds(v, th.value),
                     detail: None,
+                    unit: th.unit().map(str::to_string),
+                    default_gate: false,
                 },
                 Err(why) => ThresholdResult {
                     expression: th.describe(),
                     observed: None,
                     passed: false,
                     detail: Some(why),
+                    unit: None,
+                    default_gate: false,
                 },
             })
             .collect(),
@@ -226,26 +253,36 @@ pub fn evaluate(thresholds: &[Threshold], s: &Summary) -> Verdict {
 }
 
 impl ThresholdResult {
-    /// `✓ http_req_duration: p(95)<500ms (observed 123.4)`.
+    /// `✓ http_req_duration: p(95)<500ms (observed 123.4ms)`.
     pub fn line(&self) -> String {
         let mark = if self.passed { '✓' } else { '✗' };
         match (self.observed, &self.detail) {
-            (Some(v), _) => format!("{mark} {} (observed {})", self.expression, fmt_observed(v)),
+            (Some(v), _) => format!(
+                "{mark} {} (observed {}{})",
+                self.expression,
+                fmt_observed(v),
+                self.unit.as_deref().unwrap_or("")
+            ),
             (None, Some(d)) => format!("{mark} {} ({d})", self.expression),
             (None, None) => format!("{mark} {}", self.expression),
         }
     }
 }
 
+/// Four significant digits at most (`52.42`, `0.1234`, `1235`), so a figure reads at
+/// a glance and still shows which side of the limit it is.
 pub fn fmt_observed(v: f64) -> String {
-    if v.abs() >= 100.0 || v.fract() == 0.0 {
-        fmt_num((v * 10.0).round() / 10.0)
-    } else {
-        format!("{v:.4}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
+    if v == 0.0 || !v.is_finite() {
+        return fmt_num(v);
     }
+    if v.abs() >= 1000.0 {
+        return fmt_num(v.round());
+    }
+    let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    format!("{v:.decimals$}")
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_string()
 }
 
 /// k6's `abortOnFail`: the run stops as soon as `threshold` is lost, but not before

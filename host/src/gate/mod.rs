@@ -4,6 +4,8 @@
 pub mod baseline;
 pub mod evaluate;
 pub mod threshold;
+pub mod verdict;
 
-pub use evaluate::{AbortRule, ThresholdResult, Verdict, evaluate, lost};
+pub use evaluate::{AbortRule, Evaluation, ThresholdResult, evaluate, lost};
 pub use threshold::{Threshold, parse};
+pub use verdict::{Gate, Verdict, judge};

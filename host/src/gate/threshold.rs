@@ -85,6 +85,7 @@ pub const BUILTIN: &[(&str, Kind)] = &[
     ("http_req_tls_handshaking", Kind::Trend),
     ("iteration_duration", Kind::Trend),
     ("http_req_failed", Kind::Rate),
+    ("iterations_failed", Kind::Rate),
     ("checks", Kind::Rate),
     ("http_reqs", Kind::Counter),
     ("iterations", Kind::Counter),
@@ -107,6 +108,17 @@ pub struct Threshold {
 }
 
 impl Threshold {
+    /// The unit of the value this threshold observes: `ms` for durations, `/s` for
+    /// a count per second, none for a fraction or a count.
+    pub fn unit(&self) -> Option<&'static str> {
+        match (self.kind, self.agg) {
+            (_, Agg::Count) => None,
+            (Kind::Trend, _) => Some("ms"),
+            (Kind::Counter, Agg::Rate) => Some("/s"),
+            _ => None,
+        }
+    }
+
     /// `metric{tag}: agg op value`, the canonical form of one expression.
     pub fn describe(&self) -> String {
         let tag = match &self.tag {
@@ -174,6 +186,17 @@ pub fn parse(text: &str) -> Result<Vec<Threshold>, String> {
         .find(|(n, _)| *n == metric)
         .map(|(_, k)| *k)
         .unwrap_or(Kind::Custom);
+    // A name this close to a built-in one is a typo, not a custom metric: said now,
+    // not after the whole run as a threshold with no samples.
+    if kind == Kind::Custom
+        && let Some((near, _)) = BUILTIN
+            .iter()
+            .find(|(n, _)| strsim::damerau_levenshtein(n, metric) <= 2)
+    {
+        return Err(err(format!(
+            "unknown metric {metric:?}; did you mean {near}?"
+        )));
+    }
     let mut out = Vec::new();
     for expr in exprs.split(',') {
         let expr = expr.trim();
@@ -319,6 +342,19 @@ fn check_agg(metric: &str, kind: Kind, agg: Agg) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_builtin_metric_is_refused_with_a_suggestion() {
+        let e = parse("http_req_duraton: p(95)<500").unwrap_err();
+        assert!(e.contains("did you mean http_req_duration?"), "{e}");
+        let e = parse("iteration_failed: rate<0.1").unwrap_err();
+        assert!(e.contains("did you mean iterations_failed?"), "{e}");
+        // A custom metric of its own name is taken as it is.
+        assert_eq!(
+            parse("orders_placed: count>10").unwrap()[0].kind,
+            Kind::Custom
+        );
+    }
 
     #[test]
     fn parses_the_common_forms() {

@@ -106,6 +106,14 @@ pub fn scenarios(parts: Vec<Summary>) -> Summary {
         }
         sorted_errors(by_message)
     };
+    merged.run_errors = parts
+        .iter()
+        .flat_map(|p| {
+            p.run_errors
+                .iter()
+                .map(|e| format!("[{}] {e}", p.scenario.name))
+        })
+        .collect();
     merged.scenarios = parts;
     merged
 }
@@ -283,6 +291,15 @@ pub fn merge(parts: &[Summary]) -> Summary {
         warnings,
         thresholds: Vec::new(),
         baseline: Vec::new(),
+        run_errors: parts.iter().fold(Vec::new(), |mut all, p| {
+            for e in &p.run_errors {
+                if !all.contains(e) {
+                    all.push(e.clone());
+                }
+            }
+            all
+        }),
+        verdict: None,
         segment: None,
         peak_rss_kib: parts.iter().map(|p| p.peak_rss_kib).max().unwrap_or(0),
         fingerprint: first.fingerprint.clone(),

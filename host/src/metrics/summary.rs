@@ -53,6 +53,13 @@ pub struct Summary {
     /// Baseline rule outcomes, when compared with a previous run.
     #[serde(default)]
     pub baseline: Vec<crate::gate::baseline::RuleResult>,
+    /// What the run could not do as asked (VUs that could not be instantiated); any
+    /// of these fails the verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run_errors: Vec<String>,
+    /// The one verdict every report shows, when the run was judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::gate::verdict::Verdict>,
     /// Which share of a run split over several processes this is (`--segment`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment: Option<SegmentInfo>,
@@ -258,14 +265,6 @@ impl Summary {
     pub fn json_schema() -> String {
         let schema = schemars::schema_for!(Summary);
         serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"
-    }
-
-    /// The verdict: every threshold held, no `fail` baseline rule was breached and no
-    /// threshold aborted the run.
-    pub fn passed(&self) -> bool {
-        self.thresholds.iter().all(|t| t.passed)
-            && !crate::gate::baseline::regressed(&self.baseline)
-            && self.aborted.is_none()
     }
 
     pub fn to_json(&self) -> String {

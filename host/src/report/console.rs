@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use super::fmt::bytes;
 use crate::metrics::Summary;
 use crate::metrics::summary::TrendSummary;
 
@@ -12,21 +13,6 @@ fn ms(v: f64) -> String {
         format!("{v:.1}ms")
     } else {
         format!("{v:.2}ms")
-    }
-}
-
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "kB", "MB", "GB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
     }
 }
 
@@ -75,6 +61,9 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
     }
     if let Some(why) = s.interrupted.as_ref().or(s.aborted.as_ref()) {
         writeln!(w, "  run cut short: {why}; figures cover what was measured")?;
+    }
+    for e in &s.run_errors {
+        writeln!(w, "  run error: {e}")?;
     }
     writeln!(w)?;
     let name_w = s
@@ -228,20 +217,25 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
     }
     if !s.thresholds.is_empty() {
         writeln!(w)?;
-        writeln!(w, "  thresholds:")?;
+        let default = s.thresholds.iter().any(|t| t.default_gate);
+        writeln!(
+            w,
+            "  thresholds{}:",
+            if default {
+                " (the default gate: none was set; --allow-failures turns it off)"
+            } else {
+                ""
+            }
+        )?;
         for t in &s.thresholds {
             writeln!(w, "    {}", t.line())?;
         }
-        let failed = s.thresholds.iter().filter(|t| !t.passed).count();
+    }
+    if let Some(v) = &s.verdict {
         writeln!(w)?;
-        if failed == 0 {
-            writeln!(w, "  verdict: PASSED ({} thresholds)", s.thresholds.len())?;
-        } else {
-            writeln!(
-                w,
-                "  verdict: FAILED ({failed} of {} thresholds)",
-                s.thresholds.len()
-            )?;
+        writeln!(w, "  verdict: {}", v.headline)?;
+        for r in &v.reasons {
+            writeln!(w, "    - {r}")?;
         }
     }
     writeln!(w)?;

@@ -160,11 +160,16 @@ svg{max-width:100%;height:auto}
 .legend span{margin-right:14px;color:#5b6570}
 .legend i{display:inline-block;width:12px;height:3px;margin-right:5px;vertical-align:middle}
 code{background:#eef1f4;padding:1px 4px;border-radius:4px}
+.reasons{color:#b42318}
 "#;
 
 pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
     let mut o = String::with_capacity(32 * 1024);
-    let passed = s.passed();
+    let passed = s.verdict.as_ref().is_some_and(|v| v.passed);
+    let headline = s
+        .verdict
+        .as_ref()
+        .map_or("not judged".to_string(), |v| v.headline.clone());
     let _ = write!(
         o,
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Stampede: {}</title><style>{CSS}</style></head><body><main>"#,
@@ -175,7 +180,7 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
         r#"<h1>Stampede: {} <span class="verdict {}">{}</span></h1><div class="meta">{} · target {} · {} VUs max · {:.1} s · {} model ({})</div>"#,
         esc(&s.scenario.name),
         if passed { "pass" } else { "fail" },
-        if passed { "passed" } else { "failed" },
+        esc(&headline),
         esc(&s.scenario.file),
         esc(s.target.as_deref().unwrap_or("(none)")),
         s.vus_max,
@@ -194,17 +199,39 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
             esc(why)
         );
     }
+    if let Some(v) = s.verdict.as_ref().filter(|v| !v.reasons.is_empty()) {
+        o.push_str(r#"<ul class="reasons">"#);
+        for r in &v.reasons {
+            let _ = write!(o, "<li>{}</li>", esc(r));
+        }
+        o.push_str("</ul>");
+    }
     let t = &s.totals;
     o.push_str(r#"<div class="cards">"#);
     for (label, value) in [
         ("requests", format!("{}", t.http_reqs)),
         ("requests/s", format!("{:.1}", t.http_reqs_rate)),
-        ("failed", format!("{:.2}%", t.http_req_failed_rate * 100.0)),
+        (
+            "requests failed",
+            format!("{:.2}%", t.http_req_failed_rate * 100.0),
+        ),
         (
             "p(95)",
             format!("{} ms", fmt_observed(s.http_req_duration.p95)),
         ),
         ("iterations", format!("{}", t.iterations)),
+        (
+            "iterations failed",
+            format!(
+                "{} ({:.2}%)",
+                t.iterations_failed,
+                if t.iterations == 0 {
+                    0.0
+                } else {
+                    t.iterations_failed as f64 * 100.0 / t.iterations as f64
+                }
+            ),
+        ),
         ("dropped", format!("{}", t.dropped_iterations)),
         (
             "checks",
@@ -225,7 +252,7 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
         );
         for th in &s.thresholds {
             let observed = match (th.observed, &th.detail) {
-                (Some(v), _) => fmt_observed(v),
+                (Some(v), _) => format!("{}{}", fmt_observed(v), th.unit.as_deref().unwrap_or("")),
                 (None, Some(d)) => d.clone(),
                 (None, None) => String::new(),
             };

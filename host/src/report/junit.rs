@@ -41,8 +41,16 @@ fn cases(s: &Summary) -> Vec<(String, &'static str, Outcome)> {
             (t.expression.clone(), "thresholds", outcome)
         })
         .collect();
+    // What the run could not do is a failed case of its own: CI lists it with the rest.
+    for e in &s.run_errors {
+        out.push((
+            "the run ran the load asked for".to_string(),
+            "run",
+            Outcome::Failed(e.clone()),
+        ));
+    }
     for r in &s.baseline {
-        let failed = r.breached && r.level == crate::gate::baseline::Level::Fail;
+        let failed = r.is_regression();
         let outcome = match &r.skipped {
             Some(why) => Outcome::Skipped(why.clone()),
             None if failed => Outcome::Failed(r.line()),
@@ -113,6 +121,13 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
             w,
             "    <system-err>run cut short: {}</system-err>",
             esc(why)
+        )?;
+    }
+    if let Some(v) = &s.verdict {
+        writeln!(
+            w,
+            "    <system-out>verdict: {}</system-out>",
+            esc(&v.headline)
         )?;
     }
     writeln!(w, "  </testsuite>")?;

@@ -9,23 +9,30 @@ fn cell(s: &str) -> String {
 }
 
 pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
-    let verdict = if s.passed() {
-        "✅ passed"
-    } else {
-        "❌ failed"
+    let verdict = match &s.verdict {
+        Some(v) if v.passed => format!("✅ {}", v.headline),
+        Some(v) => format!("❌ {}", v.headline),
+        None => "not judged".into(),
     };
-    writeln!(w, "## Stampede: {} — {verdict}", cell(&s.scenario.name))?;
+    writeln!(w, "## Stampede: {} — {}", cell(&s.scenario.name), verdict)?;
     writeln!(w)?;
+    if let Some(v) = s.verdict.as_ref().filter(|v| !v.reasons.is_empty()) {
+        for r in &v.reasons {
+            writeln!(w, "- {}", r.replace('\n', " "))?;
+        }
+        writeln!(w)?;
+    }
     let t = &s.totals;
     writeln!(
         w,
-        "{} VUs max, {:.1} s, {} requests ({:.1}/s), {:.2}% failed, {} iterations, checks {}/{} passed{}",
+        "{} VUs max, {:.1} s, {} requests ({:.1}/s), {:.2}% failed, {} iterations ({} failed), checks {}/{} passed{}",
         s.vus_max,
         s.duration_s,
         t.http_reqs,
         t.http_reqs_rate,
         t.http_req_failed_rate * 100.0,
         t.iterations,
+        t.iterations_failed,
         t.checks_passed,
         t.checks_passed + t.checks_failed,
         s.interrupted
@@ -40,7 +47,11 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
         writeln!(w, "|---|---|---|")?;
         for th in &s.thresholds {
             let observed = match (th.observed, &th.detail) {
-                (Some(v), _) => crate::gate::evaluate::fmt_observed(v),
+                (Some(v), _) => format!(
+                    "{}{}",
+                    crate::gate::evaluate::fmt_observed(v),
+                    th.unit.as_deref().unwrap_or("")
+                ),
                 (None, Some(d)) => d.clone(),
                 (None, None) => String::new(),
             };

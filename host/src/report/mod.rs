@@ -1,6 +1,7 @@
 //! Writers of a finished run's summary. Each is generic over `io::Write`.
 
 pub mod console;
+pub mod fmt;
 pub mod html;
 pub mod junit;
 pub mod markdown;

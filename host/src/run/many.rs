@@ -82,6 +82,7 @@ pub async fn run_all(
         tokio::select! {
             Some((i, p)) = progress_rx.recv() => match p {
                 Progress::Note(line) => progress(Progress::Note(format!("[{}] {line}", names[i]))),
+                Progress::Notice(line) => progress(Progress::Notice(format!("[{}] {line}", names[i]))),
                 // One scenario lost an abort_on_fail threshold: all stop now, and the
                 // run says which.
                 Progress::Aborted(why) => {

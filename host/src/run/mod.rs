@@ -8,7 +8,7 @@ pub use many::run_all;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -18,7 +18,7 @@ use crate::client::policy::{NetPolicy, PolicyResolver};
 use crate::client::{ClientConfig, FixedResolver, Resolver, SystemResolver, tls};
 use crate::engine::{self, EngineSettings};
 use crate::executor::closed::{self, Budget, LifecycleNames};
-use crate::executor::user::VuShared;
+use crate::executor::user::{Gauge, SetupFailures, VuShared};
 use crate::executor::{Load, Plan, arrival, ramping};
 use crate::gate::AbortRule;
 use crate::metrics::aggregate::{Live, RunMeta};
@@ -63,6 +63,8 @@ pub struct RunConfig {
     pub max_body: usize,
     /// Past `max_body`, keep the first part of a response body instead of failing.
     pub truncate_bodies: bool,
+    /// Print every scenario log line (`--verbose`), not 20 a second.
+    pub verbose: bool,
     /// This process's share of a run split over several (`--segment`), and the id of
     /// its first VU less one.
     pub segment: Option<crate::executor::segment::Segment>,
@@ -104,6 +106,7 @@ impl RunConfig {
             resolve: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
             truncate_bodies: false,
+            verbose: false,
             segment: None,
             vu_id_offset: 0,
             plan_id: String::new(),
@@ -211,6 +214,9 @@ impl StopSignals {
 pub enum Progress {
     /// A line worth printing (scenario loaded, the plan, stopping...).
     Note(String),
+    /// A line printed even with `--quiet`: the run is busy before its load starts
+    /// (compiling a component can take a minute).
+    Notice(String),
     /// Once a second during the load.
     Live(LiveStatus),
     /// An abort_on_fail threshold was just lost: the load stops (sent at once, so the
@@ -229,6 +235,20 @@ pub struct LiveStatus {
     pub live: Live,
 }
 
+/// What the run could not do, for the summary: VUs that could not be instantiated.
+fn setup_errors(failures: &SetupFailures, planned_vus: u32) -> Vec<String> {
+    match failures.first() {
+        None => Vec::new(),
+        Some(first) => {
+            let n = failures.count();
+            vec![format!(
+                "VUs could not be started ({n} failed instantiation{}, {planned_vus} VUs planned); the load stopped at the first: {first}",
+                if n == 1 { "" } else { "s" }
+            )]
+        }
+    }
+}
+
 /// Runs the load until its plan is done or `stop` says so (or an abort-on-fail
 /// threshold is lost); what was measured until then is still summarised.
 pub async fn run(
@@ -243,23 +263,41 @@ pub async fn run(
             .with_context(|| format!("scenario {}: cannot read the file", path.display()))?
             .into(),
     };
-    let engine = engine::engine(EngineSettings {
+    let compile_start = Instant::now();
+    let settings = EngineSettings {
         max_instances: cfg.plan.max_vus,
         memory_cap: cfg.limits.memory_cap,
         fuel: cfg.limits.fuel_per_call > 0,
         epoch: cfg.limits.epoch,
-    })?;
-    let compile_start = Instant::now();
-    let loaded = engine::load_component(&engine, &path, &bytes, cfg.cache_dir.as_deref())?;
+    };
+    let cached = cfg.cache_dir.is_some();
+    let (engine, loaded) = engine::load_sized(
+        settings,
+        &path,
+        &bytes,
+        cfg.cache_dir.as_deref(),
+        &mut || {
+            progress(Progress::Notice(format!(
+                "compiling {} ({}){}",
+                path.display(),
+                crate::report::fmt::bytes(bytes.len() as u64),
+                if cached {
+                    ", first run only: later runs load it from the cache"
+                } else {
+                    " (no cache: every run compiles)"
+                }
+            )))
+        },
+    )?;
     progress(Progress::Note(format!(
-        "scenario {} {} in {:.2?}",
+        "scenario {} {} in {}",
         path.display(),
         if loaded.cache_hit {
             "loaded from cache"
         } else {
             "compiled"
         },
-        compile_start.elapsed()
+        crate::report::fmt::secs(compile_start.elapsed().as_secs_f64())
     )));
     let rt = Arc::new(ScenarioRuntime::new(
         &engine,
@@ -267,6 +305,11 @@ pub async fn run(
         &path,
         cfg.limits,
     )?);
+    if cfg.target.is_none() && cfg.allow_hosts.is_empty() {
+        anyhow::bail!(
+            "no target: with no --target (target in stampede.toml) and no --allow-host, no request could go anywhere; pass --target URL, e.g. --target http://127.0.0.1:8080"
+        );
+    }
     let client_cfg = Arc::new({
         let mut c = ClientConfig::new(tls::client_config(&cfg.ca_certs, cfg.insecure)?);
         c.timeout = cfg.request_timeout;
@@ -326,6 +369,7 @@ pub async fn run(
         interrupted: None,
         aborted: None,
         warnings: Vec::new(),
+        run_errors: Vec::new(),
         dropped_iterations: 0,
         segment: cfg.segment.map(|s| s.info()),
         peak_rss_kib: 0,
@@ -342,7 +386,11 @@ pub async fn run(
         },
     };
     let monitor = monitor::Monitor::spawn(names.clone(), rx, cfg.aborts.clone(), meta.clone());
-    let logs = Arc::new(LogLimiter::default());
+    let logs = Arc::new(LogLimiter::new(if cfg.verbose {
+        u64::MAX
+    } else {
+        crate::vu::LOG_LINES_PER_SEC
+    }));
     let env: Arc<HashMap<String, String>> = Arc::new(cfg.env.iter().cloned().collect());
     let target = cfg.target.clone().map(Arc::new);
     let make_ctx: Arc<closed::MakeCtx> = {
@@ -371,12 +419,14 @@ pub async fn run(
     drop(tx);
 
     let _ticker = EpochTicker::start(engine.clone());
-    let active = Arc::new(AtomicU32::new(0));
+    let active = Arc::new(Gauge::default());
+    let failures = Arc::new(SetupFailures::default());
     let shared = Arc::new(VuShared {
         rt: rt.clone(),
         make_ctx,
         lifecycle,
         active: active.clone(),
+        failures: failures.clone(),
     });
     let shared_budget = Arc::new(match cfg.plan.load {
         Load::Iterations(n) => Budget::iterations(n),
@@ -510,6 +560,13 @@ pub async fn run(
                     aborted = Some(why);
                     break false;
                 }
+                // A VU that cannot be created: the load asked for cannot run. Stop, as
+                // an abort does, so the other scenarios of the run stop too.
+                why = failures.wait() => {
+                    let why = format!("a VU could not be started ({why})");
+                    progress(Progress::Aborted(why));
+                    break false;
+                }
                 // Closed-model VUs end when their iterations are spent.
                 Some(_) = vus.join_next() => if vus.is_empty() { break true },
                 Some(at) = grow_rx.recv() => {
@@ -518,7 +575,7 @@ pub async fn run(
                     vus.spawn(arrival::vu_loop(shared, next_id, pool, stop, Some(at)));
                 }
                 at = tick.tick() => {
-                    let vus_now = active.load(Ordering::Relaxed);
+                    let vus_now = active.get();
                     // The tick's scheduled time, so each sample lands in its own second.
                     let at = at.into_std().saturating_duration_since(run_start);
                     last_tick = at;
@@ -543,7 +600,7 @@ pub async fn run(
         // The gauge as the load ends, in the last second the ticks reached or the
         // one after (a late wake-up must not open a second of its own).
         let end = run_start.elapsed().min(last_tick + Duration::from_secs(1));
-        monitor.tick(end, active.load(Ordering::Relaxed)).await;
+        monitor.tick(end, active.get()).await;
         finished_early
     };
     drop(shared);
@@ -583,7 +640,8 @@ pub async fn run(
     let suppressed = logs.suppressed.load(Ordering::Relaxed);
     if suppressed > 0 {
         warnings.push(format!(
-            "{suppressed} scenario log lines were suppressed (more than 20 per second)"
+            "{suppressed} scenario log lines were suppressed (more than {} per second; --verbose prints them all)",
+            crate::vu::LOG_LINES_PER_SEC
         ));
     }
     Ok(agg.summary(RunMeta {
@@ -593,7 +651,9 @@ pub async fn run(
         warnings,
         dropped_iterations: pool.dropped.load(Ordering::Relaxed),
         peak_rss_kib: peak_rss_kib(),
-        vus_max: if open { pool.allocated() } else { cfg.plan.vus },
+        // The VUs that ran, not those asked for.
+        vus_max: active.started(),
+        run_errors: setup_errors(&failures, spawn_vus),
         ..meta
     }))
 }

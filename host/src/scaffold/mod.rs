@@ -27,9 +27,13 @@ static SMOKE_PY: &str = include_str!("../../../plugins/smoke-py/smoke_py.py");
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
+    #[value(alias = "rs")]
     Rust,
+    #[value(alias = "javascript", alias = "ts", alias = "typescript")]
     Js,
+    #[value(alias = "golang")]
     Go,
+    #[value(alias = "py")]
     Python,
 }
 

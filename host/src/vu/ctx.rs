@@ -22,22 +22,39 @@ use crate::metrics::names::LocalNames;
 use crate::metrics::{ErrorKind, Event, Recorder};
 
 /// Log lines per second across the whole run; the rest are counted, not printed.
-const LOG_LINES_PER_SEC: u64 = 20;
+pub const LOG_LINES_PER_SEC: u64 = 20;
 
 /// Run-wide guest log budget. Only atomics: logging never takes a lock.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LogLimiter {
     second: AtomicU64,
     lines: AtomicU64,
     pub suppressed: AtomicU64,
+    /// Lines per second let through (`--verbose` lifts the limit).
+    pub per_sec: u64,
+}
+
+impl Default for LogLimiter {
+    fn default() -> Self {
+        LogLimiter::new(LOG_LINES_PER_SEC)
+    }
 }
 
 impl LogLimiter {
+    pub fn new(per_sec: u64) -> Self {
+        LogLimiter {
+            second: AtomicU64::new(0),
+            lines: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+            per_sec,
+        }
+    }
+
     pub fn allow(&self, now_sec: u64) -> bool {
         if self.second.swap(now_sec, Ordering::Relaxed) != now_sec {
             self.lines.store(0, Ordering::Relaxed);
         }
-        if self.lines.fetch_add(1, Ordering::Relaxed) < LOG_LINES_PER_SEC {
+        if self.lines.fetch_add(1, Ordering::Relaxed) < self.per_sec {
             true
         } else {
             self.suppressed.fetch_add(1, Ordering::Relaxed);
@@ -206,15 +223,18 @@ impl VuCtx {
         };
         // The common case, a path against the target, skips a failing absolute parse.
         if url.starts_with('/')
+            && !url.starts_with("//")
             && let Some(base) = &self.target
         {
-            return base.join(url).map_err(|e| bad(&e));
+            return join_target(base, url).map_err(|e| bad(&e));
         }
         match Url::parse(url) {
             Ok(u) => Ok(u),
             Err(url::ParseError::RelativeUrlWithoutBase) => match &self.target {
-                Some(base) => base.join(url).map_err(|e| bad(&e)),
-                None => Err(bad(&"relative URL but the run has no --target")),
+                Some(base) => join_target(base, url).map_err(|e| bad(&e)),
+                None => Err(bad(
+                    &"a relative URL, and the run has no --target to resolve it against",
+                )),
             },
             Err(e) => Err(bad(&e)),
         }
@@ -481,5 +501,43 @@ impl vu::Host for VuCtx {
 
     fn scenario(&mut self) -> String {
         self.scenario.to_string()
+    }
+}
+
+/// A relative request URL against the target. The target's own path is a prefix, as
+/// Locust joins its host and a path: with `--target http://h/base`, `/api/x` and
+/// `api/x` both go to `http://h/base/api/x` (a plain URL join would drop `/base`).
+pub fn join_target(base: &Url, url: &str) -> Result<Url, url::ParseError> {
+    let prefix = base.path().trim_end_matches('/');
+    if prefix.is_empty() || url.starts_with("//") {
+        return base.join(url);
+    }
+    let sep = if url.starts_with('/') || url.starts_with('?') {
+        ""
+    } else {
+        "/"
+    };
+    base.join(&format!("{prefix}{sep}{url}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join_target;
+
+    #[test]
+    fn a_target_path_prefixes_relative_urls() {
+        let j = |base: &str, url: &str| {
+            join_target(&base.parse().unwrap(), url)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(j("http://h:8/", "/api/x"), "http://h:8/api/x");
+        assert_eq!(j("http://h:8", "api/x?a=1"), "http://h:8/api/x?a=1");
+        assert_eq!(j("http://h:8/base", "/api/x"), "http://h:8/base/api/x");
+        assert_eq!(j("http://h:8/base/", "/api/x"), "http://h:8/base/api/x");
+        assert_eq!(j("http://h:8/base/", "api/x"), "http://h:8/base/api/x");
+        assert_eq!(j("http://h:8/a/b", "/c"), "http://h:8/a/b/c");
+        // A scheme-relative URL names another host: no prefix.
+        assert_eq!(j("http://h:8/base", "//other/x"), "http://other/x");
     }
 }

@@ -18,7 +18,7 @@ use wasmtime::{Engine, Store, Trap};
 use crate::bindings::{Scenario, ScenarioPre, user};
 use crate::engine::first_line;
 use crate::timeout::Timeout;
-pub use ctx::{LogLimiter, VuCtx, VuState, VuView};
+pub use ctx::{LOG_LINES_PER_SEC, LogLimiter, VuCtx, VuState, VuView};
 
 /// The version of the `stampede:scenario` WIT package this host implements.
 pub const WIT_VERSION: &str = "0.2.0";

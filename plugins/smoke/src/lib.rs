@@ -1,5 +1,5 @@
-//! The seed's "basic authenticated smoke load test": log in once per user, then browse
-//! the catalogue, view a product and check the profile, with a bearer token.
+//! A basic authenticated smoke load test: log in once per user, then browse the
+//! catalogue, view a product and check the profile, with a bearer token.
 
 use serde::Deserialize;
 use serde_json::json;

@@ -35,6 +35,7 @@ pub fn build(packages: &[&str]) -> Vec<PathBuf> {
     ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
+    ensure_wasm_target(&root);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
@@ -72,6 +73,35 @@ pub fn build(packages: &[&str]) -> Vec<PathBuf> {
         .iter()
         .map(|p| component_path(&target_dir, p))
         .collect()
+}
+
+/// Adds the `wasm32-wasip2` target to the pinned toolchain when its standard library is
+/// missing: `rust-toolchain.toml` lists it, but rustup installs listed targets only with
+/// the toolchain itself, and not at all where automatic installs are off
+/// (`RUSTUP_AUTO_INSTALL=0`), so a fresh machine would fail here.
+fn ensure_wasm_target(root: &Path) {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .current_dir(root)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = sysroot
+        .as_ref()
+        .is_some_and(|s| s.join("lib/rustlib/wasm32-wasip2/lib").is_dir());
+    if installed {
+        return;
+    }
+    let status = Command::new("rustup")
+        .current_dir(root)
+        .args(["target", "add", "wasm32-wasip2"])
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        panic!(
+            "the wasm32-wasip2 target is not installed and `rustup target add wasm32-wasip2` failed; run it by hand (guests are built for that target)"
+        );
+    }
 }
 
 fn component_path(target_dir: &Path, package: &str) -> PathBuf {

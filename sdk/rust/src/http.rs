@@ -1,5 +1,5 @@
 //! HTTP requests: one host call each. The host keeps connections and cookies per VU,
-//! follows redirects, decodes gzip and records every request.
+//! follows redirects, decodes content codings and records every request.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -14,8 +14,26 @@ pub use wit::HttpError;
 
 impl From<HttpError> for Error {
     fn from(e: HttpError) -> Self {
-        // wit-bindgen's Display prints the variant and payload, e.g. `Connect("...")`.
-        Error(format!("{e:?}"))
+        Error(describe(&e))
+    }
+}
+
+/// `kind: detail`, the kind as the WIT names it (as every SDK words it).
+pub fn describe(e: &HttpError) -> String {
+    let (kind, detail) = match e {
+        HttpError::InvalidUrl(d) => ("invalid-url", d.as_str()),
+        HttpError::Denied(d) => ("denied", d.as_str()),
+        HttpError::Dns(d) => ("dns", d.as_str()),
+        HttpError::Connect(d) => ("connect", d.as_str()),
+        HttpError::Tls(d) => ("tls", d.as_str()),
+        HttpError::Timeout => ("timeout", ""),
+        HttpError::Protocol(d) => ("protocol", d.as_str()),
+        HttpError::TooLarge(d) => ("too-large", d.as_str()),
+    };
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
     }
 }
 

@@ -1,0 +1,315 @@
+//! The one verdict of a run: thresholds, baseline rules, the default gate and what the
+//! run itself could not do, judged once. Every report prints this verdict and the
+//! exit code is its code, so no two surfaces can disagree.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::baseline::{self, Rule};
+use super::threshold::Threshold;
+use crate::metrics::Summary;
+
+/// Documented exit codes (see the README's table).
+pub mod exit {
+    pub const PASSED: u8 = 0;
+    /// Bad flags, an unreadable or invalid scenario, or any other configuration error.
+    pub const CONFIG_ERROR: u8 = 2;
+    /// The run did not run the load asked for: a VU could not be instantiated.
+    pub const RUN_FAILED: u8 = 97;
+    /// Thresholds passed, but a `fail` baseline rule found a regression.
+    pub const BASELINE_REGRESSION: u8 = 98;
+    /// At least one threshold failed (the default gate's included), or an
+    /// `abort_on_fail` threshold stopped the run early (k6's code).
+    pub const THRESHOLDS_FAILED: u8 = 99;
+    /// The run was interrupted (Ctrl-C) before its end.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// The gate applied when none is configured: as Locust exits 1 on any failure, a run
+/// with failed requests or iterations does not pass unless the user says it may.
+pub const DEFAULT_GATE: &[&str] = &["http_req_failed: rate==0", "iterations_failed: rate==0"];
+
+/// What a run is judged by.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    pub thresholds: Vec<Threshold>,
+    pub baseline: Option<BaselineGate>,
+    /// `--allow-failures`: no default gate when no threshold is set.
+    pub allow_failures: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct BaselineGate {
+    pub summary: Summary,
+    pub rules: Vec<Rule>,
+    pub min_samples: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Verdict {
+    pub passed: bool,
+    /// The process's exit code.
+    pub exit_code: u8,
+    /// One line, e.g. `PASSED (3 thresholds, 2 baseline rules)` or
+    /// `FAILED: 1 of 3 thresholds failed`.
+    pub headline: String,
+    /// Every reason the run did not pass, one line each.
+    pub reasons: Vec<String>,
+    /// No threshold was set, so the default gate (no failed requests or iterations)
+    /// judged the run.
+    pub default_gate: bool,
+}
+
+impl Verdict {
+    /// `✓ PASSED (...)` / `✗ FAILED: ...`.
+    pub fn line(&self) -> String {
+        format!("{} {}", if self.passed { '✓' } else { '✗' }, self.headline)
+    }
+}
+
+/// Judges `summary` by `gate`: fills in its threshold and baseline outcomes and its
+/// verdict, and returns the verdict.
+pub fn judge(summary: &mut Summary, gate: &Gate) -> Verdict {
+    let default_gate = gate.thresholds.is_empty() && !gate.allow_failures;
+    let defaults;
+    let thresholds: &[Threshold] = if default_gate {
+        defaults = DEFAULT_GATE
+            .iter()
+            .flat_map(|t| super::parse(t).expect("the default gate parses"))
+            .collect::<Vec<_>>();
+        &defaults
+    } else {
+        &gate.thresholds
+    };
+    summary.thresholds = super::evaluate(thresholds, summary).thresholds;
+    if default_gate {
+        for t in &mut summary.thresholds {
+            t.default_gate = true;
+        }
+    }
+    if let Some(b) = &gate.baseline {
+        summary.baseline = baseline::compare(&b.rules, &b.summary, summary, b.min_samples);
+    }
+    let verdict = decide(summary, default_gate);
+    summary.verdict = Some(verdict.clone());
+    verdict
+}
+
+fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+/// The verdict of a summary whose thresholds and baseline were judged.
+fn decide(s: &Summary, default_gate: bool) -> Verdict {
+    let mut reasons = Vec::new();
+    if let Some(why) = &s.interrupted {
+        reasons.push(format!("interrupted: {why}"));
+    }
+    for e in &s.run_errors {
+        reasons.push(format!("the run did not run as asked: {e}"));
+    }
+    let failed: Vec<_> = s.thresholds.iter().filter(|t| !t.passed).collect();
+    for t in &failed {
+        let gate = if t.default_gate {
+            " (default gate: no threshold is set; set thresholds or pass --allow-failures)"
+        } else {
+            ""
+        };
+        reasons.push(format!("threshold {}{gate}", t.line()));
+    }
+    if let Some(why) = &s.aborted {
+        reasons.push(format!("aborted: {why}"));
+    }
+    let regressions: Vec<_> = s.baseline.iter().filter(|r| r.is_regression()).collect();
+    for r in &regressions {
+        reasons.push(format!("baseline {}", r.line()));
+    }
+    let code = if s.interrupted.is_some() {
+        exit::INTERRUPTED
+    } else if !s.run_errors.is_empty() {
+        exit::RUN_FAILED
+    } else if !failed.is_empty() || s.aborted.is_some() {
+        exit::THRESHOLDS_FAILED
+    } else if !regressions.is_empty() {
+        exit::BASELINE_REGRESSION
+    } else {
+        exit::PASSED
+    };
+    let judged = {
+        let mut parts = vec![if default_gate {
+            "default gate: no failed requests or iterations".to_string()
+        } else {
+            plural(s.thresholds.len(), "threshold")
+        }];
+        if !s.baseline.is_empty() {
+            parts.push(plural(s.baseline.len(), "baseline rule"));
+        }
+        parts.join(", ")
+    };
+    let headline = match code {
+        exit::PASSED => format!("PASSED ({judged})"),
+        exit::INTERRUPTED => "INTERRUPTED: figures cover what was measured".to_string(),
+        exit::RUN_FAILED => "FAILED: the run did not run the load asked for".to_string(),
+        _ => {
+            let mut what = Vec::new();
+            if !failed.is_empty() {
+                what.push(format!(
+                    "{} of {} failed",
+                    failed.len(),
+                    plural(s.thresholds.len(), "threshold")
+                ));
+            }
+            if s.aborted.is_some() {
+                what.push("aborted".into());
+            }
+            if !regressions.is_empty() {
+                what.push(format!(
+                    "{} of {} regressed",
+                    regressions.len(),
+                    plural(s.baseline.len(), "baseline rule")
+                ));
+            }
+            format!("FAILED: {}", what.join("; "))
+        }
+    };
+    Verdict {
+        passed: code == exit::PASSED,
+        exit_code: code,
+        headline,
+        reasons,
+        default_gate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::baseline::parse_rule;
+    use crate::metrics::aggregate::{Aggregator, RunMeta};
+    use crate::metrics::event::{Event, RequestSample};
+    use crate::metrics::names::Names;
+    use std::sync::Arc;
+
+    /// A summary of `ok` successful and `bad` failed requests of `us` µs each.
+    fn run(ok: u64, bad: u64, us: u64) -> Summary {
+        let names = Arc::new(Names::new(10));
+        let n = names.intern("GET /");
+        let mut agg = Aggregator::new(names);
+        let events: Vec<Event> = (0..ok + bad)
+            .map(|i| {
+                Event::Request(RequestSample {
+                    name: n,
+                    status: if i < ok { 200 } else { 500 },
+                    error: None,
+                    at_ms: 0,
+                    duration_us: us,
+                    waiting_us: us,
+                    connecting_us: 0,
+                    tls_us: 0,
+                    bytes_sent: 1,
+                    bytes_received: 1,
+                })
+            })
+            .collect();
+        agg.add_batch(&events);
+        agg.summary(RunMeta::for_tests(10.0))
+    }
+
+    fn gate(thresholds: &[&str], base: Option<Summary>) -> Gate {
+        Gate {
+            thresholds: thresholds
+                .iter()
+                .flat_map(|t| crate::gate::parse(t).unwrap())
+                .collect(),
+            baseline: base.map(|summary| BaselineGate {
+                summary,
+                rules: vec![parse_rule("fail: p(95) +20%").unwrap()],
+                min_samples: 10,
+            }),
+            allow_failures: false,
+        }
+    }
+
+    #[test]
+    fn every_combination_of_threshold_and_baseline_gives_one_code() {
+        let fast = run(200, 0, 1_000);
+        let slow = run(200, 0, 5_000);
+        let cases = [
+            // (threshold, current, expected code)
+            ("http_req_duration: p(95)<100", &fast, exit::PASSED),
+            ("http_req_duration: p(95)<2", &slow, exit::THRESHOLDS_FAILED),
+            (
+                "http_req_duration: p(95)<100",
+                &slow,
+                exit::BASELINE_REGRESSION,
+            ),
+            ("http_req_duration: p(95)<2", &fast, exit::PASSED),
+        ];
+        for (th, cur, want) in cases {
+            let mut s = cur.clone();
+            let v = judge(&mut s, &gate(&[th], Some(fast.clone())));
+            assert_eq!(v.exit_code, want, "{th}: {v:#?}");
+            assert_eq!(v.passed, want == exit::PASSED);
+            assert_eq!(s.verdict.as_ref(), Some(&v));
+            assert_eq!(v.reasons.is_empty(), v.passed, "{v:#?}");
+        }
+        // Both lost: the threshold's code, and both reasons.
+        let mut s = slow.clone();
+        let v = judge(&mut s, &gate(&["http_req_duration: p(95)<2"], Some(fast)));
+        assert_eq!(v.exit_code, exit::THRESHOLDS_FAILED);
+        // The rule is applied overall and per request name: both regressed.
+        assert_eq!(v.reasons.len(), 3, "{v:#?}");
+        assert!(
+            v.headline.contains("1 of 1 threshold failed"),
+            "{}",
+            v.headline
+        );
+        assert!(v.headline.contains("2 of 2 baseline rules regressed"));
+    }
+
+    #[test]
+    fn without_thresholds_failures_fail_the_default_gate_unless_allowed() {
+        let mut s = run(90, 10, 1_000);
+        let v = judge(&mut s, &Gate::default());
+        assert_eq!(v.exit_code, exit::THRESHOLDS_FAILED);
+        assert!(v.default_gate);
+        assert!(
+            v.reasons[0].contains("http_req_failed: rate==0") && v.reasons[0].contains("0.1"),
+            "{v:#?}"
+        );
+        assert!(v.reasons[0].contains("--allow-failures"));
+        let allowed = Gate {
+            allow_failures: true,
+            ..Gate::default()
+        };
+        let v = judge(&mut s, &allowed);
+        assert!(v.passed, "{v:#?}");
+        assert_eq!(v.headline, "PASSED (0 thresholds)");
+        let mut clean = run(100, 0, 1_000);
+        // No iteration ran in this summary: the default gate's iteration rule has no
+        // samples, which fails (a run where nothing ran does not pass).
+        let v = judge(&mut clean, &Gate::default());
+        assert!(!v.passed, "{v:#?}");
+        assert!(
+            v.reasons.iter().any(|r| r.contains("no iterations")),
+            "{v:#?}"
+        );
+    }
+
+    #[test]
+    fn run_errors_and_interruptions_outrank_the_gate() {
+        let mut s = run(100, 0, 1_000);
+        s.run_errors = vec!["VUs could not be started".into()];
+        let v = judge(&mut s, &gate(&["http_req_duration: p(95)<100"], None));
+        assert_eq!(v.exit_code, exit::RUN_FAILED);
+        assert!(!v.passed);
+        s.interrupted = Some("interrupted (Ctrl-C)".into());
+        let v = judge(&mut s, &gate(&["http_req_duration: p(95)<100"], None));
+        assert_eq!(v.exit_code, exit::INTERRUPTED);
+    }
+}
