@@ -12,8 +12,7 @@ plugins:
     cargo build --release -p stampede-tests
     mkdir -p target/plugins
     for d in plugins/*/; do n=$(basename "$d"); if [ -f "$d/Cargo.toml" ]; then cp "target/guests/wasm32-wasip2/guest/${n//-/_}.wasm" "target/plugins/$n.wasm"; fi; done
-    cp target/guests/js/*.wasm target/guests/py/*.wasm target/plugins/
-    cp target/guests/go/file-upload-go.wasm target/guests/go/smoke-go.wasm target/plugins/
+    for d in plugins/*-js/ plugins/*-py/ plugins/*-go/; do n=$(basename "$d"); cp "target/guests/${n##*-}/$n.wasm" target/plugins/; done
     ls -l target/plugins
 
 # The whole test suite (what CI runs).
@@ -32,7 +31,7 @@ bench:
 lint:
     cargo fmt --all -- --check
     cargo clippy --release --all-targets -- -D warnings
-    cargo clippy --release --target wasm32-wasip2 -p stampede-sdk -p smoke -p checkout -p token-refresh -p file-upload -p probe -p not-a-scenario -p hostile -- -D warnings
+    cargo clippy --release --target wasm32-wasip2 $(bash tests/setup/guest-packages.sh) -- -D warnings
 
 # Regenerate the Go SDK's committed bindings (sdk/go/imports, sdk/go/exports/wit_exports)
 # from wit/ with wit-bindgen 0.63 (installed into target/toolchains on first use; gofmt

@@ -17,21 +17,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 
-pub const SMOKE_WASM: &str = env!("SMOKE_WASM");
-pub const CHECKOUT_WASM: &str = env!("CHECKOUT_WASM");
-pub const TOKEN_REFRESH_WASM: &str = env!("TOKEN_REFRESH_WASM");
-pub const FILE_UPLOAD_WASM: &str = env!("FILE_UPLOAD_WASM");
-pub const CHECKOUT_JS_WASM: &str = env!("CHECKOUT_JS_WASM");
-pub const TOKEN_REFRESH_JS_WASM: &str = env!("TOKEN_REFRESH_JS_WASM");
-pub const SMOKE_PY_WASM: &str = env!("SMOKE_PY_WASM");
-pub const FILE_UPLOAD_GO_WASM: &str = env!("FILE_UPLOAD_GO_WASM");
-pub const GO_GC_WASM: &str = env!("GO_GC_WASM");
-pub const SMOKE_JS_WASM: &str = env!("SMOKE_JS_WASM");
-pub const SMOKE_GO_WASM: &str = env!("SMOKE_GO_WASM");
-pub const PROBE_WASM: &str = env!("PROBE_WASM");
-pub const NOT_A_SCENARIO_WASM: &str = env!("NOT_A_SCENARIO_WASM");
-pub const HOSTILE_WASM: &str = env!("HOSTILE_WASM");
-pub const OLD_WIT_WASM: &str = env!("OLD_WIT_WASM");
+// Every guest of `plugins/` and `tests/fixtures/`, built: `PROBE_WASM`, `SMOKE_JS_WASM`...
+include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 
 /// What a test server saw.
 #[derive(Default, Debug)]

@@ -20,7 +20,7 @@ fn committed_schema_matches_the_code() {
     let committed = std::fs::read_to_string(schema_path()).unwrap_or_default();
     assert!(
         committed == generated,
-        "schemas/summary.schema.json is out of date: run `STAMPEDE_BLESS=1 cargo test --release --test schema` and commit it"
+        "schemas/summary.schema.json is out of date: run `STAMPEDE_BLESS=1 cargo test --release --test it schema` and commit it"
     );
 }
 

@@ -1,0 +1,20 @@
+//! Every end-to-end test in one binary (one link of wasmtime, not one per file), a
+//! module per feature. Tests talk only to servers they start on 127.0.0.1.
+
+mod arrival;
+mod cli;
+mod demo_target;
+mod engine;
+mod gate;
+mod go_sdk;
+mod honest;
+mod http1_wire;
+mod journeys;
+mod js_sdk;
+mod py_sdk;
+mod report;
+mod sandbox;
+mod scaffold;
+mod schema;
+mod segments;
+mod workload;
