@@ -151,7 +151,7 @@ pub struct Dur(pub Duration);
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        crate::cli::parse_duration(&s)
+        crate::parse::parse_duration(&s)
             .map(Dur)
             .map_err(serde::de::Error::custom)
     }
@@ -207,7 +207,7 @@ pub struct Target(pub url::Url);
 impl<'de> Deserialize<'de> for Target {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        crate::cli::parse_target_url(&s)
+        crate::parse::parse_target_url(&s)
             .map(Target)
             .map_err(serde::de::Error::custom)
     }

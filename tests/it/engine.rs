@@ -131,7 +131,9 @@ async fn a_request_from_describe_is_refused_and_the_run_goes_on() {
         PROBE_WASM,
         &server.url(),
         2,
-        Load::Iterations(6),
+        // Per VU, so both VUs surely get an instance (shared iterations could all go
+        // to the first one up).
+        Load::PerVuIterations(3),
         &[("TASKS", "get"), ("SEND_IN_DESCRIBE", "1")],
     );
     let s = go(cfg).await;

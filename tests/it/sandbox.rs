@@ -306,3 +306,56 @@ fn the_host_filesystem_and_environment_are_invisible() {
         );
     }
 }
+
+#[test]
+fn a_cookie_flood_is_held_to_the_jar_limits() {
+    let o = attack("cookies", &[], "", "");
+    assert!(
+        o.summary
+            .warnings
+            .iter()
+            .any(|w| w.contains("cookie jars:") && w.contains("evicted (past 50 per domain")),
+        "{:?}",
+        o.summary.warnings
+    );
+    assert_eq!(o.hostile().totals.http_req_failed, 0);
+}
+
+#[test]
+fn names_of_any_length_are_clipped_once() {
+    let o = attack("long_names", &[], "", "");
+    let h = o.hostile();
+    // Four distinct names, each kept clipped with its marker; the summary stays small.
+    let clipped: Vec<_> = h
+        .checks
+        .iter()
+        .filter(|c| c.name.contains("bytes cut)"))
+        .collect();
+    assert_eq!(clipped.len(), 4, "{:?}", h.checks.len());
+    assert!(clipped.iter().all(|c| c.name.len() < 300));
+    assert!(h.endpoints.iter().any(|e| e.name.ends_with("bytes cut)")));
+    let json = o.summary.to_json();
+    assert!(json.len() < 2 << 20, "summary of {} bytes", json.len());
+}
+
+#[test]
+fn failure_messages_of_any_length_are_clipped() {
+    let o = attack("long_errors", &[], "", "");
+    let h = o.hostile();
+    assert!(h.totals.iterations_failed > 0);
+    assert!(
+        o.summary.errors.iter().all(|e| e.message.len() < 1200),
+        "{:?}",
+        o.summary
+            .errors
+            .iter()
+            .map(|e| e.message.len())
+            .collect::<Vec<_>>()
+    );
+    o.assert_reported("bytes cut)");
+    assert!(
+        o.output.len() < 1 << 20,
+        "console of {} bytes",
+        o.output.len()
+    );
+}

@@ -175,6 +175,18 @@ async fn route(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Full<Bytes>>
             .header(header::SET_COOKIE, "session=abc123; Path=/")
             .body(Full::new(Bytes::from("set")))
             .unwrap(),
+        "/cookies/flood" => {
+            // 240 cookies of ~1 kB, each on a path of its own, per response.
+            let k = seen.cycle_count.fetch_add(1, Ordering::SeqCst);
+            let mut b = Response::builder();
+            for i in 0..240 {
+                b = b.header(
+                    header::SET_COOKIE,
+                    format!("f{k}x{i}={}; Path=/never/{k}/{i}", "v".repeat(1000)),
+                );
+            }
+            b.body(Full::new(Bytes::from("flood"))).unwrap()
+        }
         "/cookie/check" if cookie.contains("session=abc123") => resp(200, "cookie"),
         "/cookie/check" => resp(400, "no cookie"),
         "/gzip" => {

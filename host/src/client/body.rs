@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use crate::metrics::ErrorKind;
+use super::ErrorKind;
 
 /// What `Accept-Encoding` offers: exactly the codings decoded here.
 pub const ACCEPT_ENCODING: &[u8] = b"gzip, deflate, br, zstd";

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,8 +19,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use super::ErrorKind;
 use super::{ClientError, Origin};
-use crate::metrics::ErrorKind;
 
 /// Wire bytes of one connection, shared between the connection task and its owner.
 #[derive(Debug, Default)]
@@ -143,9 +143,7 @@ impl Conn {
     pub fn usable(&mut self) -> bool {
         match &mut self.sender {
             Sender::H2(s) => !s.is_closed(),
-            Sender::H1(io) => {
-                self.last_used.elapsed() < CHECK_AFTER_IDLE || super::h1::still_open(io)
-            }
+            Sender::H1(io) => self.last_used.elapsed() < CHECK_AFTER_IDLE || still_open(io),
         }
     }
 }
@@ -238,4 +236,13 @@ fn h2_handshake(origin: &Origin, stream: CountingStream) -> Boxed<'_, Sender> {
         tokio::spawn(conn);
         Ok(Sender::H2(sender))
     })
+}
+
+/// Whether an idle connection still looks usable: nothing to read and no end of
+/// stream. Does not wait.
+fn still_open(io: &mut CountingStream) -> bool {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut byte = [0u8; 1];
+    let mut rb = ReadBuf::new(&mut byte);
+    matches!(Pin::new(io).poll_read(&mut cx, &mut rb), Poll::Pending)
 }

@@ -11,19 +11,17 @@
 
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::ErrorKind;
 use super::Timings;
 use super::body::BodyError;
 use super::connect::CountingStream;
-use crate::metrics::ErrorKind;
 
 /// Largest response head (status line and headers) accepted.
 const MAX_HEAD: usize = 256 << 10;
@@ -614,15 +612,6 @@ async fn read_more(
         buf.reserve(READ_CHUNK);
     }
     io.read_buf(buf).await
-}
-
-/// Whether an idle connection still looks usable: nothing to read and no end of
-/// stream. Does not wait.
-pub(super) fn still_open(io: &mut CountingStream) -> bool {
-    let mut cx = Context::from_waker(Waker::noop());
-    let mut byte = [0u8; 1];
-    let mut rb = ReadBuf::new(&mut byte);
-    matches!(Pin::new(io).poll_read(&mut cx, &mut rb), Poll::Pending)
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 mod body;
 mod connect;
+pub mod cookies;
+mod error;
 mod h1;
 pub mod policy;
 pub mod tls;
@@ -21,10 +23,10 @@ use http_body_util::{BodyExt, Full};
 use tokio_rustls::TlsConnector;
 use url::Url;
 
-use crate::metrics::ErrorKind;
 use crate::timeout::{Elapsed, Timeout};
 use body::{BodyError, BodyLimit, Coding, Out};
 use connect::{Conn, ConnectTimes, Sender};
+pub use error::ErrorKind;
 
 /// Connections a VU keeps open at once (one per origin); the oldest is closed past this.
 const MAX_CONNS_PER_VU: usize = 8;
@@ -41,6 +43,8 @@ pub struct ClientConfig {
     /// Past `max_body`, keep the first `max_body` bytes instead of failing the request.
     pub truncate_bodies: bool,
     pub user_agent: HeaderValue,
+    /// What every VU's cookie jar refused or evicted (shared, for the summary).
+    pub cookie_limits: Arc<cookies::CookieLimits>,
 }
 
 impl ClientConfig {
@@ -52,6 +56,7 @@ impl ClientConfig {
             max_body: 64 << 20,
             truncate_bodies: false,
             user_agent: HeaderValue::from_static(concat!("stampede/", env!("CARGO_PKG_VERSION"))),
+            cookie_limits: Default::default(),
         }
     }
 }
@@ -274,7 +279,7 @@ pub struct VuClient {
     config: Arc<ClientConfig>,
     resolver: Arc<dyn Resolver>,
     conns: Vec<Conn>,
-    cookies: cookie_store::CookieStore,
+    cookies: cookies::Jar,
     has_cookies: bool,
     /// Size of the first read of a response: the last response's size, so that small
     /// responses take a small buffer and large ones few reads.
@@ -289,11 +294,12 @@ fn us(d: Duration) -> u64 {
 
 impl VuClient {
     pub fn new(config: Arc<ClientConfig>, resolver: Arc<dyn Resolver>) -> Self {
+        let cookies = cookies::Jar::new(config.cookie_limits.clone());
         VuClient {
             config,
             resolver,
             conns: Vec::new(),
-            cookies: cookie_store::CookieStore::new(),
+            cookies,
             has_cookies: false,
             read_hint: h1::MIN_FIRST_READ,
             timer: Timeout::default(),
@@ -451,7 +457,7 @@ impl VuClient {
             if self.has_cookies || parts.headers.contains_key(header::SET_COOKIE) {
                 for v in parts.headers.get_all(header::SET_COOKIE) {
                     if let Ok(v) = v.to_str() {
-                        let _ = self.cookies.parse(v, &url);
+                        self.cookies.set(v, &url);
                         self.has_cookies = true;
                     }
                 }
@@ -669,7 +675,7 @@ impl VuClient {
         let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
         let jar = if self.has_cookies {
             let mut jar = String::new();
-            for (n, v) in self.cookies.get_request_values(url) {
+            for (n, v) in self.cookies.request_values(url) {
                 if !jar.is_empty() {
                     jar.push_str("; ");
                 }
@@ -812,7 +818,7 @@ mod tests {
             "POST /p?q=1 HTTP/1.1\r\nHost: api.test\r\nUser-Agent: me\r\nAccept-Encoding: br\r\ncontent-length: 0\r\n"
         );
         // The jar's cookies join the scenario's Cookie in one field.
-        c.cookies.parse("sid=42; Path=/", &url).unwrap();
+        c.cookies.set("sid=42; Path=/", &url);
         c.has_cookies = true;
         let t = text(&c, &[("Cookie", "a=1")], 3, Method::PUT).unwrap();
         assert!(t.contains("content-length: 3\r\n"), "{t}");

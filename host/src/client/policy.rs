@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use url::Url;
 
+use super::ErrorKind;
 use super::{ClientError, Origin, ResolveFuture, Resolver};
-use crate::metrics::ErrorKind;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Rule {

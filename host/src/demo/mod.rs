@@ -42,10 +42,10 @@ pub struct DemoTargetArgs {
     #[arg(long, value_name = "ROUTE=RATE")]
     pub fail: Vec<String>,
     /// Lifetime of OAuth access tokens, e.g. `--token-ttl 30s` to see refreshes soon.
-    #[arg(long, value_parser = crate::cli::parse_duration, default_value = "15m")]
+    #[arg(long, value_parser = crate::parse::parse_duration, default_value = "15m")]
     pub token_ttl: Duration,
     /// Processing time per imported CSV row (a job's run time, capped at 5 s).
-    #[arg(long, value_parser = crate::cli::parse_duration, default_value = "1ms")]
+    #[arg(long, value_parser = crate::parse::parse_duration, default_value = "1ms")]
     pub import_row_time: Duration,
 }
 
@@ -76,8 +76,8 @@ impl Knobs {
         let mut k = Knobs::default();
         for s in slow {
             let (route, d) = split_route(s, "--slow")?;
-            let d =
-                crate::cli::parse_duration(d).map_err(|e| anyhow::anyhow!("--slow {s:?}: {e}"))?;
+            let d = crate::parse::parse_duration(d)
+                .map_err(|e| anyhow::anyhow!("--slow {s:?}: {e}"))?;
             k.slow.push((route, d));
         }
         for s in fail {
@@ -160,5 +160,5 @@ pub async fn run_target(args: DemoTargetArgs) -> Result<u8> {
         server.addr
     );
     let _ = tokio::signal::ctrl_c().await;
-    Ok(crate::cli::exit::PASSED)
+    Ok(crate::exit::PASSED)
 }

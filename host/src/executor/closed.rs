@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::user::{self, VuShared};
 use crate::metrics::Event;
 use crate::metrics::names::NameId;
-use crate::vu::{CallError, Vu, VuCtx};
+use crate::vu::{CallError, Vu};
 
 /// What VUs draw their iterations from.
 #[derive(Debug)]
@@ -40,17 +40,6 @@ impl Budget {
         }
     }
 }
-
-/// Ids of the lifecycle "tasks" used to report setup and teardown failures.
-#[derive(Debug, Clone, Copy)]
-pub struct LifecycleNames {
-    pub on_start: NameId,
-    pub on_stop: NameId,
-}
-
-/// Builds a fresh VU context (a new instance is a new user: fresh connections and
-/// cookies).
-pub type MakeCtx = dyn Fn(u32) -> VuCtx + Send + Sync;
 
 /// One VU's loop. With `wanted` (ramping VUs), VU `id` loops only while `id <= wanted`
 /// and parks between iterations otherwise.

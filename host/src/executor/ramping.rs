@@ -53,7 +53,7 @@ pub fn parse_stages(text: &str) -> Result<Vec<Stage>, String> {
             .trim()
             .split_once(':')
             .ok_or_else(|| err(format!("{part:?} is not DURATION:VUS")))?;
-        let duration = crate::cli::parse_duration(d).map_err(err)?;
+        let duration = crate::parse::parse_duration(d).map_err(err)?;
         let target = n
             .trim()
             .parse::<u32>()

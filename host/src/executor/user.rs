@@ -7,10 +7,20 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::closed::{LifecycleNames, MakeCtx};
 use crate::metrics::Event;
 use crate::metrics::names::NameId;
-use crate::vu::{CallError, ScenarioRuntime, Vu};
+use crate::vu::{CallError, ScenarioRuntime, Vu, VuCtx};
+
+/// Ids of the lifecycle "tasks" used to report setup and teardown failures.
+#[derive(Debug, Clone, Copy)]
+pub struct LifecycleNames {
+    pub on_start: NameId,
+    pub on_stop: NameId,
+}
+
+/// Builds a fresh VU context (a new instance is a new user: fresh connections and
+/// cookies).
+pub type MakeCtx = dyn Fn(u32) -> VuCtx + Send + Sync;
 
 /// What every VU of a run shares.
 pub struct VuShared {
@@ -77,7 +87,10 @@ impl SetupFailures {
         self.count.fetch_add(1, Ordering::Relaxed);
         let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
         if first.is_none() {
-            *first = Some(message.to_string());
+            *first = Some(
+                crate::metrics::names::clip(message, crate::metrics::names::MAX_MESSAGE_BYTES)
+                    .into_owned(),
+            );
             self.notify.notify_one();
         }
     }
@@ -118,7 +131,11 @@ pub async fn instantiate(shared: &VuShared, id: u32) -> Option<(Vu, Vec<NameId>)
             // which sends the report.
             let mut ctx = make_ctx(id);
             ctx.recorder.record(Event::LifecycleError {
-                message: message.into(),
+                message: crate::metrics::names::clip(
+                    &message,
+                    crate::metrics::names::MAX_MESSAGE_BYTES,
+                )
+                .into(),
             });
             None
         }

@@ -3,34 +3,8 @@
 
 use super::names::NameId;
 
-/// Why a request failed at the transport level (no HTTP status to judge by).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum ErrorKind {
-    InvalidUrl,
-    Denied,
-    Dns,
-    Connect,
-    Tls,
-    Timeout,
-    Protocol,
-    TooLarge,
-}
-
-impl ErrorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidUrl => "invalid_url",
-            ErrorKind::Denied => "denied",
-            ErrorKind::Dns => "dns",
-            ErrorKind::Connect => "connect",
-            ErrorKind::Tls => "tls",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Protocol => "protocol",
-            ErrorKind::TooLarge => "too_large",
-        }
-    }
-}
+/// A request's failure kind is the client's own.
+pub use crate::client::ErrorKind;
 
 /// One HTTP request as measured by the host. Durations in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,8 +17,8 @@ use url::Url;
 use crate::client::policy::{NetPolicy, PolicyResolver};
 use crate::client::{ClientConfig, FixedResolver, Resolver, SystemResolver, tls};
 use crate::engine::{self, EngineSettings};
-use crate::executor::closed::{self, Budget, LifecycleNames};
-use crate::executor::user::{Gauge, SetupFailures, VuShared};
+use crate::executor::closed::{self, Budget};
+use crate::executor::user::{Gauge, LifecycleNames, MakeCtx, SetupFailures, VuShared};
 use crate::executor::{Load, Plan, arrival, ramping};
 use crate::gate::AbortRule;
 use crate::metrics::aggregate::{Live, RunMeta};
@@ -310,11 +310,13 @@ pub async fn run(
             "no target: with no --target (target in stampede.toml) and no --allow-host, no request could go anywhere; pass --target URL, e.g. --target http://127.0.0.1:8080"
         );
     }
+    let client_limits = Arc::new(crate::client::cookies::CookieLimits::default());
     let client_cfg = Arc::new({
         let mut c = ClientConfig::new(tls::client_config(&cfg.ca_certs, cfg.insecure)?);
         c.timeout = cfg.request_timeout;
         c.max_body = cfg.max_body;
         c.truncate_bodies = cfg.truncate_bodies;
+        c.cookie_limits = client_limits.clone();
         c
     });
     // Deny by default: the target, the allowed hosts, and no internal address they
@@ -393,7 +395,7 @@ pub async fn run(
     }));
     let env: Arc<HashMap<String, String>> = Arc::new(cfg.env.iter().cloned().collect());
     let target = cfg.target.clone().map(Arc::new);
-    let make_ctx: Arc<closed::MakeCtx> = {
+    let make_ctx: Arc<MakeCtx> = {
         let (names, tx, logs, scenario_name) = (
             names.clone(),
             tx.clone(),
@@ -637,6 +639,19 @@ pub async fn run(
     drop(rt);
     let agg = monitor.finish().await?;
     let mut warnings = Vec::new();
+    let (refused, evicted) = (
+        client_limits.refused.load(Ordering::Relaxed),
+        client_limits.evicted.load(Ordering::Relaxed),
+    );
+    if refused + evicted > 0 {
+        use crate::client::cookies::{
+            MAX_COOKIE_BYTES, MAX_COOKIES, MAX_JAR_BYTES, MAX_PER_DOMAIN,
+        };
+        warnings.push(format!(
+            "cookie jars: {refused} cookies refused (over {MAX_COOKIE_BYTES} bytes) and {evicted} evicted (past {MAX_PER_DOMAIN} per domain, {MAX_COOKIES} or {} KiB per VU)",
+            MAX_JAR_BYTES >> 10
+        ));
+    }
     let suppressed = logs.suppressed.load(Ordering::Relaxed);
     if suppressed > 0 {
         warnings.push(format!(

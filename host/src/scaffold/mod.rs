@@ -250,7 +250,7 @@ pub fn run(args: NewArgs) -> Result<u8> {
         dir.display(),
         f.build
     );
-    Ok(crate::cli::exit::PASSED)
+    Ok(crate::exit::PASSED)
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,54 +13,12 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::exchange::Exchange;
-use super::output::GuestOutput;
+use super::output::{GuestOutput, LogLimiter};
 use crate::bindings::{http, log, metrics, timing, vu};
 use crate::client::{ClientConfig, ClientError, Measured, Request, Resolver, Response, VuClient};
 use crate::metrics::event::{CustomValue, RequestSample};
 use crate::metrics::names::LocalNames;
 use crate::metrics::{ErrorKind, Event, Recorder};
-
-/// Log lines per second across the whole run; the rest are counted, not printed.
-pub const LOG_LINES_PER_SEC: u64 = 20;
-
-/// Run-wide guest log budget. Only atomics: logging never takes a lock.
-#[derive(Debug)]
-pub struct LogLimiter {
-    second: AtomicU64,
-    lines: AtomicU64,
-    pub suppressed: AtomicU64,
-    /// Lines per second let through (`--verbose` lifts the limit).
-    pub per_sec: u64,
-}
-
-impl Default for LogLimiter {
-    fn default() -> Self {
-        LogLimiter::new(LOG_LINES_PER_SEC)
-    }
-}
-
-impl LogLimiter {
-    pub fn new(per_sec: u64) -> Self {
-        LogLimiter {
-            second: AtomicU64::new(0),
-            lines: AtomicU64::new(0),
-            suppressed: AtomicU64::new(0),
-            per_sec,
-        }
-    }
-
-    pub fn allow(&self, now_sec: u64) -> bool {
-        if self.second.swap(now_sec, Ordering::Relaxed) != now_sec {
-            self.lines.store(0, Ordering::Relaxed);
-        }
-        if self.lines.fetch_add(1, Ordering::Relaxed) < self.per_sec {
-            true
-        } else {
-            self.suppressed.fetch_add(1, Ordering::Relaxed);
-            false
-        }
-    }
-}
 
 /// Host state of one VU (one store, one instance).
 pub struct VuCtx {

@@ -17,8 +17,10 @@ use wasmtime::{Engine, Store, Trap};
 
 use crate::bindings::{Scenario, ScenarioPre, user};
 use crate::engine::first_line;
+use crate::metrics::names::{MAX_MESSAGE_BYTES, MAX_NAME_BYTES, clip};
 use crate::timeout::Timeout;
-pub use ctx::{LOG_LINES_PER_SEC, LogLimiter, VuCtx, VuState, VuView};
+pub use ctx::{VuCtx, VuState, VuView};
+pub use output::{LOG_LINES_PER_SEC, LogLimiter};
 
 /// The version of the `stampede:scenario` WIT package this host implements.
 pub const WIT_VERSION: &str = "0.2.0";
@@ -210,7 +212,7 @@ impl Vu {
             .tasks
             .into_iter()
             .map(|t| TaskInfo {
-                name: t.name,
+                name: clip(&t.name, MAX_NAME_BYTES).into_owned(),
                 weight: t.weight,
             })
             .collect();
@@ -270,7 +272,10 @@ impl Vu {
     fn settle(&mut self, r: wasmtime::Result<Result<(), String>>) -> Result<(), CallError> {
         match r {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(msg)) => Err(CallError::Failed(msg)),
+            // A guest's message of any length is kept to a bounded size.
+            Ok(Err(msg)) => Err(CallError::Failed(
+                clip(&msg, MAX_MESSAGE_BYTES).into_owned(),
+            )),
             Err(e) => {
                 let mut msg = trap_message(&e, self.fuel);
                 // What the guest said last (a panic message) explains most traps.
@@ -280,7 +285,7 @@ impl Vu {
                     msg = format!("{msg} (guest stderr: {last})");
                     last.clear();
                 }
-                Err(CallError::Trap(msg))
+                Err(CallError::Trap(clip(&msg, MAX_MESSAGE_BYTES).into_owned()))
             }
         }
     }

@@ -4,6 +4,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -13,7 +14,47 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
-use super::ctx::LogLimiter;
+/// Log lines per second across the whole run; the rest are counted, not printed.
+pub const LOG_LINES_PER_SEC: u64 = 20;
+
+/// Run-wide guest log budget. Only atomics: logging never takes a lock.
+#[derive(Debug)]
+pub struct LogLimiter {
+    second: AtomicU64,
+    lines: AtomicU64,
+    pub suppressed: AtomicU64,
+    /// Lines per second let through (`--verbose` lifts the limit).
+    pub per_sec: u64,
+}
+
+impl Default for LogLimiter {
+    fn default() -> Self {
+        LogLimiter::new(LOG_LINES_PER_SEC)
+    }
+}
+
+impl LogLimiter {
+    pub fn new(per_sec: u64) -> Self {
+        LogLimiter {
+            second: AtomicU64::new(0),
+            lines: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+            per_sec,
+        }
+    }
+
+    pub fn allow(&self, now_sec: u64) -> bool {
+        if self.second.swap(now_sec, Ordering::Relaxed) != now_sec {
+            self.lines.store(0, Ordering::Relaxed);
+        }
+        if self.lines.fetch_add(1, Ordering::Relaxed) < self.per_sec {
+            true
+        } else {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+}
 
 /// Longest line printed or kept; the rest is cut.
 const MAX_LINE: usize = 1000;

@@ -1,0 +1,151 @@
+//! A VU's cookie jar, bounded as browsers bound theirs (RFC 6265 §6.1's minimums): a
+//! target that sets cookies without end must not grow the host, whose memory is
+//! outside every guest limit.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cookie_store::CookieStore;
+use url::Url;
+
+/// Largest `Set-Cookie` kept, bytes (name, value and attributes).
+pub const MAX_COOKIE_BYTES: usize = 4096;
+/// Cookies kept per domain; past it, the oldest of that domain goes.
+pub const MAX_PER_DOMAIN: usize = 50;
+/// Cookies kept in all; past it, the oldest goes.
+pub const MAX_COOKIES: usize = 3000;
+/// Bytes of cookies kept per VU; past it, the oldest go.
+pub const MAX_JAR_BYTES: usize = 1 << 20;
+
+/// Run-wide counts of what the jars refused or evicted, for the summary's warning.
+#[derive(Debug, Default)]
+pub struct CookieLimits {
+    pub refused: AtomicU64,
+    pub evicted: AtomicU64,
+}
+
+/// (domain, path, name): how the store keys a cookie.
+type Key = (String, String, String);
+
+pub struct Jar {
+    store: CookieStore,
+    /// The cookies held, oldest first, with their sizes.
+    order: VecDeque<(Key, usize)>,
+    bytes: usize,
+    counts: Arc<CookieLimits>,
+}
+
+impl Jar {
+    pub fn new(counts: Arc<CookieLimits>) -> Self {
+        Jar {
+            store: CookieStore::new(),
+            order: VecDeque::new(),
+            bytes: 0,
+            counts,
+        }
+    }
+
+    /// Stores one `Set-Cookie` value received from `url`, within the limits.
+    pub fn set(&mut self, set_cookie: &str, url: &Url) {
+        if set_cookie.len() > MAX_COOKIE_BYTES {
+            self.counts.refused.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let Ok(cookie) = cookie_store::Cookie::parse(set_cookie, url) else {
+            return;
+        };
+        let key: Key = (
+            cookie.domain.as_cow().unwrap_or_default().into_owned(),
+            cookie.path.as_ref().to_string(),
+            cookie.name().to_string(),
+        );
+        if self.store.insert(cookie.into_owned(), url).is_err() {
+            return;
+        }
+        if let Some(i) = self.order.iter().position(|(k, _)| *k == key) {
+            let (_, size) = self.order.remove(i).expect("found");
+            self.bytes -= size;
+        }
+        if !self.store.contains_any(&key.0, &key.1, &key.2) {
+            return;
+        }
+        self.bytes += set_cookie.len();
+        let domain = key.0.clone();
+        self.order.push_back((key, set_cookie.len()));
+        // Past a limit, the oldest goes: of this domain first, then of all.
+        if self.order.iter().filter(|(k, _)| k.0 == domain).count() > MAX_PER_DOMAIN
+            && let Some(i) = self.order.iter().position(|(k, _)| k.0 == domain)
+        {
+            self.evict(i);
+        }
+        while self.order.len() > MAX_COOKIES || self.bytes > MAX_JAR_BYTES {
+            self.evict(0);
+        }
+    }
+
+    fn evict(&mut self, i: usize) {
+        if let Some(((d, p, n), size)) = self.order.remove(i) {
+            self.store.remove(&d, &p, &n);
+            self.bytes -= size;
+            self.counts.evicted.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The cookies to send to `url`, as (name, value).
+    pub fn request_values<'a>(&'a self, url: &Url) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.store.get_request_values(url)
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_jar_keeps_within_browser_like_limits() {
+        let counts = Arc::new(CookieLimits::default());
+        let mut jar = Jar::new(counts.clone());
+        let url: Url = "http://shop.test/a".parse().unwrap();
+        // Oversized: refused.
+        jar.set(&format!("big={}; Path=/", "x".repeat(5000)), &url);
+        assert!(jar.is_empty());
+        assert_eq!(counts.refused.load(Ordering::Relaxed), 1);
+        // 240 cookies on one domain: the newest 50 stay.
+        for i in 0..240 {
+            jar.set(&format!("c{i}={}; Path=/p{i}", "v".repeat(1000)), &url);
+        }
+        assert_eq!(jar.len(), MAX_PER_DOMAIN);
+        assert_eq!(counts.evicted.load(Ordering::Relaxed), 190);
+        let sent: Vec<String> = jar
+            .request_values(&"http://shop.test/p239".parse().unwrap())
+            .map(|(n, _)| n.to_string())
+            .collect();
+        assert_eq!(sent, ["c239"]);
+        assert!(
+            jar.request_values(&"http://shop.test/p0".parse().unwrap())
+                .next()
+                .is_none(),
+            "the oldest went"
+        );
+        // Replacing a cookie does not count it twice.
+        jar.set("c239=new; Path=/p239", &url);
+        assert_eq!(jar.len(), MAX_PER_DOMAIN);
+        // Many domains: the byte cap holds.
+        for d in 0..200 {
+            let u: Url = format!("http://d{d}.test/").parse().unwrap();
+            for i in 0..10 {
+                jar.set(&format!("k{i}={}", "w".repeat(4000)), &u);
+            }
+        }
+        assert!(jar.bytes <= MAX_JAR_BYTES && jar.len() <= MAX_COOKIES);
+    }
+}
