@@ -707,3 +707,42 @@ async fn verbose_lifts_the_log_limit() {
         }
     }
 }
+
+/// A `describe()` that never returns is ended by the task time limit and reported as
+/// a VU that could not start, instead of a run of 0 iterations and no error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_describe_that_never_returns_is_time_limited() {
+    let server = start_server().await;
+    let url = server.url();
+    let started = std::time::Instant::now();
+    let out = blocking(move || {
+        stampede(&[
+            "run",
+            PROBE_WASM,
+            "--target",
+            &url,
+            "--vus",
+            "2",
+            "--duration",
+            "20s",
+            "--env",
+            "SPIN_IN_DESCRIBE=1",
+            "--max-task-time",
+            "1s",
+            // Unmetered, so the time limit (not the fuel) is what ends it.
+            "--max-fuel",
+            "0",
+            "--threshold",
+            "http_req_duration: p(95)<1000",
+        ])
+    })
+    .await;
+    assert_eq!(out.code, 97, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("describe(): exceeded the task time limit of 1s (--max-task-time)"),
+        "{}",
+        out.stdout
+    );
+    assert!(started.elapsed().as_secs() < 15);
+}

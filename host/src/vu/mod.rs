@@ -198,15 +198,30 @@ impl Vu {
         if fuel > 0 {
             store.set_fuel(fuel).map_err(|e| e.to_string())?;
         }
-        let bindings = rt
-            .pre
-            .instantiate_async(&mut store)
+        // Instantiation and `describe()` run guest code too: under the same time limit
+        // as every lifecycle call, so one that never returns cannot hang its VU.
+        let limit = rt.limits.task_timeout;
+        let over = || {
+            format!(
+                "exceeded the task time limit of {} (--max-task-time)",
+                humantime::format_duration(limit)
+            )
+        };
+        let begin = Instant::now();
+        let mut timer = Timeout::default();
+        let bindings = timer
+            .within(begin, limit, rt.pre.instantiate_async(&mut store))
             .await
+            .map_err(|_| format!("instantiating VU {id}: {}", over()))?
             .map_err(|e| format!("instantiating VU {id}: {}", trap_message(&e, fuel)))?;
-        let spec = bindings
-            .stampede_scenario_user()
-            .call_describe(&mut store)
+        let spec = timer
+            .within(
+                begin,
+                limit,
+                bindings.stampede_scenario_user().call_describe(&mut store),
+            )
             .await
+            .map_err(|_| format!("describe(): {}", over()))?
             .map_err(|e| format!("describe(): {}", trap_message(&e, fuel)))?;
         let tasks: Vec<TaskInfo> = spec
             .tasks
