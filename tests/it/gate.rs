@@ -1,29 +1,13 @@
 //! The release gate end to end: the real binary against the demo target, with its
 //! knobs making a release "regress".
 
-use std::process::Command;
-
 use stampede::demo::{Knobs, serve};
 use stampede_tests::*;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use crate::kit::{CliOut, run_cli};
 
-fn stampede(args: &[&str], dir: &std::path::Path) -> Out {
-    let o = Command::new(stampede_bin!())
-        .args(args)
-        .env("STAMPEDE_CACHE_DIR", dir.join("cache"))
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+fn stampede(args: &[&str], dir: &std::path::Path) -> CliOut {
+    run_cli(args, &dir.join("cache"), &[])
 }
 
 fn smoke_args<'a>(target: &'a str, extra: &[&'a str]) -> Vec<&'a str> {

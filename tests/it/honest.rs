@@ -3,38 +3,16 @@
 //! content codings decoded, the target's path kept, compiles announced.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 use stampede::demo::{Knobs, get, serve};
 use stampede_tests::*;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn stampede_in(args: &[&str], cache: &Path, envs: &[(&str, &str)]) -> Out {
-    let o = Command::new(stampede_bin!())
-        .args(args)
-        .env("STAMPEDE_CACHE_DIR", cache)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .envs(envs.iter().copied())
-        .output()
-        .unwrap();
-    let out = Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    };
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    out
-}
+use crate::kit::{CliOut, run_cli};
 
 /// With the suite's shared compile cache (components compile once for all tests).
-fn stampede(args: &[&str]) -> Out {
-    stampede_in(
+fn stampede(args: &[&str]) -> CliOut {
+    run_cli(
         args,
         &std::env::temp_dir().join("stampede-tests-cache"),
         &[],
@@ -125,7 +103,7 @@ async fn a_component_that_cannot_start_is_refused_before_the_load() {
 
 /// One case of the verdict matrix: the exit code, and the same headline on the
 /// console, in the Markdown, the HTML and the JSON; JUnit failures iff it failed.
-fn check_surfaces(dir: &Path, out: &Out, code: i32) {
+fn check_surfaces(dir: &Path, out: &CliOut, code: i32) {
     assert_eq!(out.code, code, "{}{}", out.stdout, out.stderr);
     let j = json(&dir.join("s.json"));
     let v = &j["verdict"];
@@ -435,7 +413,7 @@ async fn compiles_are_announced_and_the_cache_is_capped() {
     let run = move |wasm: &'static str| {
         let (url, cache) = (url.clone(), cache.clone());
         move || {
-            stampede_in(
+            run_cli(
                 &[
                     "run",
                     wasm,

@@ -11,6 +11,7 @@ mod honest;
 mod http1_wire;
 mod journeys;
 mod js_sdk;
+mod kit;
 mod py_sdk;
 mod report;
 mod sandbox;

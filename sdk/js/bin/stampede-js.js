@@ -117,6 +117,7 @@ async function main() {
   const source = await bundle(entry);
   const { componentize } = await import('@bytecodealliance/componentize-js');
   const work = await mkdtemp(join(tmpdir(), 'stampede-js-'));
+  let failure;
   try {
     const sourcePath = join(work, 'scenario.js');
     await writeFile(sourcePath, source);
@@ -130,15 +131,19 @@ async function main() {
         disableFeatures: ['http', 'fetch-event'],
       }));
     } catch (e) {
-      die(`${args.entry}: ${componentizeError(String(e.message ?? e))}`);
+      // Not die(): its exit would skip the finally below and leave the work folder.
+      failure = `${args.entry}: ${componentizeError(String(e.message ?? e))}`;
     }
-    const out = resolve(args.out);
-    await mkdir(dirname(out), { recursive: true });
-    await writeFile(out, component);
-    console.error(`stampede-js: ${args.entry} → ${args.out} (${(component.length / 1e6).toFixed(1)} MB, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    if (!failure) {
+      const out = resolve(args.out);
+      await mkdir(dirname(out), { recursive: true });
+      await writeFile(out, component);
+      console.error(`stampede-js: ${args.entry} → ${args.out} (${(component.length / 1e6).toFixed(1)} MB, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+  if (failure) die(failure);
 }
 
 main().catch((e) => die(String(e?.stack ?? e)));

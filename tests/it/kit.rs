@@ -1,0 +1,30 @@
+//! What the test modules share to run the real binary (the binary's path is given to
+//! integration tests only, so this lives here, not in the support library).
+
+use stampede_tests::stampede_bin;
+
+/// What a run of the real binary printed, and its exit code.
+pub struct CliOut {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the `stampede` binary with `args`, its compile cache in `cache`, no step summary
+/// file, and `envs` added; a panic of the host fails the test.
+pub fn run_cli(args: &[&str], cache: &std::path::Path, envs: &[(&str, &str)]) -> CliOut {
+    let o = std::process::Command::new(stampede_bin!())
+        .args(args)
+        .env("STAMPEDE_CACHE_DIR", cache)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    let out = CliOut {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    out
+}
