@@ -129,13 +129,25 @@ pub fn load_sized(
         );
     }
     let engine = sized_engine(settings, needs)?;
-    let serialized = loaded
-        .component
-        .serialize()
-        .map_err(|e| anyhow::anyhow!("scenario {}: {e}", path.display()))?;
-    // SAFETY: the bytes were serialized just now by an engine of the same compilation
+    // SAFETY: the file or the bytes were written by an engine of the same compilation
     // settings (only the pool's sizes differ, which compiled code does not depend on).
-    let component = unsafe { Component::deserialize(&engine, &serialized) }.map_err(|e| {
+    // From the cache the code is mapped, not copied.
+    // (A file another run evicted meanwhile falls back to the bytes in memory.)
+    let from_file = loaded
+        .cache_file
+        .as_ref()
+        .and_then(|file| unsafe { Component::deserialize_file(&engine, file) }.ok());
+    let reloaded = match from_file {
+        Some(component) => Ok(component),
+        None => {
+            let serialized = loaded
+                .component
+                .serialize()
+                .map_err(|e| anyhow::anyhow!("scenario {}: {e}", path.display()))?;
+            unsafe { Component::deserialize(&engine, &serialized) }
+        }
+    };
+    let component = reloaded.map_err(|e| {
         anyhow::anyhow!(
             "scenario {}: cannot be instantiated within the pool's limits: {}",
             path.display(),
@@ -182,6 +194,8 @@ pub struct LoadedComponent {
     pub component: Component,
     pub sha256: String,
     pub cache_hit: bool,
+    /// The compiled code's file in the cache, when it is there.
+    pub cache_file: Option<PathBuf>,
 }
 
 /// Compiles `bytes` (read from `path`), or loads the cached compilation keyed by the
@@ -226,6 +240,7 @@ pub fn load_component_with(
                 component,
                 sha256,
                 cache_hit: true,
+                cache_file: Some(file.clone()),
             });
         }
     }
@@ -264,10 +279,12 @@ pub fn load_component_with(
             );
         }
     }
+    let cache_file = cache_file.filter(|f| f.exists());
     Ok(LoadedComponent {
         component,
         sha256,
         cache_hit: false,
+        cache_file,
     })
 }
 

@@ -12,6 +12,8 @@ use stampede_tests::*;
 
 const QUICK: [(&str, &str); 2] = [("WAIT_MIN_MS", "0"), ("WAIT_MAX_MS", "5")];
 
+// The gate is held across awaits on purpose: it orders tests, it guards no data.
+#[allow(clippy::await_holding_lock)]
 async fn journey(
     wasm: &str,
     vus: u32,
@@ -19,6 +21,7 @@ async fn journey(
     env: &[(&str, &str)],
     knobs: Knobs,
 ) -> (Summary, DemoServer) {
+    let _timed = crate::kit::timed();
     let demo = serve("127.0.0.1:0".parse().unwrap(), knobs).await.unwrap();
     let mut all = QUICK.to_vec();
     all.extend_from_slice(env);

@@ -28,3 +28,18 @@ pub fn run_cli(args: &[&str], cache: &std::path::Path, envs: &[(&str, &str)]) ->
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     out
 }
+
+/// Tests share one process and two cores: a test that builds projects with whole
+/// toolchains (minutes of CPU on both cores) runs alone, not beside one whose figures
+/// depend on timing (a journey of a few seconds, a neighbour's schedule).
+static CPU: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Held by a test that keeps both cores busy for long.
+pub fn heavy() -> std::sync::RwLockWriteGuard<'static, ()> {
+    CPU.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held by a test whose figures depend on timing, while it measures.
+pub fn timed() -> std::sync::RwLockReadGuard<'static, ()> {
+    CPU.read().unwrap_or_else(|e| e.into_inner())
+}

@@ -55,6 +55,7 @@ impl Outcome {
 /// Runs `case` beside the neighbour; `top` adds top-level TOML lines, `hostile_extra`
 /// lines to the hostile scenario's table.
 fn attack(case: &str, env: &[(&str, &str)], top: &str, hostile_extra: &str) -> Outcome {
+    let _timed = crate::kit::timed();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(start_server());
     let dir = scratch_dir(&format!("sandbox-{case}"));

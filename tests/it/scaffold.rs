@@ -30,7 +30,10 @@ fn sh(dir: &Path, cmd: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+// The gate is held across awaits on purpose: it orders tests, it guards no data.
+#[allow(clippy::await_holding_lock)]
 async fn scaffold_build_and_run(lang: &str, build: &[&str]) {
+    let _heavy = crate::kit::heavy();
     let name = format!("my-{lang}-flow");
     let dir = scratch_dir(&format!("scaffold-{lang}")).join(&name);
     let bin = stampede_bin!();
