@@ -36,8 +36,6 @@ const SLACK: u32 = 8;
 pub struct InstanceNeeds {
     pub memories: u32,
     pub tables: u32,
-    /// The largest initial linear memory, bytes (checked against the memory cap).
-    pub initial_memory: u64,
 }
 
 impl InstanceNeeds {
@@ -45,7 +43,6 @@ impl InstanceNeeds {
     const MAX: InstanceNeeds = InstanceNeeds {
         memories: MEMORIES_PER_COMPONENT,
         tables: TABLES_PER_COMPONENT,
-        initial_memory: 0,
     };
 
     /// Read from a compiled component; `None` when it cannot be known statically (a
@@ -55,7 +52,6 @@ impl InstanceNeeds {
         Some(InstanceNeeds {
             memories: r.num_memories,
             tables: r.num_tables,
-            initial_memory: r.max_initial_memory_size.unwrap_or(0).saturating_mul(65536),
         })
     }
 }
@@ -101,7 +97,8 @@ pub fn engine(settings: EngineSettings) -> Result<Engine> {
 /// The engine and the scenario's component, its pool sized from what the component
 /// needs. The component is compiled (or read from the cache) on a probe engine first:
 /// the pool's sizes are not part of the compiled code's compatibility, so the real
-/// engine then loads the same code. A component that cannot run within the limits is
+/// engine then loads the same code. A component that cannot run within the limits
+/// (an initial memory over the cap among them: the probe's pool has the same cap) is
 /// refused here, before any VU starts.
 pub fn load_sized(
     settings: EngineSettings,
@@ -119,15 +116,6 @@ pub fn load_sized(
     )?;
     let loaded = load_component_with(&probe, path, bytes, cache_dir, compiling)?;
     let needs = InstanceNeeds::of(&loaded.component).unwrap_or(InstanceNeeds::MAX);
-    if needs.initial_memory > settings.memory_cap as u64 {
-        bail!(
-            "scenario {}: needs {} MiB of linear memory to start, over the cap of {} MiB; raise --max-memory-mib (max_memory_mib in [limits]) to at least {}",
-            path.display(),
-            mib_up(needs.initial_memory),
-            mib_up(settings.memory_cap as u64),
-            mib_up(needs.initial_memory)
-        );
-    }
     let engine = sized_engine(settings, needs)?;
     // SAFETY: the file or the bytes were written by an engine of the same compilation
     // settings (only the pool's sizes differ, which compiled code does not depend on).
