@@ -143,9 +143,13 @@ async fn route(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Full<Bytes>>
         return resp(200, "ok");
     }
     if let Some(n) = path.strip_prefix("/big/") {
-        // A large body (the sandbox must not buffer it for a scenario).
-        let n: usize = n.parse().unwrap_or(0).min(1 << 30);
-        return Response::new(Full::new(Bytes::from(vec![b'x'; n])));
+        // A large body (the sandbox must not buffer it for a scenario). Made once and
+        // shared: a client that stops reading early must not leave this server filling
+        // 100 MB per request, or the test measures the server, not the neighbour.
+        static BIG: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
+        let big = BIG.get_or_init(|| Bytes::from(vec![b'x'; 128 << 20]));
+        let n: usize = n.parse().unwrap_or(0);
+        return Response::new(Full::new(big.slice(..n.min(big.len()))));
     }
     if let Some(n) = path.strip_prefix("/cycle/") {
         // A deterministic spread of latencies: the k-th such request takes k mod N ms,
