@@ -328,7 +328,7 @@ fn main() {
             let cfg = config(
                 &addr,
                 concurrency(),
-                Load::Duration(Duration::from_secs(secs)),
+                Load::duration(Duration::from_secs(secs)),
                 &[("TASKS", &task), ("NAME", "GET /ok")],
                 &cache,
             );
@@ -425,7 +425,7 @@ fn cpu_ratio(
             let cfg = config(
                 addr,
                 users,
-                Load::Duration(Duration::from_secs(ratio_secs)),
+                Load::duration(Duration::from_secs(ratio_secs)),
                 &[("TASKS", "get"), ("NAME", "GET /ok")],
                 cache,
             );
@@ -471,7 +471,7 @@ fn instantiation(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path) {
     let cfg = config(
         addr,
         1000,
-        Load::Iterations(1000),
+        Load::iterations(1000),
         &[("TASKS", "custom")],
         cache,
     );
@@ -493,7 +493,7 @@ fn limits_cost(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path) {
         let mut cfg = config(
             addr,
             concurrency(),
-            Load::Duration(Duration::from_secs(secs)),
+            Load::duration(Duration::from_secs(secs)),
             &[("TASKS", "get"), ("NAME", "GET /ok")],
             cache,
         );
@@ -526,7 +526,7 @@ fn limits_cost(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path) {
             stampede_tests::HOSTILE_WASM,
             &format!("http://{addr}"),
             1,
-            Load::Iterations(3),
+            Load::iterations(3),
             &[("HOSTILE", "loop")],
         );
         cfg.cache_dir = Some(cache.to_path_buf());
@@ -667,10 +667,7 @@ fn arrival_accuracy(rt: &tokio::runtime::Runtime, cache: &Path) {
         let mut cfg = config(
             &addr,
             100,
-            Load::Rate {
-                per_sec: rate,
-                duration: Duration::from_secs(secs),
-            },
+            Load::rate(rate, Duration::from_secs(secs)),
             &[("TASKS", "get"), ("PATH", "/health")],
             cache,
         );
@@ -727,7 +724,7 @@ fn idle_memory(rt: &tokio::runtime::Runtime, addr: &str, cache: &Path, task: &st
     let cfg = config(
         addr,
         vus,
-        Load::Duration(Duration::from_secs(6)),
+        Load::duration(Duration::from_secs(6)),
         &[("TASKS", task), ("WAIT_MS", "60000")],
         cache,
     );
@@ -902,7 +899,7 @@ fn measure_load(
         c
     };
     rt.block_on(run(
-        cfg(1, Load::Iterations(5)),
+        cfg(1, Load::iterations(5)),
         StopSignals::none(),
         |_| {},
     ))
@@ -917,7 +914,7 @@ fn measure_load(
     let c0 = cpu_time();
     let s = rt
         .block_on(run(
-            cfg(vus, Load::Duration(Duration::from_secs(secs))),
+            cfg(vus, Load::duration(Duration::from_secs(secs))),
             StopSignals::none(),
             |_| {},
         ))

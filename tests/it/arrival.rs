@@ -19,10 +19,7 @@ async fn go(target: &str, vus: u32, load: Load, env: &[(&str, &str)]) -> Summary
 }
 
 fn rate(per_sec: f64, secs: u64) -> Load {
-    Load::Rate {
-        per_sec,
-        duration: Duration::from_secs(secs),
-    }
+    Load::rate(per_sec, Duration::from_secs(secs))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +78,7 @@ async fn a_stall_shows_in_open_model_percentiles_but_barely_in_closed_ones() {
     let closed = go(
         &server.url(),
         1,
-        Load::Duration(Duration::from_secs(2)),
+        Load::duration(Duration::from_secs(2)),
         &env,
     )
     .await;
@@ -100,10 +97,7 @@ async fn a_ramping_rate_starts_the_area_under_its_stages() {
         target,
     };
     // 0 → 200/s over 1 s (100), hold 200/s for 1 s (200), 200 → 0 over 1 s (100).
-    let load = Load::RampingRate {
-        start_rate: 0.0,
-        stages: vec![st(1000, 200.0), st(1000, 200.0), st(1000, 0.0)],
-    };
+    let load = Load::ramping_rate(0.0, vec![st(1000, 200.0), st(1000, 200.0), st(1000, 0.0)]);
     let s = go(&server.url(), 20, load, &[("TASKS", "get")]).await;
     let t = &s.totals;
     assert_eq!(t.iterations + t.dropped_iterations, 400, "{t:?}");

@@ -33,7 +33,7 @@ async fn requests_reported_equal_requests_served() {
         PROBE_WASM,
         &server.url(),
         4,
-        Load::Iterations(200),
+        Load::iterations(200),
         &[("TASKS", "get"), ("NAME", "ping")],
     );
     let s = go(cfg).await;
@@ -70,7 +70,7 @@ async fn default_names_group_by_method_and_path() {
         PROBE_WASM,
         &server.url(),
         1,
-        Load::Iterations(3),
+        Load::iterations(3),
         &[("TASKS", "get")],
     );
     let s = go(cfg).await;
@@ -84,7 +84,7 @@ async fn http_failures_are_counted_by_status() {
         PROBE_WASM,
         &server.url(),
         2,
-        Load::Iterations(10),
+        Load::iterations(10),
         &[
             ("TASKS", "get"),
             ("PATH", "/status/503"),
@@ -115,7 +115,7 @@ async fn refused_connections_are_counted_as_connect_errors() {
         PROBE_WASM,
         &format!("http://127.0.0.1:{port}"),
         1,
-        Load::Iterations(5),
+        Load::iterations(5),
         &[("TASKS", "get"), ("NAME", "nowhere")],
     );
     let s = go(cfg).await;
@@ -133,7 +133,7 @@ async fn a_request_from_describe_is_refused_and_the_run_goes_on() {
         2,
         // Per VU, so both VUs surely get an instance (shared iterations could all go
         // to the first one up).
-        Load::PerVuIterations(3),
+        Load::per_vu_iterations(3),
         &[("TASKS", "get"), ("SEND_IN_DESCRIBE", "1")],
     );
     let s = go(cfg).await;
@@ -152,7 +152,7 @@ async fn slow_responses_time_out() {
         PROBE_WASM,
         &server.url(),
         2,
-        Load::Iterations(4),
+        Load::iterations(4),
         &[("TASKS", "get"), ("PATH", "/slow/3000"), ("NAME", "slow")],
     );
     cfg.request_timeout = Duration::from_millis(200);
@@ -171,7 +171,7 @@ async fn cookies_redirects_and_gzip() {
         PROBE_WASM,
         &server.url(),
         2,
-        Load::Iterations(20),
+        Load::iterations(20),
         &[("TASKS", "cookies,redirect")],
     );
     let s = go(cfg).await;
@@ -200,7 +200,7 @@ async fn https_with_own_ca_negotiates_http2() {
         PROBE_WASM,
         &server.url(),
         2,
-        Load::Iterations(20),
+        Load::iterations(20),
         &[("TASKS", "get"), ("NAME", "tls")],
     );
     cfg.ca_certs = vec![ca];
@@ -215,7 +215,7 @@ async fn https_with_own_ca_negotiates_http2() {
         PROBE_WASM,
         &server.url(),
         1,
-        Load::Iterations(2),
+        Load::iterations(2),
         &[("TASKS", "get"), ("NAME", "tls")],
     );
     let s = go(cfg).await;
@@ -229,7 +229,7 @@ async fn a_trapping_task_fails_its_iteration_and_the_run_goes_on() {
         PROBE_WASM,
         &server.url(),
         1,
-        Load::Iterations(10),
+        Load::iterations(10),
         &[("TASKS", "trap_every_other")],
     );
     let s = go(cfg).await;
@@ -256,7 +256,7 @@ async fn a_spinning_task_exhausts_its_fuel() {
         PROBE_WASM,
         &server.url(),
         1,
-        Load::Iterations(2),
+        Load::iterations(2),
         &[("TASKS", "spin")],
     );
     cfg.limits.fuel_per_call = 5_000_000;
@@ -275,7 +275,7 @@ async fn scenario_failures_and_setup_failures_are_reported() {
         PROBE_WASM,
         &server.url(),
         1,
-        Load::Iterations(3),
+        Load::iterations(3),
         &[("TASKS", "fail")],
     );
     let s = go(cfg).await;
@@ -286,7 +286,7 @@ async fn scenario_failures_and_setup_failures_are_reported() {
         PROBE_WASM,
         &server.url(),
         2,
-        Load::Iterations(4),
+        Load::iterations(4),
         &[("TASKS", "get"), ("FAIL_START", "1")],
     );
     let s = go(cfg).await;
@@ -302,7 +302,7 @@ async fn custom_metrics_are_aggregated() {
         PROBE_WASM,
         &server.url(),
         2,
-        Load::Iterations(10),
+        Load::iterations(10),
         &[("TASKS", "custom")],
     );
     let s = go(cfg).await;
@@ -325,7 +325,7 @@ async fn an_interrupted_run_still_summarises_what_it_measured() {
         PROBE_WASM,
         &server.url(),
         3,
-        Load::Duration(Duration::from_secs(600)),
+        Load::duration(Duration::from_secs(600)),
         &[("TASKS", "get"), ("WAIT_MS", "5")],
     );
     let stop = StopSignals {
@@ -350,7 +350,7 @@ async fn smoke_plugin_against_the_demo_target() {
         SMOKE_WASM,
         &format!("http://{}", demo.addr),
         5,
-        Load::Iterations(60),
+        Load::iterations(60),
         &[("WAIT_MIN_MS", "0"), ("WAIT_MAX_MS", "1")],
     );
     let s = go(cfg).await;
@@ -396,7 +396,7 @@ async fn summary_json_round_trips_losslessly() {
         PROBE_WASM,
         &server.url(),
         2,
-        Load::Iterations(50),
+        Load::iterations(50),
         &[("TASKS", "get")],
     );
     let s = go(cfg).await;
@@ -414,7 +414,7 @@ async fn a_second_interrupt_cuts_running_iterations_off() {
         PROBE_WASM,
         &server.url(),
         2,
-        Load::Duration(Duration::from_secs(600)),
+        Load::duration(Duration::from_secs(600)),
         &[("TASKS", "get"), ("PATH", "/slow/20000"), ("NAME", "stuck")],
     );
     let stop = StopSignals {

@@ -20,7 +20,7 @@ async fn big_bodies(
         GO_GC_WASM,
         &server.url(),
         4,
-        Load::Iterations(iterations),
+        Load::iterations(iterations),
         &all,
     );
     let s = run(cfg, StopSignals::none(), |_| {})

@@ -61,7 +61,7 @@ fn no_refusals(st: &DemoStats) {
 
 async fn smoke(wasm: &str) {
     let vus = 4;
-    let (s, demo) = journey(wasm, vus, Load::Iterations(120), &[], Knobs::default()).await;
+    let (s, demo) = journey(wasm, vus, Load::iterations(120), &[], Knobs::default()).await;
     let st = &demo.shop.stats;
     no_refusals(st);
     let (list, view, me) = (
@@ -81,7 +81,7 @@ async fn smoke(wasm: &str) {
 
 async fn checkout(wasm: &str) {
     let vus = 4;
-    let (s, demo) = journey(wasm, vus, Load::Iterations(160), &[], Knobs::default()).await;
+    let (s, demo) = journey(wasm, vus, Load::iterations(160), &[], Knobs::default()).await;
     let st = &demo.shop.stats;
     no_refusals(st);
     let (browse, add, buy) = (
@@ -123,7 +123,7 @@ async fn token_refresh(wasm: &str) {
     let (s, demo) = journey(
         wasm,
         vus,
-        Load::Duration(Duration::from_millis(1500)),
+        Load::duration(Duration::from_millis(1500)),
         &[
             ("REFRESH_AFTER_S", "0.25"),
             ("WAIT_MIN_MS", "10"),
@@ -160,7 +160,7 @@ async fn file_upload(wasm: &str) {
     let (s, demo) = journey(
         wasm,
         3,
-        Load::Iterations(24),
+        Load::iterations(24),
         &[("ROWS", "25"), ("POLL_MS", "20")],
         knobs,
     )

@@ -29,7 +29,7 @@ async fn real_output_validates_against_the_schema() {
     let server = start_server().await;
     let mut cfg = RunConfig::new(
         PathBuf::from(PROBE_WASM),
-        Plan::new(2, Load::Iterations(40)),
+        Plan::new(2, Load::iterations(40)),
     );
     cfg.target = Some(server.url().parse().unwrap());
     // A mix that fills every section: requests, failures, checks, custom metrics, errors.

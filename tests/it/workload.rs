@@ -19,7 +19,7 @@ async fn ramping_stages_reach_each_count_on_time_and_lose_no_iteration() {
         PROBE_WASM,
         &server.url(),
         4,
-        Load::Stages(stages),
+        Load::stages(stages),
         &[("TASKS", "get"), ("WAIT_MS", "20")],
     );
     cfg.plan.graceful_stop = Duration::from_secs(5);
@@ -74,7 +74,7 @@ async fn per_vu_iterations_give_each_vu_its_share() {
             PROBE_WASM,
             &server.url(),
             3,
-            Load::PerVuIterations(5),
+            Load::per_vu_iterations(5),
             &[("TASKS", "get")],
         ),
         StopSignals::none(),

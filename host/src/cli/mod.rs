@@ -287,7 +287,7 @@ pub struct DemoArgs {
 pub struct Stages(pub Vec<crate::executor::Stage>);
 
 fn parse_stages(s: &str) -> Result<Stages, String> {
-    crate::executor::ramping::parse_stages(s).map(Stages)
+    crate::executor::ramping_vus::parse_stages(s).map(Stages)
 }
 
 pub use crate::parse::{parse_duration, parse_target_url};
@@ -390,7 +390,7 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
         .context("starting the demo target")?;
     let target = format!("http://{}", server.addr);
     eprintln!("stampede: demo target listening on {target}");
-    let mut plan = Plan::new(args.vus.max(1), Load::Duration(args.duration));
+    let mut plan = Plan::new(args.vus.max(1), Load::duration(args.duration));
     plan.graceful_stop = Duration::from_secs(5);
     let mut cfg = RunConfig::new(PathBuf::from("bundled:checkout.wasm"), plan);
     cfg.scenario_bytes = Some(Arc::from(crate::demo::CHECKOUT_WASM));

@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 use super::{OutputArgs, RunArgs, parse_rules, parse_target, read_summary};
 use crate::config::{self, FileConfig, LoadSection};
 use crate::executor::segment::{Segment, split_by};
-use crate::executor::{Load, Plan, RateStage, Stage, ramping};
+use crate::executor::{Load, Plan, RateStage, Stage};
 use crate::gate::verdict::BaselineGate;
 use crate::gate::{AbortRule, Gate, Threshold};
 use crate::run::RunConfig;
@@ -152,11 +152,6 @@ impl LoadSpec {
                 set.join(" and ")
             );
         }
-        if let Some(d) = self.duration
-            && d.is_zero()
-        {
-            bail!("--duration 0s: the run needs some time");
-        }
         let open = self.rate.is_some() || self.rate_stages.is_some();
         if self.max_vus.is_some() && !open {
             bail!("--max-vus applies to an arrival rate (--rate, or rate_stages in the config)");
@@ -164,80 +159,53 @@ impl LoadSpec {
         if self.start_rate.is_some() && self.rate_stages.is_none() {
             bail!("start_rate needs rate_stages in [load]");
         }
-        if let Some(stages) = &self.stages {
+        let load = if let Some(stages) = &self.stages {
             if self.vus.is_some() || self.duration.is_some() {
                 bail!("--stages sets the VUs and the duration itself: drop --vus and --duration");
             }
-            ramping::validate(stages).map_err(|e| anyhow::anyhow!("--stages: {e}"))?;
-            let mut plan = Plan::new(ramping::max_vus(stages), Load::Stages(stages.clone()));
-            plan.graceful_stop = graceful_stop;
-            return Ok(plan);
-        }
-        if open {
-            let mut plan = self.open_plan()?;
-            plan.graceful_stop = graceful_stop;
-            return Ok(plan);
-        }
-        let load = match (self.duration, self.iterations, self.iterations_per_vu) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                bail!("--duration and an iteration count cannot be combined: pick one")
-            }
-            (_, Some(0), _) => bail!("--iterations 0: at least one iteration is needed"),
-            (_, _, Some(0)) => bail!("--iterations-per-vu 0: at least one iteration is needed"),
-            (_, Some(n), _) => Load::Iterations(n),
-            (_, _, Some(n)) => Load::PerVuIterations(n),
-            (Some(d), None, None) => Load::Duration(d),
-            (None, None, None) => Load::Iterations(1),
-        };
-        let mut plan = Plan::new(self.vus.unwrap_or(1), load);
-        plan.graceful_stop = graceful_stop;
-        Ok(plan)
-    }
-
-    /// A constant (`--rate`) or ramping (`rate_stages`) arrival rate.
-    fn open_plan(&self) -> Result<Plan> {
-        let load = if let Some(stages) = &self.rate_stages {
-            if self.duration.is_some() {
-                bail!("rate_stages set the duration themselves: drop --duration");
-            }
-            let start_rate = self.start_rate.unwrap_or(0.0);
-            let bad = |r: f64| !(r >= 0.0 && r.is_finite());
-            if bad(start_rate) || stages.iter().any(|s| bad(s.target)) {
-                bail!("rate_stages: rates must be 0 or more iterations per second");
-            }
-            if crate::executor::arrival::planned(start_rate, stages) == 0 {
-                bail!("rate_stages: the stages plan no iterations");
-            }
-            Load::RampingRate {
-                start_rate,
-                stages: stages.clone(),
-            }
+            Load::stages(stages.clone())
+        } else if open {
+            self.open_load()?
         } else {
-            let rate = self.rate.unwrap_or_default();
-            if !(rate > 0.0 && rate.is_finite()) {
-                bail!("--rate {rate}: iterations per second must be above 0");
-            }
-            let Some(duration) = self.duration else {
-                bail!("--rate needs --duration, e.g. --rate {rate} --duration 30s");
-            };
-            Load::Rate {
-                per_sec: rate,
-                duration,
+            match (self.duration, self.iterations, self.iterations_per_vu) {
+                (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                    bail!("--duration and an iteration count cannot be combined: pick one")
+                }
+                (_, Some(n), _) => Load::iterations(n),
+                (_, _, Some(n)) => Load::per_vu_iterations(n),
+                (Some(d), None, None) => Load::duration(d),
+                (None, None, None) => Load::iterations(1),
             }
         };
-        // VUs set up in advance: by default one per iteration per second at the peak.
-        let (start, stages) = load.rate_stages().unwrap_or_default();
-        let peak = stages.iter().map(|s| s.target).fold(start, f64::max);
-        let vus = self
-            .vus
-            .unwrap_or_else(|| (peak.ceil() as u32).clamp(1, 1000));
+        let executor = load.executor();
+        executor.validate().map_err(anyhow::Error::msg)?;
+        let vus = self.vus.or_else(|| executor.default_vus()).unwrap_or(1);
         let max_vus = self.max_vus.unwrap_or(vus);
         if max_vus < vus {
             bail!("--max-vus {max_vus} is below the {vus} VUs set up in advance (--vus)");
         }
         let mut plan = Plan::new(vus, load);
         plan.max_vus = max_vus;
+        plan.graceful_stop = graceful_stop;
         Ok(plan)
+    }
+
+    /// A constant (`--rate`) or ramping (`rate_stages`) arrival rate.
+    fn open_load(&self) -> Result<Load> {
+        if let Some(stages) = &self.rate_stages {
+            if self.duration.is_some() {
+                bail!("rate_stages set the duration themselves: drop --duration");
+            }
+            return Ok(Load::ramping_rate(
+                self.start_rate.unwrap_or(0.0),
+                stages.clone(),
+            ));
+        }
+        let rate = self.rate.unwrap_or_default();
+        let Some(duration) = self.duration else {
+            bail!("--rate needs --duration, e.g. --rate {rate} --duration 30s");
+        };
+        Ok(Load::rate(rate, duration))
     }
 }
 
@@ -601,18 +569,12 @@ fn weighted_plans(file: &FileConfig, top: &LoadSpec) -> Result<BTreeMap<String, 
     let max_vus = split_by(plan.max_vus as u64, &weights);
     for (i, (name, w)) in sharing.iter().enumerate() {
         let total: u64 = weights.iter().sum();
-        let load = match &plan.load {
-            Load::Duration(_) | Load::PerVuIterations(_) => plan.load.clone(),
-            Load::Iterations(n) => Load::Iterations(split_by(*n, &weights)[i]),
-            Load::Rate { per_sec, duration } => Load::Rate {
-                per_sec: per_sec * *w as f64 / total as f64,
-                duration: *duration,
-            },
-            Load::Stages(_) | Load::RampingRate { .. } => bail!(
+        let Some(load) = plan.executor().weighted(&weights, i) else {
+            bail!(
                 "weights share constant VUs, iterations or a constant rate; give scenario {name:?} its own [scenarios.{name}.load] for stages"
-            ),
+            );
         };
-        if vus[i] == 0 || matches!(load, Load::Iterations(0)) {
+        if vus[i] == 0 || load == Load::iterations(0) {
             bail!(
                 "scenario {name:?} gets nothing of {} VUs at weight {w} of {total}: raise the top-level vus or its weight",
                 plan.vus
@@ -648,7 +610,7 @@ mod tests {
         let p = flags.over(&file).plan().unwrap();
         assert_eq!(
             (p.vus, p.load),
-            (20, Load::Duration(Duration::from_secs(5)))
+            (20, Load::duration(Duration::from_secs(5)))
         );
     }
 
@@ -664,7 +626,7 @@ mod tests {
             ..Default::default()
         };
         let p = flags.over(&file).plan().unwrap();
-        assert_eq!((p.vus, p.load), (20, Load::Iterations(7)));
+        assert_eq!((p.vus, p.load), (20, Load::iterations(7)));
 
         let stages = vec![Stage {
             duration: Duration::from_secs(2),
@@ -675,7 +637,7 @@ mod tests {
             ..Default::default()
         };
         let p = flags.over(&file).plan().unwrap();
-        assert_eq!((p.vus, p.load), (3, Load::Stages(stages)));
+        assert_eq!((p.vus, p.load), (3, Load::stages(stages)));
 
         let file = LoadSpec {
             rate: Some(50.0),
@@ -687,9 +649,7 @@ mod tests {
             ..Default::default()
         };
         let p = flags.over(&file).plan().unwrap();
-        assert!(
-            matches!(p.load, Load::Rate { per_sec, duration } if per_sec == 10.0 && duration == Duration::from_secs(30))
-        );
+        assert!(p.load == Load::rate(10.0, Duration::from_secs(30)));
     }
 
     #[test]
@@ -798,7 +758,7 @@ mod tests {
             iterations: Some(3),
             ..Default::default()
         };
-        assert_eq!(flags.over(&file).plan().unwrap().load, Load::Iterations(3));
+        assert_eq!(flags.over(&file).plan().unwrap().load, Load::iterations(3));
     }
 
     #[test]
@@ -833,8 +793,8 @@ load = { rate = 50, duration = "10s" }
         let plans = weighted_plans(&file, &LoadSpec::from(&file.load)).unwrap();
         assert_eq!(plans.len(), 2, "spike has its own load");
         let (b, c) = (&plans["browse"], &plans["checkout"]);
-        assert_eq!((b.vus, b.load.clone()), (8, Load::Iterations(75)));
-        assert_eq!((c.vus, c.load.clone()), (2, Load::Iterations(25)));
+        assert_eq!((b.vus, b.load.clone()), (8, Load::iterations(75)));
+        assert_eq!((c.vus, c.load.clone()), (2, Load::iterations(25)));
 
         let file = config::parse(
             "[load]\nvus = 1\nduration = \"1s\"\n[scenarios.a]\nscenario = \"a.wasm\"\n[scenarios.b]\nscenario = \"b.wasm\"\n",
@@ -859,8 +819,6 @@ load = { rate = 50, duration = "10s" }
         };
         let p = flags.over(&file).plan().unwrap();
         assert_eq!((p.vus, p.max_vus), (10, 200));
-        assert!(
-            matches!(p.load, Load::Rate { duration, .. } if duration == Duration::from_secs(30))
-        );
+        assert!(p.load == Load::rate(100.0, Duration::from_secs(30)));
     }
 }

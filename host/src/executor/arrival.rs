@@ -1,4 +1,5 @@
-//! The open model (k6 `constant-arrival-rate` and `ramping-arrival-rate`): a scheduler
+//! The open model's engine (k6 `constant-arrival-rate` and `ramping-arrival-rate`
+//! run on it): a scheduler
 //! starts iteration k when the planned rate's running total reaches k (at
 //! `start + k / rate` for a constant rate) on whichever VU is idle. With no idle VU a
 //! new one is set up if the plan allows more (its setup time counts against the
@@ -15,6 +16,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use super::user::{self, VuShared};
+use super::{LoadCtx, LoadEnd};
 use crate::metrics::Event;
 use crate::metrics::names::NameId;
 use crate::vu::{CallError, Vu};
@@ -158,6 +160,70 @@ pub async fn schedule(
         } else {
             pool.dropped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// Runs an open model: sets up `plan.vus` VUs, starts the clock once they are ready
+/// (k6 pre-allocates too), then starts this process's stripe of the schedule, setting
+/// up more VUs (up to `plan.max_vus`) when none is idle.
+pub async fn run(ctx: LoadCtx<'_>, start_rate: f64, stages: &[RateStage]) -> LoadEnd {
+    let LoadCtx {
+        plan,
+        shared,
+        vus,
+        vu_stop,
+        mut cut,
+        load_start,
+    } = ctx;
+    let pool = Arc::new(IdlePool::new(plan.vus, plan.max_vus));
+    for id in 1..=plan.vus {
+        vus.spawn(vu_loop(
+            shared.clone(),
+            id,
+            pool.clone(),
+            vu_stop.clone(),
+            None,
+        ));
+    }
+    if plan.vus > 0 {
+        tokio::select! {
+            _ = pool.wait_ready(plan.vus as usize, Duration::from_secs(30)) => {}
+            _ = cut.wait_for(|c| *c) => return LoadEnd::default(),
+        }
+    }
+    let start = *load_start.get_or_init(Instant::now);
+    // VUs the scheduler asks for when none is idle, with the iteration they take.
+    let (grow_tx, mut grow_rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let grow = |at| pool.try_grow() && grow_tx.send(at).is_ok();
+    let stripe = plan.stripe;
+    let due = arrivals(start_rate, stages)
+        .enumerate()
+        .filter(move |(k, _)| stripe.is_none_or(|s| s.owns(*k as u64)))
+        .map(|(_, at)| at);
+    let sched = schedule(pool.clone(), due, start, grow);
+    tokio::pin!(sched);
+    let mut next_id = plan.vus;
+    loop {
+        tokio::select! {
+            _ = &mut sched => break,
+            _ = cut.wait_for(|c| *c) => break,
+            Some(at) = grow_rx.recv() => {
+                next_id += 1;
+                let (shared, pool, stop) = (shared.clone(), pool.clone(), vu_stop.clone());
+                vus.spawn(vu_loop(shared, next_id, pool, stop, Some(at)));
+            }
+        }
+    }
+    // A VU asked for in the load's last instant never got to start its iteration:
+    // that iteration counts as dropped, and the VU as never set up.
+    while grow_rx.try_recv().is_ok() {
+        pool.started.fetch_sub(1, Ordering::Relaxed);
+        pool.dropped.fetch_add(1, Ordering::Relaxed);
+        pool.release_one();
+    }
+    LoadEnd {
+        finished: false,
+        dropped_iterations: pool.dropped.load(Ordering::Relaxed),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The closed model: each VU loops task after task, waiting between them, until the
 //! run's budget (time or shared iterations) is spent. Latency here is service time.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -8,6 +9,7 @@ use std::time::Instant;
 use tokio::sync::watch;
 
 use super::user::{self, VuShared};
+use super::{LoadCtx, LoadEnd};
 use crate::metrics::Event;
 use crate::metrics::names::NameId;
 use crate::vu::{CallError, Vu};
@@ -39,6 +41,65 @@ impl Budget {
                 .is_ok(),
         }
     }
+}
+
+/// Runs a closed model: `plan.vus` VUs, VU `id` drawing on `budget(id)`, until
+/// `load` completes, every VU has ended (its iterations spent), or the load is cut.
+/// `load` is handed the time the load started.
+pub async fn run<L: Future<Output = ()> + Send>(
+    ctx: LoadCtx<'_>,
+    budget: impl Fn(u32) -> Arc<Budget>,
+    wanted: Option<watch::Receiver<u32>>,
+    load: impl FnOnce(tokio::time::Instant) -> L,
+) -> LoadEnd {
+    let LoadCtx {
+        plan,
+        shared,
+        vus,
+        vu_stop,
+        mut cut,
+        load_start,
+    } = ctx;
+    for id in 1..=plan.vus {
+        vus.spawn(vu_loop(
+            shared.clone(),
+            id,
+            budget(id),
+            vu_stop.clone(),
+            wanted.clone(),
+        ));
+    }
+    let start = *load_start.get_or_init(tokio::time::Instant::now);
+    if vus.is_empty() {
+        // No VU here (a segment's share can be none): only a time-bound load waits.
+        tokio::select! {
+            _ = load(start) => {}
+            _ = cut.wait_for(|c| *c) => {}
+        }
+        return LoadEnd::default();
+    }
+    let load = load(start);
+    tokio::pin!(load);
+    let finished = loop {
+        tokio::select! {
+            _ = &mut load => break false,
+            _ = cut.wait_for(|c| *c) => break false,
+            Some(_) = vus.join_next() => if vus.is_empty() { break true },
+        }
+    };
+    LoadEnd {
+        finished,
+        dropped_iterations: 0,
+    }
+}
+
+/// A closed model bounded by iterations only: it ends when its VUs have spent them
+/// (at once when this process has no VU).
+pub async fn run_counted(ctx: LoadCtx<'_>, budget: impl Fn(u32) -> Arc<Budget>) -> LoadEnd {
+    if ctx.plan.vus == 0 {
+        return LoadEnd::default();
+    }
+    run(ctx, budget, None, |_| std::future::pending()).await
 }
 
 /// One VU's loop. With `wanted` (ramping VUs), VU `id` loops only while `id <= wanted`
@@ -177,8 +238,11 @@ async fn pause(
 ) -> bool {
     let ramped_down = async {
         match wanted {
+            // The controller gone means the load is over: the stop follows.
             Some(w) => {
-                let _ = w.wait_for(|n| *n < id).await;
+                if w.wait_for(|n| *n < id).await.is_err() {
+                    std::future::pending::<()>().await
+                }
             }
             None => std::future::pending().await,
         }

@@ -3,7 +3,7 @@
 //! rates split by striping the one global schedule (segment i starts iterations k with
 //! k mod N = i), so the union of the segments is the whole schedule, to the instant.
 
-use super::{Load, Plan, Stage};
+use super::Plan;
 
 /// Segment `index` (0-based) of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,39 +76,12 @@ impl Segment {
         let mut p = plan.clone();
         p.vus = share(plan.vus);
         p.max_vus = share(plan.max_vus);
-        p.load = match &plan.load {
-            Load::Duration(d) => Load::Duration(*d),
-            // Shared iterations follow the VUs: a segment without VUs could not run
-            // its share, so the shares are split in proportion to the VU shares.
-            Load::Iterations(n) => {
-                let vus: Vec<u64> = (0..self.count)
-                    .map(|i| {
-                        Segment {
-                            index: i,
-                            count: self.count,
-                        }
-                        .share(plan.vus as u64)
-                    })
-                    .collect();
-                Load::Iterations(split_by(*n, &vus)[self.index as usize])
-            }
-            Load::PerVuIterations(n) => Load::PerVuIterations(*n),
-            Load::Stages(stages) => Load::Stages(
-                stages
-                    .iter()
-                    .map(|s| Stage {
-                        duration: s.duration,
-                        target: share(s.target),
-                    })
-                    .collect(),
-            ),
-            open @ (Load::Rate { .. } | Load::RampingRate { .. }) => {
-                p.stripe = Some(*self);
-                // A segment with iterations to start needs a VU to start them on.
-                p.vus = p.vus.max(1);
-                open.clone()
-            }
-        };
+        p.load = plan.executor().split(self, plan);
+        if p.load.is_open() {
+            p.stripe = Some(*self);
+            // A segment with iterations to start needs a VU to start them on.
+            p.vus = p.vus.max(1);
+        }
         p.max_vus = p.max_vus.max(p.vus);
         p
     }
@@ -145,6 +118,7 @@ pub fn split_by(n: u64, weights: &[u64]) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::executor::{Load, SharedIterations, Stage};
     use std::time::Duration;
 
     fn seg(i: u32, n: u32) -> Segment {
@@ -168,7 +142,7 @@ mod tests {
 
     #[test]
     fn plans_split_with_unique_vu_ids() {
-        let plan = Plan::new(7, Load::Iterations(100));
+        let plan = Plan::new(7, Load::iterations(100));
         let parts: Vec<(Plan, u32)> = (0..3).map(|i| seg(i, 3).split(&plan)).collect();
         assert_eq!(
             parts.iter().map(|(p, o)| (p.vus, *o)).collect::<Vec<_>>(),
@@ -177,32 +151,26 @@ mod tests {
         let its: u64 = parts
             .iter()
             .map(|(p, _)| match p.load {
-                Load::Iterations(n) => n,
+                Load::SharedIterations(SharedIterations { iterations }) => iterations,
                 _ => 0,
             })
             .sum();
         assert_eq!(its, 100);
         let stages = Plan::new(
             10,
-            Load::Stages(vec![Stage {
+            Load::stages(vec![Stage {
                 duration: Duration::from_secs(5),
                 target: 10,
             }]),
         );
         let targets: Vec<u32> = (0..4)
             .map(|i| match seg(i, 4).split(&stages).0.load {
-                Load::Stages(s) => s[0].target,
+                Load::RampingVus(r) => r.stages[0].target,
                 _ => 0,
             })
             .collect();
         assert_eq!(targets.iter().sum::<u32>(), 10);
-        let rate = Plan::new(
-            3,
-            Load::Rate {
-                per_sec: 100.0,
-                duration: Duration::from_secs(1),
-            },
-        );
+        let rate = Plan::new(3, Load::rate(100.0, Duration::from_secs(1)));
         let (p, _) = seg(2, 5).split(&rate);
         assert_eq!((p.vus, p.stripe), (1, Some(seg(2, 5))));
     }
@@ -210,13 +178,13 @@ mod tests {
     #[test]
     fn no_segment_is_left_iterations_without_vus_nor_shares_ids() {
         // One VU, 100 shared iterations, two segments: all 100 go where the VU is.
-        let plan = Plan::new(1, Load::Iterations(100));
+        let plan = Plan::new(1, Load::iterations(100));
         let parts: Vec<(Plan, u32)> = (0..2).map(|i| seg(i, 2).split(&plan)).collect();
         assert_eq!(parts[0].0.vus + parts[1].0.vus, 1);
         let its: Vec<u64> = parts
             .iter()
             .map(|(p, _)| match p.load {
-                Load::Iterations(n) => n,
+                Load::SharedIterations(SharedIterations { iterations }) => iterations,
                 _ => 0,
             })
             .collect();
@@ -231,16 +199,10 @@ mod tests {
                 .iter()
                 .find(|(p, _)| p.vus == 0)
                 .map(|(p, _)| p.load.clone()),
-            Some(Load::Iterations(0))
+            Some(Load::iterations(0))
         );
         // An open model raises each segment to one VU: the id ranges must not overlap.
-        let rate = Plan::new(
-            1,
-            Load::Rate {
-                per_sec: 1.0,
-                duration: Duration::from_secs(1),
-            },
-        );
+        let rate = Plan::new(1, Load::rate(1.0, Duration::from_secs(1)));
         let ranges: Vec<(u32, u32)> = (0..3)
             .map(|i| {
                 let (p, o) = seg(i, 3).split(&rate);

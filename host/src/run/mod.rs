@@ -19,9 +19,8 @@ use url::Url;
 use crate::client::policy::{NetPolicy, PolicyResolver};
 use crate::client::{ClientConfig, FixedResolver, Resolver, SystemResolver, tls};
 use crate::engine::{self, EngineSettings};
-use crate::executor::closed::{self, Budget};
 use crate::executor::user::{Gauge, LifecycleNames, MakeCtx, SetupFailures, VuShared};
-use crate::executor::{Load, Plan, arrival, ramping};
+use crate::executor::{LoadCtx, LoadEnd, Plan};
 use crate::gate::AbortRule;
 use crate::metrics::aggregate::{Live, RunMeta};
 use crate::metrics::names::LocalNames;
@@ -338,15 +337,6 @@ pub async fn run(
         active: active.clone(),
         failures: failures.clone(),
     });
-    let shared_budget = Arc::new(match cfg.plan.load {
-        Load::Iterations(n) => Budget::iterations(n),
-        _ => Budget::until_stopped(),
-    });
-    let pool = Arc::new(arrival::IdlePool::new(cfg.plan.vus, cfg.plan.max_vus));
-    // VUs the scheduler asks for when none is idle, with the iteration they take.
-    let (grow_tx, mut grow_rx) = tokio::sync::mpsc::unbounded_channel::<tokio::time::Instant>();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (wanted_tx, wanted_rx) = tokio::sync::watch::channel(0u32);
     for line in cfg.plan.describe() {
         progress(Progress::Note(line));
     }
@@ -388,69 +378,25 @@ pub async fn run(
         }
     }
     let mut vus = tokio::task::JoinSet::new();
-    // Interrupted before its start: no VU is set up.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Interrupted before its start: no VU is set up, no load runs.
     let stopped_early = interrupted.is_some() || aborted.is_some();
-    let spawn_vus = if stopped_early { 0 } else { cfg.plan.vus };
-    for id in 1..=spawn_vus {
-        let stop = stop_rx.clone();
-        match &cfg.plan.load {
-            Load::Rate { .. } | Load::RampingRate { .. } => {
-                vus.spawn(arrival::vu_loop(
-                    shared.clone(),
-                    id,
-                    pool.clone(),
-                    stop,
-                    None,
-                ));
-            }
-            load => {
-                let budget = match load {
-                    Load::PerVuIterations(n) => Arc::new(Budget::iterations(*n)),
-                    _ => shared_budget.clone(),
-                };
-                let wanted = matches!(load, Load::Stages(_)).then(|| wanted_rx.clone());
-                vus.spawn(closed::vu_loop(shared.clone(), id, budget, stop, wanted));
-            }
-        }
-    }
-    let mut next_id = cfg.plan.vus;
-    // The open model starts its clock once the VUs are set up (k6 pre-allocates too).
-    if open && spawn_vus > 0 {
-        pool.wait_ready(cfg.plan.vus as usize, Duration::from_secs(30))
-            .await;
-    }
-    let load_start = tokio::time::Instant::now();
-    let load_done = async {
-        match &cfg.plan.load {
-            Load::Duration(d) => tokio::time::sleep(*d).await,
-            // With no VU here (a segment's share can be none) nothing will finish.
-            Load::Iterations(_) | Load::PerVuIterations(_) if spawn_vus == 0 => {}
-            Load::Iterations(_) | Load::PerVuIterations(_) => std::future::pending().await,
-            Load::Stages(stages) => {
-                ramping::control(stages.clone(), load_start, &wanted_tx).await;
-            }
-            Load::Rate { .. } | Load::RampingRate { .. } => {
-                let (start_rate, stages) = cfg.plan.load.rate_stages().unwrap_or_default();
-                let grow = |at| pool.try_grow() && grow_tx.send(at).is_ok();
-                let stripe = cfg.plan.stripe;
-                let due = arrival::arrivals(start_rate, &stages)
-                    .enumerate()
-                    .filter(move |(k, _)| stripe.is_none_or(|s| s.owns(*k as u64)))
-                    .map(|(_, at)| at);
-                arrival::schedule(pool.clone(), due, load_start, grow).await
-            }
-        }
-    };
-    let planned = cfg.plan.load.planned_duration();
-    let planned_iterations = match &cfg.plan.load {
-        Load::Iterations(n) => Some(*n),
-        Load::PerVuIterations(n) => Some(n * cfg.plan.vus as u64),
-        _ => None,
-    };
-    // Phase 1: the load itself, with a look at the figures once a second.
-    // (Skipped when interrupted before the start: that signal is spent.)
-    let finished_early = !stopped_early && {
-        tokio::pin!(load_done);
+    let requirements = cfg.plan.requirements();
+    let load_start = std::sync::OnceLock::new();
+    // Phase 1: the executor runs the load, with a look at the figures once a second.
+    let end = if stopped_early {
+        LoadEnd::default()
+    } else {
+        let (cut_tx, cut_rx) = tokio::sync::watch::channel(false);
+        let load = cfg.plan.executor().run(LoadCtx {
+            plan: &cfg.plan,
+            shared: &shared,
+            vus: &mut vus,
+            vu_stop: stop_rx.clone(),
+            cut: cut_rx,
+            load_start: &load_start,
+        });
+        tokio::pin!(load);
         // Ticks on the run's whole seconds, the time base of the series.
         let next_second = run_start.elapsed().as_secs() + 1;
         let mut tick = tokio::time::interval_at(
@@ -459,32 +405,27 @@ pub async fn run(
         );
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut last_tick = Duration::ZERO;
-        let finished_early = loop {
+        // Once cut, the executor is waited for (it ends promptly) and nothing else.
+        let mut cut = false;
+        let end = loop {
             tokio::select! {
-                _ = &mut interrupt => {
+                end = &mut load => break end,
+                _ = &mut interrupt, if !cut => {
                     interrupted = Some("interrupted (Ctrl-C)".to_string());
-                    break false;
+                    cut = true;
                 }
-                _ = &mut load_done => break false,
-                why = &mut abort_signal => {
+                why = &mut abort_signal, if !cut => {
                     aborted = Some(why);
-                    break false;
+                    cut = true;
                 }
                 // A VU that cannot be created: the load asked for cannot run. Stop, as
                 // an abort does, so the other scenarios of the run stop too.
-                why = failures.wait() => {
+                why = failures.wait(), if !cut => {
                     let why = format!("a VU could not be started ({why})");
                     progress(Progress::Aborted(why));
-                    break false;
+                    cut = true;
                 }
-                // Closed-model VUs end when their iterations are spent.
-                Some(_) = vus.join_next() => if vus.is_empty() { break true },
-                Some(at) = grow_rx.recv() => {
-                    next_id += 1;
-                    let (shared, pool, stop) = (shared.clone(), pool.clone(), stop_rx.clone());
-                    vus.spawn(arrival::vu_loop(shared, next_id, pool, stop, Some(at)));
-                }
-                at = tick.tick() => {
+                at = tick.tick(), if !cut => {
                     let vus_now = active.get();
                     // The tick's scheduled time, so each sample lands in its own second.
                     let at = at.into_std().saturating_duration_since(run_start);
@@ -493,38 +434,34 @@ pub async fn run(
                         continue;
                     };
                     progress(Progress::Live(LiveStatus {
-                        elapsed: load_start.elapsed(),
-                        planned,
-                        planned_iterations,
+                        elapsed: load_start.get().map_or(Duration::ZERO, |s| s.elapsed()),
+                        planned: requirements.duration,
+                        planned_iterations: requirements.iterations,
                         vus: vus_now,
                         live: report.live,
                     }));
                     if let Some(why) = report.abort {
                         progress(Progress::Aborted(why.clone()));
                         aborted = Some(why);
-                        break false;
+                        cut = true;
                     }
                 }
+            }
+            if cut {
+                let _ = cut_tx.send(true);
             }
         };
         // The gauge as the load ends, in the last second the ticks reached or the
         // one after (a late wake-up must not open a second of its own).
-        let end = run_start.elapsed().min(last_tick + Duration::from_secs(1));
-        monitor.tick(end, active.get()).await;
-        finished_early
+        let last = run_start.elapsed().min(last_tick + Duration::from_secs(1));
+        monitor.tick(last, active.get()).await;
+        end
     };
     drop(shared);
-    // A VU asked for in the load's last instant never got to start its iteration:
-    // that iteration counts as dropped, and the VU as never set up.
-    while grow_rx.try_recv().is_ok() {
-        pool.started.fetch_sub(1, Ordering::Relaxed);
-        pool.dropped.fetch_add(1, Ordering::Relaxed);
-        pool.release_one();
-    }
     let _ = stop_tx.send(true);
     // Phase 2: running iterations finish within the graceful stop (VUs waiting
     // between tasks stop at once), unless a hard stop comes first.
-    if !finished_early {
+    if !end.finished {
         if interrupted.is_some() {
             progress(Progress::Note(
                 "stopping: running iterations finish first (Ctrl-C again stops at once)".into(),
@@ -572,11 +509,11 @@ pub async fn run(
         interrupted,
         aborted,
         warnings,
-        dropped_iterations: pool.dropped.load(Ordering::Relaxed),
+        dropped_iterations: end.dropped_iterations,
         peak_rss_kib: peak_rss_kib(),
         // The VUs that ran, not those asked for.
         vus_max: active.started(),
-        run_errors: setup_errors(&failures, spawn_vus),
+        run_errors: setup_errors(&failures, cfg.plan.vus),
         ..meta
     }))
 }

@@ -1,12 +1,91 @@
-//! Ramping VUs (k6 `ramping-vus`): the number of looping VUs follows linear stages.
-//! A controller publishes the wanted count; VU `id` loops while `id <= wanted` and
-//! parks otherwise (finishing the iteration it is in), so ramping down never cuts a
-//! started iteration short.
+//! k6 `ramping-vus`: the number of looping VUs follows linear stages. A controller
+//! publishes the wanted count; VU `id` loops while `id <= wanted` and parks otherwise
+//! (finishing the iteration it is in), so ramping down never cuts a started iteration
+//! short.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
+
+use super::closed::{self, Budget};
+use super::segment::Segment;
+use super::{Executor, Load, LoadCtx, LoadFuture, Plan, Requirements, fmt_d, stage_lines};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RampingVus {
+    pub stages: Vec<Stage>,
+}
+
+impl Executor for RampingVus {
+    fn kind(&self) -> &'static str {
+        "ramping-vus"
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        validate(&self.stages).map_err(|e| format!("--stages: {e}"))
+    }
+
+    fn default_vus(&self) -> Option<u32> {
+        Some(max_vus(&self.stages))
+    }
+
+    fn describe(&self, plan: &Plan) -> Vec<String> {
+        let stages = &self.stages;
+        let mut out = vec![format!(
+            "ramping-vus: up to {} VUs over {} in {} stages (graceful stop {})",
+            plan.vus,
+            fmt_d(total(stages)),
+            stages.len(),
+            plan.grace()
+        )];
+        let steps = stages.iter().map(|s| (s.duration, s.target as f64));
+        out.extend(stage_lines(0.0, steps, |from, to| {
+            if from == to {
+                format!("hold {to} VUs")
+            } else {
+                format!("{from} → {to} VUs")
+            }
+        }));
+        out
+    }
+
+    fn requirements(&self, _: &Plan) -> Requirements {
+        Requirements {
+            duration: Some(total(&self.stages)),
+            iterations: None,
+        }
+    }
+
+    /// Each stage's target is split as the VUs are.
+    fn split(&self, seg: &Segment, _: &Plan) -> Load {
+        Load::stages(
+            self.stages
+                .iter()
+                .map(|s| Stage {
+                    duration: s.duration,
+                    target: seg.share(s.target as u64) as u32,
+                })
+                .collect(),
+        )
+    }
+
+    fn weighted(&self, _: &[u64], _: usize) -> Option<Load> {
+        None
+    }
+
+    fn run<'a>(&'a self, ctx: LoadCtx<'a>) -> LoadFuture<'a> {
+        let budget = Arc::new(Budget::until_stopped());
+        let (wanted_tx, wanted_rx) = watch::channel(0u32);
+        Box::pin(closed::run(
+            ctx,
+            move |_| budget.clone(),
+            Some(wanted_rx),
+            move |start| async move { control(self.stages.clone(), start, &wanted_tx).await },
+        ))
+    }
+}
 
 /// Ramp linearly from the previous stage's target (0 before the first) to `target`
 /// over `duration`.
