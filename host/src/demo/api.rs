@@ -1,14 +1,11 @@
-//! The demo shop's router, what it counts, and the helpers its handlers share.
+//! The demo shop's router: one state per part, requests matched to their handlers.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
-use http::{HeaderMap, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Knobs;
 use super::auth::Auth;
@@ -16,91 +13,7 @@ use super::catalog::Catalog;
 use super::imports::Imports;
 use super::orders::Orders;
 use super::reports;
-
-/// What the target saw, so tests can check a scenario really did its steps.
-#[derive(Debug, Default)]
-pub struct DemoStats {
-    pub requests: AtomicU64,
-    pub logins: AtomicU64,
-    pub failed_logins: AtomicU64,
-    pub product_lists: AtomicU64,
-    pub product_views: AtomicU64,
-    pub me: AtomicU64,
-    /// Requests refused for a missing, unknown or expired token or API key.
-    pub unauthorized: AtomicU64,
-    /// Of those, tokens that had expired.
-    pub expired_tokens: AtomicU64,
-    pub carts_created: AtomicU64,
-    pub items_added: AtomicU64,
-    pub orders_placed: AtomicU64,
-    pub orders_rejected: AtomicU64,
-    /// `grant_type=password` grants issued.
-    pub oauth_grants: AtomicU64,
-    /// `grant_type=refresh_token` rotations.
-    pub oauth_refreshes: AtomicU64,
-    pub oauth_rejected: AtomicU64,
-    pub dashboard_views: AtomicU64,
-    pub usage_reports: AtomicU64,
-    pub imports_accepted: AtomicU64,
-    pub imports_rejected: AtomicU64,
-    /// CSV data rows received in accepted uploads.
-    pub import_rows_received: AtomicU64,
-    /// Rows a completed job imported (valid ones; the rest are rejected).
-    pub import_rows_imported: AtomicU64,
-    pub import_jobs_completed: AtomicU64,
-    pub import_status_polls: AtomicU64,
-    pub import_lists: AtomicU64,
-}
-
-impl DemoStats {
-    pub(super) fn add(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// Shorthand for reading a counter in tests and reports.
-pub fn get(counter: &AtomicU64) -> u64 {
-    counter.load(Ordering::SeqCst)
-}
-
-pub type Resp = Response<Full<Bytes>>;
-/// A refusal to answer with instead (boxed: a response is large).
-pub(super) type Refused = Box<Resp>;
-
-pub(super) fn json_resp(status: StatusCode, v: &Value) -> Resp {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(v.to_string())))
-        .expect("valid response")
-}
-
-pub(super) fn error(status: StatusCode, msg: &str) -> Resp {
-    json_resp(status, &json!({ "error": msg }))
-}
-
-pub(super) fn query(uri: &http::Uri) -> HashMap<String, String> {
-    uri.query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// A JSON request body, or the 400 answer to send instead.
-pub(super) fn json_body(body: &[u8]) -> Result<Value, Refused> {
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .filter(Value::is_object)
-        .ok_or_else(|| {
-            Box::new(error(
-                StatusCode::BAD_REQUEST,
-                "expected a JSON object body",
-            ))
-        })
-}
+use super::wire::{DemoStats, Refused, Resp, error, json_resp};
 
 /// The shop: every part's state, behind one router.
 pub struct Shop {
@@ -241,18 +154,23 @@ impl Shop {
                 DemoStats::add(&self.stats.product_views);
                 self.catalog.view(param)
             }
-            "POST /api/v1/carts" => self.with_user(h, |u| self.orders.create_cart(self, u, &body)),
-            "GET /api/v1/carts/{id}" => self.with_user(h, |u| self.orders.cart(self, u, param)),
-            "POST /api/v1/carts/{id}/items" => {
-                self.with_user(h, |u| self.orders.add_item(self, u, param, &body))
+            "POST /api/v1/carts" => {
+                self.with_user(h, |u| self.orders.create_cart(&self.stats, u, &body))
             }
-            "POST /api/v1/orders" => self.with_user(h, |u| self.orders.place(self, u, &body)),
+            "GET /api/v1/carts/{id}" => self.with_user(h, |u| self.orders.cart(u, param)),
+            "POST /api/v1/carts/{id}/items" => self.with_user(h, |u| {
+                self.orders
+                    .add_item(&self.stats, &self.catalog, u, param, &body)
+            }),
+            "POST /api/v1/orders" => {
+                self.with_user(h, |u| self.orders.place(&self.stats, u, &body))
+            }
             "POST /oauth/token" => self.auth.oauth_token(&self.stats, h, &body),
-            "GET /api/v2/dashboard/summary" => {
-                self.with_user(h, |u| reports::dashboard(self, u, &parts.uri))
-            }
+            "GET /api/v2/dashboard/summary" => self.with_user(h, |u| {
+                reports::dashboard(&self.stats, &self.orders, u, &parts.uri)
+            }),
             "GET /api/v2/reports/usage" => {
-                self.with_user(h, |u| reports::usage(self, u, &parts.uri))
+                self.with_user(h, |u| reports::usage(&self.stats, u, &parts.uri))
             }
             "POST /api/v1/imports/customers" => match self.api_key(h) {
                 Ok(()) => self.imports.upload(h, body).await,

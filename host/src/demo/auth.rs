@@ -11,7 +11,7 @@ use base64::Engine as _;
 use http::{HeaderMap, StatusCode, header};
 use serde_json::json;
 
-use super::api::{DemoStats, Refused, Resp, error, json_body, json_resp};
+use super::wire::{DemoStats, Refused, Resp, error, json_body, json_resp};
 use super::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_EMAIL, DEMO_PASSWORD};
 
 struct Session {

@@ -3,7 +3,7 @@
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::api::{Resp, error, json_resp, query};
+use super::wire::{Resp, error, json_resp, query};
 
 const PRODUCTS: u32 = 300;
 const FIRST_SKU: u32 = 104_400;

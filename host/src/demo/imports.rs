@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
 
-use super::api::{DemoStats, Resp, error, json_resp, query};
+use super::wire::{DemoStats, Resp, error, json_resp, query};
 
 const IMPORT_TYPES: [&str; 2] = ["full", "incremental"];
 const STATUSES: [&str; 3] = ["queued", "processing", "completed"];

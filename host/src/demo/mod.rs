@@ -7,6 +7,7 @@ mod catalog;
 mod imports;
 mod orders;
 mod reports;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +19,8 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-pub use api::{DemoStats, Shop, get, route_of};
+pub use api::{Shop, route_of};
+pub use wire::{DemoStats, get};
 
 /// The checkout scenario, built from `plugins/checkout` by the build script.
 pub static CHECKOUT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/checkout.wasm"));

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::api::{DemoStats, Resp, Shop, error, json_body, json_resp};
+use super::catalog::Catalog;
+use super::wire::{DemoStats, Resp, error, json_body, json_resp};
 
 const CURRENCIES: [&str; 3] = ["USD", "EUR", "GBP"];
 const PAYMENT_METHODS: [&str; 3] = ["card", "paypal", "invoice"];
@@ -56,7 +57,7 @@ fn cart_id(v: &Value) -> Option<u64> {
 
 impl Orders {
     /// `POST /api/v1/carts` with `{currency}` → 201 `{id}`.
-    pub fn create_cart(&self, shop: &Shop, user: &str, body: &[u8]) -> Resp {
+    pub fn create_cart(&self, stats: &DemoStats, user: &str, body: &[u8]) -> Resp {
         let v = match json_body(body) {
             Ok(v) => v,
             Err(r) => return *r,
@@ -74,12 +75,12 @@ impl Orders {
         };
         let body = cart.json(id);
         self.carts.lock().expect("carts").insert(id, cart);
-        DemoStats::add(&shop.stats.carts_created);
+        DemoStats::add(&stats.carts_created);
         json_resp(StatusCode::CREATED, &body)
     }
 
     /// `GET /api/v1/carts/{id}`.
-    pub fn cart(&self, _shop: &Shop, user: &str, id: &str) -> Resp {
+    pub fn cart(&self, user: &str, id: &str) -> Resp {
         let carts = self.carts.lock().expect("carts");
         match id.parse().ok().and_then(|id| Some((id, carts.get(&id)?))) {
             Some((id, c)) if c.owner == user => json_resp(StatusCode::OK, &c.json(id)),
@@ -88,12 +89,19 @@ impl Orders {
     }
 
     /// `POST /api/v1/carts/{id}/items` with `{productId, quantity}`.
-    pub fn add_item(&self, shop: &Shop, user: &str, id: &str, body: &[u8]) -> Resp {
+    pub fn add_item(
+        &self,
+        stats: &DemoStats,
+        catalog: &Catalog,
+        user: &str,
+        id: &str,
+        body: &[u8],
+    ) -> Resp {
         let v = match json_body(body) {
             Ok(v) => v,
             Err(r) => return *r,
         };
-        let Some(product) = v["productId"].as_str().and_then(|s| shop.catalog.get(s)) else {
+        let Some(product) = v["productId"].as_str().and_then(|s| catalog.get(s)) else {
             return error(StatusCode::NOT_FOUND, "no such product");
         };
         let quantity = match v["quantity"].as_u64() {
@@ -123,14 +131,14 @@ impl Orders {
                 .items
                 .push((product.sku.clone(), quantity, product.price_cents)),
         }
-        DemoStats::add(&shop.stats.items_added);
+        DemoStats::add(&stats.items_added);
         json_resp(StatusCode::CREATED, &cart.json(id))
     }
 
     /// `POST /api/v1/orders` with `{cartId, paymentMethod, shippingAddress}`.
-    pub fn place(&self, shop: &Shop, user: &str, body: &[u8]) -> Resp {
+    pub fn place(&self, stats: &DemoStats, user: &str, body: &[u8]) -> Resp {
         let reject = |status, msg: &str| {
-            DemoStats::add(&shop.stats.orders_rejected);
+            DemoStats::add(&stats.orders_rejected);
             error(status, msg)
         };
         let v = match json_body(body) {
@@ -171,7 +179,7 @@ impl Orders {
         cart.order = Some(order);
         let total = cart.total_cents();
         self.revenue_cents.fetch_add(total, Ordering::Relaxed);
-        DemoStats::add(&shop.stats.orders_placed);
+        DemoStats::add(&stats.orders_placed);
         json_resp(
             StatusCode::CREATED,
             &json!({

@@ -6,37 +6,37 @@ use std::sync::atomic::Ordering;
 use http::StatusCode;
 use serde_json::json;
 
-use super::api::{DemoStats, Resp, Shop, error, get, json_resp, query};
+use super::orders::Orders;
+use super::wire::{DemoStats, Resp, error, get, json_resp, query};
 
 const RANGES: [&str; 4] = ["24h", "7d", "30d", "90d"];
 
 /// `GET /api/v2/dashboard/summary?range=7d`.
-pub fn dashboard(shop: &Shop, _user: &str, uri: &http::Uri) -> Resp {
+pub fn dashboard(stats: &DemoStats, shop_orders: &Orders, _user: &str, uri: &http::Uri) -> Resp {
     let q = query(uri);
     let range = q.get("range").map(String::as_str).unwrap_or("7d");
     if !RANGES.contains(&range) {
         return error(StatusCode::BAD_REQUEST, "range must be 24h, 7d, 30d or 90d");
     }
-    DemoStats::add(&shop.stats.dashboard_views);
-    let s = &shop.stats;
-    let carts = get(&s.carts_created);
-    let orders = get(&s.orders_placed);
+    DemoStats::add(&stats.dashboard_views);
+    let carts = get(&stats.carts_created);
+    let orders = get(&stats.orders_placed);
     json_resp(
         StatusCode::OK,
         &json!({
             "range": range,
             "orders": orders,
-            "revenue": shop.orders.revenue_cents.load(Ordering::Relaxed) as f64 / 100.0,
+            "revenue": shop_orders.revenue_cents.load(Ordering::Relaxed) as f64 / 100.0,
             "carts": carts,
             "conversionRate": if carts == 0 { 0.0 } else { orders as f64 / carts as f64 },
-            "logins": get(&s.logins) + get(&s.oauth_grants),
+            "logins": get(&stats.logins) + get(&stats.oauth_grants),
         }),
     )
 }
 
 /// `GET /api/v2/reports/usage?teamId=&period=`: period is `day`, `week`, `month` or a
 /// month such as `2026-11`.
-pub fn usage(shop: &Shop, _user: &str, uri: &http::Uri) -> Resp {
+pub fn usage(stats: &DemoStats, _user: &str, uri: &http::Uri) -> Resp {
     let q = query(uri);
     let Some(team) = q.get("teamId").filter(|t| !t.is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "teamId is required");
@@ -54,16 +54,15 @@ pub fn usage(shop: &Shop, _user: &str, uri: &http::Uri) -> Resp {
             "period must be day, week, month or YYYY-MM",
         );
     }
-    DemoStats::add(&shop.stats.usage_reports);
-    let s = &shop.stats;
+    DemoStats::add(&stats.usage_reports);
     json_resp(
         StatusCode::OK,
         &json!({
             "teamId": team,
             "period": period,
-            "apiCalls": get(&s.requests),
-            "importsRun": get(&s.import_jobs_completed),
-            "rowsImported": get(&s.import_rows_imported),
+            "apiCalls": get(&stats.requests),
+            "importsRun": get(&stats.import_jobs_completed),
+            "rowsImported": get(&stats.import_rows_imported),
         }),
     )
 }
