@@ -1,8 +1,10 @@
 //! Stampede: load tests whose virtual users are WebAssembly components.
 //!
 //! Data flows one way: scenario `.wasm` → [`engine`] (compile, cache) → [`executor`]
-//! plan → [`vu`] (store + instance + host imports, [`client`] for HTTP) → per-VU
-//! [`metrics::Recorder`] → [`metrics::Aggregator`] → [`report`].
+//! (one unit per load model) → [`vu`] (store + instance + host imports, [`client`]
+//! for HTTP) → per-VU [`metrics::Recorder`] → [`metrics::Aggregator`] (a
+//! [`metrics::Summary`]) → [`gate`] (thresholds, baseline: a [`gate::Judged`] summary
+//! and its verdict) → [`report`], with [`run`] driving a run and [`cli`] on top.
 
 pub mod bindings;
 pub mod cli;

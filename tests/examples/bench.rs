@@ -611,7 +611,7 @@ fn merge_cost() {
             peak_rss_kib: 0,
         });
         let f = dir.join(format!("seg-{seg}.json"));
-        std::fs::write(&f, s.to_json()).unwrap();
+        std::fs::write(&f, stampede_tests::summary_to_json(&s)).unwrap();
         files.push(f);
     }
     let bytes: u64 = files.iter().map(|f| f.metadata().unwrap().len()).sum();
@@ -623,7 +623,7 @@ fn merge_cost() {
             let text = std::fs::read_to_string(f).unwrap();
             (
                 f.display().to_string(),
-                stampede::metrics::Summary::from_json(&text).unwrap(),
+                stampede_tests::summary_from_json(&text).unwrap(),
             )
         })
         .collect();

@@ -134,8 +134,7 @@ fn run_writes_the_summary_json() {
         out.contains("GET /ok") && out.contains("http_reqs"),
         "{out}"
     );
-    let s =
-        stampede::metrics::Summary::from_json(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let s = stampede_tests::summary_from_json(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(s.totals.http_reqs, 30);
     assert_eq!(server.seen.path("/ok"), 30);
     drop(server);
@@ -228,10 +227,9 @@ summary_json = "out.json"
         "{err}"
     );
     assert!(out.contains("✓ http_reqs{name:GET /ok}: count==6"), "{out}");
-    let s = stampede::metrics::Summary::from_json(
-        &std::fs::read_to_string(dir.join("out.json")).unwrap(),
-    )
-    .unwrap();
+    let s =
+        stampede_tests::summary_from_json(&std::fs::read_to_string(dir.join("out.json")).unwrap())
+            .unwrap();
     assert_eq!((s.totals.iterations, server.seen.path("/ok")), (6, 6));
 
     // A threshold flag on the same metric and tag replaces the file's.

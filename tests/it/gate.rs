@@ -326,15 +326,17 @@ html = "report.html"
         "{}",
         out.stdout
     );
-    let s = stampede::metrics::Summary::from_json(
+    let judged = stampede::gate::Judged::from_json(
         &std::fs::read_to_string(dir.join("summary.json")).unwrap(),
     )
     .unwrap();
+    let s = &judged.summary;
     assert!(s.aborted.is_some() && s.interrupted.is_none());
     assert!(s.duration_s < 30.0, "{}", s.duration_s);
     assert!(s.totals.http_reqs > 0);
     assert!(
-        s.verdict
+        judged
+            .verdict
             .as_ref()
             .is_some_and(|v| !v.passed && v.exit_code == 99)
     );

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use stampede::executor::{Load, Plan};
-use stampede::metrics::Summary;
 use stampede::run::{RunConfig, StopSignals, run};
 use stampede_tests::*;
 
@@ -13,7 +12,7 @@ fn schema_path() -> PathBuf {
 
 #[test]
 fn committed_schema_matches_the_code() {
-    let generated = Summary::json_schema();
+    let generated = stampede::gate::Judged::json_schema();
     if std::env::var_os("STAMPEDE_BLESS").is_some() {
         std::fs::write(schema_path(), &generated).unwrap();
     }
@@ -36,8 +35,12 @@ async fn real_output_validates_against_the_schema() {
     cfg.env = vec![("TASKS".into(), "get,custom,fail,cookies".into())];
     let s = run(cfg, StopSignals::none(), |_| {}).await.unwrap();
     assert!(!s.custom.is_empty() && !s.errors.is_empty() && !s.checks.is_empty());
-    let instance: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(&Summary::json_schema()).unwrap();
+    // Judged, so the thresholds and the verdict are in the document too.
+    let judged = stampede::gate::judge(s, &stampede::gate::Gate::default());
+    assert!(!judged.thresholds.is_empty() && judged.verdict.is_some());
+    let instance: serde_json::Value = serde_json::from_str(&judged.to_json()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&stampede::gate::Judged::json_schema()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&instance)

@@ -30,7 +30,7 @@ fn text(o: &Output) -> String {
 }
 
 fn read(p: &Path) -> Summary {
-    Summary::from_json(&std::fs::read_to_string(p).unwrap()).unwrap()
+    stampede_tests::summary_from_json(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
 #[test]

@@ -162,10 +162,9 @@ summary_json = "out.json"
         stdout.contains("[browse] GET /ok") && stdout.contains("[spike] GET /status/201"),
         "{stdout}"
     );
-    let s = stampede::metrics::Summary::from_json(
-        &std::fs::read_to_string(dir.join("out.json")).unwrap(),
-    )
-    .unwrap();
+    let s =
+        stampede_tests::summary_from_json(&std::fs::read_to_string(dir.join("out.json")).unwrap())
+            .unwrap();
     assert_eq!(s.scenario.name, "browse+spike");
     assert_eq!(s.scenarios.len(), 2);
     let (browse, spike) = (&s.scenarios[0], &s.scenarios[1]);

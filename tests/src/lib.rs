@@ -395,3 +395,13 @@ pub async fn http_json(
     let (status, _, body) = http_call(addr, method, path, headers, body).await;
     (status, serde_json::from_slice(&body).unwrap_or_default())
 }
+
+/// The measurements of a `--summary-json` document (what most tests check).
+pub fn summary_from_json(text: &str) -> Result<stampede::metrics::Summary, String> {
+    stampede::gate::Judged::from_json(text).map(|j| j.summary)
+}
+
+/// A measured summary as `--summary-json` writes it, not yet judged.
+pub fn summary_to_json(s: &stampede::metrics::Summary) -> String {
+    stampede::gate::Judged::unjudged(s.clone()).to_json()
+}

@@ -41,12 +41,14 @@ pub struct MergeArgs {
 /// Every summary in `text`: the file itself, or each marked block of a log.
 fn summaries_in(source: &Path, text: &str) -> Result<Vec<Summary>> {
     let parse = |t: &str| {
-        Summary::from_json(t).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: not a stampede summary ({e}); pass files written by --summary-json",
-                source.display()
-            )
-        })
+        crate::gate::Judged::from_json(t)
+            .map(|j| j.summary)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: not a stampede summary ({e}); pass files written by --summary-json",
+                    source.display()
+                )
+            })
     };
     if !text.contains(BEGIN) {
         return Ok(vec![parse(text)?]);

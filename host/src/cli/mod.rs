@@ -224,12 +224,14 @@ pub fn parse_rules(flag: &str, texts: &[String]) -> Result<Vec<Rule>> {
 pub fn read_summary(flag: &str, path: &Path) -> Result<Summary> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{flag} {}: cannot read", path.display()))?;
-    Summary::from_json(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{flag} {}: not a stampede summary ({e}); pass a file written by --summary-json",
-            path.display()
-        )
-    })
+    crate::gate::Judged::from_json(&text)
+        .map(|j| j.summary)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{flag} {}: not a stampede summary ({e}); pass a file written by --summary-json",
+                path.display()
+            )
+        })
 }
 
 /// `stampede compare`: two summaries, no load.
@@ -329,8 +331,8 @@ fn write_file(
 
 /// Judges the run once, writes every report of that one verdict, and returns its
 /// exit code.
-pub(crate) fn finish(mut summary: Summary, gate: &Gate, outputs: &OutputArgs) -> Result<u8> {
-    let verdict = crate::gate::judge(&mut summary, gate);
+pub(crate) fn finish(summary: Summary, gate: &Gate, outputs: &OutputArgs) -> Result<u8> {
+    let judged = crate::gate::judge(summary, gate);
     // Files first: a console that went away must not lose the reports.
     match &outputs.summary_json {
         // To stdout between markers, so a pod's log carries it to `stampede merge`.
@@ -340,31 +342,29 @@ pub(crate) fn finish(mut summary: Summary, gate: &Gate, outputs: &OutputArgs) ->
                 out,
                 "{}\n{}\n{}",
                 merge::BEGIN,
-                summary.to_json(),
+                judged.to_json(),
                 merge::END
             )?;
         }
         Some(path) => write_file("--summary-json", path, |w| {
-            w.write_all(summary.to_json().as_bytes())
+            w.write_all(judged.to_json().as_bytes())
         })?,
         None => {}
     }
     if let Some(path) = &outputs.junit {
-        write_file("--junit", path, |w| {
-            crate::report::junit::write(w, &summary)
-        })?;
+        write_file("--junit", path, |w| crate::report::junit::write(w, &judged))?;
     }
     if let Some(path) = &outputs.markdown {
         write_file("--markdown", path, |w| {
-            crate::report::markdown::write(w, &summary)
+            crate::report::markdown::write(w, &judged)
         })?;
     }
     if let Some(path) = &outputs.html {
-        write_file("--html", path, |w| crate::report::html::write(w, &summary))?;
+        write_file("--html", path, |w| crate::report::html::write(w, &judged))?;
     }
     if let Some(step) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let mut buf = Vec::new();
-        crate::report::markdown::write(&mut buf, &summary)?;
+        crate::report::markdown::write(&mut buf, &judged)?;
         let mut f = std::fs::OpenOptions::new()
             .append(true)
             .create(true)
@@ -378,9 +378,12 @@ pub(crate) fn finish(mut summary: Summary, gate: &Gate, outputs: &OutputArgs) ->
         f.write_all(&buf)?;
     }
     let mut out = std::io::stdout().lock();
-    crate::report::console::write(&mut out, &summary)?;
+    crate::report::console::write(&mut out, &judged)?;
     out.flush()?;
-    Ok(verdict.exit_code)
+    Ok(judged
+        .verdict
+        .as_ref()
+        .map_or(exit::CONFIG_ERROR, |v| v.exit_code))
 }
 
 /// `stampede demo`: the demo target in-process and the bundled checkout scenario.

@@ -3,9 +3,11 @@
 
 pub mod baseline;
 pub mod evaluate;
+pub mod judged;
 pub mod threshold;
 pub mod verdict;
 
 pub use evaluate::{AbortRule, Evaluation, ThresholdResult, evaluate, lost};
+pub use judged::{Judged, Verdict};
 pub use threshold::{Threshold, parse};
-pub use verdict::{Gate, Verdict, judge};
+pub use verdict::{Gate, judge};

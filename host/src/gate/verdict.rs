@@ -2,10 +2,9 @@
 //! run itself could not do, judged once. Every report prints this verdict and the
 //! exit code is its code, so no two surfaces can disagree.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use super::baseline::{self, Rule};
+use super::baseline::{self, Rule, RuleResult};
+use super::evaluate::ThresholdResult;
+use super::judged::{Judged, Verdict};
 use super::threshold::Threshold;
 use crate::metrics::Summary;
 
@@ -31,35 +30,11 @@ pub struct BaselineGate {
     pub min_samples: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Verdict {
-    pub passed: bool,
-    /// The process's exit code.
-    pub exit_code: u8,
-    /// One line, e.g. `PASSED (3 thresholds, 2 baseline rules)` or
-    /// `FAILED: 1 of 3 thresholds failed`.
-    pub headline: String,
-    /// Every reason the run did not pass, one line each.
-    pub reasons: Vec<String>,
-    /// No threshold was set, so the default gate (no failed requests or iterations)
-    /// judged the run.
-    pub default_gate: bool,
-}
-
-impl Verdict {
-    /// `✓ PASSED (...)` / `✗ FAILED: ...`.
-    pub fn line(&self) -> String {
-        format!("{} {}", if self.passed { '✓' } else { '✗' }, self.headline)
-    }
-}
-
-/// Judges `summary` by `gate`: fills in its threshold and baseline outcomes and its
-/// verdict, and returns the verdict.
-pub fn judge(summary: &mut Summary, gate: &Gate) -> Verdict {
+/// Judges `summary` by `gate`: its threshold and baseline outcomes and the verdict.
+pub fn judge(summary: Summary, gate: &Gate) -> Judged {
     let default_gate = gate.thresholds.is_empty() && !gate.allow_failures;
     let defaults;
-    let thresholds: &[Threshold] = if default_gate {
+    let rules: &[Threshold] = if default_gate {
         defaults = DEFAULT_GATE
             .iter()
             .flat_map(|t| super::parse(t).expect("the default gate parses"))
@@ -68,18 +43,23 @@ pub fn judge(summary: &mut Summary, gate: &Gate) -> Verdict {
     } else {
         &gate.thresholds
     };
-    summary.thresholds = super::evaluate(thresholds, summary).thresholds;
+    let mut thresholds = super::evaluate(rules, &summary).thresholds;
     if default_gate {
-        for t in &mut summary.thresholds {
+        for t in &mut thresholds {
             t.default_gate = true;
         }
     }
-    if let Some(b) = &gate.baseline {
-        summary.baseline = baseline::compare(&b.rules, &b.summary, summary, b.min_samples);
+    let baseline = match &gate.baseline {
+        Some(b) => baseline::compare(&b.rules, &b.summary, &summary, b.min_samples),
+        None => Vec::new(),
+    };
+    let verdict = decide(&summary, &thresholds, &baseline, default_gate);
+    Judged {
+        summary,
+        thresholds,
+        baseline,
+        verdict: Some(verdict),
     }
-    let verdict = decide(summary, default_gate);
-    summary.verdict = Some(verdict.clone());
-    verdict
 }
 
 fn plural(n: usize, one: &str) -> String {
@@ -90,8 +70,13 @@ fn plural(n: usize, one: &str) -> String {
     }
 }
 
-/// The verdict of a summary whose thresholds and baseline were judged.
-fn decide(s: &Summary, default_gate: bool) -> Verdict {
+/// The verdict of a summary given its threshold and baseline outcomes.
+fn decide(
+    s: &Summary,
+    thresholds: &[ThresholdResult],
+    baseline: &[RuleResult],
+    default_gate: bool,
+) -> Verdict {
     let mut reasons = Vec::new();
     if let Some(why) = &s.interrupted {
         reasons.push(format!("interrupted: {why}"));
@@ -99,7 +84,7 @@ fn decide(s: &Summary, default_gate: bool) -> Verdict {
     for e in &s.run_errors {
         reasons.push(format!("the run did not run as asked: {e}"));
     }
-    let failed: Vec<_> = s.thresholds.iter().filter(|t| !t.passed).collect();
+    let failed: Vec<_> = thresholds.iter().filter(|t| !t.passed).collect();
     for t in &failed {
         let gate = if t.default_gate {
             " (default gate: no threshold is set; set thresholds or pass --allow-failures)"
@@ -111,7 +96,7 @@ fn decide(s: &Summary, default_gate: bool) -> Verdict {
     if let Some(why) = &s.aborted {
         reasons.push(format!("aborted: {why}"));
     }
-    let regressions: Vec<_> = s.baseline.iter().filter(|r| r.is_regression()).collect();
+    let regressions: Vec<_> = baseline.iter().filter(|r| r.is_regression()).collect();
     for r in &regressions {
         reasons.push(format!("baseline {}", r.line()));
     }
@@ -130,10 +115,10 @@ fn decide(s: &Summary, default_gate: bool) -> Verdict {
         let mut parts = vec![if default_gate {
             "default gate: no failed requests or iterations".to_string()
         } else {
-            plural(s.thresholds.len(), "threshold")
+            plural(thresholds.len(), "threshold")
         }];
-        if !s.baseline.is_empty() {
-            parts.push(plural(s.baseline.len(), "baseline rule"));
+        if !baseline.is_empty() {
+            parts.push(plural(baseline.len(), "baseline rule"));
         }
         parts.join(", ")
     };
@@ -147,7 +132,7 @@ fn decide(s: &Summary, default_gate: bool) -> Verdict {
                 what.push(format!(
                     "{} of {} failed",
                     failed.len(),
-                    plural(s.thresholds.len(), "threshold")
+                    plural(thresholds.len(), "threshold")
                 ));
             }
             if s.aborted.is_some() {
@@ -157,7 +142,7 @@ fn decide(s: &Summary, default_gate: bool) -> Verdict {
                 what.push(format!(
                     "{} of {} regressed",
                     regressions.len(),
-                    plural(s.baseline.len(), "baseline rule")
+                    plural(baseline.len(), "baseline rule")
                 ));
             }
             format!("FAILED: {}", what.join("; "))
@@ -206,6 +191,10 @@ mod tests {
         agg.summary(RunMeta::for_tests(10.0))
     }
 
+    fn verdict(s: Summary, gate: &Gate) -> Verdict {
+        judge(s, gate).verdict.expect("judged")
+    }
+
     fn gate(thresholds: &[&str], base: Option<Summary>) -> Gate {
         Gate {
             thresholds: thresholds
@@ -237,16 +226,14 @@ mod tests {
             ("http_req_duration: p(95)<2", &fast, exit::PASSED),
         ];
         for (th, cur, want) in cases {
-            let mut s = cur.clone();
-            let v = judge(&mut s, &gate(&[th], Some(fast.clone())));
+            let j = judge(cur.clone(), &gate(&[th], Some(fast.clone())));
+            let v = j.verdict.expect("judged");
             assert_eq!(v.exit_code, want, "{th}: {v:#?}");
             assert_eq!(v.passed, want == exit::PASSED);
-            assert_eq!(s.verdict.as_ref(), Some(&v));
             assert_eq!(v.reasons.is_empty(), v.passed, "{v:#?}");
         }
         // Both lost: the threshold's code, and both reasons.
-        let mut s = slow.clone();
-        let v = judge(&mut s, &gate(&["http_req_duration: p(95)<2"], Some(fast)));
+        let v = verdict(slow, &gate(&["http_req_duration: p(95)<2"], Some(fast)));
         assert_eq!(v.exit_code, exit::THRESHOLDS_FAILED);
         // The rule is applied overall and per request name: both regressed.
         assert_eq!(v.reasons.len(), 3, "{v:#?}");
@@ -260,8 +247,8 @@ mod tests {
 
     #[test]
     fn without_thresholds_failures_fail_the_default_gate_unless_allowed() {
-        let mut s = run(90, 10, 1_000);
-        let v = judge(&mut s, &Gate::default());
+        let s = run(90, 10, 1_000);
+        let v = verdict(s.clone(), &Gate::default());
         assert_eq!(v.exit_code, exit::THRESHOLDS_FAILED);
         assert!(v.default_gate);
         assert!(
@@ -273,13 +260,13 @@ mod tests {
             allow_failures: true,
             ..Gate::default()
         };
-        let v = judge(&mut s, &allowed);
+        let v = verdict(s, &allowed);
         assert!(v.passed, "{v:#?}");
         assert_eq!(v.headline, "PASSED (0 thresholds)");
-        let mut clean = run(100, 0, 1_000);
+        let clean = run(100, 0, 1_000);
         // No iteration ran in this summary: the default gate's iteration rule has no
         // samples, which fails (a run where nothing ran does not pass).
-        let v = judge(&mut clean, &Gate::default());
+        let v = verdict(clean, &Gate::default());
         assert!(!v.passed, "{v:#?}");
         assert!(
             v.reasons.iter().any(|r| r.contains("no iterations")),
@@ -291,11 +278,11 @@ mod tests {
     fn run_errors_and_interruptions_outrank_the_gate() {
         let mut s = run(100, 0, 1_000);
         s.run_errors = vec!["VUs could not be started".into()];
-        let v = judge(&mut s, &gate(&["http_req_duration: p(95)<100"], None));
+        let v = verdict(s.clone(), &gate(&["http_req_duration: p(95)<100"], None));
         assert_eq!(v.exit_code, exit::RUN_FAILED);
         assert!(!v.passed);
         s.interrupted = Some("interrupted (Ctrl-C)".into());
-        let v = judge(&mut s, &gate(&["http_req_duration: p(95)<100"], None));
+        let v = verdict(s, &gate(&["http_req_duration: p(95)<100"], None));
         assert_eq!(v.exit_code, exit::INTERRUPTED);
     }
 }

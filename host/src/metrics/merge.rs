@@ -289,8 +289,6 @@ pub fn merge(parts: &[Summary]) -> Summary {
         custom,
         series,
         warnings,
-        thresholds: Vec::new(),
-        baseline: Vec::new(),
         run_errors: parts.iter().fold(Vec::new(), |mut all, p| {
             for e in &p.run_errors {
                 if !all.contains(e) {
@@ -299,7 +297,6 @@ pub fn merge(parts: &[Summary]) -> Summary {
             }
             all
         }),
-        verdict: None,
         segment: None,
         peak_rss_kib: parts.iter().map(|p| p.peak_rss_kib).max().unwrap_or(0),
         fingerprint: first.fingerprint.clone(),

@@ -11,26 +11,19 @@ use super::trend::Trend;
 /// Identifies the format; bumped on incompatible changes.
 pub const SCHEMA: &str = "stampede-summary/1";
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// What a run measured. Its judgement is apart ([`crate::gate::Judged`]), and so is
+/// its wire form (the judged document, whose fields say what each of these means).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     pub schema: String,
     pub stampede_version: String,
     pub scenario: ScenarioInfo,
-    /// Base URL relative request paths were resolved against.
     pub target: Option<String>,
-    /// Unix time in milliseconds when load started.
     pub started_at_ms: u64,
     pub duration_s: f64,
-    /// `closed` (VU loops: latency is service time) or `open` (arrival rate: latency
-    /// from the scheduled start).
     pub model: String,
     pub vus_max: u32,
-    /// Set when the run was cut short (Ctrl-C, fatal error); the figures cover what was
-    /// measured until then.
     pub interrupted: Option<String>,
-    /// Set when an `abort_on_fail` threshold stopped the run early: which one, when.
-    #[serde(default)]
     pub aborted: Option<String>,
     pub totals: Totals,
     pub http_req_duration: TrendSummary,
@@ -41,39 +34,16 @@ pub struct Summary {
     pub endpoints: Vec<EndpointSummary>,
     pub checks: Vec<CheckSummary>,
     pub tasks: Vec<TaskSummary>,
-    /// Distinct failure messages (task errors, traps, setup failures) with counts.
     pub errors: Vec<ErrorCount>,
     pub custom: Vec<CustomSummary>,
-    /// One point per second of the run.
     pub series: Vec<SeriesPoint>,
     pub warnings: Vec<String>,
-    /// Threshold outcomes, when the run was judged.
-    #[serde(default)]
-    pub thresholds: Vec<crate::gate::ThresholdResult>,
-    /// Baseline rule outcomes, when compared with a previous run.
-    #[serde(default)]
-    pub baseline: Vec<crate::gate::baseline::RuleResult>,
-    /// What the run could not do as asked (VUs that could not be instantiated); any
-    /// of these fails the verdict.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// What the run could not do as asked; any of these fails the verdict.
     pub run_errors: Vec<String>,
-    /// The one verdict every report shows, when the run was judged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<crate::gate::verdict::Verdict>,
-    /// Which share of a run split over several processes this is (`--segment`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment: Option<SegmentInfo>,
-    /// Peak resident memory of the stampede process itself, KiB (Linux; 0 elsewhere):
-    /// what the run cost the machine, sandbox included.
-    #[serde(default)]
     pub peak_rss_kib: u64,
-    /// Hash of the components, the whole (unsplit) plan and the env: segments merge
-    /// only when theirs are equal.
-    #[serde(default)]
     pub fingerprint: String,
-    /// In a run of several scenarios, each one's own summary (what `{scenario:NAME}`
-    /// thresholds read).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// In a run of several scenarios, each one's own summary.
     pub scenarios: Vec<Summary>,
 }
 
@@ -256,29 +226,5 @@ impl EndpointSummary {
 impl CheckSummary {
     pub fn label(&self) -> String {
         label(&self.scenario, &self.name)
-    }
-}
-
-impl Summary {
-    /// The JSON schema of `--summary-json` output (committed as
-    /// `schemas/summary.schema.json`; a test keeps the two in step).
-    pub fn json_schema() -> String {
-        let schema = schemars::schema_for!(Summary);
-        serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"
-    }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("summary serializes")
-    }
-
-    pub fn from_json(text: &str) -> Result<Summary, String> {
-        let s: Summary = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        if s.schema != SCHEMA {
-            return Err(format!(
-                "unsupported summary schema {:?} (this stampede reads {SCHEMA})",
-                s.schema
-            ));
-        }
-        Ok(s)
     }
 }

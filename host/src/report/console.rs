@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::fmt::bytes;
-use crate::metrics::Summary;
+use crate::gate::Judged;
 use crate::metrics::summary::TrendSummary;
 
 fn ms(v: f64) -> String {
@@ -37,7 +37,8 @@ fn trend_line(t: &TrendSummary) -> String {
     )
 }
 
-pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
+pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
+    let s = &j.summary;
     let t = &s.totals;
     writeln!(w)?;
     writeln!(
@@ -208,16 +209,16 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
     for warning in &s.warnings {
         writeln!(w, "  warning: {warning}")?;
     }
-    if !s.baseline.is_empty() {
+    if !j.baseline.is_empty() {
         writeln!(w)?;
         writeln!(w, "  baseline:")?;
-        for r in &s.baseline {
+        for r in &j.baseline {
             writeln!(w, "    {}", r.line())?;
         }
     }
-    if !s.thresholds.is_empty() {
+    if !j.thresholds.is_empty() {
         writeln!(w)?;
-        let default = s.thresholds.iter().any(|t| t.default_gate);
+        let default = j.thresholds.iter().any(|t| t.default_gate);
         writeln!(
             w,
             "  thresholds{}:",
@@ -227,11 +228,11 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
                 ""
             }
         )?;
-        for t in &s.thresholds {
+        for t in &j.thresholds {
             writeln!(w, "    {}", t.line())?;
         }
     }
-    if let Some(v) = &s.verdict {
+    if let Some(v) = &j.verdict {
         writeln!(w)?;
         writeln!(w, "  verdict: {}", v.headline)?;
         for r in &v.reasons {

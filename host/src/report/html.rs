@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use crate::gate::Judged;
 use crate::gate::evaluate::fmt_observed;
-use crate::metrics::Summary;
 use crate::metrics::summary::TrendSummary;
 
 fn esc(s: &str) -> String {
@@ -163,10 +163,11 @@ code{background:#eef1f4;padding:1px 4px;border-radius:4px}
 .reasons{color:#b42318}
 "#;
 
-pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
+pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
+    let s = &j.summary;
     let mut o = String::with_capacity(32 * 1024);
-    let passed = s.verdict.as_ref().is_some_and(|v| v.passed);
-    let headline = s
+    let passed = j.verdict.as_ref().is_some_and(|v| v.passed);
+    let headline = j
         .verdict
         .as_ref()
         .map_or("not judged".to_string(), |v| v.headline.clone());
@@ -199,7 +200,7 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
             esc(why)
         );
     }
-    if let Some(v) = s.verdict.as_ref().filter(|v| !v.reasons.is_empty()) {
+    if let Some(v) = j.verdict.as_ref().filter(|v| !v.reasons.is_empty()) {
         o.push_str(r#"<ul class="reasons">"#);
         for r in &v.reasons {
             let _ = write!(o, "<li>{}</li>", esc(r));
@@ -246,11 +247,11 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
     }
     o.push_str("</div>");
 
-    if !s.thresholds.is_empty() {
+    if !j.thresholds.is_empty() {
         o.push_str(
             "<h2>Thresholds</h2><table><tr><th></th><th>threshold</th><th>observed</th></tr>",
         );
-        for th in &s.thresholds {
+        for th in &j.thresholds {
             let observed = match (th.observed, &th.detail) {
                 (Some(v), _) => format!("{}{}", fmt_observed(v), th.unit.as_deref().unwrap_or("")),
                 (None, Some(d)) => d.clone(),
@@ -266,9 +267,9 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
         }
         o.push_str("</table>");
     }
-    if !s.baseline.is_empty() {
+    if !j.baseline.is_empty() {
         o.push_str("<h2>Against the baseline</h2><table><tr><th></th><th>rule</th><th>scope</th><th>baseline</th><th>current</th><th>change</th></tr>");
-        for r in &s.baseline {
+        for r in &j.baseline {
             let mark = match (&r.skipped, r.breached, r.level) {
                 (Some(_), ..) => "–",
                 (None, false, _) => "✓",

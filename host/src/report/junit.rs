@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use crate::metrics::Summary;
+use crate::gate::Judged;
 
 fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -28,8 +28,9 @@ enum Outcome {
 }
 
 /// One test case per threshold and baseline rule.
-fn cases(s: &Summary) -> Vec<(String, &'static str, Outcome)> {
-    let mut out: Vec<(String, &'static str, Outcome)> = s
+fn cases(j: &Judged) -> Vec<(String, &'static str, Outcome)> {
+    let s = &j.summary;
+    let mut out: Vec<(String, &'static str, Outcome)> = j
         .thresholds
         .iter()
         .map(|t| {
@@ -49,7 +50,7 @@ fn cases(s: &Summary) -> Vec<(String, &'static str, Outcome)> {
             Outcome::Failed(e.clone()),
         ));
     }
-    for r in &s.baseline {
+    for r in &j.baseline {
         let failed = r.is_regression();
         let outcome = match &r.skipped {
             Some(why) => Outcome::Skipped(why.clone()),
@@ -61,8 +62,9 @@ fn cases(s: &Summary) -> Vec<(String, &'static str, Outcome)> {
     out
 }
 
-pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
-    let cases = cases(s);
+pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
+    let s = &j.summary;
+    let cases = cases(j);
     let failures = cases
         .iter()
         .filter(|c| matches!(c.2, Outcome::Failed(_)))
@@ -123,7 +125,7 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
             esc(why)
         )?;
     }
-    if let Some(v) = &s.verdict {
+    if let Some(v) = &j.verdict {
         writeln!(
             w,
             "    <system-out>verdict: {}</system-out>",

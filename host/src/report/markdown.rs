@@ -2,21 +2,22 @@
 
 use std::io::{self, Write};
 
-use crate::metrics::Summary;
+use crate::gate::Judged;
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
-pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
-    let verdict = match &s.verdict {
+pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
+    let s = &j.summary;
+    let verdict = match &j.verdict {
         Some(v) if v.passed => format!("✅ {}", v.headline),
         Some(v) => format!("❌ {}", v.headline),
         None => "not judged".into(),
     };
     writeln!(w, "## Stampede: {} — {}", cell(&s.scenario.name), verdict)?;
     writeln!(w)?;
-    if let Some(v) = s.verdict.as_ref().filter(|v| !v.reasons.is_empty()) {
+    if let Some(v) = j.verdict.as_ref().filter(|v| !v.reasons.is_empty()) {
         for r in &v.reasons {
             writeln!(w, "- {}", r.replace('\n', " "))?;
         }
@@ -41,11 +42,11 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
             .map(|i| format!(" — **cut short: {i}**"))
             .unwrap_or_default()
     )?;
-    if !s.thresholds.is_empty() {
+    if !j.thresholds.is_empty() {
         writeln!(w)?;
         writeln!(w, "| | threshold | observed |")?;
         writeln!(w, "|---|---|---|")?;
-        for th in &s.thresholds {
+        for th in &j.thresholds {
             let observed = match (th.observed, &th.detail) {
                 (Some(v), _) => format!(
                     "{}{}",
@@ -64,7 +65,7 @@ pub fn write<W: Write>(w: &mut W, s: &Summary) -> io::Result<()> {
             )?;
         }
     }
-    let compared: Vec<_> = s.baseline.iter().filter(|r| r.skipped.is_none()).collect();
+    let compared: Vec<_> = j.baseline.iter().filter(|r| r.skipped.is_none()).collect();
     if !compared.is_empty() {
         writeln!(w)?;
         writeln!(
