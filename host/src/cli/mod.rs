@@ -1,6 +1,7 @@
 //! The command line: parsing and validation into a [`RunConfig`], and the commands.
 
 pub mod k8s;
+pub mod load;
 pub mod merge;
 mod progress;
 pub mod resolve;
