@@ -6,274 +6,34 @@ mod connect;
 pub mod cookies;
 mod error;
 mod h1;
+mod headers;
+mod origin;
 pub mod policy;
+mod resolve;
 pub mod tls;
+mod types;
 
-use std::fmt;
-use std::io::Write;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{self, HeaderName, HeaderValue};
+use http::header;
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full};
-use tokio_rustls::TlsConnector;
 use url::Url;
 
 use crate::timeout::{Elapsed, Timeout};
 use body::{BodyError, BodyLimit, Coding, Out};
 use connect::{Conn, ConnectTimes, Sender};
-pub use error::ErrorKind;
+pub use error::{ClientError, ErrorKind};
+pub use origin::Origin;
+pub use resolve::{FixedResolver, ResolveFuture, Resolver, SystemResolver};
+pub use types::{ClientConfig, Measured, Request, Response, Timings};
 
 /// Connections a VU keeps open at once (one per origin); the oldest is closed past this.
 const MAX_CONNS_PER_VU: usize = 8;
-
-/// Settings shared by all VUs of a run.
-#[derive(Clone)]
-pub struct ClientConfig {
-    pub tls: TlsConnector,
-    pub timeout: Duration,
-    pub max_redirects: u32,
-    /// Largest response body buffered for a scenario that asked for it, and largest
-    /// request body sent.
-    pub max_body: usize,
-    /// Past `max_body`, keep the first `max_body` bytes instead of failing the request.
-    pub truncate_bodies: bool,
-    pub user_agent: HeaderValue,
-    /// What every VU's cookie jar refused or evicted (shared, for the summary).
-    pub cookie_limits: Arc<cookies::CookieLimits>,
-}
-
-impl ClientConfig {
-    pub fn new(tls: rustls::ClientConfig) -> Self {
-        ClientConfig {
-            tls: TlsConnector::from(Arc::new(tls)),
-            timeout: Duration::from_secs(60),
-            max_redirects: 10,
-            max_body: 64 << 20,
-            truncate_bodies: false,
-            user_agent: HeaderValue::from_static(concat!("stampede/", env!("CARGO_PKG_VERSION"))),
-            cookie_limits: Default::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub https: bool,
-    pub host: String,
-    pub port: u16,
-}
-
-impl Origin {
-    pub fn of(url: &Url) -> Result<Origin, ClientError> {
-        let (https, host, port) = Origin::parts(url)?;
-        Ok(Origin {
-            https,
-            host: host.to_string(),
-            port,
-        })
-    }
-
-    /// Whether `url` is on this origin; allocates nothing, unlike [`Origin::of`].
-    pub fn is(&self, url: &Url) -> bool {
-        Origin::parts(url).is_ok_and(|(https, host, port)| {
-            https == self.https && port == self.port && host == self.host
-        })
-    }
-
-    /// Whether `url` is https, its host (bare: IPv6 literals come bracketed from `url`,
-    /// name resolution wants them without) and its port.
-    fn parts(url: &Url) -> Result<(bool, &str, u16), ClientError> {
-        let https = match url.scheme() {
-            "http" => false,
-            "https" => true,
-            s => {
-                return Err(ClientError::new(
-                    ErrorKind::InvalidUrl,
-                    format!("{url}: scheme {s:?} is not http or https"),
-                ));
-            }
-        };
-        let host = url
-            .host_str()
-            .ok_or_else(|| ClientError::new(ErrorKind::InvalidUrl, format!("{url}: no host")))?;
-        let port = url
-            .port_or_known_default()
-            .unwrap_or(if https { 443 } else { 80 });
-        Ok((
-            https,
-            host.trim_start_matches('[').trim_end_matches(']'),
-            port,
-        ))
-    }
-}
-
-impl Origin {
-    /// `host:port`, the port always written (as allowlist entries name them).
-    pub fn host_port_always(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-
-    /// `host[:port]` as a Host header carries it (default ports omitted).
-    pub fn host_port(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        let default = if self.https { 443 } else { 80 };
-        if self.port == default {
-            host
-        } else {
-            format!("{host}:{}", self.port)
-        }
-    }
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = if self.https { "https" } else { "http" };
-        if self.host.contains(':') {
-            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{scheme}://{}:{}", self.host, self.port)
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientError {
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-impl ClientError {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ClientError {
-            kind,
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for ClientError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind.as_str(), self.message)
-    }
-}
-
-pub struct Request {
-    pub method: Method,
-    /// Shared: a VU keeps the URLs it requests resolved, and hands them out uncopied.
-    pub url: Arc<Url>,
-    pub headers: Vec<(String, String)>,
-    pub body: Bytes,
-    pub timeout: Option<Duration>,
-    pub read_body: bool,
-    pub read_headers: bool,
-}
-
-#[derive(Debug, Default)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub body_size: u64,
-    pub final_url: String,
-}
-
-/// Phases of a request in microseconds (summed over redirects).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Timings {
-    pub connect_us: u64,
-    pub tls_us: u64,
-    pub send_us: u64,
-    pub wait_us: u64,
-    pub receive_us: u64,
-    pub total_us: u64,
-}
-
-/// What one request cost, whatever its outcome.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Measured {
-    pub timings: Timings,
-    pub bytes_sent: u64,
-    pub bytes_received: u64,
-}
-
-/// Resolves a host and port to an address the VU may connect to. The sandbox's network
-/// policy is one; tests can substitute their own.
-/// What a [`Resolver`] returns: the address to connect to, or why not.
-pub type ResolveFuture<'a> =
-    std::pin::Pin<Box<dyn Future<Output = Result<std::net::SocketAddr, ClientError>> + Send + 'a>>;
-
-pub trait Resolver: Send + Sync {
-    fn resolve<'a>(&'a self, origin: &'a Origin) -> ResolveFuture<'a>;
-}
-
-/// The system resolver, no policy.
-pub struct SystemResolver;
-
-impl Resolver for SystemResolver {
-    fn resolve<'a>(&'a self, origin: &'a Origin) -> ResolveFuture<'a> {
-        Box::pin(async move {
-            tokio::net::lookup_host((origin.host.as_str(), origin.port))
-                .await
-                .map_err(|e| ClientError::new(ErrorKind::Dns, format!("{}: {e}", origin.host)))?
-                .next()
-                .ok_or_else(|| {
-                    ClientError::new(ErrorKind::Dns, format!("{}: no address", origin.host))
-                })
-        })
-    }
-}
-
-/// `--resolve HOST:PORT:ADDR` (curl's form): fixed answers first, then `inner`.
-pub struct FixedResolver {
-    pub fixed: Vec<(String, u16, std::net::IpAddr)>,
-    pub inner: Arc<dyn Resolver>,
-}
-
-impl FixedResolver {
-    /// Parses one `--resolve` entry.
-    pub fn parse(text: &str) -> Result<(String, u16, std::net::IpAddr), String> {
-        let err =
-            || format!("--resolve {text:?}: write HOST:PORT:ADDRESS, e.g. api.test:443:10.0.0.5");
-        let (host, rest) = text.split_once(':').ok_or_else(err)?;
-        let (port, addr) = rest.split_once(':').ok_or_else(err)?;
-        let addr = addr.trim_start_matches('[').trim_end_matches(']');
-        Ok((
-            host.to_ascii_lowercase(),
-            port.parse().map_err(|_| err())?,
-            addr.parse().map_err(|_| err())?,
-        ))
-    }
-}
-
-impl Resolver for FixedResolver {
-    fn resolve<'a>(&'a self, origin: &'a Origin) -> ResolveFuture<'a> {
-        let host = origin.host.to_ascii_lowercase();
-        match self
-            .fixed
-            .iter()
-            .find(|(h, p, _)| *h == host && *p == origin.port)
-        {
-            Some((_, port, ip)) => {
-                let addr = std::net::SocketAddr::new(*ip, *port);
-                Box::pin(async move { Ok(addr) })
-            }
-            None => self.inner.resolve(origin),
-        }
-    }
-}
 
 pub struct VuClient {
     config: Arc<ClientConfig>,
@@ -383,7 +143,7 @@ impl VuClient {
             let response = loop {
                 let (idx, reused) = self.conn_for(&url, m).await?;
                 let request = match &self.conns[idx].sender {
-                    Sender::H1(_) => Outgoing::H1(self.h1_head(
+                    Sender::H1(_) => Outgoing::H1(self.heads().h1_head(
                         &method,
                         &url,
                         &headers,
@@ -391,7 +151,7 @@ impl VuClient {
                         &self.conns[idx].host_header,
                     )?),
                     Sender::H2(_) => {
-                        Outgoing::H2(Box::new(self.h2_request(&method, &url, &headers)?))
+                        Outgoing::H2(Box::new(self.heads().h2_request(&method, &url, &headers)?))
                     }
                 };
                 let conn = &mut self.conns[idx];
@@ -405,7 +165,14 @@ impl VuClient {
                         match h1::send_boxed(io, request, &body, read_headers, &mut m.timings).await
                         {
                             Ok((parts, ex)) => {
-                                break (parts, Incoming::H1(ex), idx, counts, sent0, recv0);
+                                break Answer {
+                                    parts,
+                                    incoming: Incoming::H1(ex),
+                                    conn: idx,
+                                    counts,
+                                    sent0,
+                                    recv0,
+                                };
                             }
                             Err(h1::Failure::NoResponse { sent, message }) => {
                                 // Nothing came back on a kept-alive connection: the server
@@ -427,7 +194,14 @@ impl VuClient {
                         match result {
                             Ok(resp) => {
                                 let (parts, incoming) = resp.into_parts();
-                                break (parts, Incoming::H2(incoming), idx, counts, sent0, recv0);
+                                break Answer {
+                                    parts,
+                                    incoming: Incoming::H2(incoming),
+                                    conn: idx,
+                                    counts,
+                                    sent0,
+                                    recv0,
+                                };
                             }
                             Err(mut e) => {
                                 let unsent = e.take_message().is_some();
@@ -452,7 +226,14 @@ impl VuClient {
                     format!("{}: {message}", dead.origin),
                 ));
             };
-            let (parts, incoming, idx, counts, sent0, recv0) = response;
+            let Answer {
+                parts,
+                incoming,
+                conn: idx,
+                counts,
+                sent0,
+                recv0,
+            } = response;
             let status = parts.status;
             if self.has_cookies || parts.headers.contains_key(header::SET_COOKIE) {
                 for v in parts.headers.get_all(header::SET_COOKIE) {
@@ -560,6 +341,15 @@ impl VuClient {
         }
     }
 
+    /// What the next request's head is built from.
+    fn heads(&self) -> headers::Heads<'_> {
+        headers::Heads {
+            config: &self.config,
+            jar: self.has_cookies.then_some(&self.cookies),
+            read_hint: self.read_hint,
+        }
+    }
+
     /// Index of a live connection to the origin of `url`, opening one if needed; and
     /// whether it was reused.
     async fn conn_for(
@@ -588,170 +378,6 @@ impl VuClient {
         self.conns.push(conn);
         Ok((self.conns.len() - 1, false))
     }
-
-    /// An HTTP/1.1 request head, ready for the wire.
-    fn h1_head(
-        &self,
-        method: &Method,
-        url: &Url,
-        headers: &[(String, String)],
-        body_len: usize,
-        host: &HeaderValue,
-    ) -> Result<h1::RequestHead, ClientError> {
-        let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
-        // The buffer goes on to take the response: sized for that as well.
-        let mut head = h1::RequestHead::new(method, target, self.read_hint);
-        // A length of the scenario's own must be the body's: another would make the
-        // server read part of the body as a next request on this connection.
-        let mut lengths = headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"));
-        if let Some((_, v)) = lengths.next() {
-            let v = v.trim();
-            let matches = v.bytes().all(|b| b.is_ascii_digit()) && v.parse() == Ok(body_len);
-            if !matches || lengths.next().is_some() {
-                return Err(ClientError::new(
-                    ErrorKind::InvalidUrl,
-                    format!(
-                        "content-length {v:?} set by the scenario does not match the body's {body_len} bytes (leave it out: the host sets it)"
-                    ),
-                ));
-            }
-        }
-        // HTTP/1 bodies go with their length (HTTP/2 frames carry their own).
-        let wants_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
-        let length = (body_len > 0 || wants_body).then_some(body_len);
-        self.fields(
-            url,
-            headers,
-            Some(host),
-            length,
-            &mut |name, value, checked| {
-                if checked == Checked::Yes {
-                    head.checked_field(name, value);
-                    return Ok(());
-                }
-                head.field(name, value)
-                    .map_err(|what| bad_field(what, name, value))
-            },
-        )?;
-        Ok(head)
-    }
-
-    /// An HTTP/2 request (absolute URI: hyper sends it as :authority and :path).
-    fn h2_request(
-        &self,
-        method: &Method,
-        url: &Url,
-        headers: &[(String, String)],
-    ) -> Result<http::Request<()>, ClientError> {
-        let mut b = http::Request::builder()
-            .method(method.clone())
-            .uri(url.as_str());
-        let hdrs = b.headers_mut().expect("fresh builder");
-        self.fields(url, headers, None, None, &mut |name, value, _| {
-            let n = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| bad_field("header name", name, value))?;
-            let v = HeaderValue::from_bytes(value)
-                .map_err(|_| bad_field("header value", name, value))?;
-            hdrs.append(n, v);
-            Ok(())
-        })?;
-        b.body(())
-            .map_err(|e| ClientError::new(ErrorKind::InvalidUrl, format!("invalid request: {e}")))
-    }
-
-    /// Hands `emit` the request's header fields: the scenario's own, then those it did
-    /// not set itself (Host when given, Content-Length when given, User-Agent,
-    /// Accept-Encoding), then the cookie jar's merged with any Cookie the scenario set.
-    fn fields(
-        &self,
-        url: &Url,
-        headers: &[(String, String)],
-        host: Option<&HeaderValue>,
-        length: Option<usize>,
-        emit: &mut EmitField<'_>,
-    ) -> Result<(), ClientError> {
-        let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
-        let jar = if self.has_cookies {
-            let mut jar = String::new();
-            for (n, v) in self.cookies.request_values(url) {
-                if !jar.is_empty() {
-                    jar.push_str("; ");
-                }
-                jar.push_str(n);
-                jar.push('=');
-                jar.push_str(v);
-            }
-            Some(jar).filter(|j| !j.is_empty())
-        } else {
-            None
-        };
-        for (k, v) in headers {
-            if jar.is_none() || !k.eq_ignore_ascii_case("cookie") {
-                emit(k, v.as_bytes(), Checked::No)?;
-            }
-        }
-        if let Some(host) = host
-            && !has("host")
-        {
-            emit("host", host.as_bytes(), Checked::Yes)?;
-        }
-        if let Some(n) = length
-            && !has("content-length")
-            && !has("transfer-encoding")
-        {
-            // Formatted on the stack: this runs for every request with a body.
-            let mut digits = [0u8; 20];
-            let mut w = &mut digits[..];
-            let _ = write!(w, "{n}");
-            let len = 20 - w.len();
-            emit("content-length", &digits[..len], Checked::Yes)?;
-        }
-        if !has("user-agent") {
-            emit(
-                "user-agent",
-                self.config.user_agent.as_bytes(),
-                Checked::Yes,
-            )?;
-        }
-        if !has("accept-encoding") {
-            emit("accept-encoding", body::ACCEPT_ENCODING, Checked::Yes)?;
-        }
-        if let Some(jar) = jar {
-            let mut all = String::new();
-            for (_, v) in headers
-                .iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
-            {
-                all.push_str(v);
-                all.push_str("; ");
-            }
-            all.push_str(&jar);
-            emit("cookie", all.as_bytes(), Checked::No)?;
-        }
-        Ok(())
-    }
-}
-
-/// A header field the scenario set that cannot go on the wire.
-fn bad_field(what: &str, name: &str, value: &[u8]) -> ClientError {
-    let shown = String::from_utf8_lossy(&value[..value.len().min(60)]);
-    ClientError::new(
-        ErrorKind::InvalidUrl,
-        format!("invalid {what}: {name:?}: {shown:?}"),
-    )
-}
-
-/// Receives one header field (name, value) of a request being built.
-/// Takes a field's name and value, and whether they still need checking: those the
-/// host made from values it has checked already (host, length, defaults) do not.
-type EmitField<'a> = dyn FnMut(&str, &[u8], Checked) -> Result<(), ClientError> + 'a;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Checked {
-    Yes,
-    No,
 }
 
 /// A request built for the protocol of the connection it goes out on.
@@ -762,6 +388,18 @@ enum Outgoing {
 
 fn is_redirect(s: StatusCode) -> bool {
     matches!(s.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// A response whose head has come: what the rest of the exchange reads and accounts.
+struct Answer<'a> {
+    parts: http::response::Parts,
+    incoming: Incoming<'a>,
+    /// The connection it came on, by index into the VU's connections.
+    conn: usize,
+    /// The connection's byte counters, and their values before this request.
+    counts: Arc<connect::ByteCounts>,
+    sent0: u64,
+    recv0: u64,
 }
 
 /// A response body still to read (unboxed: one per request, moved once).
@@ -785,66 +423,6 @@ async fn read_h2_body(mut body: hyper::body::Incoming, out: &mut Out) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn request_heads_add_defaults_and_merge_cookies() {
-        let tls = tls::client_config(&[] as &[&str], false).unwrap();
-        let mut c = VuClient::new(Arc::new(ClientConfig::new(tls)), Arc::new(SystemResolver));
-        let url = Url::parse("http://127.0.0.1:8080/p?q=1").unwrap();
-        let host = HeaderValue::from_static("127.0.0.1:8080");
-        let text = |c: &VuClient, headers: &[(&str, &str)], len: usize, method: Method| {
-            let headers: Vec<_> = headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            c.h1_head(&method, &url, &headers, len, &host)
-                .map(|h| String::from_utf8(h.into_bytes()).unwrap())
-        };
-        let ua = c.config.user_agent.to_str().unwrap().to_string();
-        assert_eq!(
-            text(&c, &[("x-a", "1")], 0, Method::GET).unwrap(),
-            format!(
-                "GET /p?q=1 HTTP/1.1\r\nx-a: 1\r\nhost: 127.0.0.1:8080\r\nuser-agent: {ua}\r\naccept-encoding: gzip, deflate, br, zstd\r\n"
-            )
-        );
-        // The scenario's own Host, User-Agent and Accept-Encoding win; a POST has a length.
-        let own = [
-            ("Host", "api.test"),
-            ("User-Agent", "me"),
-            ("Accept-Encoding", "br"),
-        ];
-        assert_eq!(
-            text(&c, &own, 0, Method::POST).unwrap(),
-            "POST /p?q=1 HTTP/1.1\r\nHost: api.test\r\nUser-Agent: me\r\nAccept-Encoding: br\r\ncontent-length: 0\r\n"
-        );
-        // The jar's cookies join the scenario's Cookie in one field.
-        c.cookies.set("sid=42; Path=/", &url);
-        c.has_cookies = true;
-        let t = text(&c, &[("Cookie", "a=1")], 3, Method::PUT).unwrap();
-        assert!(t.contains("content-length: 3\r\n"), "{t}");
-        assert!(t.ends_with("cookie: a=1; sid=42\r\n"), "{t}");
-        assert_eq!(t.matches("ookie").count(), 1, "{t}");
-        // A length of the scenario's own must be the body's.
-        assert!(text(&c, &[("Content-Length", "3")], 3, Method::POST).is_ok());
-        for bad in ["2", "+3", "3, 3"] {
-            let e = text(&c, &[("Content-Length", bad)], 3, Method::POST).unwrap_err();
-            assert!(
-                e.message.contains("does not match the body"),
-                "{}",
-                e.message
-            );
-        }
-        let two = [("Content-Length", "3"), ("content-length", "3")];
-        assert!(text(&c, &two, 3, Method::POST).is_err());
-        // A field that would break the message is refused, naming it.
-        let e = text(&c, &[("x-a", "1\r\nx-b: 2")], 0, Method::GET).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::InvalidUrl);
-        assert!(
-            e.message.contains("invalid header value: \"x-a\""),
-            "{}",
-            e.message
-        );
-    }
 
     #[test]
     fn the_per_request_future_stays_small() {
