@@ -405,7 +405,7 @@ struct Answer<'a> {
 /// A response body still to read (unboxed: one per request, moved once).
 #[allow(clippy::large_enum_variant)]
 enum Incoming<'a> {
-    H1(h1::Exchange<'a>),
+    H1(h1::Exchange<'a, connect::CountingStream>),
     H2(hyper::body::Incoming),
 }
 

@@ -1,30 +1,18 @@
-//! One HTTP/1.1 exchange on a VU's own connection, run in the VU's own task.
-//!
-//! httparse reads the response head and chunk sizes; this file writes the request head
-//! and frames the body (RFC 9112 section 6: no body for HEAD, 1xx, 204 and 304;
-//! chunked; content-length; else to the end of the stream) and decides whether the
-//! connection can be reused. Unlike hyper's client there is no connection task, no
-//! channel to it and no buffer kept while the connection waits for the VU's next
-//! request: an idle keep-alive connection is a socket. The body is handed on straight
-//! from the read buffer. That is what keeps an idle VU small and a request cheap (the
-//! notes of issue 2 have the figures).
+//! The response side of HTTP/1.1: the head parsed (httparse), the body's framing
+//! decided as RFC 9112 section 6 says, and chunked bodies decoded across any split.
 
-use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
-use std::time::Instant;
 
-use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use http::{Method, StatusCode, Version};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use http::{StatusCode, Version};
 
-use super::ErrorKind;
-use super::Timings;
-use super::body::BodyError;
-use super::connect::CountingStream;
+use super::encode::{Asked, has_token};
+use super::{Failure, proto};
+use crate::client::ErrorKind;
+use crate::client::body::BodyError;
 
 /// Largest response head (status line and headers) accepted.
-const MAX_HEAD: usize = 256 << 10;
+pub(super) const MAX_HEAD: usize = 256 << 10;
 /// Most header lines accepted in a response head.
 const MAX_HEADERS: usize = 256;
 /// Header lines parsed in the common case, in a small array on the stack; a
@@ -32,37 +20,9 @@ const MAX_HEADERS: usize = 256;
 const FEW_HEADERS: usize = 24;
 /// Longest chunk-size line or trailer line accepted in a chunked body.
 const MAX_CHUNK_LINE: usize = 8 << 10;
-/// Bytes asked of the socket per read past the first.
-const READ_CHUNK: usize = 8 << 10;
-/// Bounds of the first read's buffer, sized from the previous response: small API
-/// responses take one small transient buffer (less for the allocator to hold after a
-/// burst of VUs), large ones few reads.
-pub(super) const MIN_FIRST_READ: usize = 2 << 10;
-const MAX_FIRST_READ: usize = 64 << 10;
-
-/// The first read's size for a connection whose last response was `received` bytes.
-pub(super) fn first_read_for(received: u64) -> usize {
-    (received as usize)
-        .next_power_of_two()
-        .clamp(MIN_FIRST_READ, MAX_FIRST_READ)
-}
-
-/// Why an exchange failed before a response head arrived.
-pub(super) enum Failure {
-    /// No byte of a response arrived: on a kept-alive connection the server may have
-    /// closed it meanwhile. `sent` says whether the whole request was written.
-    NoResponse { sent: bool, message: String },
-    /// Anything else; the connection is not reused.
-    Protocol(String),
-}
-
-fn proto(e: impl std::fmt::Display) -> Failure {
-    Failure::Protocol(e.to_string())
-}
-
 /// How the body after a response head ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
+pub(super) enum Framing {
     /// No body (or all of it read).
     Empty,
     /// This many bytes still to come.
@@ -74,7 +34,7 @@ enum Framing {
 
 /// Where a chunked body's decoder is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunk {
+pub(super) enum Chunk {
     /// Expecting a chunk-size line.
     Size,
     /// This many bytes of chunk data still to come.
@@ -86,243 +46,18 @@ enum Chunk {
     Done,
 }
 
-/// What is needed to read the body that follows a response head.
-pub(super) struct Exchange<'a> {
-    io: &'a mut CountingStream,
-    /// Bytes read and not yet consumed are `buf[pos..]`.
-    buf: Vec<u8>,
-    pos: usize,
-    framing: Framing,
-    /// The connection may not carry another request.
-    close: bool,
-    /// When the response head was complete (the body's time starts there).
-    pub head_at: Instant,
-}
-
-type Sent<'a> = Result<(http::response::Parts, Exchange<'a>), Failure>;
-
-/// [`send`] as a boxed future built in a frame of its own: inline, it would grow the
-/// caller's future, which is built (copied whole) once per request.
-#[inline(never)]
-pub(super) fn send_boxed<'a>(
-    io: &'a mut CountingStream,
-    head: RequestHead,
-    body: &'a Bytes,
-    all_headers: bool,
-    t: &'a mut Timings,
-) -> std::pin::Pin<Box<dyn Future<Output = Sent<'a>> + Send + 'a>> {
-    Box::pin(send(io, head, body, all_headers, t))
-}
-
-/// Writes the request `head` and `body` (as is, in one write) and reads the response
-/// head. The response's headers are all kept if `all_headers`, otherwise
-/// only those the client acts on (cookies, redirects, content encoding).
-async fn send<'a>(
-    io: &'a mut CountingStream,
-    head: RequestHead,
-    body: &Bytes,
-    all_headers: bool,
-    t: &mut Timings,
-) -> Sent<'a> {
-    let t_send = Instant::now();
-    let RequestHead { mut buf, sent: req } = head;
-    buf.extend_from_slice(b"\r\n");
-    write_all(io, &buf, body)
-        .await
-        .map_err(|e| Failure::NoResponse {
-            sent: false,
-            message: e.to_string(),
-        })?;
-    // One clock read per phase boundary: each ends the phase before it.
-    let t_wait = Instant::now();
-    t.send_us += (t_wait - t_send).as_micros() as u64;
-
-    // The head's buffer takes the response: it was sized for that (`RequestHead::new`).
-    buf.clear();
-    let mut pos = 0;
-    // Whether any byte of a response (a skipped 1xx included) has arrived.
-    let mut got_any = false;
-    let head = loop {
-        if pos < buf.len() {
-            match parse_head(&buf[pos..], req, all_headers)? {
-                Parsed::Final(head) => break head,
-                // A 1xx response was skipped; what follows may already be here.
-                Parsed::Interim(used) => {
-                    pos += used;
-                    continue;
-                }
-                Parsed::Partial => {}
-            }
-        }
-        if buf.len() - pos >= MAX_HEAD {
-            return Err(proto(format!(
-                "response head larger than {} KiB",
-                MAX_HEAD >> 10
-            )));
-        }
-        let first = !got_any;
-        let n = read_more(io, &mut buf, &mut pos).await.map_err(|e| {
-            if first {
-                Failure::NoResponse {
-                    sent: true,
-                    message: e.to_string(),
-                }
-            } else {
-                proto(e)
-            }
-        })?;
-        if n == 0 {
-            let message = "connection closed before a response".to_string();
-            return Err(if first {
-                Failure::NoResponse {
-                    sent: true,
-                    message,
-                }
-            } else {
-                Failure::Protocol("connection closed in the response head".into())
-            });
-        }
-        got_any = true;
-    };
-    let head_at = Instant::now();
-    t.wait_us += (head_at - t_wait).as_micros() as u64;
-    let (mut parts, ()) = http::Response::new(()).into_parts();
-    parts.status = head.status;
-    parts.version = head.version;
-    parts.headers = head.headers;
-    let exchange = Exchange {
-        io,
-        buf,
-        pos: pos + head.used,
-        framing: head.framing,
-        close: head.close,
-        head_at,
-    };
-    Ok((parts, exchange))
-}
-
-/// What of the request matters for reading its response.
-#[derive(Debug, Clone, Copy)]
-struct Asked {
-    head: bool,
-    close: bool,
-}
-
-/// A request head being written: the request line, then [`RequestHead::field`] per
-/// field.
-pub(super) struct RequestHead {
-    buf: Vec<u8>,
-    sent: Asked,
-}
-
-impl RequestHead {
-    /// Starts with the request line; `target` is the URL's path and query (`url` keeps
-    /// them percent-encoded, so they hold no space or control byte). The buffer goes on
-    /// to take the response, so `capacity` is sized for that.
-    pub fn new(method: &Method, target: &str, capacity: usize) -> RequestHead {
-        let target = if target.is_empty() { "/" } else { target };
-        let mut buf = Vec::with_capacity(capacity);
-        buf.extend_from_slice(method.as_str().as_bytes());
-        buf.push(b' ');
-        buf.extend_from_slice(target.as_bytes());
-        buf.extend_from_slice(b" HTTP/1.1\r\n");
-        RequestHead {
-            buf,
-            sent: Asked {
-                head: method == Method::HEAD,
-                close: false,
-            },
-        }
-    }
-
-    #[cfg(test)]
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.buf
-    }
-
-    /// Adds a header field after checking it cannot break the message: a name of token
-    /// characters, a value without control bytes (tab aside). Says which is bad.
-    pub fn field(&mut self, name: &str, value: &[u8]) -> Result<(), &'static str> {
-        if name.is_empty() || !name.bytes().all(|b| TOKEN[b as usize]) {
-            return Err("header name");
-        }
-        // A fold without early exit: values are short, and this compiles branch-free.
-        let bad = value.iter().fold(false, |bad, &b| {
-            bad | ((b < 0x20 && b != b'\t') | (b == 0x7f))
-        });
-        if bad {
-            return Err("header value");
-        }
-        // After a body the scenario framed itself (Transfer-Encoding), the connection is
-        // not trusted to be in step with the server: closed rather than reused.
-        if (name.eq_ignore_ascii_case("connection") && has_token(value, b"close"))
-            || name.eq_ignore_ascii_case("transfer-encoding")
-        {
-            self.sent.close = true;
-        }
-        self.checked_field(name, value);
-        Ok(())
-    }
-
-    /// Adds a field the host made from values it has checked (not Connection or
-    /// Transfer-Encoding, which [`Self::field`] watches for).
-    pub fn checked_field(&mut self, name: &str, value: &[u8]) {
-        self.buf.reserve(name.len() + value.len() + 4);
-        self.buf.extend_from_slice(name.as_bytes());
-        self.buf.extend_from_slice(b": ");
-        self.buf.extend_from_slice(value);
-        self.buf.extend_from_slice(b"\r\n");
-    }
-}
-
-/// RFC 9110 token characters, the bytes a field name may hold.
-const TOKEN: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        b += 1;
-    }
-    t
-};
-
-/// Whether a comma-separated header value lists `token` (case-insensitive).
-fn has_token(value: &[u8], token: &[u8]) -> bool {
-    value
-        .split(|&b| b == b',')
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-}
-
 /// A response head, parsed.
-struct ResponseHead {
+pub(super) struct ResponseHead {
     /// Bytes of the head.
-    used: usize,
-    status: StatusCode,
-    version: Version,
-    headers: HeaderMap,
-    framing: Framing,
-    close: bool,
+    pub used: usize,
+    pub status: StatusCode,
+    pub version: Version,
+    pub headers: HeaderMap,
+    pub framing: Framing,
+    pub close: bool,
 }
 
-enum Parsed {
+pub(super) enum Parsed {
     /// More bytes are needed.
     Partial,
     /// A 1xx response of this many bytes, to skip.
@@ -331,7 +66,7 @@ enum Parsed {
 }
 
 /// Parses a response head at the start of `data`.
-fn parse_head(data: &[u8], req: Asked, all_headers: bool) -> Result<Parsed, Failure> {
+pub(super) fn parse_head(data: &[u8], req: Asked, all_headers: bool) -> Result<Parsed, Failure> {
     let mut few = [MaybeUninit::<httparse::Header>::uninit(); FEW_HEADERS];
     let mut res = httparse::Response::new(&mut []);
     match httparse::ParserConfig::default()
@@ -457,59 +192,9 @@ fn head_of(
     }))
 }
 
-impl Exchange<'_> {
-    /// Reads the whole body, handing each piece to `feed` as it arrives (straight from
-    /// the read buffer). Returns whether the connection can carry another request.
-    pub async fn read_body(
-        mut self,
-        mut feed: impl FnMut(&[u8]) -> Result<(), BodyError>,
-    ) -> Result<bool, BodyError> {
-        loop {
-            let data = &self.buf[self.pos..];
-            let used = match &mut self.framing {
-                Framing::Empty | Framing::Chunked(Chunk::Done) => break,
-                Framing::Length(0) => break,
-                Framing::Length(rest) => {
-                    let n = data.len().min(usize::try_from(*rest).unwrap_or(usize::MAX));
-                    if n > 0 {
-                        feed(&data[..n])?;
-                        *rest -= n as u64;
-                    }
-                    n
-                }
-                Framing::Close => {
-                    if !data.is_empty() {
-                        feed(data)?;
-                    }
-                    data.len()
-                }
-                Framing::Chunked(state) => decode_chunked(state, data, &mut feed)?,
-            };
-            self.pos += used;
-            if used > 0 {
-                continue;
-            }
-            let n = read_more(self.io, &mut self.buf, &mut self.pos)
-                .await
-                .map_err(|e| (ErrorKind::Protocol, e.to_string()))?;
-            if n == 0 {
-                if self.framing == Framing::Close {
-                    return Ok(false);
-                }
-                return Err((
-                    ErrorKind::Protocol,
-                    "connection closed before the body was complete".into(),
-                ));
-            }
-        }
-        // Bytes past the framed body mean the connection is out of step: do not reuse it.
-        Ok(!self.close && self.pos == self.buf.len())
-    }
-}
-
 /// Decodes what it can of a chunked body from `data`, handing chunk data to `feed`.
 /// Returns the bytes consumed (0 when more are needed).
-fn decode_chunked(
+pub(super) fn decode_chunked(
     state: &mut Chunk,
     data: &[u8],
     feed: &mut impl FnMut(&[u8]) -> Result<(), BodyError>,
@@ -576,55 +261,9 @@ fn decode_chunked(
     }
 }
 
-/// Writes `a` then `b`, gathered into as few writes as the socket takes.
-async fn write_all(io: &mut CountingStream, mut a: &[u8], mut b: &[u8]) -> io::Result<()> {
-    while !a.is_empty() || !b.is_empty() {
-        let n = if a.is_empty() {
-            io.write(b).await?
-        } else if b.is_empty() {
-            io.write(a).await?
-        } else {
-            io.write_vectored(&[IoSlice::new(a), IoSlice::new(b)])
-                .await?
-        };
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        let from_a = n.min(a.len());
-        a = &a[from_a..];
-        b = &b[n - from_a..];
-    }
-    io.flush().await
-}
-
-/// Reads more of the response after the unconsumed `buf[pos..]`, moving that to the
-/// front first. Returns the bytes read (0 at end of stream).
-async fn read_more(
-    io: &mut CountingStream,
-    buf: &mut Vec<u8>,
-    pos: &mut usize,
-) -> io::Result<usize> {
-    if *pos > 0 {
-        buf.drain(..*pos);
-        *pos = 0;
-    }
-    if buf.capacity() - buf.len() < MIN_FIRST_READ / 2 {
-        buf.reserve(READ_CHUNK);
-    }
-    io.read_buf(buf).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_first_read_follows_the_last_response_within_bounds() {
-        assert_eq!(first_read_for(0), MIN_FIRST_READ);
-        assert_eq!(first_read_for(150), MIN_FIRST_READ);
-        assert_eq!(first_read_for(3_000), 4096);
-        assert_eq!(first_read_for(40 << 20), MAX_FIRST_READ);
-    }
 
     const GET: Asked = Asked {
         head: false,
@@ -647,29 +286,6 @@ mod tests {
             Err(Failure::Protocol(m)) => m,
             _ => panic!("no protocol error for {text:?}"),
         }
-    }
-
-    #[test]
-    fn request_heads_are_written_and_checked() {
-        let mut h = RequestHead::new(&Method::HEAD, "", 64);
-        h.field("x-a", b"1\t2").unwrap();
-        h.field("Connection", b"keep-alive, Close").unwrap();
-        assert_eq!(
-            String::from_utf8(h.buf.clone()).unwrap(),
-            "HEAD / HTTP/1.1\r\nx-a: 1\t2\r\nConnection: keep-alive, Close\r\n"
-        );
-        assert!(h.sent.head && h.sent.close);
-        // Nothing that could end a line or the head gets through.
-        assert_eq!(h.field("x-b", b"1\r\nx-evil: 1"), Err("header value"));
-        assert_eq!(h.field("x b", b"1"), Err("header name"));
-        assert_eq!(h.field("x:b", b"1"), Err("header name"));
-        assert_eq!(h.field("", b"1"), Err("header name"));
-        assert_eq!(h.field("x-c", b"\x7f"), Err("header value"));
-        let mut h = RequestHead::new(&Method::GET, "/a?b=1", 64);
-        assert!(h.buf.starts_with(b"GET /a?b=1 HTTP/1.1\r\n"));
-        assert!(!h.sent.head && !h.sent.close);
-        h.field("Transfer-Encoding", b"chunked").unwrap();
-        assert!(h.sent.close);
     }
 
     #[test]
