@@ -627,7 +627,7 @@ fn merge_cost() {
             )
         })
         .collect();
-    let merged = stampede::cli::merge::merge_segments(parts, false).unwrap();
+    let merged = stampede::metrics::segments::merge_segments(parts, false).unwrap();
     let elapsed = t0.elapsed();
     let hwm = vm_hwm_kib();
     let diff = |p: f64, got: f64| (got - all.percentile(p) as f64 / 1000.0).abs();

@@ -9,6 +9,7 @@ pub mod event;
 pub mod merge;
 pub mod names;
 pub mod recorder;
+pub mod segments;
 pub mod summary;
 pub mod trend;
 
