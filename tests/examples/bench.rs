@@ -114,7 +114,7 @@ fn serve_demo() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let server = stampede::demo::serve("127.0.0.1:0".parse().unwrap(), Default::default())
+        let server = stampede_demo::serve("127.0.0.1:0".parse().unwrap(), Default::default())
             .await
             .unwrap();
         println!("{}", server.addr);

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use stampede::demo::{DemoServer, Knobs, get, serve};
+use stampede_demo::{DemoServer, Knobs, get, serve};
 use stampede_tests::{http_call, http_json};
 
 async fn shop(knobs: Knobs) -> DemoServer {

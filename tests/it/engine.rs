@@ -343,7 +343,7 @@ async fn an_interrupted_run_still_summarises_what_it_measured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smoke_plugin_against_the_demo_target() {
-    let demo = stampede::demo::serve("127.0.0.1:0".parse().unwrap(), Default::default())
+    let demo = stampede_demo::serve("127.0.0.1:0".parse().unwrap(), Default::default())
         .await
         .unwrap();
     let cfg = config(

@@ -1,7 +1,7 @@
 //! The release gate end to end: the real binary against the demo target, with its
 //! knobs making a release "regress".
 
-use stampede::demo::{Knobs, serve};
+use stampede_demo::{Knobs, serve};
 use stampede_tests::*;
 
 use crate::kit::{CliOut, run_cli};

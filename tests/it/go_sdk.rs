@@ -60,9 +60,7 @@ async fn automatic_gc_traps_and_the_run_goes_on() {
 /// virtualenv, which the build script made).
 #[test]
 fn go_sources_are_formatted_and_vetted() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap();
+    let root = stampede_tests::repo_root();
     let venv = root.join("target/toolchains/venv");
     let go = venv.join("bin/go");
     let out = std::process::Command::new(&go)
@@ -77,9 +75,9 @@ fn go_sources_are_formatted_and_vetted() {
             "sdk/go",
             "plugins/file-upload-go",
             "tests/fixtures/go-gc",
-            "host/src/scaffold/templates/go",
+            "host/cli/src/scaffold/templates/go",
         ])
-        .current_dir(root)
+        .current_dir(&root)
         .output()
         .expect("gofmt runs");
     assert!(
@@ -116,9 +114,7 @@ fn go_sources_are_formatted_and_vetted() {
 
 #[test]
 fn a_go_compile_error_is_one_line() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap();
+    let root = stampede_tests::repo_root();
     let dir = stampede_tests::scratch_dir("go-build-error");
     let go_mod = std::fs::read_to_string(root.join("plugins/smoke-go/go.mod"))
         .unwrap()

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use stampede::demo::{Knobs, get, serve};
+use stampede_demo::{Knobs, get, serve};
 use stampede_tests::*;
 
 use crate::kit::{CliOut, run_cli};

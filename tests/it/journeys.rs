@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use stampede::demo::{DemoServer, DemoStats, Knobs, get, serve};
 use stampede::executor::Load;
 use stampede::metrics::summary::Summary;
 use stampede::run::{StopSignals, run};
+use stampede_demo::{DemoServer, DemoStats, Knobs, get, serve};
 use stampede_tests::*;
 
 const QUICK: [(&str, &str); 2] = [("WAIT_MIN_MS", "0"), ("WAIT_MAX_MS", "5")];

@@ -2,14 +2,11 @@
 //! TypeScript check of its declarations and of the JS plugins, and its declarations
 //! kept in step with the WIT. The build script has installed its npm packages.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    stampede_tests::repo_root()
 }
 
 fn node(args: &[&str]) -> (bool, String) {

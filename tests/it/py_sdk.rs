@@ -2,14 +2,11 @@
 //! (so the SDK is checked against the real generated types), with the host functions
 //! replaced by recorders. The build script has made the virtualenv.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    stampede_tests::repo_root()
 }
 
 #[test]

@@ -6,16 +6,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use stampede::demo::{Knobs, serve};
+use stampede_demo::{Knobs, serve};
 use stampede_tests::*;
 
-const JUNIT_XSD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/junit.xsd");
+fn junit_xsd() -> String {
+    format!("{}/schemas/junit.xsd", stampede_tests::TESTS_DIR)
+}
 
 /// Chromium and xmllint, installed by the project's set-up script when missing.
 fn tools() -> &'static Result<(), String> {
     static TOOLS: OnceLock<Result<(), String>> = OnceLock::new();
     TOOLS.get_or_init(|| {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/setup/browser.sh");
+        let script = format!("{}/setup/browser.sh", stampede_tests::TESTS_DIR);
         let out = Command::new("bash")
             .arg(script)
             .output()
@@ -110,7 +112,7 @@ async fn reports(name: &str) -> PathBuf {
 
 fn xmllint(xml: &Path) -> (bool, String) {
     let o = Command::new("xmllint")
-        .args(["--noout", "--schema", JUNIT_XSD])
+        .args(["--noout", "--schema", &junit_xsd()])
         .arg(xml)
         .output()
         .unwrap();

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use stampede::demo::{Knobs, get, serve};
+use stampede_demo::{Knobs, get, serve};
 use stampede_tests::{scratch_dir, stampede_bin};
 
 /// Runs `cmd` in `dir` with this test's cargo settings removed (a project of its own).

@@ -7,7 +7,7 @@ use stampede::run::{RunConfig, StopSignals, run};
 use stampede_tests::*;
 
 fn schema_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schemas/summary.schema.json")
+    stampede_tests::repo_root().join("schemas/summary.schema.json")
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -345,13 +345,23 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Path of the `stampede` program (the test package's `stampede-cli` binary, which runs
-/// the same `stampede::cli::main`). A macro, because cargo gives the path only to
-/// integration tests.
+/// The kit's own folder (`tests/`): its schemas and set-up scripts.
+pub const TESTS_DIR: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(TESTS_DIR)
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Path of the real `stampede` program. A macro, because cargo gives the path only to
+/// the integration tests of the binary's own package (`host/cli`, whose tests these are).
 #[macro_export]
 macro_rules! stampede_bin {
     () => {
-        std::path::PathBuf::from(env!("CARGO_BIN_EXE_stampede-cli"))
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_stampede"))
     };
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use clap::Args;
 
-use super::{RunArgs, resolve};
+use crate::{RunArgs, resolve};
 
 #[derive(Args, Debug, Clone)]
 pub struct K8sArgs {
@@ -36,7 +36,7 @@ pub struct K8sArgs {
     pub start_at: Option<String>,
     /// ...or this long after the manifest is printed, e.g. `2m` (time for the pods to
     /// be scheduled and load the scenario).
-    #[arg(long, value_parser = super::parse_duration)]
+    #[arg(long, value_parser = crate::parse_duration)]
     pub start_in: Option<Duration>,
 }
 
@@ -153,21 +153,21 @@ pub fn manifest(args: &K8sArgs) -> Result<String> {
 
 pub fn run(args: &K8sArgs) -> Result<u8> {
     print!("{}", manifest(args)?);
-    Ok(super::exit::PASSED)
+    Ok(crate::exit::PASSED)
 }
 
 impl RunArgs {
     /// `stampede run --config PATH` with no other flag.
     fn parse_config_only(config: &std::path::Path) -> RunArgs {
         use clap::Parser;
-        let cli = super::Cli::parse_from([
+        let cli = crate::Cli::parse_from([
             "stampede".as_ref(),
             "run".as_ref(),
             "--config".as_ref(),
             config.as_os_str(),
         ]);
         match cli.command {
-            super::Command::Run(args) => *args,
+            crate::Command::Run(args) => *args,
             _ => unreachable!("parsed a run command"),
         }
     }

@@ -12,9 +12,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Deserializer};
 
-use crate::executor::{RateStage, Stage};
-use crate::gate::Threshold;
-use crate::gate::baseline::Rule;
+use stampede::executor::{RateStage, Stage};
+use stampede::gate::Threshold;
+use stampede::gate::baseline::Rule;
 
 /// The file name looked for when no `--config` is given.
 pub const DEFAULT_NAME: &str = "stampede.toml";
@@ -151,7 +151,7 @@ pub struct Dur(pub Duration);
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        crate::parse::parse_duration(&s)
+        stampede::parse::parse_duration(&s)
             .map(Dur)
             .map_err(serde::de::Error::custom)
     }
@@ -207,7 +207,7 @@ pub struct Target(pub url::Url);
 impl<'de> Deserialize<'de> for Target {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        crate::parse::parse_target_url(&s)
+        stampede::parse::parse_target_url(&s)
             .map(Target)
             .map_err(serde::de::Error::custom)
     }
@@ -255,7 +255,7 @@ pub struct RuleSpec(pub Rule);
 impl<'de> Deserialize<'de> for RuleSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        crate::gate::baseline::parse_rule(&s)
+        stampede::gate::baseline::parse_rule(&s)
             .map(RuleSpec)
             .map_err(serde::de::Error::custom)
     }
@@ -315,7 +315,8 @@ fn thresholds(
                     (f.threshold.clone(), abort)
                 }
             };
-            let parsed = crate::gate::parse(&format!("{selector}: {expr}")).map_err(|e| (at, e))?;
+            let parsed =
+                stampede::gate::parse(&format!("{selector}: {expr}")).map_err(|e| (at, e))?;
             out.push(ThresholdSpec {
                 selector: selector.clone(),
                 parsed,

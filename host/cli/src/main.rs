@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    stampede::cli::main()
+    stampede_cli::main()
 }

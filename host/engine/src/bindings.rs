@@ -1,7 +1,7 @@
 //! The one place the WIT world becomes Rust types.
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../../wit",
     world: "scenario",
     // `http.send` and `checks.check` are linked by hand (`vu/calls.rs`), not through the
     // generated traits.

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use super::{BaselineArgs, OutputArgs, resolve};
 use crate::config::{self, FileConfig};
-use crate::metrics::Summary;
-use crate::metrics::segments::merge_segments;
+use crate::{BaselineArgs, OutputArgs, resolve};
+use stampede::metrics::Summary;
+use stampede::metrics::segments::merge_segments;
 
 /// Marks a summary inside a log (`--summary-json -` prints it so), so pod logs can
 /// carry it to `stampede merge`.
@@ -41,7 +41,7 @@ pub struct MergeArgs {
 /// Every summary in `text`: the file itself, or each marked block of a log.
 fn summaries_in(source: &Path, text: &str) -> Result<Vec<Summary>> {
     let parse = |t: &str| {
-        crate::gate::Judged::from_json(t)
+        stampede::gate::Judged::from_json(t)
             .map(|j| j.summary)
             .map_err(|e| {
                 anyhow::anyhow!(
@@ -84,11 +84,11 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         None => FileConfig::default(),
     };
     let (thresholds, _) = resolve::gate(&file, &args.thresholds)?;
-    let gate = crate::gate::Gate {
+    let gate = stampede::gate::Gate {
         thresholds,
         allow_failures: args.baseline.allow_failures || file.allow_failures,
         baseline: resolve::baseline(&args.baseline, file.baseline)?,
     };
     let outputs = resolve::outputs(&args.outputs, file.outputs);
-    super::finish(merged, &gate, &outputs)
+    crate::finish(merged, &gate, &outputs)
 }

@@ -1,10 +1,12 @@
 //! The command line: parsing and validation into a [`RunConfig`], and the commands.
 
+pub mod config;
 pub mod k8s;
 pub mod load;
 pub mod merge;
 mod progress;
 pub mod resolve;
+pub mod scaffold;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,13 +18,13 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
-use crate::executor::{Load, Plan};
-use crate::gate::baseline::Rule;
-use crate::gate::{Gate, Threshold};
-use crate::metrics::Summary;
-use crate::run::{self, RunConfig};
+use stampede::executor::{Load, Plan};
+use stampede::gate::baseline::Rule;
+use stampede::gate::{Gate, Threshold};
+use stampede::metrics::Summary;
+use stampede::run::{self, RunConfig};
 
-pub use crate::exit;
+pub use stampede::exit;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -43,7 +45,7 @@ pub enum Command {
     /// Run the bundled checkout scenario against the built-in demo target, for a few seconds.
     Demo(DemoArgs),
     /// Serve the demo shop API (what `demo` runs against), e.g. for your own scenarios.
-    DemoTarget(crate::demo::DemoTargetArgs),
+    DemoTarget(stampede_demo::DemoTargetArgs),
     /// Compare two `--summary-json` files with baseline rules, without running load.
     Compare(CompareArgs),
     /// Merge the summaries of a run's segments (`--segment I/N`) into one, judged and
@@ -212,20 +214,22 @@ pub struct BaselineArgs {
 /// Parses `--baseline-rule`s (or `--rule`s of `compare`); none given means the defaults.
 pub fn parse_rules(flag: &str, texts: &[String]) -> Result<Vec<Rule>> {
     let texts: Vec<&str> = if texts.is_empty() {
-        crate::gate::baseline::DEFAULT_RULES.to_vec()
+        stampede::gate::baseline::DEFAULT_RULES.to_vec()
     } else {
         texts.iter().map(String::as_str).collect()
     };
     texts
         .iter()
-        .map(|t| crate::gate::baseline::parse_rule(t).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+        .map(|t| {
+            stampede::gate::baseline::parse_rule(t).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+        })
         .collect()
 }
 
 pub fn read_summary(flag: &str, path: &Path) -> Result<Summary> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{flag} {}: cannot read", path.display()))?;
-    crate::gate::Judged::from_json(&text)
+    stampede::gate::Judged::from_json(&text)
         .map(|j| j.summary)
         .map_err(|e| {
             anyhow::anyhow!(
@@ -246,7 +250,7 @@ pub struct CompareArgs {
     #[arg(long = "rule", value_name = "RULE")]
     pub rules: Vec<String>,
     /// Requests needed on both sides before a rule applies.
-    #[arg(long, default_value_t = crate::gate::baseline::DEFAULT_MIN_SAMPLES)]
+    #[arg(long, default_value_t = stampede::gate::baseline::DEFAULT_MIN_SAMPLES)]
     pub min_samples: u64,
 }
 
@@ -287,13 +291,13 @@ pub struct DemoArgs {
 
 /// `--stages`, parsed (a newtype, so clap takes the list as one value).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stages(pub Vec<crate::executor::Stage>);
+pub struct Stages(pub Vec<stampede::executor::Stage>);
 
 fn parse_stages(s: &str) -> Result<Stages, String> {
-    crate::executor::ramping_vus::parse_stages(s).map(Stages)
+    stampede::executor::ramping_vus::parse_stages(s).map(Stages)
 }
 
-pub use crate::parse::{parse_duration, parse_target_url};
+pub use stampede::parse::{parse_duration, parse_target_url};
 
 pub fn parse_target(t: &str) -> Result<Url> {
     parse_target_url(t).map_err(|e| anyhow::anyhow!("--target {t:?}: {e}"))
@@ -303,10 +307,14 @@ pub fn parse_target(t: &str) -> Result<Url> {
 pub fn parse_thresholds(exprs: &[String]) -> Result<Vec<Threshold>> {
     let mut out = Vec::new();
     for e in exprs {
-        out.extend(crate::gate::parse(e).map_err(|m| anyhow::anyhow!("--threshold: {m}"))?);
+        out.extend(stampede::gate::parse(e).map_err(|m| anyhow::anyhow!("--threshold: {m}"))?);
     }
     Ok(out)
 }
+
+/// The checkout scenario, built from `plugins/checkout` by the build script, for
+/// `stampede demo`.
+pub static CHECKOUT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/checkout.wasm"));
 
 /// Runs a configured load, judges it, prints and writes the reports; returns the exit
 /// code.
@@ -333,7 +341,7 @@ fn write_file(
 /// Judges the run once, writes every report of that one verdict, and returns its
 /// exit code.
 pub(crate) fn finish(summary: Summary, gate: &Gate, outputs: &OutputArgs) -> Result<u8> {
-    let judged = crate::gate::judge(summary, gate);
+    let judged = stampede::gate::judge(summary, gate);
     // Files first: a console that went away must not lose the reports.
     match &outputs.summary_json {
         // To stdout between markers, so a pod's log carries it to `stampede merge`.
@@ -353,19 +361,23 @@ pub(crate) fn finish(summary: Summary, gate: &Gate, outputs: &OutputArgs) -> Res
         None => {}
     }
     if let Some(path) = &outputs.junit {
-        write_file("--junit", path, |w| crate::report::junit::write(w, &judged))?;
+        write_file("--junit", path, |w| {
+            stampede::report::junit::write(w, &judged)
+        })?;
     }
     if let Some(path) = &outputs.markdown {
         write_file("--markdown", path, |w| {
-            crate::report::markdown::write(w, &judged)
+            stampede::report::markdown::write(w, &judged)
         })?;
     }
     if let Some(path) = &outputs.html {
-        write_file("--html", path, |w| crate::report::html::write(w, &judged))?;
+        write_file("--html", path, |w| {
+            stampede::report::html::write(w, &judged)
+        })?;
     }
     if let Some(step) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let mut buf = Vec::new();
-        crate::report::markdown::write(&mut buf, &judged)?;
+        stampede::report::markdown::write(&mut buf, &judged)?;
         let mut f = std::fs::OpenOptions::new()
             .append(true)
             .create(true)
@@ -379,7 +391,7 @@ pub(crate) fn finish(summary: Summary, gate: &Gate, outputs: &OutputArgs) -> Res
         f.write_all(&buf)?;
     }
     let mut out = std::io::stdout().lock();
-    crate::report::console::write(&mut out, &judged)?;
+    stampede::report::console::write(&mut out, &judged)?;
     out.flush()?;
     Ok(judged
         .verdict
@@ -389,7 +401,7 @@ pub(crate) fn finish(summary: Summary, gate: &Gate, outputs: &OutputArgs) -> Res
 
 /// `stampede demo`: the demo target in-process and the bundled checkout scenario.
 pub async fn demo(args: DemoArgs) -> Result<u8> {
-    let server = crate::demo::serve("127.0.0.1:0".parse().expect("addr"), Default::default())
+    let server = stampede_demo::serve("127.0.0.1:0".parse().expect("addr"), Default::default())
         .await
         .context("starting the demo target")?;
     let target = format!("http://{}", server.addr);
@@ -397,7 +409,7 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
     let mut plan = Plan::new(args.vus.max(1), Load::duration(args.duration));
     plan.graceful_stop = Duration::from_secs(5);
     let mut cfg = RunConfig::new(PathBuf::from("bundled:checkout.wasm"), plan);
-    cfg.scenario_bytes = Some(Arc::from(crate::demo::CHECKOUT_WASM));
+    cfg.scenario_bytes = Some(Arc::from(CHECKOUT_WASM));
     cfg.target = Some(parse_target(&target)?);
     // The demo keeps its think time short so a few seconds show real traffic.
     cfg.env = vec![
@@ -448,7 +460,9 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => execute(resolve::resolve(&args)?).await,
             Command::Demo(args) => demo(args).await,
-            Command::DemoTarget(args) => crate::demo::run_target(args).await,
+            Command::DemoTarget(args) => {
+                stampede_demo::run_target(args).await.map(|()| exit::PASSED)
+            }
             Command::New(args) => crate::scaffold::run(args),
             Command::Compare(args) => compare(&args),
             Command::Merge(args) => merge::run(&args),
@@ -470,7 +484,7 @@ pub fn compare(args: &CompareArgs) -> Result<u8> {
     let base = read_summary("baseline", &args.baseline)?;
     let cur = read_summary("current", &args.current)?;
     let rules = parse_rules("--rule", &args.rules)?;
-    let results = crate::gate::baseline::compare(&rules, &base, &cur, args.min_samples);
+    let results = stampede::gate::baseline::compare(&rules, &base, &cur, args.min_samples);
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -483,7 +497,7 @@ pub fn compare(args: &CompareArgs) -> Result<u8> {
     for r in &results {
         writeln!(out, "  {}", r.line())?;
     }
-    let regressed = crate::gate::baseline::regressed(&results);
+    let regressed = stampede::gate::baseline::regressed(&results);
     writeln!(
         out,
         "verdict: {}",

@@ -4,13 +4,11 @@
 //! (one unit per load model) → [`vu`] (store + instance + host imports, [`client`]
 //! for HTTP) → per-VU [`metrics::Recorder`] → [`metrics::Aggregator`] (a
 //! [`metrics::Summary`]) → [`gate`] (thresholds, baseline: a [`gate::Judged`] summary
-//! and its verdict) → [`report`], with [`run`] driving a run and [`cli`] on top.
+//! and its verdict) → [`report`], with [`run`] driving a run. The CLI (`stampede-cli`) is on top of all of it,
+//! and the demo shop (`stampede-demo`) apart.
 
 pub mod bindings;
-pub mod cli;
 pub mod client;
-pub mod config;
-pub mod demo;
 pub mod engine;
 pub mod executor;
 pub mod exit;
@@ -19,6 +17,5 @@ pub mod metrics;
 pub mod parse;
 pub mod report;
 pub mod run;
-pub mod scaffold;
 pub mod timeout;
 pub mod vu;

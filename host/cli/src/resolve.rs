@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use super::load::{LoadSpec, weighted_plans};
-use super::{OutputArgs, RunArgs, parse_rules, parse_target, read_summary};
 use crate::config::{self, FileConfig};
-use crate::executor::segment::Segment;
-use crate::gate::verdict::BaselineGate;
-use crate::gate::{AbortRule, Gate, Threshold};
-use crate::run::RunConfig;
+use crate::load::{LoadSpec, weighted_plans};
+use crate::{OutputArgs, RunArgs, parse_rules, parse_target, read_summary};
+use stampede::executor::segment::Segment;
+use stampede::gate::verdict::BaselineGate;
+use stampede::gate::{AbortRule, Gate, Threshold};
+use stampede::run::RunConfig;
 
 /// Everything `stampede run` needs, checked before any load starts.
 pub struct Job {
@@ -159,7 +159,7 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
 /// The thresholds to judge by, and those that abort: a flag replaces the file's
 /// thresholds on the same metric and tag.
 pub fn gate(file: &FileConfig, flags: &[String]) -> Result<(Vec<Threshold>, Vec<AbortRule>)> {
-    let flags = super::parse_thresholds(flags)?;
+    let flags = crate::parse_thresholds(flags)?;
     let replaced = |t: &Threshold| flags.iter().any(|f| f.metric == t.metric && f.tag == t.tag);
     let mut thresholds = Vec::new();
     let mut aborts = Vec::new();
@@ -180,7 +180,7 @@ pub fn gate(file: &FileConfig, flags: &[String]) -> Result<(Vec<Threshold>, Vec<
 
 /// The baseline to compare with: flags over the file's `[baseline]`.
 pub fn baseline(
-    args: &super::BaselineArgs,
+    args: &crate::BaselineArgs,
     file: Option<config::BaselineSection>,
 ) -> Result<Option<BaselineGate>> {
     let file = file.unwrap_or(config::BaselineSection {
@@ -202,7 +202,7 @@ pub fn baseline(
         min_samples: args
             .baseline_min_samples
             .or(file.min_samples)
-            .unwrap_or(crate::gate::baseline::DEFAULT_MIN_SAMPLES),
+            .unwrap_or(stampede::gate::baseline::DEFAULT_MIN_SAMPLES),
     }))
 }
 
@@ -218,7 +218,7 @@ pub fn outputs(flags: &OutputArgs, file: config::OutputsSection) -> OutputArgs {
 
 /// Splits every scenario for `--segment` / `--segments`, fingerprints the whole plan
 /// and sets the `--start-at` time zero.
-fn apply_segment(cfgs: &mut [RunConfig], args: &super::SegmentArgs) -> Result<()> {
+fn apply_segment(cfgs: &mut [RunConfig], args: &crate::SegmentArgs) -> Result<()> {
     let segment = match (&args.segment, args.segments) {
         (Some(s), _) => Some(Segment::parse(s).map_err(anyhow::Error::msg)?),
         (None, Some(n)) => {
@@ -352,13 +352,13 @@ fn apply_network(
     cfg.allow_hosts = file.allow_hosts.clone();
     cfg.allow_hosts.extend(own.iter().cloned());
     cfg.allow_hosts.extend(args.allow_hosts.iter().cloned());
-    crate::client::policy::NetPolicy::new(cfg.target.as_ref(), &cfg.allow_hosts)
+    stampede::client::policy::NetPolicy::new(cfg.target.as_ref(), &cfg.allow_hosts)
         .map_err(anyhow::Error::msg)?;
     cfg.resolve = file
         .resolve
         .iter()
         .chain(&args.resolve)
-        .map(|r| crate::client::FixedResolver::parse(r).map_err(anyhow::Error::msg))
+        .map(|r| stampede::client::FixedResolver::parse(r).map_err(anyhow::Error::msg))
         .collect::<Result<_>>()?;
     Ok(())
 }

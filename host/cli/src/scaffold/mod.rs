@@ -8,22 +8,22 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use include_dir::{Dir, include_dir};
 
-static WIT: &str = include_str!("../../../wit/scenario.wit");
-static RUST_SDK: Dir = include_dir!("$CARGO_MANIFEST_DIR/../sdk/rust/src");
-static JS_SDK_SRC: Dir = include_dir!("$CARGO_MANIFEST_DIR/../sdk/js/src");
-static JS_SDK_BIN: Dir = include_dir!("$CARGO_MANIFEST_DIR/../sdk/js/bin");
-static JS_SDK_PACKAGE: &str = include_str!("../../../sdk/js/package.json");
-static PY_SDK: Dir = include_dir!("$CARGO_MANIFEST_DIR/../sdk/python/stampede");
-static PY_BUILD: Dir = include_dir!("$CARGO_MANIFEST_DIR/../sdk/python/stampede_build");
-static GO_SDK: Dir = include_dir!("$CARGO_MANIFEST_DIR/../sdk/go");
+static WIT: &str = include_str!("../../../../wit/scenario.wit");
+static RUST_SDK: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/rust/src");
+static JS_SDK_SRC: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/js/src");
+static JS_SDK_BIN: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/js/bin");
+static JS_SDK_PACKAGE: &str = include_str!("../../../../sdk/js/package.json");
+static PY_SDK: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/python/stampede");
+static PY_BUILD: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/python/stampede_build");
+static GO_SDK: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/go");
 static TEMPLATES: Dir = include_dir!("$CARGO_MANIFEST_DIR/src/scaffold/templates");
 
 /// The starting scenario: the smoke journey of `plugins/`, in each language (the suite
 /// runs those against the demo shop too).
-static SMOKE_RUST: &str = include_str!("../../../plugins/smoke/src/lib.rs");
-static SMOKE_JS: &str = include_str!("../../../plugins/smoke-js/smoke.js");
-static SMOKE_GO: &str = include_str!("../../../plugins/smoke-go/main.go");
-static SMOKE_PY: &str = include_str!("../../../plugins/smoke-py/smoke_py.py");
+static SMOKE_RUST: &str = include_str!("../../../../plugins/smoke/src/lib.rs");
+static SMOKE_JS: &str = include_str!("../../../../plugins/smoke-js/smoke.js");
+static SMOKE_GO: &str = include_str!("../../../../plugins/smoke-go/main.go");
+static SMOKE_PY: &str = include_str!("../../../../plugins/smoke-py/smoke_py.py");
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -250,7 +250,7 @@ pub fn run(args: NewArgs) -> Result<u8> {
         dir.display(),
         f.build
     );
-    Ok(crate::exit::PASSED)
+    Ok(stampede::exit::PASSED)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use crate::run::{LiveStatus, Progress};
+use stampede::run::{LiveStatus, Progress};
 
 pub struct Printer {
     quiet: bool,
@@ -119,7 +119,7 @@ pub fn format_live(st: &LiveStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::aggregate::Live;
+    use stampede::metrics::aggregate::Live;
 
     fn status(elapsed: u64, planned: Option<u64>, iterations: Option<u64>) -> LiveStatus {
         LiveStatus {

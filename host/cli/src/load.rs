@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 
 use crate::config::{FileConfig, LoadSection};
-use crate::executor::segment::split_by;
-use crate::executor::{Load, Plan, RateStage, Stage};
+use stampede::executor::segment::split_by;
+use stampede::executor::{Load, Plan, RateStage, Stage};
 
 /// The load with every field optional: what the flags say, or the file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,8 +26,8 @@ pub struct LoadSpec {
     pub graceful_stop: Option<Duration>,
 }
 
-impl From<&super::LoadArgs> for LoadSpec {
-    fn from(a: &super::LoadArgs) -> Self {
+impl From<&crate::LoadArgs> for LoadSpec {
+    fn from(a: &crate::LoadArgs) -> Self {
         LoadSpec {
             vus: a.vus,
             duration: a.duration,

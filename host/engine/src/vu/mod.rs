@@ -382,7 +382,7 @@ async fn limited(
 mod tests {
     #[test]
     fn the_wit_version_is_the_packages() {
-        let wit = include_str!("../../../wit/scenario.wit");
+        let wit = include_str!("../../../../wit/scenario.wit");
         let line = format!("package stampede:scenario@{};", super::WIT_VERSION);
         assert!(
             wit.contains(&line),
