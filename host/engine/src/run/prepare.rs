@@ -1,0 +1,222 @@
+//! A run's preparation: the component loaded on an engine sized for it, the client's
+//! settings and network policy, the metric names and aggregator, and how each VU is
+//! made. Nothing here starts a VU.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+
+use super::monitor::Monitor;
+use super::{MAX_NAMES, Progress, RunConfig};
+use crate::client::cookies::CookieLimits;
+use crate::client::policy::{NetPolicy, PolicyResolver};
+use crate::client::{ClientConfig, FixedResolver, Resolver, SystemResolver, tls};
+use crate::engine::{self, EngineSettings};
+use crate::executor::user::{Gauge, LifecycleNames, MakeCtx, SetupFailures, VuShared};
+use crate::metrics::aggregate::RunMeta;
+use crate::metrics::names::LocalNames;
+use crate::metrics::recorder::Batch;
+use crate::metrics::summary::ScenarioInfo;
+use crate::metrics::{Names, Recorder};
+use crate::vu::{LogLimiter, ScenarioRuntime, VuCtx};
+
+/// A run ready to start its VUs.
+pub(super) struct Prepared {
+    pub engine: wasmtime::Engine,
+    pub rt: Arc<ScenarioRuntime>,
+    /// What every VU shares, its gauge and setup failures among it.
+    pub shared: Arc<VuShared>,
+    pub monitor: Monitor,
+    /// The summary's fixed part.
+    pub meta: RunMeta,
+    /// The run's time zero.
+    pub run_start: Instant,
+    pub client_limits: Arc<CookieLimits>,
+    pub logs: Arc<LogLimiter>,
+}
+
+pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> Result<Prepared> {
+    let path = &cfg.scenario;
+    let bytes: Arc<[u8]> = match &cfg.scenario_bytes {
+        Some(b) => b.clone(),
+        None => std::fs::read(path)
+            .with_context(|| format!("scenario {}: cannot read the file", path.display()))?
+            .into(),
+    };
+    let compile_start = Instant::now();
+    let settings = EngineSettings {
+        max_instances: cfg.plan.max_vus,
+        memory_cap: cfg.limits.memory_cap,
+        fuel: cfg.limits.fuel_per_call > 0,
+        epoch: cfg.limits.epoch,
+    };
+    let cached = cfg.cache_dir.is_some();
+    let (engine, loaded) = engine::load_sized(
+        settings,
+        path,
+        &bytes,
+        cfg.cache_dir.as_deref(),
+        &mut || {
+            progress(Progress::Notice(format!(
+                "compiling {} ({}){}",
+                path.display(),
+                crate::report::fmt::bytes(bytes.len() as u64),
+                if cached {
+                    ", first run only: later runs load it from the cache"
+                } else {
+                    " (no cache: every run compiles)"
+                }
+            )))
+        },
+    )?;
+    progress(Progress::Note(format!(
+        "scenario {} {} in {}",
+        path.display(),
+        if loaded.cache_hit {
+            "loaded from cache"
+        } else {
+            "compiled"
+        },
+        crate::report::fmt::secs(compile_start.elapsed().as_secs_f64())
+    )));
+    let rt = Arc::new(ScenarioRuntime::new(
+        &engine,
+        &loaded.component,
+        path,
+        cfg.limits,
+    )?);
+    if cfg.target.is_none() && cfg.allow_hosts.is_empty() {
+        anyhow::bail!(
+            "no target: with no --target (target in stampede.toml) and no --allow-host, no request could go anywhere; pass --target URL, e.g. --target http://127.0.0.1:8080"
+        );
+    }
+    let client_limits = Arc::new(CookieLimits::default());
+    let client_cfg = Arc::new({
+        let mut c = ClientConfig::new(tls::client_config(&cfg.ca_certs, cfg.insecure)?);
+        c.timeout = cfg.request_timeout;
+        c.max_body = cfg.max_body;
+        c.truncate_bodies = cfg.truncate_bodies;
+        c.cookie_limits = client_limits.clone();
+        c
+    });
+    // Deny by default: the target, the allowed hosts, and no internal address they
+    // were not allowed to have.
+    let resolver: Arc<dyn Resolver> = Arc::new(PolicyResolver {
+        policy: NetPolicy::new(cfg.target.as_ref(), &cfg.allow_hosts)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        inner: Arc::new(FixedResolver {
+            fixed: cfg.resolve.clone(),
+            inner: Arc::new(SystemResolver),
+        }),
+    });
+    let names = Arc::new(Names::new(MAX_NAMES));
+    let lifecycle = LifecycleNames {
+        on_start: names.intern("on_start"),
+        on_stop: names.intern("on_stop"),
+    };
+    let scenario_name: Arc<str> = match &cfg.name {
+        Some(n) => n.as_str().into(),
+        None => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into())
+            .into(),
+    };
+    let run_start = cfg.epoch.unwrap_or_else(Instant::now);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Batch>();
+    // The time zero may lie ahead (`--start-at`).
+    let now = Instant::now();
+    let zero = if run_start > now {
+        SystemTime::now() + (run_start - now)
+    } else {
+        SystemTime::now() - (now - run_start)
+    };
+    let started_at_ms = zero
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let open = cfg.plan.load.is_open();
+    let meta = RunMeta {
+        scenario: ScenarioInfo {
+            name: scenario_name.to_string(),
+            file: path.display().to_string(),
+            sha256: loaded.sha256.clone(),
+            tags: cfg.tags.clone(),
+        },
+        target: cfg.target.as_ref().map(|t| t.to_string()),
+        started_at_ms,
+        duration_s: 0.0,
+        model: if open { "open" } else { "closed" }.into(),
+        vus_max: cfg.plan.vus,
+        interrupted: None,
+        aborted: None,
+        warnings: Vec::new(),
+        run_errors: Vec::new(),
+        dropped_iterations: 0,
+        segment: cfg.segment.map(|s| s.info()),
+        peak_rss_kib: 0,
+        fingerprint: {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            h.update(loaded.sha256.as_bytes());
+            h.update(if cfg.plan_id.is_empty() {
+                cfg.plan.describe().join("\n")
+            } else {
+                cfg.plan_id.clone()
+            });
+            format!("{:x}", h.finalize())
+        },
+    };
+    let monitor = Monitor::spawn(names.clone(), rx, cfg.aborts.clone(), meta.clone());
+    let logs = Arc::new(LogLimiter::new(if cfg.verbose {
+        u64::MAX
+    } else {
+        crate::vu::LOG_LINES_PER_SEC
+    }));
+    let env: Arc<HashMap<String, String>> = Arc::new(cfg.env.iter().cloned().collect());
+    let target = cfg.target.clone().map(Arc::new);
+    let make_ctx: Arc<MakeCtx> = {
+        let (names, tx, logs, scenario_name) = (
+            names.clone(),
+            tx.clone(),
+            logs.clone(),
+            scenario_name.clone(),
+        );
+        let offset = cfg.vu_id_offset;
+        Arc::new(move |id| {
+            VuCtx::new(
+                id + offset,
+                scenario_name.clone(),
+                env.clone(),
+                target.clone(),
+                client_cfg.clone(),
+                resolver.clone(),
+                Recorder::new(tx.clone()),
+                LocalNames::new(names.clone()),
+                run_start,
+                logs.clone(),
+            )
+        })
+    };
+    drop(tx);
+
+    let shared = Arc::new(VuShared {
+        rt: rt.clone(),
+        make_ctx,
+        lifecycle,
+        active: Arc::new(Gauge::default()),
+        failures: Arc::new(SetupFailures::default()),
+    });
+    Ok(Prepared {
+        engine,
+        rt,
+        shared,
+        monitor,
+        meta,
+        run_start,
+        client_limits,
+        logs,
+    })
+}

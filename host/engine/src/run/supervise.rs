@@ -1,0 +1,168 @@
+//! Supervision of the load: the executor runs it while this watches the signals, the
+//! VUs' setup failures and the once-a-second figures (progress, abort rules), cuts the
+//! load short when one says so, and gives running iterations their graceful stop.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::monitor::Monitor;
+use super::{LiveStatus, Progress, RunConfig, StopSignals};
+use crate::executor::user::VuShared;
+use crate::executor::{LoadCtx, LoadEnd};
+
+/// How the load went.
+pub(super) struct Supervised {
+    pub end: LoadEnd,
+    pub interrupted: Option<String>,
+    pub aborted: Option<String>,
+}
+
+/// Waits for the start time, runs the load, then stops the VUs. `shared` is dropped
+/// once the load is over, so the aggregator sees its senders go with the VUs.
+pub(super) async fn supervise(
+    cfg: &RunConfig,
+    shared: Arc<VuShared>,
+    monitor: &Monitor,
+    run_start: Instant,
+    stop: StopSignals,
+    progress: &mut impl FnMut(Progress),
+) -> Supervised {
+    let (active, failures) = (shared.active.clone(), shared.failures.clone());
+    let StopSignals {
+        graceful: mut interrupt,
+        hard: mut hard_stop,
+        abort: mut abort_signal,
+    } = stop;
+    let mut interrupted = None;
+    let mut aborted = None;
+    // A later start: this scenario's start time, or a time zero set in the future
+    // (`--start-at`, so segments on several machines begin together).
+    let begin = run_start + cfg.start_delay;
+    if begin > Instant::now() {
+        progress(Progress::Note(if cfg.start_delay.is_zero() {
+            format!(
+                "waiting {:.1}s for the start time",
+                (begin - Instant::now()).as_secs_f64()
+            )
+        } else {
+            format!(
+                "starts {} into the run",
+                humantime::format_duration(cfg.start_delay)
+            )
+        }));
+        let at = tokio::time::Instant::from_std(begin);
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => {}
+            _ = &mut interrupt => interrupted = Some("interrupted (Ctrl-C)".to_string()),
+            why = &mut abort_signal => aborted = Some(why),
+        }
+    }
+    let mut vus = tokio::task::JoinSet::new();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Interrupted before its start: no VU is set up, no load runs.
+    let stopped_early = interrupted.is_some() || aborted.is_some();
+    let requirements = cfg.plan.requirements();
+    let load_start = std::sync::OnceLock::new();
+    // Phase 1: the executor runs the load, with a look at the figures once a second.
+    let end = if stopped_early {
+        LoadEnd::default()
+    } else {
+        let (cut_tx, cut_rx) = tokio::sync::watch::channel(false);
+        let load = cfg.plan.executor().run(LoadCtx {
+            plan: &cfg.plan,
+            shared: &shared,
+            vus: &mut vus,
+            vu_stop: stop_rx.clone(),
+            cut: cut_rx,
+            load_start: &load_start,
+        });
+        tokio::pin!(load);
+        // Ticks on the run's whole seconds, the time base of the series.
+        let next_second = run_start.elapsed().as_secs() + 1;
+        let mut tick = tokio::time::interval_at(
+            tokio::time::Instant::from_std(run_start) + Duration::from_secs(next_second),
+            Duration::from_secs(1),
+        );
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut last_tick = Duration::ZERO;
+        // Once cut, the executor is waited for (it ends promptly) and nothing else.
+        let mut cut = false;
+        let end = loop {
+            tokio::select! {
+                end = &mut load => break end,
+                _ = &mut interrupt, if !cut => {
+                    interrupted = Some("interrupted (Ctrl-C)".to_string());
+                    cut = true;
+                }
+                why = &mut abort_signal, if !cut => {
+                    aborted = Some(why);
+                    cut = true;
+                }
+                // A VU that cannot be created: the load asked for cannot run. Stop, as
+                // an abort does, so the other scenarios of the run stop too.
+                why = failures.wait(), if !cut => {
+                    let why = format!("a VU could not be started ({why})");
+                    progress(Progress::Aborted(why));
+                    cut = true;
+                }
+                at = tick.tick(), if !cut => {
+                    let vus_now = active.get();
+                    // The tick's scheduled time, so each sample lands in its own second.
+                    let at = at.into_std().saturating_duration_since(run_start);
+                    last_tick = at;
+                    let Some(report) = monitor.tick(at, vus_now).await else {
+                        continue;
+                    };
+                    progress(Progress::Live(LiveStatus {
+                        elapsed: load_start.get().map_or(Duration::ZERO, |s| s.elapsed()),
+                        planned: requirements.duration,
+                        planned_iterations: requirements.iterations,
+                        vus: vus_now,
+                        live: report.live,
+                    }));
+                    if let Some(why) = report.abort {
+                        progress(Progress::Aborted(why.clone()));
+                        aborted = Some(why);
+                        cut = true;
+                    }
+                }
+            }
+            if cut {
+                let _ = cut_tx.send(true);
+            }
+        };
+        // The gauge as the load ends, in the last second the ticks reached or the
+        // one after (a late wake-up must not open a second of its own).
+        let last = run_start.elapsed().min(last_tick + Duration::from_secs(1));
+        monitor.tick(last, active.get()).await;
+        end
+    };
+    drop(shared);
+    let _ = stop_tx.send(true);
+    // Phase 2: running iterations finish within the graceful stop (VUs waiting
+    // between tasks stop at once), unless a hard stop comes first.
+    if !end.finished {
+        if interrupted.is_some() {
+            progress(Progress::Note(
+                "stopping: running iterations finish first (Ctrl-C again stops at once)".into(),
+            ));
+        }
+
+        let drain = async { while vus.join_next().await.is_some() {} };
+        tokio::select! {
+            _ = drain => {}
+            _ = tokio::time::sleep(cfg.plan.graceful_stop) => {}
+            _ = &mut hard_stop => {
+                interrupted = Some("interrupted (Ctrl-C twice: running iterations cut off)".into());
+            }
+        }
+        // Whatever is still running is cut off; dropping a VU flushes what it recorded.
+        vus.abort_all();
+        while vus.join_next().await.is_some() {}
+    }
+    Supervised {
+        end,
+        interrupted,
+        aborted,
+    }
+}
