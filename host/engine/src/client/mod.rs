@@ -1,4 +1,4 @@
-//! The per-VU HTTP client: the VU's own keep-alive connections (one per origin, as a
+//! The per-VU HTTP client: the VU's own keep-alive connections (`pool`, one per origin, as a
 //! real client holds them), its cookie jar, redirects and content codings, with every phase timed.
 
 mod body;
@@ -9,6 +9,7 @@ mod h1;
 mod headers;
 mod origin;
 pub mod policy;
+mod pool;
 mod resolve;
 pub mod tls;
 mod types;
@@ -26,19 +27,16 @@ use url::Url;
 
 use crate::timeout::{Elapsed, Timeout};
 use body::{BodyError, BodyLimit, Coding, Out};
-use connect::{Conn, ConnectTimes, Sender};
+use connect::{ConnectTimes, Sender};
 pub use error::{ClientError, ErrorKind};
 pub use origin::Origin;
 pub use resolve::{FixedResolver, ResolveFuture, Resolver, SystemResolver};
 pub use types::{ClientConfig, Measured, Request, Response, Timings};
 
-/// Connections a VU keeps open at once (one per origin); the oldest is closed past this.
-const MAX_CONNS_PER_VU: usize = 8;
-
 pub struct VuClient {
     config: Arc<ClientConfig>,
     resolver: Arc<dyn Resolver>,
-    conns: Vec<Conn>,
+    pool: pool::Pool,
     cookies: cookies::Jar,
     has_cookies: bool,
     /// Size of the first read of a response: the last response's size, so that small
@@ -58,7 +56,7 @@ impl VuClient {
         VuClient {
             config,
             resolver,
-            conns: Vec::new(),
+            pool: pool::Pool::default(),
             cookies,
             has_cookies: false,
             read_hint: h1::MIN_FIRST_READ,
@@ -95,7 +93,7 @@ impl VuClient {
             Ok(r) => r,
             Err(Elapsed) => {
                 // A half-used connection cannot be trusted after a timeout.
-                self.conns.clear();
+                self.pool.clear();
                 Err(ClientError::new(
                     ErrorKind::Timeout,
                     format!("no response within {}", humantime::format_duration(timeout)),
@@ -142,19 +140,19 @@ impl VuClient {
             let mut retried = false;
             let response = loop {
                 let (idx, reused) = self.conn_for(&url, m).await?;
-                let request = match &self.conns[idx].sender {
+                let request = match &self.pool[idx].sender {
                     Sender::H1(_) => Outgoing::H1(self.heads().h1_head(
                         &method,
                         &url,
                         &headers,
                         body.len(),
-                        &self.conns[idx].host_header,
+                        &self.pool[idx].host_header,
                     )?),
                     Sender::H2(_) => {
                         Outgoing::H2(Box::new(self.heads().h2_request(&method, &url, &headers)?))
                     }
                 };
-                let conn = &mut self.conns[idx];
+                let conn = &mut self.pool[idx];
                 let counts = conn.counts.clone();
                 let (sent0, recv0) = (
                     counts.sent.load(Ordering::Relaxed),
@@ -216,7 +214,7 @@ impl VuClient {
                     _ => unreachable!("request built for another protocol"),
                 };
                 let (retry, message) = failure;
-                let dead = self.conns.swap_remove(idx);
+                let dead = self.pool.remove(idx);
                 if retry && !retried {
                     retried = true;
                     continue;
@@ -280,15 +278,15 @@ impl VuClient {
             self.read_hint = h1::first_read_for(received);
             let (body_bytes, body_size) = match body_res {
                 Ok((b, true)) => {
-                    self.conns[idx].last_used = done;
+                    self.pool[idx].last_used = done;
                     b
                 }
                 Ok((b, false)) => {
-                    self.conns.swap_remove(idx);
+                    self.pool.remove(idx);
                     b
                 }
                 Err(e) => {
-                    let dead = self.conns.swap_remove(idx);
+                    let dead = self.pool.remove(idx);
                     return Err(ClientError::new(e.0, format!("{}: {}", dead.origin, e.1)));
                 }
             };
@@ -357,11 +355,8 @@ impl VuClient {
         url: &Url,
         m: &mut Measured,
     ) -> Result<(usize, bool), ClientError> {
-        if let Some(i) = self.conns.iter().position(|c| c.origin.is(url)) {
-            if self.conns[i].usable() {
-                return Ok((i, true));
-            }
-            self.conns.swap_remove(i);
+        if let Some(i) = self.pool.find(url) {
+            return Ok((i, true));
         }
         let origin = &Origin::of(url)?;
         let addr = self.resolver.resolve(origin).await?;
@@ -371,12 +366,7 @@ impl VuClient {
         let conn = Box::pin(connect::connect(origin, addr, &self.config.tls, &mut times)).await;
         m.timings.connect_us += times.connect_us;
         m.timings.tls_us += times.tls_us;
-        let conn = conn?;
-        if self.conns.len() >= MAX_CONNS_PER_VU {
-            self.conns.remove(0);
-        }
-        self.conns.push(conn);
-        Ok((self.conns.len() - 1, false))
+        Ok((self.pool.add(conn?), false))
     }
 }
 

@@ -1,0 +1,62 @@
+//! A VU's own keep-alive connections: one per origin, as a real client holds them, and
+//! a few origins at most (the oldest is closed past that).
+
+use std::ops::{Index, IndexMut};
+
+use url::Url;
+
+use super::connect::Conn;
+
+/// Connections a VU keeps open at once (one per origin); the oldest is closed past this.
+const MAX_CONNS_PER_VU: usize = 8;
+
+#[derive(Default)]
+pub(super) struct Pool {
+    conns: Vec<Conn>,
+}
+
+impl Pool {
+    /// The index of a live connection to the origin of `url`; one found dead (closed by
+    /// the server while idle) is dropped.
+    pub fn find(&mut self, url: &Url) -> Option<usize> {
+        let i = self.conns.iter().position(|c| c.origin.is(url))?;
+        if self.conns[i].usable() {
+            return Some(i);
+        }
+        self.conns.swap_remove(i);
+        None
+    }
+
+    /// Keeps a new connection, closing the oldest past the limit; returns its index.
+    pub fn add(&mut self, conn: Conn) -> usize {
+        if self.conns.len() >= MAX_CONNS_PER_VU {
+            self.conns.remove(0);
+        }
+        self.conns.push(conn);
+        self.conns.len() - 1
+    }
+
+    /// Takes a connection out (to drop it: it cannot carry another request).
+    pub fn remove(&mut self, i: usize) -> Conn {
+        self.conns.swap_remove(i)
+    }
+
+    /// Closes every connection (a half-used one cannot be trusted after a timeout).
+    pub fn clear(&mut self) {
+        self.conns.clear();
+    }
+}
+
+impl Index<usize> for Pool {
+    type Output = Conn;
+
+    fn index(&self, i: usize) -> &Conn {
+        &self.conns[i]
+    }
+}
+
+impl IndexMut<usize> for Pool {
+    fn index_mut(&mut self, i: usize) -> &mut Conn {
+        &mut self.conns[i]
+    }
+}
