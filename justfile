@@ -25,12 +25,12 @@ test:
 # and language, the smoke journey per language (one part alone:
 # BENCH_ONLY=ratio|instantiate|arrival|limits|merge|idle|journeys|languages just bench).
 bench:
-    cargo run --release -p stampede-tests --example bench
+    cargo run --release -p stampede-tests --features bench --example bench
 
 # Format and lint the host, the tests and the guests.
 lint:
     cargo fmt --all -- --check
-    cargo clippy --release --all-targets -- -D warnings
+    cargo clippy --release --all-targets --features stampede-tests/bench -- -D warnings
     cargo clippy --release --target wasm32-wasip2 $(bash tests/setup/guest-packages.sh) -- -D warnings
 
 # Regenerate the Go SDK's committed bindings (sdk/go/imports, sdk/go/exports/wit_exports)

@@ -4,18 +4,28 @@
 //! (one unit per load model) → [`vu`] (store + instance + host imports, [`client`]
 //! for HTTP) → per-VU [`metrics::Recorder`] → [`metrics::Aggregator`] (a
 //! [`metrics::Summary`]) → [`gate`] (thresholds, baseline: a [`gate::Judged`] summary
-//! and its verdict) → [`report`], with [`run`] driving a run. The CLI (`stampede-cli`) is on top of all of it,
-//! and the demo shop (`stampede-demo`) apart.
+//! and its verdict) → [`report`], with [`run`] driving one run through these stages.
+//! The CLI (`stampede-cli`) is on top of all of it; the demo shop (`stampede-demo`)
+//! stands apart.
 
-pub mod bindings;
-pub mod client;
+// The stages, in the order data flows through them.
 pub mod engine;
 pub mod executor;
-pub mod exit;
-pub mod gate;
-pub mod metrics;
-pub mod parse;
-pub mod report;
-pub mod run;
-pub mod timeout;
 pub mod vu;
+
+pub mod client;
+
+pub mod metrics;
+
+pub mod gate;
+
+pub mod report;
+
+// One run through the stages.
+pub mod run;
+
+// Leaves every stage may use.
+pub mod bindings;
+pub mod exit;
+pub mod parse;
+pub mod timeout;
