@@ -15,7 +15,7 @@ pub fn merge_trends<'a>(parts: impl IntoIterator<Item = &'a TrendSummary>) -> Tr
     for t in parts {
         unit = t.hdr_unit.clone();
         // A histogram that does not decode was written by something else than us;
-        // `Summary::from_json` callers validate, so skipping is the safe fallback.
+        // `gate::Judged::from_json` callers validate, so skipping is the safe fallback.
         if let Ok(h) = t.trend() {
             all.merge(&h);
         }
