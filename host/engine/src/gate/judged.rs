@@ -290,31 +290,12 @@ impl<'a> Document<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gate::tests::summary_of;
     use crate::gate::{Gate, judge};
-    use crate::metrics::aggregate::{Aggregator, RunMeta};
-    use crate::metrics::event::{Event, RequestSample};
-    use crate::metrics::names::Names;
-    use std::sync::Arc;
 
+    /// Two good requests and one failed, 1.5 ms each.
     fn measured() -> Summary {
-        let names = Arc::new(Names::new(10));
-        let n = names.intern("GET /");
-        let mut agg = Aggregator::new(names);
-        for (i, us) in [900u64, 1_500, 3_000].into_iter().enumerate() {
-            agg.add(&Event::Request(RequestSample {
-                name: n,
-                status: if i == 2 { 500 } else { 200 },
-                error: None,
-                at_ms: i as u32 * 400,
-                duration_us: us,
-                waiting_us: us,
-                connecting_us: 0,
-                tls_us: 0,
-                bytes_sent: 1,
-                bytes_received: 1,
-            }));
-        }
-        agg.summary(RunMeta::for_tests(2.0))
+        summary_of(2, 1, 1_500)
     }
 
     #[test]

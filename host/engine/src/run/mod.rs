@@ -164,7 +164,6 @@ pub async fn run(
 ) -> Result<Summary> {
     let Prepared {
         engine,
-        rt,
         shared,
         monitor,
         meta,
@@ -191,7 +190,6 @@ pub async fn run(
         aborted,
     } = supervise::supervise(&cfg, shared, &monitor, run_start, stop, &mut progress).await;
     let duration = run_start.elapsed();
-    drop(rt);
     let agg = monitor.finish().await?;
     let mut warnings = Vec::new();
     let (refused, evicted) = (

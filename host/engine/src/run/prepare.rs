@@ -25,7 +25,6 @@ use crate::vu::{LogLimiter, ScenarioRuntime, VuCtx};
 /// A run ready to start its VUs.
 pub(super) struct Prepared {
     pub engine: wasmtime::Engine,
-    pub rt: Arc<ScenarioRuntime>,
     /// What every VU shares, its gauge and setup failures among it.
     pub shared: Arc<VuShared>,
     pub monitor: Monitor,
@@ -203,7 +202,7 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
     drop(tx);
 
     let shared = Arc::new(VuShared {
-        rt: rt.clone(),
+        rt,
         make_ctx,
         lifecycle,
         active: Arc::new(Gauge::default()),
@@ -211,7 +210,6 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
     });
     Ok(Prepared {
         engine,
-        rt,
         shared,
         monitor,
         meta,
