@@ -191,6 +191,45 @@ async fn cookies_redirects_and_gzip() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_phases_mean_the_same_on_http1_and_http2() {
+    use stampede::client::{ClientConfig, Request, SystemResolver, VuClient, tls};
+    use std::sync::Arc;
+    // A 4 MiB upload to a route that reads it all, then waits 50 ms to answer.
+    let (plain, secure) = (start_server().await, start_tls_server().await);
+    let dir = scratch_dir("phases");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, secure.ca_pem.as_ref().unwrap()).unwrap();
+    let body = bytes::Bytes::from(vec![b'u'; 4 << 20]);
+    for (server, version) in [(&plain, "HTTP/1.1"), (&secure, "HTTP/2.0")] {
+        let tls = tls::client_config(std::slice::from_ref(&ca), false).unwrap();
+        let mut client = VuClient::new(Arc::new(ClientConfig::new(tls)), Arc::new(SystemResolver));
+        let req = Request {
+            method: http::Method::POST,
+            url: Arc::new(format!("{}/slow/50", server.url()).parse().unwrap()),
+            headers: Vec::new(),
+            body: body.clone(),
+            timeout: None,
+            read_body: true,
+            read_headers: false,
+        };
+        let (res, m) = client.send(req).await;
+        assert_eq!(res.unwrap().status, 200);
+        assert_eq!(server.seen.version(version), 1, "{version}");
+        let t = m.timings;
+        // Sending is the upload; waiting is the server's 50 ms after it, not the upload.
+        assert!(t.send_us > 0, "{version}: {t:?}");
+        assert!(
+            (50_000..t.total_us).contains(&t.wait_us),
+            "{version}: {t:?}"
+        );
+        assert!(
+            t.send_us + t.wait_us + t.receive_us <= t.total_us,
+            "{version}: {t:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_with_own_ca_negotiates_http2() {
     let server = start_tls_server().await;
     let dir = scratch_dir("tls-ca");
@@ -419,7 +458,10 @@ async fn a_second_interrupt_cuts_running_iterations_off() {
     );
     let stop = StopSignals {
         graceful: Box::pin(tokio::time::sleep(Duration::from_millis(300))),
-        hard: Box::pin(tokio::time::sleep(Duration::from_millis(600))),
+        hard: Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            stampede::run::Cut::ByUser
+        }),
         ..StopSignals::none()
     };
     let begin = std::time::Instant::now();

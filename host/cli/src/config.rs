@@ -115,6 +115,11 @@ pub struct LimitsSection {
     pub max_body_mib: Option<MemoryMib>,
     /// Keep the first part of a larger response body instead of failing.
     pub truncate_bodies: Option<bool>,
+    /// Cookies, and KiB of them, one VU's jar keeps.
+    pub max_cookies: Option<u64>,
+    pub max_cookie_jar_kib: Option<u64>,
+    /// The whole run's memory budget (top level only).
+    pub max_total_memory: Option<Size>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -197,6 +202,19 @@ impl<'de> Deserialize<'de> for MemoryMib {
         } else {
             Err(serde::de::Error::custom("choose between 1 and 4096"))
         }
+    }
+}
+
+/// A memory size, `8GiB`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Size(pub u64);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        stampede::parse::parse_size(&s)
+            .map(Size)
+            .map_err(serde::de::Error::custom)
     }
 }
 

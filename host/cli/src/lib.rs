@@ -153,6 +153,18 @@ pub struct RunArgs {
     /// ...unless this is set: then its first part is kept.
     #[arg(long)]
     pub truncate_bodies: bool,
+    /// Cookies one VU's jar keeps (default 3000; besides at most 50 per domain and
+    /// 4096 bytes each): past it, the oldest goes.
+    #[arg(long)]
+    pub max_cookies: Option<u64>,
+    /// KiB of cookies one VU's jar keeps (default 1024): past it, the oldest go.
+    #[arg(long)]
+    pub max_cookie_jar_kib: Option<u64>,
+    /// The whole run's memory budget, e.g. `8GiB` (default 80% of the machine's or the
+    /// cgroup's memory): a plan whose VUs could need more is refused (default memory
+    /// caps shrink to fit), and a run nearing it stops with every report written.
+    #[arg(long, value_parser = stampede::parse::parse_size)]
+    pub max_total_memory: Option<u64>,
     /// A host the scenario may reach besides the target (repeatable): `api.example.com`
     /// (any port), `api.example.com:8443`, `*.example.com` (subdomains), or an address,
     /// which also allows a name resolving to that internal address. Nothing else is

@@ -313,7 +313,16 @@ fn apply_limits(
     };
     if let Some(m) = mib {
         cfg.limits.memory_cap = (m as usize) << 20;
+        cfg.memory_cap_chosen = true;
     }
+    if own.is_some_and(|l| l.max_total_memory.is_some()) {
+        bail!(
+            "max_total_memory in a scenario's limits: the memory budget is the whole run's; set it in the top-level [limits] or with --max-total-memory"
+        );
+    }
+    cfg.max_total_memory = args
+        .max_total_memory
+        .or(file.limits.max_total_memory.map(|m| m.0));
     if let Some(t) = args.max_task_time.or(own
         .and_then(|l| l.max_task_time)
         .or(file.limits.max_task_time)
@@ -337,6 +346,20 @@ fn apply_limits(
             .and_then(|l| l.truncate_bodies)
             .or(file.limits.truncate_bodies)
             .unwrap_or(false);
+    match args.max_cookies.or(pick(|l| l.max_cookies)) {
+        Some(n) if n == 0 || n > 100_000 => {
+            bail!("--max-cookies {n} (max_cookies): choose between 1 and 100000")
+        }
+        Some(n) => cfg.max_cookies = n as usize,
+        None => {}
+    }
+    match args.max_cookie_jar_kib.or(pick(|l| l.max_cookie_jar_kib)) {
+        Some(k) if !(4..=65_536).contains(&k) => bail!(
+            "--max-cookie-jar-kib {k} (max_cookie_jar_kib): choose between 4 (one cookie) and 65536"
+        ),
+        Some(k) => cfg.max_cookie_bytes = (k as usize) << 10,
+        None => {}
+    }
     cfg.verbose = args.verbose;
     Ok(())
 }

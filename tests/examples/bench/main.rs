@@ -10,6 +10,8 @@
 //! - The seed's journeys (each plugin, in each language) on the demo target at 100 VUs
 //!   with no think time: CPU-µs per request and resident KiB per VU, each in a process
 //!   of its own; JS against Rust on the same journey as the ratio.
+//! - Latency isolation: the checkout journey's p95 at 50 iterations/s alone and beside
+//!   a scenario of 4 VUs spinning in every task, as a ratio, with an outside client's.
 //! - The smoke journey in Rust, JS, Go and Python: component size, compile time (cold,
 //!   cached), instantiation, KiB per VU and CPU-µs per request at 50 VUs.
 
@@ -17,6 +19,7 @@ mod arrival;
 mod harness;
 mod idle;
 mod instantiate;
+mod isolation;
 mod journeys;
 mod languages;
 mod limits;
@@ -33,6 +36,7 @@ use arrival::*;
 use harness::*;
 use idle::*;
 use instantiate::*;
+use isolation::*;
 use journeys::*;
 use languages::*;
 use limits::*;
@@ -89,6 +93,11 @@ fn main() {
     if only == "limits" {
         limits_cost(&rt, &addr, &cache);
         let _ = server.kill();
+        return;
+    }
+    if only == "isolation" {
+        let _ = server.kill();
+        isolation(&cache, secs, rounds.min(5));
         return;
     }
     if only == "merge" {
@@ -197,6 +206,7 @@ fn main() {
     arrival_accuracy(&rt, &cache);
     limits_cost(&rt, &addr, &cache);
     let _ = server.kill();
+    isolation(&cache, secs, rounds.min(5));
     journeys();
     languages();
     // In a process of its own, so its peak memory is the merge's alone.

@@ -9,8 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
@@ -115,13 +113,11 @@ impl AsyncWrite for CountingStream {
     }
 }
 
-pub type ReqBody = Full<Bytes>;
-
 /// How requests go out on a connection: HTTP/1.1 on the stream itself, in the VU's
 /// task ([`super::h1`]); HTTP/2 through hyper, whose connection task multiplexes.
 pub enum Sender {
     H1(CountingStream),
-    H2(http2::SendRequest<ReqBody>),
+    H2(http2::SendRequest<super::h2::ReqBody>),
 }
 
 /// How long a kept-alive HTTP/1 connection may sit unused before it is checked for a

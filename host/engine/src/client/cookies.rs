@@ -13,16 +13,39 @@ use url::Url;
 pub const MAX_COOKIE_BYTES: usize = 4096;
 /// Cookies kept per domain; past it, the oldest of that domain goes.
 pub const MAX_PER_DOMAIN: usize = 50;
-/// Cookies kept in all; past it, the oldest goes.
+/// Cookies kept in all by default (`--max-cookies`); past it, the oldest goes.
 pub const MAX_COOKIES: usize = 3000;
-/// Bytes of cookies kept per VU; past it, the oldest go.
+/// Bytes of cookies kept per VU by default (`--max-cookie-jar-kib`); past it, the
+/// oldest go.
 pub const MAX_JAR_BYTES: usize = 1 << 20;
 
-/// Run-wide counts of what the jars refused or evicted, for the summary's warning.
-#[derive(Debug, Default)]
+/// The jars' bounds, and run-wide counts of what they refused or evicted, for the
+/// summary's warning.
+#[derive(Debug)]
 pub struct CookieLimits {
+    /// Cookies one VU's jar keeps in all.
+    pub max_cookies: usize,
+    /// Bytes of cookies one VU's jar keeps.
+    pub max_bytes: usize,
     pub refused: AtomicU64,
     pub evicted: AtomicU64,
+}
+
+impl Default for CookieLimits {
+    fn default() -> Self {
+        CookieLimits::new(MAX_COOKIES, MAX_JAR_BYTES)
+    }
+}
+
+impl CookieLimits {
+    pub fn new(max_cookies: usize, max_bytes: usize) -> Self {
+        CookieLimits {
+            max_cookies,
+            max_bytes,
+            refused: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
+        }
+    }
 }
 
 /// (domain, path, name): how the store keys a cookie.
@@ -79,7 +102,7 @@ impl Jar {
         {
             self.evict(i);
         }
-        while self.order.len() > MAX_COOKIES || self.bytes > MAX_JAR_BYTES {
+        while self.order.len() > self.counts.max_cookies || self.bytes > self.counts.max_bytes {
             self.evict(0);
         }
     }
@@ -147,5 +170,24 @@ mod tests {
             }
         }
         assert!(jar.bytes <= MAX_JAR_BYTES && jar.len() <= MAX_COOKIES);
+    }
+
+    #[test]
+    fn the_jar_keeps_within_bounds_it_is_given() {
+        let counts = Arc::new(CookieLimits::new(5, 1 << 20));
+        let mut jar = Jar::new(counts.clone());
+        for d in 0..20 {
+            let u: Url = format!("http://d{d}.test/").parse().unwrap();
+            jar.set("k=v", &u);
+        }
+        assert_eq!(jar.len(), 5);
+        assert_eq!(counts.evicted.load(Ordering::Relaxed), 15);
+        let counts = Arc::new(CookieLimits::new(3000, 10_000));
+        let mut jar = Jar::new(counts.clone());
+        for d in 0..20 {
+            let u: Url = format!("http://d{d}.test/").parse().unwrap();
+            jar.set(&format!("k={}", "v".repeat(1000)), &u);
+        }
+        assert!(jar.bytes <= 10_000 && jar.len() == 9, "{}", jar.len());
     }
 }

@@ -6,6 +6,7 @@ mod connect;
 pub mod cookies;
 mod error;
 mod h1;
+mod h2;
 mod headers;
 mod origin;
 pub mod policy;
@@ -22,11 +23,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::header;
 use http::{Method, StatusCode};
-use http_body_util::{BodyExt, Full};
 use url::Url;
 
 use crate::timeout::{Elapsed, Timeout};
-use body::{BodyError, BodyLimit, Coding, Out};
+use body::{BodyLimit, Coding, Out};
 use connect::{ConnectTimes, Sender};
 pub use error::{ClientError, ErrorKind};
 pub use origin::Origin;
@@ -182,13 +182,7 @@ impl VuClient {
                         }
                     }
                     (Sender::H2(s), Outgoing::H2(request)) => {
-                        let t_send = Instant::now();
-                        let request = request.map(|()| Full::new(body.clone()));
-                        // Boxed, as the HTTP/2 parts below and in `Outgoing`: kept out of
-                        // every request's future, which an HTTP/1 exchange keeps small
-                        // (moved into a fresh box per request, and cache-resident).
-                        let result = Box::pin(s.try_send_request(request)).await;
-                        m.timings.wait_us += us(t_send.elapsed());
+                        let result = h2::send(s, *request, &body, &mut m.timings).await;
                         match result {
                             Ok(resp) => {
                                 let (parts, incoming) = resp.into_parts();
@@ -267,7 +261,7 @@ impl VuClient {
             let mut out = Out::new(coding, keep, limit);
             let reusable = match incoming {
                 Incoming::H1(ex) => ex.read_body(|d| out.feed(d)).await,
-                Incoming::H2(body) => Box::pin(read_h2_body(body, &mut out)).await.map(|()| true),
+                Incoming::H2(body) => Box::pin(h2::read_body(body, &mut out)).await.map(|()| true),
             };
             let body_res = reusable.and_then(|r| out.finish().map(|b| (b, r)));
             let done = Instant::now();
@@ -397,17 +391,6 @@ struct Answer<'a> {
 enum Incoming<'a> {
     H1(h1::Exchange<'a, connect::CountingStream>),
     H2(hyper::body::Incoming),
-}
-
-/// Reads an HTTP/2 body to its end into `out`.
-async fn read_h2_body(mut body: hyper::body::Incoming, out: &mut Out) -> Result<(), BodyError> {
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| (ErrorKind::Protocol, e.to_string()))?;
-        if let Ok(data) = frame.into_data() {
-            out.feed(&data)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! The per-VU side of metrics: a small local buffer of events, handed to the aggregator
 //! in batches. Recording is a `Vec::push`; no lock, no channel operation per request.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::event::Event;
@@ -15,20 +18,69 @@ pub const MAX_AGE: Duration = Duration::from_millis(250);
 
 pub type Batch = Vec<Event>;
 
+/// Events a scenario's VUs may have handed on that the aggregator has not yet taken in
+/// (about 20 MiB of them).
+pub const MAX_BACKLOG: usize = 256 << 10;
+
+/// Events handed to the aggregator and not yet taken in, across a scenario's VUs. A
+/// guest that records faster than the aggregator folds (a million checks in a loop) is
+/// held back at its next epoch yield until the backlog drains, instead of growing the
+/// host's memory.
+#[derive(Debug, Default)]
+pub struct Backlog {
+    events: AtomicUsize,
+    drained: Notify,
+}
+
+impl Backlog {
+    pub fn over(&self) -> bool {
+        self.events.load(Ordering::Relaxed) > MAX_BACKLOG
+    }
+
+    /// Waits until the backlog is within its bound.
+    pub async fn within(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            // Registered before the check, so a drain in between is not missed.
+            drained.as_mut().enable();
+            if !self.over() {
+                return;
+            }
+            drained.await;
+        }
+    }
+
+    /// The aggregator took in `n` events.
+    pub fn taken(&self, n: usize) {
+        let before = self.events.fetch_sub(n, Ordering::Relaxed);
+        if before > MAX_BACKLOG && before - n <= MAX_BACKLOG {
+            self.drained.notify_waiters();
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Recorder {
     events: Batch,
     tx: UnboundedSender<Batch>,
+    backlog: Arc<Backlog>,
     oldest: Option<Instant>,
 }
 
 impl Recorder {
-    pub fn new(tx: UnboundedSender<Batch>) -> Self {
+    pub fn new(tx: UnboundedSender<Batch>, backlog: Arc<Backlog>) -> Self {
         Recorder {
             events: Vec::new(),
             tx,
+            backlog,
             oldest: None,
         }
+    }
+
+    /// What this recorder's batches add to.
+    pub fn backlog(&self) -> &Arc<Backlog> {
+        &self.backlog
     }
 
     #[inline]
@@ -66,6 +118,9 @@ impl Recorder {
         }
         // The next batch is allocated lazily, so an idle VU holds no buffer.
         let batch = std::mem::take(&mut self.events);
+        self.backlog
+            .events
+            .fetch_add(batch.len(), Ordering::Relaxed);
         // A closed channel means the run is over and nothing reads any more.
         let _ = self.tx.send(batch);
     }
@@ -85,7 +140,7 @@ mod tests {
     #[test]
     fn batches_are_flushed_when_full_and_on_drop() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut r = Recorder::new(tx);
+        let mut r = Recorder::new(tx, Arc::default());
         let ev = Event::Custom {
             name: 0,
             value: CustomValue::Counter(1.0),
@@ -97,5 +152,35 @@ mod tests {
         assert!(rx.try_recv().is_err());
         drop(r);
         assert_eq!(rx.try_recv().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_backlog_past_its_bound_holds_recorders_back_until_it_drains() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let backlog = Arc::new(Backlog::default());
+        let mut r = Recorder::new(tx, backlog.clone());
+        let ev = Event::Custom {
+            name: 0,
+            value: CustomValue::Counter(1.0),
+        };
+        for _ in 0..MAX_BACKLOG + BATCH {
+            r.record(ev.clone());
+        }
+        assert!(backlog.over());
+        let wait = tokio::spawn({
+            let b = backlog.clone();
+            async move { b.within().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!wait.is_finished(), "held back while over");
+        // The aggregator takes batches in: once within the bound, the recorder goes on.
+        while let Ok(b) = rx.try_recv() {
+            backlog.taken(b.len());
+        }
+        tokio::time::timeout(Duration::from_secs(5), wait)
+            .await
+            .expect("released once drained")
+            .unwrap();
+        assert!(!backlog.over());
     }
 }

@@ -1,47 +1,133 @@
 //! Several scenarios in one run: each runs as its own [`run`](super::run) (its own
 //! component, executor, limits and metrics) on a shared time zero, started at its
 //! offset; a stop or an abort reaches all of them; their summaries merge into one.
+//!
+//! Each scenario runs on worker threads of its own (a runtime per scenario, the cores
+//! shared out between the scenarios). A scenario's VUs read their responses and take
+//! their timestamps on those threads, so a neighbour whose guests keep all of its own
+//! threads busy cannot hold a response back from being read and timed: the operating
+//! system shares the cores between the scenarios' threads, and wakes an idle one
+//! promptly when its I/O is ready. (On one shared runtime, 4 spinning VUs made a
+//! neighbour's p95 34x what it was alone; `BENCH_ONLY=isolation just bench`.)
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use tokio::sync::{mpsc, watch};
 
-use super::{LiveStatus, Progress, RunConfig, StopSignals};
+use super::{Cut, LiveStatus, Progress, RunConfig, StopSignals, memory};
 use crate::metrics::Summary;
 use crate::metrics::aggregate::Live;
 
-/// Runs every scenario; with one, this is [`run`](super::run) itself.
+/// Runs every scenario; with one, this is [`run`](super::run) itself. The plans are
+/// first fitted to the run's memory budget, which a watchdog then holds the run to.
 pub async fn run_all(
     mut cfgs: Vec<RunConfig>,
     stop: StopSignals,
     mut progress: impl FnMut(Progress),
 ) -> Result<Summary> {
-    if cfgs.len() == 1 {
-        return super::run(cfgs.remove(0), stop, progress).await;
+    let Some(first) = cfgs.first() else {
+        anyhow::bail!("no scenario to run");
+    };
+    let (stop, stopped_for_memory) = match memory::Budget::of(first.max_total_memory) {
+        Some(budget) => {
+            let base = memory::resident_bytes().unwrap_or(0);
+            for note in memory::fit(&mut cfgs, &budget, base)? {
+                progress(Progress::Note(note));
+            }
+            watched(stop, Arc::new(memory::Watchdog { budget }))
+        }
+        None => (stop, Arc::default()),
+    };
+    let mut summary = if cfgs.len() == 1 {
+        super::run(cfgs.remove(0), stop, progress).await?
+    } else {
+        run_many(cfgs, stop, progress).await?
+    };
+    // Stopped short of its plan: the run did not run the load asked for.
+    if let Some(why) = stopped_for_memory.get() {
+        summary.run_errors.push(why.clone());
+        summary.aborted.get_or_insert_with(|| why.clone());
     }
+    Ok(summary)
+}
+
+/// `stop`, with the watchdog's stops added: the load stops near the budget, running
+/// iterations are cut off at it. The reason is kept for the summary.
+fn watched(stop: StopSignals, dog: Arc<memory::Watchdog>) -> (StopSignals, Arc<OnceLock<String>>) {
+    let fired = Arc::new(OnceLock::new());
+    let StopSignals {
+        graceful,
+        hard,
+        abort,
+    } = stop;
+    let (at_stop, at_cut) = (fired.clone(), dog.clone());
+    let stop = StopSignals {
+        graceful,
+        hard: Box::pin(async move {
+            tokio::select! {
+                cut = hard => cut,
+                _ = at_cut.cut() => Cut::ByRun,
+            }
+        }),
+        abort: Box::pin(async move {
+            tokio::select! {
+                why = abort => why,
+                why = dog.stop() => {
+                    let _ = at_stop.set(why.clone());
+                    why
+                }
+            }
+        }),
+    };
+    (stop, fired)
+}
+
+/// Several scenarios, each on threads of its own.
+async fn run_many(
+    cfgs: Vec<RunConfig>,
+    stop: StopSignals,
+    mut progress: impl FnMut(Progress),
+) -> Result<Summary> {
     // A time zero set by the caller (`--start-at`) holds for every scenario.
     let epoch = cfgs[0].epoch.unwrap_or_else(Instant::now);
     // One switch per kind of stop, flipped by the caller's signals or by an abort.
     let (graceful_tx, graceful_rx) = watch::channel(false);
-    let (hard_tx, hard_rx) = watch::channel(false);
+    let (hard_tx, hard_rx) = watch::channel(None::<Cut>);
     let (abort_tx, abort_rx) = watch::channel(None::<String>);
     let StopSignals {
         graceful,
         hard,
-        abort: _,
+        abort,
     } = stop;
+    // Each stop on its own: a hard stop (the memory watchdog's) may come without a
+    // graceful one before it.
     let outer = {
         let (g, h) = (graceful_tx.clone(), hard_tx.clone());
+        (
+            tokio::spawn(async move {
+                graceful.await;
+                let _ = g.send(true);
+            }),
+            tokio::spawn(async move {
+                let cut = hard.await;
+                let _ = h.send(Some(cut));
+            }),
+        )
+    };
+    // A stop for the whole run (the memory watchdog's) stops every scenario as an
+    // abort does.
+    let outer_abort = {
+        let a = abort_tx.clone();
         tokio::spawn(async move {
-            graceful.await;
-            let _ = g.send(true);
-            hard.await;
-            let _ = h.send(true);
+            let why = abort.await;
+            let _ = a.send(Some(why));
         })
     };
     let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<(usize, Progress)>();
     let mut runs = tokio::task::JoinSet::new();
+    let mut runtimes = Runtimes(Vec::with_capacity(cfgs.len()));
     let names: Vec<String> = cfgs
         .iter()
         .map(|c| c.name.clone().unwrap_or_default())
@@ -52,7 +138,7 @@ pub async fn run_all(
         let mut abort = abort_rx.clone();
         let signals = StopSignals {
             graceful: Box::pin(flipped(graceful_rx.clone())),
-            hard: Box::pin(flipped(hard_rx.clone())),
+            hard: Box::pin(cut_off(hard_rx.clone())),
             abort: Box::pin(async move {
                 let why = match abort.wait_for(|a| a.is_some()).await {
                     Ok(why) => why.clone(),
@@ -65,13 +151,19 @@ pub async fn run_all(
             }),
         };
         let tx = progress_tx.clone();
-        runs.spawn(async move {
-            let r = super::run(cfg, signals, |p| {
-                let _ = tx.send((i, p));
-            })
-            .await;
-            (i, r)
-        });
+        let rt = scenario_runtime(i, names.len())
+            .map_err(|e| anyhow::anyhow!("cannot start threads for scenario {}: {e}", names[i]))?;
+        runs.spawn_on(
+            async move {
+                let r = super::run(cfg, signals, |p| {
+                    let _ = tx.send((i, p));
+                })
+                .await;
+                (i, r)
+            },
+            rt.handle(),
+        );
+        runtimes.0.push(rt);
     }
     drop(progress_tx);
     let mut live: Vec<Option<LiveStatus>> = vec![None; names.len()];
@@ -108,7 +200,7 @@ pub async fn run_all(
                     // others are stopped at once.
                     first_error.get_or_insert(e);
                     let _ = graceful_tx.send(true);
-                    let _ = hard_tx.send(true);
+                    let _ = hard_tx.send(Some(Cut::ByRun));
                 }
                 Some(Err(e)) => {
                     first_error.get_or_insert(anyhow::anyhow!("a scenario's run failed: {e}"));
@@ -116,7 +208,9 @@ pub async fn run_all(
             },
         }
     }
-    outer.abort();
+    outer.0.abort();
+    outer.1.abort();
+    outer_abort.abort();
     if let Some(e) = first_error {
         return Err(e);
     }
@@ -125,6 +219,39 @@ pub async fn run_all(
         merged.aborted = abort_reason;
     }
     Ok(merged)
+}
+
+/// The threads scenario `i` of `of` runs on: an equal share of the cores (at least
+/// one), so every scenario's guests get the same share of the machine however many VUs
+/// it has, and a busy one cannot take a core from an idle one's next response.
+fn scenario_runtime(i: usize, of: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let workers = (cores / of).max(1);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name(format!("scenario-{i}"))
+        .enable_all()
+        .build()
+}
+
+/// The scenarios' runtimes, shut down without blocking when the run ends: whatever a
+/// stopped scenario left behind is dropped off the caller's thread.
+struct Runtimes(Vec<tokio::runtime::Runtime>);
+
+impl Drop for Runtimes {
+    fn drop(&mut self) {
+        for rt in self.0.drain(..) {
+            rt.shutdown_background();
+        }
+    }
+}
+
+async fn cut_off(mut rx: watch::Receiver<Option<Cut>>) -> Cut {
+    let cut = rx.wait_for(|c| c.is_some()).await.ok().and_then(|c| *c);
+    match cut {
+        Some(cut) => cut,
+        None => std::future::pending().await,
+    }
 }
 
 async fn flipped(mut rx: watch::Receiver<bool>) {

@@ -2,13 +2,14 @@
 //! plan's executor run the load under supervision, then summarise.
 
 mod many;
+pub mod memory;
 mod monitor;
 mod prepare;
 mod signals;
 mod supervise;
 
 pub use many::run_all;
-pub use signals::StopSignals;
+pub use signals::{Cut, StopSignals};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,6 +47,12 @@ pub struct RunConfig {
     pub cache_dir: Option<PathBuf>,
     pub request_timeout: Duration,
     pub limits: InstanceLimits,
+    /// Whether `limits.memory_cap` was chosen (a flag or the config) rather than the
+    /// default, which may shrink to fit the memory budget.
+    pub memory_cap_chosen: bool,
+    /// The whole run's memory budget in bytes (`--max-total-memory`); `None`: a share
+    /// of the machine's. Read from the first scenario.
+    pub max_total_memory: Option<u64>,
     /// Thresholds that stop the run as soon as they are lost.
     pub aborts: Vec<AbortRule>,
     /// The scenario's name in metrics and reports (default: the file's stem).
@@ -64,6 +71,9 @@ pub struct RunConfig {
     pub max_body: usize,
     /// Past `max_body`, keep the first part of a response body instead of failing.
     pub truncate_bodies: bool,
+    /// Cookies, and bytes of them, one VU's jar keeps.
+    pub max_cookies: usize,
+    pub max_cookie_bytes: usize,
     /// Print every scenario log line (`--verbose`), not 20 a second.
     pub verbose: bool,
     /// This process's share of a run split over several (`--segment`), and the id of
@@ -98,6 +108,8 @@ impl RunConfig {
                 task_timeout: DEFAULT_TASK_TIMEOUT,
                 epoch: true,
             },
+            memory_cap_chosen: false,
+            max_total_memory: None,
             aborts: Vec::new(),
             name: None,
             epoch: None,
@@ -107,6 +119,8 @@ impl RunConfig {
             resolve: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
             truncate_bodies: false,
+            max_cookies: crate::client::cookies::MAX_COOKIES,
+            max_cookie_bytes: crate::client::cookies::MAX_JAR_BYTES,
             verbose: false,
             segment: None,
             vu_id_offset: 0,
@@ -197,12 +211,11 @@ pub async fn run(
         client_limits.evicted.load(Ordering::Relaxed),
     );
     if refused + evicted > 0 {
-        use crate::client::cookies::{
-            MAX_COOKIE_BYTES, MAX_COOKIES, MAX_JAR_BYTES, MAX_PER_DOMAIN,
-        };
+        use crate::client::cookies::{MAX_COOKIE_BYTES, MAX_PER_DOMAIN};
         warnings.push(format!(
-            "cookie jars: {refused} cookies refused (over {MAX_COOKIE_BYTES} bytes) and {evicted} evicted (past {MAX_PER_DOMAIN} per domain, {MAX_COOKIES} or {} KiB per VU)",
-            MAX_JAR_BYTES >> 10
+            "cookie jars: {refused} cookies refused (over {MAX_COOKIE_BYTES} bytes) and {evicted} evicted (past {MAX_PER_DOMAIN} per domain, {} or {} KiB per VU: --max-cookies, --max-cookie-jar-kib)",
+            client_limits.max_cookies,
+            client_limits.max_bytes >> 10
         ));
     }
     let suppressed = logs.suppressed.load(Ordering::Relaxed);

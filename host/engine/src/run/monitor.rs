@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::gate::AbortRule;
 use crate::metrics::aggregate::{Live, RunMeta};
-use crate::metrics::recorder::Batch;
+use crate::metrics::recorder::{Backlog, Batch};
 use crate::metrics::{Aggregator, Names};
 
 struct Tick {
@@ -38,6 +38,7 @@ impl Monitor {
     pub fn spawn(
         names: Arc<Names>,
         mut batches: mpsc::UnboundedReceiver<Batch>,
+        backlog: Arc<Backlog>,
         aborts: Vec<AbortRule>,
         meta: RunMeta,
     ) -> Monitor {
@@ -47,7 +48,10 @@ impl Monitor {
             loop {
                 tokio::select! {
                     b = batches.recv() => match b {
-                        Some(b) => agg.add_batch(&b),
+                        Some(b) => {
+                            agg.add_batch(&b);
+                            backlog.taken(b.len());
+                        }
                         // Every VU is gone: nothing more to measure.
                         None => break,
                     },

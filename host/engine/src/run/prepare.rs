@@ -17,7 +17,7 @@ use crate::engine::{self, EngineSettings};
 use crate::executor::user::{Gauge, LifecycleNames, MakeCtx, SetupFailures, VuShared};
 use crate::metrics::aggregate::RunMeta;
 use crate::metrics::names::LocalNames;
-use crate::metrics::recorder::Batch;
+use crate::metrics::recorder::{Backlog, Batch};
 use crate::metrics::summary::ScenarioInfo;
 use crate::metrics::{Names, Recorder};
 use crate::vu::{LogLimiter, ScenarioRuntime, VuCtx};
@@ -91,7 +91,7 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
             "no target: with no --target (target in stampede.toml) and no --allow-host, no request could go anywhere; pass --target URL, e.g. --target http://127.0.0.1:8080"
         );
     }
-    let client_limits = Arc::new(CookieLimits::default());
+    let client_limits = Arc::new(CookieLimits::new(cfg.max_cookies, cfg.max_cookie_bytes));
     let client_cfg = Arc::new({
         let mut c = ClientConfig::new(tls::client_config(&cfg.ca_certs, cfg.insecure)?);
         c.timeout = cfg.request_timeout;
@@ -168,7 +168,14 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
             format!("{:x}", h.finalize())
         },
     };
-    let monitor = Monitor::spawn(names.clone(), rx, cfg.aborts.clone(), meta.clone());
+    let backlog = Arc::new(Backlog::default());
+    let monitor = Monitor::spawn(
+        names.clone(),
+        rx,
+        backlog.clone(),
+        cfg.aborts.clone(),
+        meta.clone(),
+    );
     let logs = Arc::new(LogLimiter::new(if cfg.verbose {
         u64::MAX
     } else {
@@ -192,7 +199,7 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
                 target.clone(),
                 client_cfg.clone(),
                 resolver.clone(),
-                Recorder::new(tx.clone()),
+                Recorder::new(tx.clone(), backlog.clone()),
                 LocalNames::new(names.clone()),
                 run_start,
                 logs.clone(),

@@ -55,12 +55,22 @@ impl Drop for EpochTicker {
     }
 }
 
+/// Who cut running iterations off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The user (Ctrl-C twice): the run was interrupted.
+    ByUser,
+    /// The run itself (its memory budget, a scenario that could not start), which
+    /// says why elsewhere.
+    ByRun,
+}
+
 /// How a run can be stopped from outside (Ctrl-C, as k6 does): `graceful` ends the load
 /// and lets running iterations finish within the graceful-stop time; `hard` cuts them
 /// off at once. Either way the summary covers what was measured.
 pub struct StopSignals {
     pub graceful: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
-    pub hard: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    pub hard: std::pin::Pin<Box<dyn Future<Output = Cut> + Send>>,
     /// Another scenario of the run lost an abort_on_fail threshold: stop like it,
     /// with this reason.
     pub abort: std::pin::Pin<Box<dyn Future<Output = String> + Send>>,
@@ -93,9 +103,13 @@ impl StopSignals {
                 let _ = rx.wait_for(|seen| *seen >= n).await;
             }
         };
+        let second = presses(2);
         StopSignals {
             graceful: Box::pin(presses(1)),
-            hard: Box::pin(presses(2)),
+            hard: Box::pin(async move {
+                second.await;
+                Cut::ByUser
+            }),
             abort: Box::pin(std::future::pending()),
         }
     }

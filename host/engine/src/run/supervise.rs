@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::monitor::Monitor;
-use super::{LiveStatus, Progress, RunConfig, StopSignals};
+use super::{Cut, LiveStatus, Progress, RunConfig, StopSignals};
 use crate::executor::user::VuShared;
 use crate::executor::{LoadCtx, LoadEnd};
 
@@ -152,7 +152,7 @@ pub(super) async fn supervise(
         tokio::select! {
             _ = drain => {}
             _ = tokio::time::sleep(cfg.plan.graceful_stop) => {}
-            _ = &mut hard_stop => {
+            cut = &mut hard_stop => if cut == Cut::ByUser {
                 interrupted = Some("interrupted (Ctrl-C twice: running iterations cut off)".into());
             }
         }

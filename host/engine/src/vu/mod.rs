@@ -185,13 +185,18 @@ impl Vu {
         // Yield to the scheduler every epoch tick: a busy guest cannot starve the
         // other VUs on its thread. Through tokio's own yield, which lets the worker
         // run its timers and I/O first: a plain re-poll would keep a spinning guest
-        // ahead of every timer (a neighbour's arrival schedule among them).
+        // ahead of every timer (a neighbour's arrival schedule among them). A guest
+        // that has recorded more than the aggregator has taken in waits for it here.
         if rt.limits.epoch {
-            store.epoch_deadline_callback(|_| {
-                Ok(wasmtime::UpdateDeadline::YieldCustom(
-                    1,
-                    Box::pin(tokio::task::yield_now()),
-                ))
+            store.epoch_deadline_callback(|cx| {
+                let backlog = cx.data().vu.recorder.backlog();
+                let wait: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> = if backlog.over() {
+                    let backlog = backlog.clone();
+                    Box::pin(async move { backlog.within().await })
+                } else {
+                    Box::pin(tokio::task::yield_now())
+                };
+                Ok(wasmtime::UpdateDeadline::YieldCustom(1, wait))
             });
         }
         let fuel = rt.limits.fuel_per_call;

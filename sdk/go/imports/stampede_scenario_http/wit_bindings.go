@@ -38,18 +38,27 @@ type HttpRequest struct {
 	Read      ReadFlags
 }
 
-// Phases of one request in microseconds. `connect` and `tls` are zero
-// when a kept-alive connection was reused.
+// Phases of one request in microseconds, the same on HTTP/1.1 and HTTP/2
+// (summed over redirects). `connect` and `tls` are zero when a kept-alive
+// connection was reused.
 type Timings struct {
+	// Opening the TCP connection (k6's `http_req_connecting`).
 	ConnectUs uint64
-	TlsUs     uint64
-	// Reserved: writing the request is currently counted in `wait-us`, so
-	// this is 0.
+	// The TLS handshake (`http_req_tls_handshaking`).
+	TlsUs uint64
+	// From the start of writing the request until its last byte was handed to
+	// the connection: the socket on HTTP/1.1, the stream's send buffer on
+	// HTTP/2 (`http_req_sending`). A response that comes before the body is
+	// all written (a 413 to an upload) ends it.
 	SendUs uint64
-	// Time to first byte after the request was sent.
-	WaitUs    uint64
+	// From then until the response's status line and headers were in: the
+	// server's time to first byte (`http_req_waiting`).
+	WaitUs uint64
+	// Reading (and decoding) the body (`http_req_receiving`).
 	ReceiveUs uint64
-	TotalUs   uint64
+	// The whole exchange, connection set-up included: what
+	// `http_req_duration` records.
+	TotalUs uint64
 }
 
 type HttpResponse struct {

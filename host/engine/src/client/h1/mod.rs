@@ -12,18 +12,20 @@
 
 mod decode;
 mod encode;
+mod write;
 
-use std::io::{self, IoSlice};
+use std::io;
 use std::time::Instant;
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use super::ErrorKind;
 use super::Timings;
 use super::body::BodyError;
 use decode::{Chunk, Framing, MAX_HEAD, Parsed, decode_chunked, parse_head};
 pub(super) use encode::RequestHead;
+use write::{Wrote, write_watching};
 
 /// Bytes asked of the socket per read past the first.
 const READ_CHUNK: usize = 8 << 10;
@@ -98,7 +100,8 @@ async fn send<'a, S: Stream>(
     let t_send = Instant::now();
     let RequestHead { mut buf, sent: req } = head;
     buf.extend_from_slice(b"\r\n");
-    write_all(io, &buf, body)
+    let mut early = Vec::new();
+    let wrote = write_watching(io, &buf, body, &mut early, req)
         .await
         .map_err(|e| Failure::NoResponse {
             sent: false,
@@ -108,11 +111,15 @@ async fn send<'a, S: Stream>(
     let t_wait = Instant::now();
     t.send_us += (t_wait - t_send).as_micros() as u64;
 
-    // The head's buffer takes the response: it was sized for that (`RequestHead::new`).
-    buf.clear();
+    if early.is_empty() {
+        // The head's buffer takes the response: it was sized for that (`RequestHead::new`).
+        buf.clear();
+    } else {
+        buf = early;
+    }
     let mut pos = 0;
     // Whether any byte of a response (a skipped 1xx included) has arrived.
-    let mut got_any = false;
+    let mut got_any = !buf.is_empty();
     let head = loop {
         if pos < buf.len() {
             match parse_head(&buf[pos..], req, all_headers)? {
@@ -166,7 +173,8 @@ async fn send<'a, S: Stream>(
         buf,
         pos: pos + head.used,
         framing: head.framing,
-        close: head.close,
+        // The rest of an answered request was never written.
+        close: head.close || wrote == Wrote::Early,
         head_at,
     };
     Ok((parts, exchange))
@@ -222,27 +230,6 @@ impl<S: Stream> Exchange<'_, S> {
     }
 }
 
-/// Writes `a` then `b`, gathered into as few writes as the socket takes.
-async fn write_all<S: Stream>(io: &mut S, mut a: &[u8], mut b: &[u8]) -> io::Result<()> {
-    while !a.is_empty() || !b.is_empty() {
-        let n = if a.is_empty() {
-            io.write(b).await?
-        } else if b.is_empty() {
-            io.write(a).await?
-        } else {
-            io.write_vectored(&[IoSlice::new(a), IoSlice::new(b)])
-                .await?
-        };
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        let from_a = n.min(a.len());
-        a = &a[from_a..];
-        b = &b[n - from_a..];
-    }
-    io.flush().await
-}
-
 /// Reads more of the response after the unconsumed `buf[pos..]`, moving that to the
 /// front first. Returns the bytes read (0 at end of stream).
 async fn read_more<S: Stream>(io: &mut S, buf: &mut Vec<u8>, pos: &mut usize) -> io::Result<usize> {
@@ -275,6 +262,9 @@ mod tests {
         at: usize,
         step: usize,
         written: Vec<u8>,
+        /// Past this many bytes written, writes wait forever (`Ok`) or fail (`Err`): a
+        /// server that answered without reading the rest.
+        wall: Option<(usize, Result<(), io::ErrorKind>)>,
     }
 
     impl Scripted {
@@ -284,6 +274,7 @@ mod tests {
                 at: 0,
                 step,
                 written: Vec::new(),
+                wall: None,
             }
         }
     }
@@ -311,6 +302,14 @@ mod tests {
             _: &mut std::task::Context<'_>,
             data: &[u8],
         ) -> std::task::Poll<io::Result<usize>> {
+            if let Some((at, then)) = self.wall
+                && self.written.len() >= at
+            {
+                return match then {
+                    Ok(()) => std::task::Poll::Pending,
+                    Err(kind) => std::task::Poll::Ready(Err(kind.into())),
+                };
+            }
             let n = data.len().min(self.step);
             self.written.extend_from_slice(&data[..n]);
             std::task::Poll::Ready(Ok(n))
@@ -338,10 +337,17 @@ mod tests {
         response: &[u8],
         step: usize,
     ) -> Result<(Vec<u8>, u16, Vec<u8>, bool), String> {
-        let mut io = Scripted::new(response, step);
+        exchange_on(Scripted::new(response, step), method, b"payload").await
+    }
+
+    async fn exchange_on(
+        mut io: Scripted,
+        method: http::Method,
+        body: &'static [u8],
+    ) -> Result<(Vec<u8>, u16, Vec<u8>, bool), String> {
         let mut head = RequestHead::new(&method, "/p", MIN_FIRST_READ);
         head.field("x-a", b"1").map_err(String::from)?;
-        let body = Bytes::from_static(b"payload");
+        let body = Bytes::from_static(body);
         let mut t = Timings::default();
         let (parts, ex) = match send(&mut io, head, &body, false, &mut t).await {
             Ok(ok) => ok,
@@ -437,5 +443,35 @@ mod tests {
         .await
         .unwrap();
         assert!(got.is_empty() && reusable);
+    }
+
+    #[tokio::test]
+    async fn an_answer_before_the_body_is_written_is_the_response() {
+        // The server answers 413 after 40 bytes of a large upload, then stops reading
+        // (the write waits) or closes (the write fails): either way the answer is the
+        // response, whatever the split of its reads, and the connection is not reused.
+        let answer = b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo big!";
+        let upload: &'static [u8] = &[b'x'; 100_000];
+        for then in [
+            Ok(()),
+            Err(io::ErrorKind::BrokenPipe),
+            Err(io::ErrorKind::ConnectionReset),
+        ] {
+            for step in [1, 7, 64, 4096] {
+                let mut conn = Scripted::new(answer, step);
+                conn.wall = Some((40, then));
+                let (written, code, got, reusable) =
+                    exchange_on(conn, http::Method::PUT, upload).await.unwrap();
+                assert!(written.len() < upload.len(), "{then:?} step {step}");
+                assert_eq!((code, &got[..], reusable), (413, &b"too big!"[..], false));
+            }
+        }
+        // A write that fails with nothing to show for it is the failure, not sent whole.
+        let mut conn = Scripted::new(b"", 64);
+        conn.wall = Some((40, Err(io::ErrorKind::BrokenPipe)));
+        let e = exchange_on(conn, http::Method::PUT, upload)
+            .await
+            .unwrap_err();
+        assert!(e.starts_with("no response (sent: false)"), "{e}");
     }
 }
