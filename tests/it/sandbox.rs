@@ -334,6 +334,27 @@ fn a_plan_over_the_memory_budget_is_refused_before_it_starts() {
 }
 
 #[test]
+fn requests_over_their_limits_are_refused_before_they_are_copied() {
+    let o = attack("big_requests", &[], "", "");
+    let h = o.hostile();
+    for endpoint in ["many headers", "long headers", "big body"] {
+        let e = h.endpoints.iter().find(|e| e.name == endpoint).unwrap();
+        assert_eq!(
+            e.errors.get("too_large"),
+            Some(&e.requests),
+            "{endpoint}: {e:?}"
+        );
+        // The scenario was told which limit (its checks test the message).
+        let c = h
+            .checks
+            .iter()
+            .find(|c| c.name == format!("{endpoint} refused"))
+            .unwrap();
+        assert!(c.passes > 0 && c.fails == 0, "{c:?}");
+    }
+}
+
+#[test]
 fn a_million_check_names_are_capped() {
     let o = attack("checks", &[], "", "");
     assert!(

@@ -13,6 +13,10 @@ use super::ctx::{Outbound, VuState};
 use crate::bindings::http;
 use crate::client::Measured;
 
+/// Header fields a request may carry, and bytes of them in all (as a response head).
+const MAX_REQUEST_HEADERS: usize = 256;
+const MAX_REQUEST_HEAD: usize = 256 << 10;
+
 /// `http-request` as the guest passes it, its strings and lists still in its memory.
 #[derive(ComponentType, Lift)]
 #[component(record)]
@@ -87,28 +91,54 @@ fn prepare(
         Some(n) => Some(push(&mut text, &n.to_str(&mut *store)?)),
         None => None,
     };
-    // Header fields outlive the call (the exchange awaits): owned, as the client takes them.
-    let fields: Vec<(WasmStr, WasmStr)> = if req.headers.len() == 0 {
+    // Header fields outlive the call (the exchange awaits): owned, as the client takes
+    // them. Their count and size, and the body's, are checked before anything is copied
+    // out of the guest: its memory is capped, the host's is not.
+    let mut refused = None;
+    let headers = if req.headers.len() == 0 {
+        Vec::new()
+    } else if req.headers.len() > MAX_REQUEST_HEADERS {
+        refused = Some(format!(
+            "{} request headers, more than {MAX_REQUEST_HEADERS}",
+            req.headers.len()
+        ));
         Vec::new()
     } else {
-        req.headers
+        let fields: Vec<(WasmStr, WasmStr)> = req
+            .headers
             .iter(&mut *store)?
-            .collect::<wasmtime::Result<_>>()?
+            .collect::<wasmtime::Result<_>>()?;
+        let mut headers = Vec::with_capacity(fields.len());
+        let mut total = 0;
+        for (k, v) in &fields {
+            // Sized in place (the guest's bytes, checked as UTF-8), then copied.
+            total += k.to_str(&mut *store)?.len() + v.to_str(&mut *store)?.len() + 4;
+            if total > MAX_REQUEST_HEAD {
+                refused = Some(format!(
+                    "request headers of more than {} KiB",
+                    MAX_REQUEST_HEAD >> 10
+                ));
+                headers.clear();
+                break;
+            }
+            let k = k.to_str(&mut *store)?.into_owned();
+            headers.push((k, v.to_str(&mut *store)?.into_owned()));
+        }
+        headers
     };
-    let mut headers = Vec::with_capacity(fields.len());
-    for (k, v) in &fields {
-        headers.push((
-            k.to_str(&mut *store)?.into_owned(),
-            v.to_str(&mut *store)?.into_owned(),
-        ));
-    }
-    let body = Bytes::copy_from_slice(req.body.as_le_slice(&mut *store));
+    let max_body = store.data().vu.max_body();
+    let body = if req.body.len() > max_body {
+        Err(req.body.len())
+    } else {
+        Ok(Bytes::copy_from_slice(req.body.as_le_slice(&mut *store)))
+    };
     let out = Outbound {
         method: &text[method],
         url: &text[url],
         name: name.map(|r| &text[r]),
         headers,
         body,
+        refused,
         timeout_ms: req.timeout_ms,
         read: req.read,
     };

@@ -255,7 +255,10 @@ pub(super) struct Outbound<'a> {
     pub url: &'a str,
     pub name: Option<&'a str>,
     pub headers: Vec<(String, String)>,
-    pub body: Bytes,
+    /// The body, or its length when it was over the limit (and not copied).
+    pub body: Result<Bytes, usize>,
+    /// Why the request cannot go out as the guest gave it (its headers).
+    pub refused: Option<String>,
     pub timeout_ms: Option<u32>,
     pub read: http::ReadFlags,
 }
@@ -277,6 +280,11 @@ pub(super) struct Prepared {
 // stack, whose touched pages stay resident, so its frames are kept small (see the idle
 // memory in `just bench`).
 impl VuCtx {
+    /// The largest request body this VU may send.
+    pub(super) fn max_body(&self) -> usize {
+        self.client_config.max_body
+    }
+
     #[inline(never)]
     pub(super) fn prepare(&mut self, req: Outbound<'_>, now: Instant) -> PreparedRequest {
         let lag_us = self
@@ -297,25 +305,27 @@ impl VuCtx {
         let read_body = req.read.contains(http::ReadFlags::BODY);
         let read_headers = req.read.contains(http::ReadFlags::HEADERS);
         let max = self.client_config.max_body;
-        let body_ok = if req.body.len() > max {
-            Err(ClientError::new(
+        let body = req.body.map_err(|len| {
+            ClientError::new(
                 ErrorKind::TooLarge,
                 format!(
-                    "request body of {} bytes is over the {max}-byte limit (--max-body-mib)",
-                    req.body.len()
+                    "request body of {len} bytes is over the {max}-byte limit (--max-body-mib)"
                 ),
-            ))
-        } else {
-            Ok(())
+            )
+        });
+        let headers_ok = match req.refused {
+            Some(why) => Err(ClientError::new(ErrorKind::TooLarge, why)),
+            None => Ok(()),
         };
-        let request = body_ok
-            .and(url)
-            .and_then(|u| method.map(|m| (u, m)))
-            .map(|(url, method)| Request {
+        let request = headers_ok
+            .and(body)
+            .and_then(|b| url.map(|u| (u, b)))
+            .and_then(|(u, b)| method.map(|m| (u, m, b)))
+            .map(|(url, method, body)| Request {
                 method,
                 url,
                 headers: req.headers,
-                body: req.body,
+                body,
                 timeout: req.timeout_ms.map(|ms| Duration::from_millis(ms as u64)),
                 read_body,
                 read_headers,

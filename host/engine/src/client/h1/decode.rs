@@ -20,6 +20,10 @@ const MAX_HEADERS: usize = 256;
 const FEW_HEADERS: usize = 24;
 /// Longest chunk-size line or trailer line accepted in a chunked body.
 const MAX_CHUNK_LINE: usize = 8 << 10;
+/// Bytes of chunk extensions and trailer fields accepted per body, in all: the host
+/// reads and skips them, and they count against no body limit (hyper allows 16 KiB of
+/// extensions).
+pub(super) const MAX_CHUNK_EXTRAS: usize = 64 << 10;
 /// How the body after a response head ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Framing {
@@ -193,14 +197,26 @@ fn head_of(
 }
 
 /// Decodes what it can of a chunked body from `data`, handing chunk data to `feed`.
-/// Returns the bytes consumed (0 when more are needed).
+/// Returns the bytes consumed (0 when more are needed). `extras` counts the body's
+/// chunk-extension and trailer bytes so far, held to [`MAX_CHUNK_EXTRAS`].
 pub(super) fn decode_chunked(
     state: &mut Chunk,
+    extras: &mut usize,
     data: &[u8],
     feed: &mut impl FnMut(&[u8]) -> Result<(), BodyError>,
 ) -> Result<usize, BodyError> {
     let bad = |what: &str| (ErrorKind::Protocol, format!("bad chunked body: {what}"));
     let mut used = 0;
+    let spend = |extras: &mut usize, n: usize| {
+        *extras += n;
+        if *extras > MAX_CHUNK_EXTRAS {
+            return Err(bad(&format!(
+                "more than {} KiB of chunk extensions and trailers",
+                MAX_CHUNK_EXTRAS >> 10
+            )));
+        }
+        Ok(())
+    };
     loop {
         let rest = &data[used..];
         match *state {
@@ -213,6 +229,9 @@ pub(super) fn decode_chunked(
             }
             Chunk::Size => match httparse::parse_chunk_size(rest) {
                 Ok(httparse::Status::Complete((n, size))) => {
+                    // The line past its digits and CRLF: an extension, or padding.
+                    let digits = rest.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+                    spend(extras, n.saturating_sub(digits + 2))?;
                     used += n;
                     *state = if size == 0 {
                         Chunk::Trailers
@@ -252,7 +271,10 @@ pub(super) fn decode_chunked(
                     *state = Chunk::Done;
                 }
                 // A trailer field: skipped, once it looks like one.
-                Some(i) if i < MAX_CHUNK_LINE && rest[..i].contains(&b':') => used += i + 2,
+                Some(i) if i < MAX_CHUNK_LINE && rest[..i].contains(&b':') => {
+                    spend(extras, i + 2)?;
+                    used += i + 2;
+                }
                 Some(i) if i < MAX_CHUNK_LINE => return Err(bad("invalid trailer line")),
                 None if rest.len() < MAX_CHUNK_LINE => return Ok(used),
                 _ => return Err(bad("trailer line too long")),
@@ -400,11 +422,12 @@ mod tests {
     /// Decodes `body` fed in pieces of `step` bytes, as reads would deliver it.
     fn dechunk(body: &[u8], step: usize) -> Result<(Vec<u8>, usize), BodyError> {
         let mut state = Chunk::Size;
+        let mut extras = 0;
         let mut out = Vec::new();
         let mut buf = Vec::new();
         let (mut pos, mut fed) = (0, 0);
         while state != Chunk::Done {
-            let used = decode_chunked(&mut state, &buf[pos..], &mut |d: &[u8]| {
+            let used = decode_chunked(&mut state, &mut extras, &buf[pos..], &mut |d: &[u8]| {
                 out.extend_from_slice(d);
                 Ok(())
             })?;
@@ -450,5 +473,36 @@ mod tests {
         }
         let odd = b"1\r\na\r\n0\r\nnot a trailer\r\n\r\n";
         assert!(dechunk(odd, 64).unwrap_err().1.contains("trailer"));
+    }
+
+    #[test]
+    fn chunk_extensions_and_trailers_are_bounded_in_all() {
+        // Within the bound: decoded as usual.
+        let ext = format!(";e={}", "x".repeat(1000));
+        let mut ok = Vec::new();
+        for _ in 0..60 {
+            ok.extend_from_slice(format!("1{ext}\r\na\r\n").as_bytes());
+        }
+        ok.extend_from_slice(b"0\r\n\r\n");
+        assert_eq!(dechunk(&ok, 4096).unwrap().0.len(), 60);
+        // One data byte per 1 KB of extension, without end: refused at the bound, not
+        // read until the timeout.
+        let mut flood = Vec::new();
+        for _ in 0..100 {
+            flood.extend_from_slice(format!("1{ext}\r\na\r\n").as_bytes());
+        }
+        let e = dechunk(&flood, 4096).unwrap_err().1;
+        assert!(
+            e.contains("more than 64 KiB of chunk extensions and trailers"),
+            "{e}"
+        );
+        // Trailer fields count too.
+        let mut trailers = b"1\r\na\r\n0\r\n".to_vec();
+        for i in 0..100 {
+            trailers.extend_from_slice(format!("x-t{i}: {}\r\n", "v".repeat(1000)).as_bytes());
+        }
+        trailers.extend_from_slice(b"\r\n");
+        let e = dechunk(&trailers, 4096).unwrap_err().1;
+        assert!(e.contains("64 KiB"), "{e}");
     }
 }

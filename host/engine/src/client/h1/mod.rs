@@ -68,6 +68,8 @@ pub(super) struct Exchange<'a, S> {
     framing: Framing,
     /// The connection may not carry another request.
     close: bool,
+    /// Chunk-extension and trailer bytes read so far.
+    extras: usize,
     /// When the response head was complete (the body's time starts there).
     pub head_at: Instant,
 }
@@ -175,6 +177,7 @@ async fn send<'a, S: Stream>(
         framing: head.framing,
         // The rest of an answered request was never written.
         close: head.close || wrote == Wrote::Early,
+        extras: 0,
         head_at,
     };
     Ok((parts, exchange))
@@ -206,7 +209,9 @@ impl<S: Stream> Exchange<'_, S> {
                     }
                     data.len()
                 }
-                Framing::Chunked(state) => decode_chunked(state, data, &mut feed)?,
+                Framing::Chunked(state) => {
+                    decode_chunked(state, &mut self.extras, data, &mut feed)?
+                }
             };
             self.pos += used;
             if used > 0 {
