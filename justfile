@@ -21,11 +21,20 @@ test:
 
 # Benchmarks: CPU per request against a plain hyper loop (at 10 and 50 users; BENCH_VUS=a,b
 # for others), memory per VU, instantiation,
-# open-model schedule accuracy, the limits' cost, segment merging, the journeys per plugin
-# and language, the smoke journey per language (one part alone:
-# BENCH_ONLY=ratio|instantiate|arrival|limits|merge|idle|journeys|languages just bench).
+# open-model schedule accuracy, the limits' cost, latency isolation between scenarios,
+# segment merging, the journeys per plugin and language, the smoke journey per language
+# (one part alone: BENCH_ONLY=ratio|instantiate|arrival|limits|isolation|merge|idle|
+# journeys|languages just bench). BENCH_ONLY=soak is the hour-long memory soak
+# (BENCH_SOAK_MIN=10 for a shorter one).
 bench:
     cargo run --release -p stampede-tests --features bench --example bench
+
+# Fuzz one target for a number of seconds with cargo-fuzz (nightly Rust, and
+# `cargo install cargo-fuzz`): h1_response, threshold, config or merge. Findings land in
+# tests/fuzz/artifacts/TARGET; the corpus grows in tests/fuzz/corpus/TARGET.
+fuzz target seconds="300":
+    mkdir -p tests/fuzz/corpus/{{target}}
+    cargo +nightly fuzz run --fuzz-dir tests/fuzz -s none {{target}} tests/fuzz/corpus/{{target}} tests/fuzz/seeds/{{target}} -- -max_total_time={{seconds}} -rss_limit_mb=2048
 
 # Format and lint the host, the tests and the guests.
 lint:

@@ -12,6 +12,8 @@
 //!   of its own; JS against Rust on the same journey as the ratio.
 //! - Latency isolation: the checkout journey's p95 at 50 iterations/s alone and beside
 //!   a scenario of 4 VUs spinning in every task, as a ratio, with an outside client's.
+//! - `BENCH_ONLY=soak` (not in the default set: an hour): the checkout journey at a
+//!   steady rate, resident memory sampled each minute, flat within 5% after warm-up.
 //! - The smoke journey in Rust, JS, Go and Python: component size, compile time (cold,
 //!   cached), instantiation, KiB per VU and CPU-µs per request at 50 VUs.
 
@@ -25,6 +27,7 @@ mod languages;
 mod limits;
 mod merge;
 mod ratio;
+mod soak;
 
 use std::process::Command;
 use std::time::Duration;
@@ -42,6 +45,7 @@ use languages::*;
 use limits::*;
 use merge::*;
 use ratio::*;
+use soak::*;
 
 fn main() {
     if std::env::args().any(|a| a == "--serve") {
@@ -93,6 +97,11 @@ fn main() {
     if only == "limits" {
         limits_cost(&rt, &addr, &cache);
         let _ = server.kill();
+        return;
+    }
+    if only == "soak" {
+        let _ = server.kill();
+        soak(&cache);
         return;
     }
     if only == "isolation" {

@@ -364,6 +364,14 @@ impl VuClient {
     }
 }
 
+/// Fuzzing entry (`tests/fuzz`): an HTTP/1.1 response, parsed and framed as a VU's
+/// exchange would.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_h1_response(data: &[u8]) {
+    h1::fuzz_response(data);
+}
+
 /// A request built for the protocol of the connection it goes out on.
 enum Outgoing {
     H1(h1::RequestHead),

@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod evaluate;
 pub mod judged;
+pub mod stats;
 pub mod threshold;
 pub mod verdict;
 

@@ -248,6 +248,77 @@ async fn read_more<S: Stream>(io: &mut S, buf: &mut Vec<u8>, pos: &mut usize) ->
     io.read_buf(buf).await
 }
 
+/// Fuzzing entry (`tests/fuzz`): one exchange whose response is `data`, delivered in
+/// reads of `data[0]` bytes at most; every outcome must be a value, never a panic.
+#[cfg(fuzzing)]
+pub(in crate::client) fn fuzz_response(data: &[u8]) {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    struct Memory<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+    impl AsyncRead for Memory<'_> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let n = self.step.min(buf.remaining()).min(self.data.len());
+            buf.put_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Poll::Ready(Ok(()))
+        }
+    }
+    impl AsyncWrite for Memory<'_> {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            d: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(d.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
+    let mut io = Memory {
+        data: rest,
+        step: usize::from(first).max(1),
+    };
+    let method = if first & 1 == 0 {
+        http::Method::GET
+    } else {
+        http::Method::HEAD
+    };
+    let exchange = async {
+        let head = RequestHead::new(&method, "/", MIN_FIRST_READ);
+        let mut t = Timings::default();
+        let body = Bytes::new();
+        if let Ok((_, ex)) = send(&mut io, head, &body, first & 2 == 0, &mut t).await {
+            let mut total = 0usize;
+            let _ = ex
+                .read_body(|d| {
+                    total += d.len();
+                    Ok(())
+                })
+                .await;
+        }
+    };
+    // Memory is always ready: the exchange ends without ever waiting.
+    let mut exchange = std::pin::pin!(exchange);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    while exchange.as_mut().poll(&mut cx).is_pending() {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
