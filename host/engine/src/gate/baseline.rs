@@ -1,10 +1,14 @@
 //! Comparing a run with a known-good one: rules such as `fail: p(95) +20%`,
-//! `fail: error_rate +0.5pp`, `warn: rps -15%`, applied overall and per request name,
-//! each only with enough samples on both sides.
+//! `fail: error_rate +0.5pp`, `warn: rps -15%`, applied overall and per request name.
+//! A rule is judged on the change's interval at its confidence (95% unless the rule says
+//! `@99%`), from the histograms ([`super::stats`]): past its limit only when the whole
+//! interval is, within it only when the whole interval is, and otherwise inconclusive,
+//! with why.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::stats;
 use crate::metrics::Summary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -40,7 +44,12 @@ pub struct Rule {
     pub level: Level,
     pub stat: Stat,
     pub change: Change,
+    /// How sure a decision must be (0..1).
+    pub confidence: f64,
 }
+
+/// A rule's confidence unless it states one.
+pub const DEFAULT_CONFIDENCE: f64 = 0.95;
 
 /// The seed's release policy, used when `--baseline` comes without rules.
 pub const DEFAULT_RULES: &[&str] = &[
@@ -60,10 +69,27 @@ pub fn parse_rule(text: &str) -> Result<Rule, String> {
         l => return Err(err(&format!("level {l:?} is not fail or warn"))),
     };
     let mut parts = rest.split_whitespace();
-    let (Some(stat), Some(change), None) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(stat), Some(change), sure, None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(err(
-            "expected a statistic and a signed change, e.g. p(95) +20%",
+            "expected a statistic, a signed change and maybe a confidence, e.g. p(95) +20% @95%",
         ));
+    };
+    let confidence = match sure {
+        None => DEFAULT_CONFIDENCE,
+        Some(c) => match c
+            .strip_prefix('@')
+            .and_then(|c| c.strip_suffix('%'))
+            .and_then(|c| c.parse::<f64>().ok())
+        {
+            Some(c) if (50.0..100.0).contains(&c) => c / 100.0,
+            _ => {
+                return Err(err(
+                    "the confidence is written @N% with N from 50 to below 100, e.g. @99%",
+                ));
+            }
+        },
     };
     let stat = match stat {
         "avg" => Stat::Avg,
@@ -104,6 +130,7 @@ pub fn parse_rule(text: &str) -> Result<Rule, String> {
         level,
         stat,
         change,
+        confidence,
     })
 }
 
@@ -118,10 +145,35 @@ pub struct RuleResult {
     pub current: Option<f64>,
     /// The change measured, in the rule's unit (% or pp).
     pub change: Option<f64>,
-    /// True when the change went past the rule.
+    /// The change's interval at `confidence`, in the rule's unit.
+    #[serde(default)]
+    pub interval: Option<[f64; 2]>,
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+    /// The run-to-run spread of the statistic learned from the baseline's runs, ±%;
+    /// `None` when they were too few to learn it.
+    #[serde(default)]
+    pub noise: Option<f64>,
+    /// Runs the baseline is made of.
+    #[serde(default = "one")]
+    pub baseline_runs: u32,
+    /// The smallest change (in the rule's unit) this comparison could tell from none.
+    #[serde(default)]
+    pub detectable: Option<f64>,
+    /// True when the whole interval went past the rule's limit.
     pub breached: bool,
-    /// Why the rule was not applied (too few samples).
-    pub skipped: Option<String>,
+    /// Why the evidence could not decide (too few samples, an interval on both sides of
+    /// the limit): a warning, not a failure.
+    #[serde(alias = "skipped")]
+    pub inconclusive: Option<String>,
+}
+
+fn default_confidence() -> f64 {
+    DEFAULT_CONFIDENCE
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl RuleResult {
@@ -143,25 +195,64 @@ impl RuleResult {
         self.breached && self.level == Level::Fail
     }
 
+    /// `✗ fail: p(95) +20% [overall] baseline 100ms → 130ms: +30.0% (95% CI
+    /// +24.1..+36.2%; noise ±6.0% over 8 runs)`; an inconclusive rule says why.
     pub fn line(&self) -> String {
-        let mark = match (self.breached, self.level) {
-            (false, _) => '✓',
-            (true, Level::Fail) => '✗',
-            (true, Level::Warn) => '!',
+        let mark = match (self.breached, self.level, &self.inconclusive) {
+            (_, _, Some(_)) => '?',
+            (false, _, None) => '✓',
+            (true, Level::Fail, None) => '✗',
+            (true, Level::Warn, None) => '!',
         };
-        match (&self.skipped, self.baseline, self.current, self.change) {
-            (Some(why), ..) => format!("- {} [{}] skipped: {why}", self.rule, self.scope),
-            (None, Some(b), Some(c), Some(d)) => {
-                let unit = if self.rule.ends_with("pp") { "pp" } else { "%" };
-                format!(
-                    "{mark} {} [{}] baseline {} → {} ({d:+.1}{unit})",
-                    self.rule,
-                    self.scope,
-                    self.value(b),
-                    self.value(c)
-                )
+        let mut line = format!("{mark} {} [{}]", self.rule, self.scope);
+        if let (Some(b), Some(c)) = (self.baseline, self.current) {
+            line.push_str(&format!(" baseline {} → {}", self.value(b), self.value(c)));
+        }
+        let change = self.change_text();
+        if !change.is_empty() {
+            line.push_str(": ");
+            line.push_str(&change);
+        }
+        line
+    }
+
+    /// The rule's unit: `pp` for error-rate points, else `%`.
+    pub fn unit(&self) -> &'static str {
+        if self.rule.contains("pp") { "pp" } else { "%" }
+    }
+
+    /// `+30.0% (95% CI +24.1..+36.2%; noise ±6.0% over 8 runs)`, then why the rule is
+    /// inconclusive, if it is.
+    pub fn change_text(&self) -> String {
+        let unit = self.unit();
+        let mut t = match (self.change, self.interval) {
+            (Some(d), Some([lo, hi])) => format!(
+                "{d:+.1}{unit} ({:.0}% CI {lo:+.1}..{hi:+.1}{unit}; {})",
+                self.confidence * 100.0,
+                self.noise_text()
+            ),
+            (Some(d), None) => format!("{d:+.1}{unit}"),
+            _ => String::new(),
+        };
+        if let Some(why) = &self.inconclusive {
+            if !t.is_empty() {
+                t.push_str(": ");
             }
-            _ => format!("{mark} {} [{}]", self.rule, self.scope),
+            t.push_str("inconclusive, ");
+            t.push_str(why);
+        }
+        t
+    }
+
+    /// `noise ±6.0% over 8 runs`, or why it is not known.
+    pub fn noise_text(&self) -> String {
+        match self.noise {
+            Some(n) => format!("noise ±{n:.1}% over {} runs", self.baseline_runs),
+            None => format!(
+                "run-to-run noise unknown from {} baseline run{}",
+                self.baseline_runs,
+                if self.baseline_runs == 1 { "" } else { "s" }
+            ),
         }
     }
 }
@@ -176,7 +267,8 @@ struct Side<'a> {
     duration: &'a crate::metrics::summary::TrendSummary,
 }
 
-fn stat(side: &Side, s: Stat) -> Option<f64> {
+/// The plain value of a statistic on one side (ms, a fraction, per second).
+fn value(side: &Side, s: Stat) -> Option<f64> {
     Some(match s {
         Stat::P(p) => side.duration.trend().ok()?.percentile(p) as f64 / 1000.0,
         Stat::Avg => side.duration.avg,
@@ -185,46 +277,111 @@ fn stat(side: &Side, s: Stat) -> Option<f64> {
     })
 }
 
+/// A statistic with its sampling spread (not for the error rate, a proportion).
+fn estimate(side: &Side, s: Stat) -> Option<stats::Estimate> {
+    let n = side.requests;
+    match s {
+        Stat::P(p) => stats::quantile(&side.duration.trend().ok()?, p),
+        Stat::Avg => {
+            let t = side.duration.trend().ok()?;
+            (t.mean() > 0.0).then(|| stats::Estimate {
+                value: t.mean(),
+                // The mean's standard error, relative: the log scale's SD.
+                log_sd: t.stdev() / t.mean() / (t.count().max(1) as f64).sqrt(),
+                n: t.count(),
+            })
+        }
+        // Arrivals of requests counted over the run: Poisson-like.
+        Stat::Rps => (side.rps > 0.0).then(|| stats::Estimate {
+            value: side.rps,
+            log_sd: 1.0 / (n.max(1) as f64).sqrt(),
+            n,
+        }),
+        Stat::ErrorRate => None,
+    }
+}
+
 fn judge(rule: &Rule, scope: &str, base: &Side, cur: &Side, min: u64) -> RuleResult {
     let mut r = RuleResult {
         rule: rule.source.clone(),
         level: rule.level,
         scope: scope.to_string(),
-        baseline: None,
-        current: None,
+        baseline: value(base, rule.stat),
+        current: value(cur, rule.stat),
         change: None,
+        interval: None,
+        confidence: rule.confidence,
+        noise: None,
+        baseline_runs: 1,
+        detectable: None,
         breached: false,
-        skipped: None,
+        inconclusive: None,
     };
     if base.requests < min || cur.requests < min {
-        r.skipped = Some(format!(
+        r.inconclusive = Some(format!(
             "{} baseline and {} current requests, {min} needed on each side",
             base.requests, cur.requests
         ));
         return r;
     }
-    let (Some(b), Some(c)) = (stat(base, rule.stat), stat(cur, rule.stat)) else {
-        r.skipped = Some("the statistic could not be read".into());
-        return r;
-    };
-    r.baseline = Some(b);
-    r.current = Some(c);
-    let (delta, limit) = match rule.change {
-        Change::Points(pp) => ((c - b) * 100.0, pp),
-        Change::Percent(pct) => {
-            if b == 0.0 {
-                r.skipped = Some("the baseline value is 0, so no relative change".into());
-                return r;
+    let (iv, limit) = match (rule.stat, rule.change) {
+        (Stat::ErrorRate, change) => {
+            let pp = stats::proportion_change(
+                base.failed,
+                base.requests,
+                cur.failed,
+                cur.requests,
+                rule.confidence,
+            );
+            match change {
+                Change::Points(limit) => (pp, limit),
+                // Relative to the baseline's rate.
+                Change::Percent(limit) => {
+                    let b = base.failed as f64 / base.requests as f64 * 100.0;
+                    if b == 0.0 {
+                        r.inconclusive =
+                            Some("the baseline had no failures, so no relative change".into());
+                        return r;
+                    }
+                    let rel = |x: f64| x / b * 100.0;
+                    let iv = stats::Interval {
+                        lo: rel(pp.lo),
+                        est: rel(pp.est),
+                        hi: rel(pp.hi),
+                    };
+                    (iv, limit)
+                }
             }
-            ((c - b) / b * 100.0, pct)
         }
+        (stat, Change::Percent(limit)) => {
+            let (Some(b), Some(c)) = (estimate(base, stat), estimate(cur, stat)) else {
+                r.inconclusive = Some("the statistic is 0 or could not be read".into());
+                return r;
+            };
+            r.detectable = Some(stats::detectable(&b, &c, 0.0, rule.confidence));
+            (stats::relative_change(&b, &c, 0.0, rule.confidence), limit)
+        }
+        (_, Change::Points(_)) => unreachable!("parse_rule allows pp for error_rate only"),
     };
-    r.change = Some(delta);
-    r.breached = if limit >= 0.0 {
-        delta > limit
-    } else {
-        delta < limit
-    };
+    r.change = Some(iv.est);
+    r.interval = Some([iv.lo, iv.hi]);
+    match stats::decide(&iv, limit) {
+        stats::Decision::Past => r.breached = true,
+        stats::Decision::Within => {}
+        stats::Decision::Inconclusive => {
+            let unit = if matches!(rule.change, Change::Points(_)) {
+                "pp"
+            } else {
+                "%"
+            };
+            r.inconclusive = Some(format!(
+                "the interval reaches both sides of {limit:+}{unit}{}",
+                r.detectable
+                    .map(|d| format!("; this run could tell changes beyond ±{d:.1}% from none"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
     r
 }
 
@@ -360,21 +517,111 @@ mod tests {
             ),
             (Some(100.0), Some(130.0))
         );
-        // Error rate: 0 → 1% is +1pp, past the 0.5pp rule.
-        let errs = compare(&rules, &base, &run(100, 2, 200), 100);
+        // Error rate: 0 → 2% is +2pp, surely past the 0.5pp rule over 2000 requests...
+        let base = run(100, 0, 2000);
+        let errs = compare(&rules, &base, &run(100, 40, 2000), 100);
+        let e = errs.iter().find(|r| r.rule.contains("error_rate")).unwrap();
+        assert!(e.breached && e.inconclusive.is_none(), "{e:?}");
+        // ...while 0 → 0.5% over 200 (one failure) cannot tell +0.5pp from noise.
+        let errs = compare(&rules, &run(100, 0, 200), &run(100, 1, 200), 100);
+        let e = errs.iter().find(|r| r.rule.contains("error_rate")).unwrap();
+        assert!(!e.breached && e.inconclusive.is_some(), "{e:?}");
         assert!(
-            errs.iter()
-                .any(|r| r.rule.contains("error_rate") && r.breached)
+            e.line()
+                .contains("inconclusive, the interval reaches both sides of +0.5pp"),
+            "{}",
+            e.line()
+        );
+    }
+
+    /// A run whose request durations are log-normal around `median` ms.
+    fn spread_run(seed: u64, median: f64, n: u64) -> Summary {
+        let names = Arc::new(Names::new(10));
+        let a = names.intern("GET /a");
+        let mut agg = Aggregator::new(names);
+        let mut rng = fastrand::Rng::with_seed(seed);
+        for _ in 0..n {
+            let (u1, u2) = (rng.f64().max(1e-12), rng.f64());
+            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+            agg.add(&Event::Request(RequestSample {
+                name: a,
+                status: 200,
+                error: None,
+                at_ms: 0,
+                duration_us: (median * 1000.0 * (0.5 * z).exp()) as u64,
+                waiting_us: 0,
+                connecting_us: 0,
+                tls_us: 0,
+                bytes_sent: 0,
+                bytes_received: 0,
+            }));
+        }
+        agg.summary(RunMeta::for_tests(10.0))
+    }
+
+    #[test]
+    fn rules_fail_only_on_a_change_the_histograms_can_tell_from_noise() {
+        let rule = vec![parse_rule("fail: p(95) +20%").unwrap()];
+        let overall = |r: Vec<RuleResult>| r.into_iter().find(|r| r.scope == "overall").unwrap();
+        // 40% slower over 5000 requests a side: past +20% at 95%.
+        let r = overall(compare(
+            &rule,
+            &spread_run(1, 50.0, 5000),
+            &spread_run(2, 70.0, 5000),
+            100,
+        ));
+        assert!(r.breached && r.inconclusive.is_none(), "{}", r.line());
+        let [lo, hi] = r.interval.unwrap();
+        assert!(lo > 20.0 && lo < 40.0 && hi > 40.0, "{}", r.line());
+        assert!(
+            r.line().contains("(95% CI +")
+                && r.line().contains("noise unknown from 1 baseline run"),
+            "{}",
+            r.line()
+        );
+        // The same build: within.
+        let r = overall(compare(
+            &rule,
+            &spread_run(3, 50.0, 5000),
+            &spread_run(4, 50.0, 5000),
+            100,
+        ));
+        assert!(!r.breached && r.inconclusive.is_none(), "{}", r.line());
+        // 25% slower over 150 requests a side: the p95 cannot be pinned down that well.
+        let r = overall(compare(
+            &rule,
+            &spread_run(5, 50.0, 150),
+            &spread_run(6, 62.5, 150),
+            100,
+        ));
+        assert!(!r.breached, "{}", r.line());
+        let why = r.inconclusive.as_deref().unwrap();
+        assert!(
+            why.contains("this run could tell changes beyond ±"),
+            "{why}"
+        );
+        // A stricter confidence is a wider interval.
+        let sure = vec![parse_rule("fail: p(95) +20% @99.9%").unwrap()];
+        let (b, c) = (spread_run(7, 50.0, 3000), spread_run(8, 65.0, 3000));
+        let (w95, w999) = (
+            overall(compare(&rule, &b, &c, 100)).interval.unwrap(),
+            overall(compare(&sure, &b, &c, 100)).interval.unwrap(),
+        );
+        assert!(w999[1] - w999[0] > w95[1] - w95[0]);
+        assert!(
+            parse_rule("fail: p(95) +20% @100%")
+                .unwrap_err()
+                .contains("@N%")
         );
     }
 
     #[test]
-    fn too_few_samples_skip_the_rule() {
+    fn too_few_samples_leave_the_rule_inconclusive() {
         let rules = vec![parse_rule("fail: p(95) +20%").unwrap()];
         let r = compare(&rules, &run(100, 0, 50), &run(500, 0, 50), 100);
         assert!(!regressed(&r));
         assert!(
-            r[0].skipped
+            r[0].inconclusive
                 .as_deref()
                 .unwrap()
                 .contains("100 needed on each side")

@@ -148,8 +148,24 @@ pub fn fmt_num(v: f64) -> String {
     }
 }
 
-/// Parses one `--threshold` or config entry into its expressions.
+/// Parses one `--threshold` or config entry into its expressions. An error is one line,
+/// whatever the text holds.
 pub fn parse(text: &str) -> Result<Vec<Threshold>, String> {
+    parse_text(text).map_err(|e| {
+        e.chars()
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect()
+    })
+}
+
+fn parse_text(text: &str) -> Result<Vec<Threshold>, String> {
     let err = |msg: String| format!("threshold {text:?}: {msg}");
     let (head, exprs) = split_head(text).ok_or_else(|| {
         err("expected METRIC: EXPRESSION, e.g. 'http_req_duration: p(95)<500ms'".into())
@@ -408,5 +424,15 @@ mod tests {
         assert!(e("http_req_duration:").contains("empty expression"));
         // Every message names the expression it is about.
         assert!(e("checks: avg>1").starts_with("threshold \"checks: avg>1\":"));
+    }
+
+    #[test]
+    fn errors_are_one_line_whatever_the_text_holds() {
+        // Found by the fuzzer: a control character inside the percentile.
+        let e = parse("ht_io: p(cY\0\nses:48)<10000000hs").unwrap_err();
+        assert!(
+            !e.contains('\n') && e.contains("the percentile must be a number"),
+            "{e}"
+        );
     }
 }

@@ -119,6 +119,12 @@ fn decide(
         }];
         if !baseline.is_empty() {
             parts.push(plural(baseline.len(), "baseline rule"));
+            // Not failures, but not passes either: said, so a green run is not read as
+            // evidence it did not have.
+            let unsure = baseline.iter().filter(|r| r.inconclusive.is_some()).count();
+            if unsure > 0 {
+                parts.push(format!("{unsure} of them inconclusive"));
+            }
         }
         parts.join(", ")
     };

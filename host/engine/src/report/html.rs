@@ -270,20 +270,14 @@ pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
     if !j.baseline.is_empty() {
         o.push_str("<h2>Against the baseline</h2><table><tr><th></th><th>rule</th><th>scope</th><th>baseline</th><th>current</th><th>change</th></tr>");
         for r in &j.baseline {
-            let mark = match (&r.skipped, r.breached, r.level) {
-                (Some(_), ..) => "–",
+            let mark = match (&r.inconclusive, r.breached, r.level) {
+                (Some(_), ..) => "?",
                 (None, false, _) => "✓",
                 (None, true, crate::gate::baseline::Level::Fail) => "✗",
                 (None, true, crate::gate::baseline::Level::Warn) => "!",
             };
             let num = |v: Option<f64>| v.map(fmt_observed).unwrap_or_default();
-            let change = match (&r.skipped, r.change) {
-                (Some(why), _) => why.clone(),
-                (None, Some(c)) => {
-                    format!("{c:+.1}{}", if r.rule.ends_with("pp") { "pp" } else { "%" })
-                }
-                (None, None) => String::new(),
-            };
+            let change = r.change_text();
             let _ = write!(
                 o,
                 r#"<tr><td>{mark}</td><td><code>{}</code></td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>"#,

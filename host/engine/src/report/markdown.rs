@@ -65,7 +65,7 @@ pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
             )?;
         }
     }
-    let compared: Vec<_> = j.baseline.iter().filter(|r| r.skipped.is_none()).collect();
+    let compared: Vec<_> = j.baseline.iter().collect();
     if !compared.is_empty() {
         writeln!(w)?;
         writeln!(
@@ -78,12 +78,12 @@ pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
                 .unwrap_or_default()
         };
         for r in compared {
-            let mark = match (r.breached, r.level) {
-                (false, _) => "✅",
-                (true, crate::gate::baseline::Level::Fail) => "❌",
-                (true, crate::gate::baseline::Level::Warn) => "⚠️",
+            let mark = match (r.breached, r.level, &r.inconclusive) {
+                (_, _, Some(_)) => "❔",
+                (false, _, None) => "✅",
+                (true, crate::gate::baseline::Level::Fail, None) => "❌",
+                (true, crate::gate::baseline::Level::Warn, None) => "⚠️",
             };
-            let unit = if r.rule.ends_with("pp") { "pp" } else { "%" };
             writeln!(
                 w,
                 "| {mark} | `{}` | `{}` | {} | {} | {} |",
@@ -91,9 +91,7 @@ pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
                 cell(&r.scope),
                 num(r.baseline),
                 num(r.current),
-                r.change
-                    .map(|c| format!("{c:+.1}{unit}"))
-                    .unwrap_or_default()
+                cell(&r.change_text())
             )?;
         }
     }
