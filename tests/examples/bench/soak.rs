@@ -54,7 +54,8 @@ pub(crate) fn soak(cache: &Path) {
             let start = Instant::now();
             let mut curve = Vec::new();
             let mut next = every;
-            while !done.load(Ordering::Relaxed) {
+            // Readings while the load runs, not as it winds down (VUs leaving).
+            while !done.load(Ordering::Relaxed) && next < duration {
                 std::thread::sleep(Duration::from_millis(200));
                 if start.elapsed() >= next {
                     let kib = rss_kib();

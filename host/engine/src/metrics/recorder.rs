@@ -30,6 +30,8 @@ pub const MAX_BACKLOG: usize = 256 << 10;
 pub struct Backlog {
     events: AtomicUsize,
     drained: Notify,
+    /// Times a VU was held back, for the summary's warning.
+    pub held: std::sync::atomic::AtomicU64,
 }
 
 impl Backlog {
@@ -39,6 +41,7 @@ impl Backlog {
 
     /// Waits until the backlog is within its bound.
     pub async fn within(&self) {
+        self.held.fetch_add(1, Ordering::Relaxed);
         loop {
             let drained = self.drained.notified();
             tokio::pin!(drained);

@@ -183,6 +183,7 @@ pub async fn run(
         meta,
         run_start,
         client_limits,
+        backlog,
         logs,
     } = prepare::prepare(&cfg, &mut progress)?;
     let _ticker = EpochTicker::start(engine);
@@ -216,6 +217,13 @@ pub async fn run(
             "cookie jars: {refused} cookies refused (over {MAX_COOKIE_BYTES} bytes) and {evicted} evicted (past {MAX_PER_DOMAIN} per domain, {} or {} KiB per VU: --max-cookies, --max-cookie-jar-kib)",
             client_limits.max_cookies,
             client_limits.max_bytes >> 10
+        ));
+    }
+    let held = backlog.held.load(Ordering::Relaxed);
+    if held > 0 {
+        warnings.push(format!(
+            "the scenario recorded faster than its measurements could be aggregated: its VUs were held back {held} times (at most {} events wait)",
+            crate::metrics::recorder::MAX_BACKLOG
         ));
     }
     let suppressed = logs.suppressed.load(Ordering::Relaxed);

@@ -33,6 +33,8 @@ pub(super) struct Prepared {
     /// The run's time zero.
     pub run_start: Instant,
     pub client_limits: Arc<CookieLimits>,
+    /// What the VUs recorded and the aggregator has not taken in.
+    pub backlog: Arc<Backlog>,
     pub logs: Arc<LogLimiter>,
 }
 
@@ -184,11 +186,12 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
     let env: Arc<HashMap<String, String>> = Arc::new(cfg.env.iter().cloned().collect());
     let target = cfg.target.clone().map(Arc::new);
     let make_ctx: Arc<MakeCtx> = {
-        let (names, tx, logs, scenario_name) = (
+        let (names, tx, logs, scenario_name, backlog) = (
             names.clone(),
             tx.clone(),
             logs.clone(),
             scenario_name.clone(),
+            backlog.clone(),
         );
         let offset = cfg.vu_id_offset;
         Arc::new(move |id| {
@@ -222,6 +225,7 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
         meta,
         run_start,
         client_limits,
+        backlog,
         logs,
     })
 }
