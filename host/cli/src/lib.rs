@@ -206,9 +206,11 @@ pub struct SegmentArgs {
 /// Comparison with a known-good run.
 #[derive(Args, Debug, Clone, Default)]
 pub struct BaselineArgs {
-    /// A previous run's `--summary-json` to compare with, e.g. `--baseline main.json`.
+    /// A previous run's `--summary-json` to compare with, e.g. `--baseline main.json`;
+    /// repeated, the runs of one build, whose spread is the run-to-run noise the rules
+    /// allow for (`--baseline a.json --baseline b.json --baseline c.json`).
     #[arg(long)]
-    pub baseline: Option<PathBuf>,
+    pub baseline: Vec<PathBuf>,
     /// A comparison rule (repeatable), e.g. `--baseline-rule 'fail: p(95) +20%'`,
     /// `'fail: error_rate +0.5pp'`, `'warn: rps -15%'` (those three are the default).
     #[arg(long = "baseline-rule", value_name = "RULE")]
@@ -496,7 +498,12 @@ pub fn compare(args: &CompareArgs) -> Result<u8> {
     let base = read_summary("baseline", &args.baseline)?;
     let cur = read_summary("current", &args.current)?;
     let rules = parse_rules("--rule", &args.rules)?;
-    let results = stampede::gate::baseline::compare(&rules, &base, &cur, args.min_samples);
+    let results = stampede::gate::baseline::compare(
+        &rules,
+        std::slice::from_ref(&base),
+        &cur,
+        args.min_samples,
+    );
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

@@ -188,16 +188,24 @@ pub fn baseline(
         rules: Vec::new(),
         min_samples: None,
     });
-    let Some(path) = args.baseline.clone().or(file.file) else {
-        return Ok(None);
+    let paths = if args.baseline.is_empty() {
+        file.file.into_iter().collect()
+    } else {
+        args.baseline.clone()
     };
+    if paths.is_empty() {
+        return Ok(None);
+    }
     let rules = if !args.rules.is_empty() || file.rules.is_empty() {
         parse_rules("--baseline-rule", &args.rules)?
     } else {
         file.rules.into_iter().map(|r| r.0).collect()
     };
     Ok(Some(BaselineGate {
-        summary: read_summary("--baseline", &path)?,
+        history: paths
+            .iter()
+            .map(|p| read_summary("--baseline", p))
+            .collect::<Result<_>>()?,
         rules,
         min_samples: args
             .baseline_min_samples

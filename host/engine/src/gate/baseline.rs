@@ -246,6 +246,14 @@ impl RuleResult {
 
     /// `noise ±6.0% over 8 runs`, or why it is not known.
     pub fn noise_text(&self) -> String {
+        if self.rule.contains("error_rate") {
+            // Proportions: the runs' requests and failures are counted together.
+            return format!(
+                "pooled over {} baseline run{}",
+                self.baseline_runs,
+                if self.baseline_runs == 1 { "" } else { "s" }
+            );
+        }
         match self.noise {
             Some(n) => format!("noise ±{n:.1}% over {} runs", self.baseline_runs),
             None => format!(
@@ -301,43 +309,59 @@ fn estimate(side: &Side, s: Stat) -> Option<stats::Estimate> {
     }
 }
 
-fn judge(rule: &Rule, scope: &str, base: &Side, cur: &Side, min: u64) -> RuleResult {
+/// Judges `rule` on `cur` against the baseline's runs `history` (each with enough
+/// requests): with two or more, their spread is the run-to-run noise the interval allows.
+fn judge(rule: &Rule, scope: &str, history: &[Side], cur: &Side, min: u64) -> RuleResult {
+    let usable: Vec<&Side> = history.iter().filter(|b| b.requests >= min).collect();
+    let geomean = |vals: &[f64]| -> Option<f64> {
+        let v: Vec<f64> = vals.iter().copied().filter(|v| *v > 0.0).collect();
+        (v.len() == vals.len() && !v.is_empty())
+            .then(|| (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp())
+    };
+    let base_values: Vec<f64> = usable.iter().filter_map(|b| value(b, rule.stat)).collect();
     let mut r = RuleResult {
         rule: rule.source.clone(),
         level: rule.level,
         scope: scope.to_string(),
-        baseline: value(base, rule.stat),
+        baseline: match rule.stat {
+            Stat::ErrorRate => {
+                let (f, n) = usable
+                    .iter()
+                    .fold((0, 0), |(f, n), b| (f + b.failed, n + b.requests));
+                (n > 0).then(|| f as f64 / n as f64)
+            }
+            _ => geomean(&base_values).or(base_values.first().copied()),
+        },
         current: value(cur, rule.stat),
         change: None,
         interval: None,
         confidence: rule.confidence,
         noise: None,
-        baseline_runs: 1,
+        baseline_runs: usable.len() as u32,
         detectable: None,
         breached: false,
         inconclusive: None,
     };
-    if base.requests < min || cur.requests < min {
+    if usable.is_empty() || cur.requests < min {
+        let base = history.iter().map(|b| b.requests).max().unwrap_or(0);
         r.inconclusive = Some(format!(
-            "{} baseline and {} current requests, {min} needed on each side",
-            base.requests, cur.requests
+            "{base} baseline and {} current requests, {min} needed on each side",
+            cur.requests
         ));
         return r;
     }
     let (iv, limit) = match (rule.stat, rule.change) {
         (Stat::ErrorRate, change) => {
-            let pp = stats::proportion_change(
-                base.failed,
-                base.requests,
-                cur.failed,
-                cur.requests,
-                rule.confidence,
-            );
+            // The baseline's runs pooled: their failures over their requests.
+            let (bf, bn) = usable
+                .iter()
+                .fold((0, 0), |(f, n), b| (f + b.failed, n + b.requests));
+            let pp = stats::proportion_change(bf, bn, cur.failed, cur.requests, rule.confidence);
             match change {
                 Change::Points(limit) => (pp, limit),
                 // Relative to the baseline's rate.
                 Change::Percent(limit) => {
-                    let b = base.failed as f64 / base.requests as f64 * 100.0;
+                    let b = bf as f64 / bn as f64 * 100.0;
                     if b == 0.0 {
                         r.inconclusive =
                             Some("the baseline had no failures, so no relative change".into());
@@ -354,12 +378,20 @@ fn judge(rule: &Rule, scope: &str, base: &Side, cur: &Side, min: u64) -> RuleRes
             }
         }
         (stat, Change::Percent(limit)) => {
-            let (Some(b), Some(c)) = (estimate(base, stat), estimate(cur, stat)) else {
+            let runs: Option<Vec<stats::Estimate>> =
+                usable.iter().map(|b| estimate(b, stat)).collect();
+            let (Some(runs), Some(c)) = (runs, estimate(cur, stat)) else {
                 r.inconclusive = Some("the statistic is 0 or could not be read".into());
                 return r;
             };
-            r.detectable = Some(stats::detectable(&b, &c, 0.0, rule.confidence));
-            (stats::relative_change(&b, &c, 0.0, rule.confidence), limit)
+            let (b, noise) = stats::baseline(&runs).expect("at least one run");
+            r.noise = noise.map(|n| (n.exp() - 1.0) * 100.0);
+            let noise = noise.unwrap_or(0.0);
+            r.detectable = Some(stats::detectable(&b, &c, noise, rule.confidence));
+            (
+                stats::relative_change(&b, &c, noise, rule.confidence),
+                limit,
+            )
         }
         (_, Change::Points(_)) => unreachable!("parse_rule allows pp for error_rate only"),
     };
@@ -385,8 +417,15 @@ fn judge(rule: &Rule, scope: &str, base: &Side, cur: &Side, min: u64) -> RuleRes
     r
 }
 
-/// Applies every rule overall and to each request name present in both runs.
-pub fn compare(rules: &[Rule], base: &Summary, cur: &Summary, min_samples: u64) -> Vec<RuleResult> {
+/// Applies every rule overall and to each request name of the current run, against
+/// the baseline's runs (`history`: one earlier summary, or several, whose spread is the
+/// noise a rule allows for).
+pub fn compare(
+    rules: &[Rule],
+    history: &[Summary],
+    cur: &Summary,
+    min_samples: u64,
+) -> Vec<RuleResult> {
     fn overall(s: &Summary) -> Side<'_> {
         Side {
             requests: s.totals.http_reqs,
@@ -405,18 +444,18 @@ pub fn compare(rules: &[Rule], base: &Summary, cur: &Summary, min_samples: u64) 
     }
     let mut out = Vec::new();
     for rule in rules {
-        out.push(judge(
-            rule,
-            "overall",
-            &overall(base),
-            &overall(cur),
-            min_samples,
-        ));
+        let all: Vec<Side> = history.iter().map(overall).collect();
+        out.push(judge(rule, "overall", &all, &overall(cur), min_samples));
         for e in &cur.endpoints {
-            let Some(b) = base.endpoints.iter().find(|b| b.name == e.name) else {
+            let named: Vec<Side> = history
+                .iter()
+                .filter_map(|h| h.endpoints.iter().find(|b| b.name == e.name))
+                .map(side)
+                .collect();
+            if named.is_empty() {
                 continue;
-            };
-            out.push(judge(rule, &e.name, &side(b), &side(e), min_samples));
+            }
+            out.push(judge(rule, &e.name, &named, &side(e), min_samples));
         }
     }
     out
@@ -500,9 +539,9 @@ mod tests {
             .map(|r| parse_rule(r).unwrap())
             .collect();
         let base = run(100, 0, 200);
-        let same = compare(&rules, &base, &run(105, 0, 200), 100);
+        let same = compare(&rules, std::slice::from_ref(&base), &run(105, 0, 200), 100);
         assert!(!regressed(&same), "{same:#?}");
-        let slow = compare(&rules, &base, &run(130, 0, 200), 100);
+        let slow = compare(&rules, std::slice::from_ref(&base), &run(130, 0, 200), 100);
         assert!(regressed(&slow));
         let p95 = slow
             .iter()
@@ -519,11 +558,21 @@ mod tests {
         );
         // Error rate: 0 → 2% is +2pp, surely past the 0.5pp rule over 2000 requests...
         let base = run(100, 0, 2000);
-        let errs = compare(&rules, &base, &run(100, 40, 2000), 100);
+        let errs = compare(
+            &rules,
+            std::slice::from_ref(&base),
+            &run(100, 40, 2000),
+            100,
+        );
         let e = errs.iter().find(|r| r.rule.contains("error_rate")).unwrap();
         assert!(e.breached && e.inconclusive.is_none(), "{e:?}");
         // ...while 0 → 0.5% over 200 (one failure) cannot tell +0.5pp from noise.
-        let errs = compare(&rules, &run(100, 0, 200), &run(100, 1, 200), 100);
+        let errs = compare(
+            &rules,
+            std::slice::from_ref(&run(100, 0, 200)),
+            &run(100, 1, 200),
+            100,
+        );
         let e = errs.iter().find(|r| r.rule.contains("error_rate")).unwrap();
         assert!(!e.breached && e.inconclusive.is_some(), "{e:?}");
         assert!(
@@ -566,7 +615,7 @@ mod tests {
         // 40% slower over 5000 requests a side: past +20% at 95%.
         let r = overall(compare(
             &rule,
-            &spread_run(1, 50.0, 5000),
+            &[spread_run(1, 50.0, 5000)],
             &spread_run(2, 70.0, 5000),
             100,
         ));
@@ -582,7 +631,7 @@ mod tests {
         // The same build: within.
         let r = overall(compare(
             &rule,
-            &spread_run(3, 50.0, 5000),
+            &[spread_run(3, 50.0, 5000)],
             &spread_run(4, 50.0, 5000),
             100,
         ));
@@ -590,7 +639,7 @@ mod tests {
         // 25% slower over 150 requests a side: the p95 cannot be pinned down that well.
         let r = overall(compare(
             &rule,
-            &spread_run(5, 50.0, 150),
+            &[spread_run(5, 50.0, 150)],
             &spread_run(6, 62.5, 150),
             100,
         ));
@@ -600,12 +649,35 @@ mod tests {
             why.contains("this run could tell changes beyond ±"),
             "{why}"
         );
+        // A history of runs: their spread is the noise allowed for, and said. Eight runs
+        // of one build whose p95 wanders ±10% from run to run: a 15% slower run is not a
+        // sure regression against the history, though it would be against one run.
+        let mut rng = fastrand::Rng::with_seed(9);
+        let history: Vec<Summary> = (0..8)
+            .map(|i| spread_run(100 + i, 50.0 * (1.0 + 0.1 * (rng.f64() * 2.0 - 1.0)), 5000))
+            .collect();
+        let slower = spread_run(200, 50.0 * 1.15, 5000);
+        let r = overall(compare(&rule, &history, &slower, 100));
+        assert_eq!(r.baseline_runs, 8);
+        let noise = r.noise.unwrap();
+        assert!((2.0..15.0).contains(&noise), "{noise}");
+        assert!(r.line().contains("over 8 runs"), "{}", r.line());
+        let one = overall(compare(&rule, &history[..1], &slower, 100));
+        let (w_hist, w_one) = (r.interval.unwrap(), one.interval.unwrap());
+        assert!(
+            w_hist[1] - w_hist[0] > w_one[1] - w_one[0],
+            "{w_hist:?} vs {w_one:?}"
+        );
         // A stricter confidence is a wider interval.
         let sure = vec![parse_rule("fail: p(95) +20% @99.9%").unwrap()];
         let (b, c) = (spread_run(7, 50.0, 3000), spread_run(8, 65.0, 3000));
         let (w95, w999) = (
-            overall(compare(&rule, &b, &c, 100)).interval.unwrap(),
-            overall(compare(&sure, &b, &c, 100)).interval.unwrap(),
+            overall(compare(&rule, std::slice::from_ref(&b), &c, 100))
+                .interval
+                .unwrap(),
+            overall(compare(&sure, std::slice::from_ref(&b), &c, 100))
+                .interval
+                .unwrap(),
         );
         assert!(w999[1] - w999[0] > w95[1] - w95[0]);
         assert!(
@@ -618,7 +690,12 @@ mod tests {
     #[test]
     fn too_few_samples_leave_the_rule_inconclusive() {
         let rules = vec![parse_rule("fail: p(95) +20%").unwrap()];
-        let r = compare(&rules, &run(100, 0, 50), &run(500, 0, 50), 100);
+        let r = compare(
+            &rules,
+            std::slice::from_ref(&run(100, 0, 50)),
+            &run(500, 0, 50),
+            100,
+        );
         assert!(!regressed(&r));
         assert!(
             r[0].inconclusive

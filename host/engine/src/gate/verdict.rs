@@ -25,7 +25,9 @@ pub struct Gate {
 
 #[derive(Debug, Clone)]
 pub struct BaselineGate {
-    pub summary: Summary,
+    /// The baseline's runs: one earlier summary, or several whose spread is the noise
+    /// the rules allow for.
+    pub history: Vec<Summary>,
     pub rules: Vec<Rule>,
     pub min_samples: u64,
 }
@@ -50,7 +52,7 @@ pub fn judge(summary: Summary, gate: &Gate) -> Judged {
         }
     }
     let baseline = match &gate.baseline {
-        Some(b) => baseline::compare(&b.rules, &b.summary, &summary, b.min_samples),
+        Some(b) => baseline::compare(&b.rules, &b.history, &summary, b.min_samples),
         None => Vec::new(),
     };
     let verdict = decide(&summary, &thresholds, &baseline, default_gate);
@@ -180,7 +182,7 @@ mod tests {
                 .flat_map(|t| crate::gate::parse(t).unwrap())
                 .collect(),
             baseline: base.map(|summary| BaselineGate {
-                summary,
+                history: vec![summary],
                 rules: vec![parse_rule("fail: p(95) +20%").unwrap()],
                 min_samples: 10,
             }),
