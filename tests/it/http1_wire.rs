@@ -142,3 +142,35 @@ async fn a_response_cut_short_is_a_protocol_error() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_to_an_upload_before_its_body_is_read_is_the_response() {
+    // The server reads the request head only, answers 413 and stops reading: the
+    // client's writes of a 16 MiB body then wait on full socket buffers. Only a client
+    // that reads while it writes sees the answer; the server closes 10 s later.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let mut chunk = [0u8; 1024];
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let answer = "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!";
+        let _ = s.write_all(answer.as_bytes()).await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    });
+    let mut req = request(&format!("http://{addr}/upload"), http::Method::POST);
+    req.body = Bytes::from(vec![b'u'; 16 << 20]);
+    req.timeout = Some(Duration::from_secs(30));
+    let mut c = client();
+    let (res, m) = c.send(req).await;
+    let res = res.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((res.status, &res.body[..]), (413, &b"too big!"[..]));
+    // The request was cut short: fewer bytes went out than the body holds.
+    assert!(m.bytes_sent < 16 << 20, "{}", m.bytes_sent);
+}
