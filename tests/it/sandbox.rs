@@ -31,6 +31,14 @@ impl Outcome {
             .unwrap()
     }
 
+    fn well(&self) -> &Summary {
+        self.summary
+            .scenarios
+            .iter()
+            .find(|s| s.scenario.name == "well")
+            .unwrap()
+    }
+
     fn errors(&self) -> String {
         self.summary
             .errors
@@ -60,12 +68,7 @@ fn attack(case: &str, env: &[(&str, &str)], top: &str, hostile_extra: &str) -> O
     // The run completed and judged nothing: exit 0.
     assert_eq!(o.code, 0, "{}", o.output);
     // The neighbour kept its schedule.
-    let well = o
-        .summary
-        .scenarios
-        .iter()
-        .find(|s| s.scenario.name == "well")
-        .unwrap();
+    let well = o.well();
     let t = &well.totals;
     assert!(
         t.iterations >= PLANNED * 9 / 10 && t.http_req_failed == 0,
@@ -262,12 +265,7 @@ limits = { max_memory_mib = 16, max_body_mib = 64, truncate_bodies = true, max_t
         "{why}"
     );
     assert!(o.output.contains("host memory reached"), "{}", o.output);
-    let well = o
-        .summary
-        .scenarios
-        .iter()
-        .find(|s| s.scenario.name == "well")
-        .unwrap();
+    let well = o.well();
     assert!(well.totals.iterations > 0);
     // Held near the budget: stopped at 95% of it, cut off at it.
     assert!(

@@ -58,7 +58,7 @@ pub(crate) fn soak(cache: &Path) {
             while !done.load(Ordering::Relaxed) && next < duration {
                 std::thread::sleep(Duration::from_millis(200));
                 if start.elapsed() >= next {
-                    let kib = rss_kib();
+                    let kib = stampede::run::memory::resident_bytes().unwrap_or(0) >> 10;
                     println!("  {:>6.1} min  {:>8} KiB", next.as_secs_f64() / 60.0, kib);
                     curve.push((next, kib));
                     next += every;
@@ -98,17 +98,4 @@ pub(crate) fn soak(cache: &Path) {
             "NOT flat: over 5%"
         }
     );
-}
-
-/// This process's resident memory now, KiB.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -474,17 +474,18 @@ mod tests {
     use crate::metrics::names::Names;
     use std::sync::Arc;
 
-    fn run(ms: u64, failures: u64, n: u64) -> Summary {
+    /// A run of requests to `GET /a`, each (duration in µs, status).
+    fn summary(samples: impl Iterator<Item = (u64, u16)>) -> Summary {
         let names = Arc::new(Names::new(10));
         let a = names.intern("GET /a");
         let mut agg = Aggregator::new(names);
-        for i in 0..n {
+        for (duration_us, status) in samples {
             agg.add(&Event::Request(RequestSample {
                 name: a,
-                status: if i < failures { 500 } else { 200 },
+                status,
                 error: None,
                 at_ms: 0,
-                duration_us: ms * 1000,
+                duration_us,
                 waiting_us: 0,
                 connecting_us: 0,
                 tls_us: 0,
@@ -493,6 +494,10 @@ mod tests {
             }));
         }
         agg.summary(RunMeta::for_tests(10.0))
+    }
+
+    fn run(ms: u64, failures: u64, n: u64) -> Summary {
+        summary((0..n).map(|i| (ms * 1000, if i < failures { 500 } else { 200 })))
     }
 
     #[test]
@@ -585,27 +590,12 @@ mod tests {
 
     /// A run whose request durations are log-normal around `median` ms.
     fn spread_run(seed: u64, median: f64, n: u64) -> Summary {
-        let names = Arc::new(Names::new(10));
-        let a = names.intern("GET /a");
-        let mut agg = Aggregator::new(names);
         let mut rng = fastrand::Rng::with_seed(seed);
-        for _ in 0..n {
+        summary((0..n).map(|_| {
             let (u1, u2) = (rng.f64().max(1e-12), rng.f64());
             let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-            agg.add(&Event::Request(RequestSample {
-                name: a,
-                status: 200,
-                error: None,
-                at_ms: 0,
-                duration_us: (median * 1000.0 * (0.5 * z).exp()) as u64,
-                waiting_us: 0,
-                connecting_us: 0,
-                tls_us: 0,
-                bytes_sent: 0,
-                bytes_received: 0,
-            }));
-        }
-        agg.summary(RunMeta::for_tests(10.0))
+            ((median * 1000.0 * (0.5 * z).exp()) as u64, 200)
+        }))
     }
 
     #[test]

@@ -165,7 +165,8 @@ pub fn resident_bytes() -> Option<u64> {
     Some(pages * rustix::param::page_size() as u64)
 }
 
-fn kib_field(text: &str, key: &str) -> Option<u64> {
+/// A `Key:  N kB` field of a /proc file, in KiB.
+pub(super) fn kib_field(text: &str, key: &str) -> Option<u64> {
     text.lines()
         .find(|l| l.starts_with(key))?
         .split_whitespace()
