@@ -217,6 +217,12 @@ async fn a_regression_against_the_baseline_exits_98_and_compare_agrees() {
             s(&base_json),
             "--baseline".into(),
             s(&base2_json),
+            "--baseline-rule".into(),
+            "fail: error_rate +0.5pp".into(),
+            // Sub-millisecond latencies on a busy runner vary past any limit from run
+            // to run: the p95 rule here only shows the noise it learned.
+            "--baseline-rule".into(),
+            "warn: p(95) +20%".into(),
         ],
     )
     .await;
@@ -224,7 +230,7 @@ async fn a_regression_against_the_baseline_exits_98_and_compare_agrees() {
     let p95 = same
         .stdout
         .lines()
-        .find(|l| l.contains("fail: p(95) +20% [overall]"))
+        .find(|l| l.contains("warn: p(95) +20% [overall]"))
         .unwrap_or_else(|| panic!("{}", same.stdout));
     assert!(
         p95.contains("% CI ") && p95.contains("over 2 runs"),
