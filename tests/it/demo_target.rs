@@ -413,6 +413,7 @@ async fn imports_parse_the_csv_and_complete_in_the_background() {
 async fn knobs_slow_and_fail_a_route() {
     let knobs = Knobs::parse(
         &["GET /api/v1/products/{sku}=150ms".into()],
+        &[],
         &["GET /api/v1/users/me=1".into()],
     )
     .unwrap();
@@ -435,7 +436,20 @@ async fn knobs_slow_and_fail_a_route() {
         (status, v["error"].as_str()),
         (503, Some("injected failure (--fail)"))
     );
-    let err = Knobs::parse(&["GET products=1s".into()], &[]).unwrap_err();
+    // A random latency on every route: never below its floor, and roughly its median.
+    let knobs = Knobs::parse(&[], &["*=20ms".into()], &[]).unwrap();
+    let demo = shop(knobs).await;
+    let t0 = Instant::now();
+    for _ in 0..20 {
+        let (status, _, _) = http_call(demo.addr, "GET", "/api/v1/products", &[], "").await;
+        assert_eq!(status, 200);
+    }
+    assert!(
+        t0.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        t0.elapsed()
+    );
+    let err = Knobs::parse(&["GET products=1s".into()], &[], &[]).unwrap_err();
     assert!(
         err.to_string()
             .contains("must look like 'GET /api/v1/products'"),

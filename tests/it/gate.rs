@@ -90,7 +90,7 @@ async fn a_healthy_release_passes_its_gate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slower_login_fails_the_gate_with_exit_99() {
-    let knobs = Knobs::parse(&["POST /api/v1/auth/login=300ms".into()], &[]).unwrap();
+    let knobs = Knobs::parse(&["POST /api/v1/auth/login=300ms".into()], &[], &[]).unwrap();
     let demo = serve("127.0.0.1:0".parse().unwrap(), knobs).await.unwrap();
     let target = format!("http://{}", demo.addr);
     let dir = scratch_dir("gate-fail");
@@ -250,6 +250,7 @@ async fn a_regression_against_the_baseline_exits_98_and_compare_agrees() {
             "GET /api/v1/users/me=20ms".into(),
         ],
         &[],
+        &[],
     )
     .unwrap();
     let cur = run_against(
@@ -302,7 +303,7 @@ async fn a_regression_against_the_baseline_exits_98_and_compare_agrees() {
 async fn abort_on_fail_stops_a_regressed_run_early_and_still_reports() {
     // Every product listing takes 150 ms: a p(95)<100ms gate is lost in the first
     // seconds, long before the 60 s the run would otherwise take.
-    let knobs = Knobs::parse(&["GET /api/v1/products=150ms".into()], &[]).unwrap();
+    let knobs = Knobs::parse(&["GET /api/v1/products=150ms".into()], &[], &[]).unwrap();
     let demo = serve("127.0.0.1:0".parse().unwrap(), knobs).await.unwrap();
     let dir = scratch_dir("gate-abort");
     let cfg = dir.join("stampede.toml");

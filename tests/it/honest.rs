@@ -167,7 +167,9 @@ async fn every_surface_tells_the_same_verdict() {
                 "--baseline",
                 b.to_str().unwrap(),
                 "--baseline-rule",
-                "fail: p(95) +500%",
+                // Wide: under a loaded suite a 120-request p95 of 1 ms responses can
+                // read 6 ms, and 60 ms responses must still be told from it.
+                "fail: p(95) +300%",
             ]));
         }
         a

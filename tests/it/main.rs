@@ -7,6 +7,7 @@ mod demo_target;
 mod engine;
 mod gate;
 mod go_sdk;
+mod history;
 mod honest;
 mod http1_wire;
 mod journeys;

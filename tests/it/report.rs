@@ -47,7 +47,7 @@ fn stampede(args: &[&str], dir: &Path) -> (i32, String, String) {
 /// Runs the smoke scenario against the demo target for three seconds, judged by
 /// thresholds (one failing) and a baseline (an earlier run), with every report.
 async fn reports(name: &str) -> PathBuf {
-    let knobs = Knobs::parse(&[], &["GET /api/v1/users/me=0.2".into()]).unwrap();
+    let knobs = Knobs::parse(&[], &[], &["GET /api/v1/users/me=0.2".into()]).unwrap();
     let demo = serve("127.0.0.1:0".parse().unwrap(), knobs).await.unwrap();
     let dir = scratch_dir(name);
     let target = format!("http://{}", demo.addr);

@@ -363,16 +363,8 @@ fn a_million_check_names_are_capped() {
         "{:?}",
         o.summary.warnings
     );
-    // However fast the guest records, what waits for the aggregator is bounded, and
-    // holding the guest back is said.
-    assert!(
-        o.summary
-            .warnings
-            .iter()
-            .any(|w| w.contains("recorded faster than its measurements could be aggregated")),
-        "{:?}",
-        o.summary.warnings
-    );
+    // Whether the aggregator falls behind this guest depends on the machine's speed;
+    // the bound itself is held by `metrics::recorder`'s test, which fills it.
     assert!(
         o.hostile().checks.len() <= 1001,
         "{}",

@@ -135,6 +135,12 @@ pub struct TlsSection {
 #[serde(deny_unknown_fields)]
 pub struct BaselineSection {
     pub file: Option<PathBuf>,
+    /// A history directory (`--baseline-dir`), relative to the config file.
+    pub dir: Option<PathBuf>,
+    pub label: Option<String>,
+    pub keep: Option<usize>,
+    #[serde(default)]
+    pub accept: bool,
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
     pub min_samples: Option<u64>,
@@ -424,8 +430,8 @@ impl FileConfig {
             fix(&mut s.scenario);
         }
         self.tls.ca_certs.iter_mut().for_each(fix);
-        if let Some(p) = self.baseline.as_mut().and_then(|b| b.file.as_mut()) {
-            fix(p);
+        if let Some(b) = self.baseline.as_mut() {
+            b.file.iter_mut().chain(b.dir.iter_mut()).for_each(fix);
         }
         let o = &mut self.outputs;
         for p in [

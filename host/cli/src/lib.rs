@@ -1,6 +1,8 @@
 //! The command line: parsing and validation into a [`RunConfig`], and the commands.
 
+pub mod baseline;
 pub mod config;
+pub mod history;
 pub mod k8s;
 pub mod load;
 pub mod merge;
@@ -19,11 +21,11 @@ use clap::{Args, Parser, Subcommand};
 use url::Url;
 
 use stampede::executor::{Load, Plan};
-use stampede::gate::baseline::Rule;
 use stampede::gate::{Gate, Threshold};
 use stampede::metrics::Summary;
 use stampede::run::{self, RunConfig};
 
+pub use baseline::{BaselineArgs, CompareArgs, parse_rules, read_summary};
 pub use stampede::exit;
 
 #[derive(Parser, Debug)]
@@ -46,8 +48,11 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the demo shop API (what `demo` runs against), e.g. for your own scenarios.
     DemoTarget(stampede_demo::DemoTargetArgs),
-    /// Compare two `--summary-json` files with baseline rules, without running load.
+    /// Compare a run's `--summary-json` with baseline runs by the baseline rules, without
+    /// running load, e.g. `stampede compare main.json pr.json`.
     Compare(CompareArgs),
+    /// Manage a `--baseline-dir` history: `add`, `list`, `prune`.
+    Baseline(baseline::HistoryArgs),
     /// Merge the summaries of a run's segments (`--segment I/N`) into one, judged and
     /// reported like `run`.
     Merge(Box<merge::MergeArgs>),
@@ -203,71 +208,6 @@ pub struct SegmentArgs {
     pub start_at: Option<String>,
 }
 
-/// Comparison with a known-good run.
-#[derive(Args, Debug, Clone, Default)]
-pub struct BaselineArgs {
-    /// A previous run's `--summary-json` to compare with, e.g. `--baseline main.json`;
-    /// repeated, the runs of one build, whose spread is the run-to-run noise the rules
-    /// allow for (`--baseline a.json --baseline b.json --baseline c.json`).
-    #[arg(long)]
-    pub baseline: Vec<PathBuf>,
-    /// A comparison rule (repeatable), e.g. `--baseline-rule 'fail: p(95) +20%'`,
-    /// `'fail: error_rate +0.5pp'`, `'warn: rps -15%'` (those three are the default).
-    #[arg(long = "baseline-rule", value_name = "RULE")]
-    pub rules: Vec<String>,
-    /// Requests needed on both sides before a rule applies (guards against noise;
-    /// default 100).
-    #[arg(long)]
-    pub baseline_min_samples: Option<u64>,
-    /// With no threshold set, pass a run even if requests or iterations failed (by
-    /// default such a run fails, as Locust's does; `allow_failures = true` in the config).
-    #[arg(long)]
-    pub allow_failures: bool,
-}
-
-/// Parses `--baseline-rule`s (or `--rule`s of `compare`); none given means the defaults.
-pub fn parse_rules(flag: &str, texts: &[String]) -> Result<Vec<Rule>> {
-    let texts: Vec<&str> = if texts.is_empty() {
-        stampede::gate::baseline::DEFAULT_RULES.to_vec()
-    } else {
-        texts.iter().map(String::as_str).collect()
-    };
-    texts
-        .iter()
-        .map(|t| {
-            stampede::gate::baseline::parse_rule(t).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
-        })
-        .collect()
-}
-
-pub fn read_summary(flag: &str, path: &Path) -> Result<Summary> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{flag} {}: cannot read", path.display()))?;
-    stampede::gate::Judged::from_json(&text)
-        .map(|j| j.summary)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "{flag} {}: not a stampede summary ({e}); pass a file written by --summary-json",
-                path.display()
-            )
-        })
-}
-
-/// `stampede compare`: two summaries, no load.
-#[derive(Args, Debug, Clone)]
-pub struct CompareArgs {
-    /// The known-good run's summary JSON.
-    pub baseline: PathBuf,
-    /// The run to judge.
-    pub current: PathBuf,
-    /// A comparison rule (repeatable); default: the three of `run --baseline-rule`.
-    #[arg(long = "rule", value_name = "RULE")]
-    pub rules: Vec<String>,
-    /// Requests needed on both sides before a rule applies.
-    #[arg(long, default_value_t = stampede::gate::baseline::DEFAULT_MIN_SAMPLES)]
-    pub min_samples: u64,
-}
-
 /// Where the results go, besides the console.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputArgs {
@@ -339,7 +279,7 @@ pub async fn execute(job: resolve::Job) -> Result<u8> {
     }
     let summary = run::run_all(job.cfgs, run::StopSignals::ctrl_c(), |p| printer.show(p)).await;
     printer.done();
-    finish(summary?, &job.gate, &job.outputs)
+    finish(summary?, job.gate, &job.outputs, job.history.as_ref())
 }
 
 fn write_file(
@@ -352,10 +292,24 @@ fn write_file(
     std::fs::write(path, buf).with_context(|| format!("{flag} {}: cannot write", path.display()))
 }
 
-/// Judges the run once, writes every report of that one verdict, and returns its
+/// Judges the run once (against its history, when it has one), writes every report of
+/// that one verdict, adds a passing run to the history when asked, and returns its
 /// exit code.
-pub(crate) fn finish(summary: Summary, gate: &Gate, outputs: &OutputArgs) -> Result<u8> {
-    let judged = stampede::gate::judge(summary, gate);
+pub(crate) fn finish(
+    mut summary: Summary,
+    mut gate: Gate,
+    outputs: &OutputArgs,
+    history: Option<&baseline::UseHistory>,
+) -> Result<u8> {
+    // A history that cannot be read must not lose the run: it is said, and the run is
+    // judged without a baseline.
+    if let Some(h) = history
+        && let Err(e) = h.fill(&mut summary, &mut gate)
+    {
+        summary.run_errors.push(format!("baseline: {e:#}"));
+        gate.baseline = None;
+    }
+    let judged = stampede::gate::judge(summary, &gate);
     // Files first: a console that went away must not lose the reports.
     match &outputs.summary_json {
         // To stdout between markers, so a pod's log carries it to `stampede merge`.
@@ -407,6 +361,9 @@ pub(crate) fn finish(summary: Summary, gate: &Gate, outputs: &OutputArgs) -> Res
     let mut out = std::io::stdout().lock();
     stampede::report::console::write(&mut out, &judged)?;
     out.flush()?;
+    if let Some(h) = history {
+        h.accept_if_passed(&judged)?;
+    }
     Ok(judged
         .verdict
         .as_ref()
@@ -444,6 +401,7 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
         },
         outputs: args.outputs,
         quiet: false,
+        history: None,
         config_file: None,
     })
     .await
@@ -478,7 +436,8 @@ pub fn main() -> ExitCode {
                 stampede_demo::run_target(args).await.map(|()| exit::PASSED)
             }
             Command::New(args) => crate::scaffold::run(args),
-            Command::Compare(args) => compare(&args),
+            Command::Compare(args) => baseline::compare(&args),
+            Command::Baseline(args) => baseline::history(&args),
             Command::Merge(args) => merge::run(&args),
             Command::K8s(args) => k8s::run(&args),
         }
@@ -491,44 +450,4 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit::CONFIG_ERROR)
         }
     }
-}
-
-/// `stampede compare A.json B.json`: the baseline rules on two finished runs.
-pub fn compare(args: &CompareArgs) -> Result<u8> {
-    let base = read_summary("baseline", &args.baseline)?;
-    let cur = read_summary("current", &args.current)?;
-    let rules = parse_rules("--rule", &args.rules)?;
-    let results = stampede::gate::baseline::compare(
-        &rules,
-        std::slice::from_ref(&base),
-        &cur,
-        args.min_samples,
-    );
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "baseline {} ({} requests) vs current {} ({} requests):",
-        args.baseline.display(),
-        base.totals.http_reqs,
-        args.current.display(),
-        cur.totals.http_reqs
-    )?;
-    for r in &results {
-        writeln!(out, "  {}", r.line())?;
-    }
-    let regressed = stampede::gate::baseline::regressed(&results);
-    writeln!(
-        out,
-        "verdict: {}",
-        if regressed {
-            "REGRESSION"
-        } else {
-            "no regression"
-        }
-    )?;
-    Ok(if regressed {
-        exit::BASELINE_REGRESSION
-    } else {
-        exit::PASSED
-    })
 }

@@ -84,11 +84,12 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         None => FileConfig::default(),
     };
     let (thresholds, _) = resolve::gate(&file, &args.thresholds)?;
+    let (baseline, history) = resolve::baseline(&args.baseline, file.baseline)?;
     let gate = stampede::gate::Gate {
         thresholds,
         allow_failures: args.baseline.allow_failures || file.allow_failures,
-        baseline: resolve::baseline(&args.baseline, file.baseline)?,
+        baseline,
     };
     let outputs = resolve::outputs(&args.outputs, file.outputs);
-    crate::finish(merged, &gate, &outputs)
+    crate::finish(merged, gate, &outputs, history.as_ref())
 }

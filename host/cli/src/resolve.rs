@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
+use crate::baseline::UseHistory;
 use crate::config::{self, FileConfig};
+use crate::history::{DEFAULT_KEEP, DEFAULT_LABEL, History};
 use crate::load::{LoadSpec, weighted_plans};
 use crate::{OutputArgs, RunArgs, parse_rules, parse_target, read_summary};
 use stampede::executor::segment::Segment;
@@ -22,6 +24,8 @@ pub struct Job {
     pub gate: Gate,
     pub outputs: OutputArgs,
     pub quiet: bool,
+    /// A `--baseline-dir` history, read once the run's fingerprint is known.
+    pub history: Option<UseHistory>,
     /// The config file used, if any (printed before the run).
     pub config_file: Option<PathBuf>,
 }
@@ -143,15 +147,17 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
     }
 
     apply_segment(&mut cfgs, &args.segments)?;
+    let (baseline, history) = baseline(&args.baseline, file.baseline)?;
     Ok(Job {
         cfgs,
         gate: Gate {
             thresholds,
             allow_failures: args.baseline.allow_failures || file.allow_failures,
-            baseline: baseline(&args.baseline, file.baseline)?,
+            baseline,
         },
         outputs: outputs(&args.outputs, file.outputs),
         quiet: args.quiet,
+        history,
         config_file,
     })
 }
@@ -178,30 +184,59 @@ pub fn gate(file: &FileConfig, flags: &[String]) -> Result<(Vec<Threshold>, Vec<
     Ok((thresholds, aborts))
 }
 
-/// The baseline to compare with: flags over the file's `[baseline]`.
+/// The baseline to compare with: flags over the file's `[baseline]`. A history
+/// directory gives a gate with no runs yet (they depend on the run's fingerprint) and
+/// how to use it.
 pub fn baseline(
     args: &crate::BaselineArgs,
     file: Option<config::BaselineSection>,
-) -> Result<Option<BaselineGate>> {
+) -> Result<(Option<BaselineGate>, Option<UseHistory>)> {
     let file = file.unwrap_or(config::BaselineSection {
         file: None,
+        dir: None,
+        label: None,
+        keep: None,
+        accept: false,
         rules: Vec::new(),
         min_samples: None,
     });
-    let paths = if args.baseline.is_empty() {
-        file.file.into_iter().collect()
+    // A flag of either kind replaces the file's baseline of either kind.
+    let flagged = !args.baseline.is_empty() || args.baseline_dir.is_some();
+    let (paths, dir) = if flagged {
+        (args.baseline.clone(), args.baseline_dir.clone())
     } else {
-        args.baseline.clone()
+        (file.file.into_iter().collect(), file.dir)
     };
-    if paths.is_empty() {
-        return Ok(None);
+    if !paths.is_empty() && dir.is_some() {
+        bail!("[baseline]: give `file` or `dir`, not both");
+    }
+    let history = match dir {
+        Some(dir) => {
+            let label = args
+                .baseline_label
+                .as_deref()
+                .or(file.label.as_deref())
+                .unwrap_or(DEFAULT_LABEL);
+            Some(UseHistory {
+                store: History::new(dir, label)?,
+                keep: args.baseline_keep.or(file.keep).unwrap_or(DEFAULT_KEEP),
+                accept: args.baseline_accept || file.accept,
+            })
+        }
+        None if args.baseline_accept => {
+            bail!("--baseline-accept needs --baseline-dir (the history to add the run to)")
+        }
+        None => None,
+    };
+    if paths.is_empty() && history.is_none() {
+        return Ok((None, None));
     }
     let rules = if !args.rules.is_empty() || file.rules.is_empty() {
         parse_rules("--baseline-rule", &args.rules)?
     } else {
         file.rules.into_iter().map(|r| r.0).collect()
     };
-    Ok(Some(BaselineGate {
+    let gate = BaselineGate {
         history: paths
             .iter()
             .map(|p| read_summary("--baseline", p))
@@ -211,7 +246,8 @@ pub fn baseline(
             .baseline_min_samples
             .or(file.min_samples)
             .unwrap_or(stampede::gate::baseline::DEFAULT_MIN_SAMPLES),
-    }))
+    };
+    Ok((Some(gate), history))
 }
 
 /// Report files: flags over the file's `[outputs]`.

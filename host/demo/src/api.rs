@@ -18,7 +18,8 @@ use super::wire::{DemoStats, Refused, Resp, error, json_resp};
 /// The shop: every part's state, behind one router.
 pub struct Shop {
     pub stats: Arc<DemoStats>,
-    knobs: Knobs,
+    /// Swappable while serving (`set_knobs`), so one server can play two releases.
+    knobs: std::sync::RwLock<Arc<Knobs>>,
     pub(super) catalog: Catalog,
     pub(super) auth: Auth,
     pub(super) orders: Orders,
@@ -96,14 +97,25 @@ impl Shop {
             auth: Auth::new(knobs.token_ttl),
             imports: Imports::new(stats.clone(), knobs.import_row_time),
             stats,
-            knobs,
+            knobs: std::sync::RwLock::new(Arc::new(knobs)),
             catalog: Catalog::generate(),
             orders: Orders::default(),
         }
     }
 
+    fn knobs(&self) -> std::sync::RwLockReadGuard<'_, Arc<Knobs>> {
+        self.knobs.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the degradations (`slow`, `latency`, `fail`) of a running server: a
+    /// "new release" at the same address. Token lifetime and import timing stay.
+    pub fn set_knobs(&self, knobs: Knobs) {
+        *self.knobs.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(knobs);
+    }
+
     fn knob_applies(route: &str, knob: &str, method: &Method, path: &str) -> bool {
-        knob == route
+        knob == "*"
+            || knob == route
             || knob
                 .split_once(' ')
                 .is_some_and(|(m, p)| m == method.as_str() && p == path)
@@ -114,12 +126,18 @@ impl Shop {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let route = route_of(&method, &path);
-        for (knob, delay) in &self.knobs.slow {
+        let knobs = self.knobs().clone();
+        for (knob, delay) in &knobs.slow {
             if Self::knob_applies(&route, knob, &method, &path) {
                 tokio::time::sleep(*delay).await;
             }
         }
-        for (knob, rate) in &self.knobs.fail {
+        for (knob, median) in &knobs.latency {
+            if Self::knob_applies(&route, knob, &method, &path) {
+                tokio::time::sleep(log_normal(*median)).await;
+            }
+        }
+        for (knob, rate) in &knobs.fail {
             if Self::knob_applies(&route, knob, &method, &path) && fastrand::f64() < *rate {
                 return error(StatusCode::SERVICE_UNAVAILABLE, "injected failure (--fail)");
             }
@@ -210,6 +228,13 @@ impl Shop {
     fn with_key(&self, headers: &HeaderMap, f: impl FnOnce() -> Resp) -> Resp {
         self.api_key(headers).map_or_else(|r| *r, |()| f())
     }
+}
+
+/// A log-normal duration with this median and σ 0.5 (Box-Muller from two uniforms).
+fn log_normal(median: std::time::Duration) -> std::time::Duration {
+    let (u1, u2) = (fastrand::f64().max(f64::MIN_POSITIVE), fastrand::f64());
+    let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+    median.mul_f64((0.5 * z).exp().min(100.0))
 }
 
 #[cfg(test)]

@@ -43,6 +43,11 @@ pub struct DemoTargetArgs {
     /// Added latency for a route, e.g. `--slow 'POST /api/v1/auth/login=300ms'` (repeatable).
     #[arg(long, value_name = "ROUTE=DURATION")]
     pub slow: Vec<String>,
+    /// Random added latency for a route, log-normal with this median (σ 0.5, so its p95
+    /// is 2.28 times the median), e.g. `--latency '*=10ms'` for every route; scaling the
+    /// median scales every percentile alike (A/B tests of the gate).
+    #[arg(long, value_name = "ROUTE=MEDIAN")]
+    pub latency: Vec<String>,
     /// Error rate (0..1) for a route: it answers 503, e.g. `--fail 'GET /api/v1/users/me=0.1'`.
     #[arg(long, value_name = "ROUTE=RATE")]
     pub fail: Vec<String>,
@@ -60,6 +65,8 @@ pub struct Knobs {
     /// (route, added latency): a route is "METHOD /path", with `{param}` segments as
     /// the API lists them or a literal path.
     pub slow: Vec<(String, Duration)>,
+    /// (route, median of a log-normal added latency).
+    pub latency: Vec<(String, Duration)>,
     pub fail: Vec<(String, f64)>,
     pub token_ttl: Duration,
     pub import_row_time: Duration,
@@ -69,6 +76,7 @@ impl Default for Knobs {
     fn default() -> Self {
         Knobs {
             slow: Vec::new(),
+            latency: Vec::new(),
             fail: Vec::new(),
             token_ttl: Duration::from_secs(15 * 60),
             import_row_time: Duration::from_millis(1),
@@ -77,12 +85,18 @@ impl Default for Knobs {
 }
 
 impl Knobs {
-    pub fn parse(slow: &[String], fail: &[String]) -> Result<Knobs> {
+    pub fn parse(slow: &[String], latency: &[String], fail: &[String]) -> Result<Knobs> {
         let mut k = Knobs::default();
-        for s in slow {
-            let (route, d) = split_route(s, "--slow")?;
-            let d = crate::parse_duration(d).map_err(|e| anyhow::anyhow!("--slow {s:?}: {e}"))?;
-            k.slow.push((route, d));
+        for (flag, texts, into) in [
+            ("--slow", slow, &mut k.slow),
+            ("--latency", latency, &mut k.latency),
+        ] {
+            for s in texts {
+                let (route, d) = split_route(s, flag)?;
+                let d =
+                    crate::parse_duration(d).map_err(|e| anyhow::anyhow!("{flag} {s:?}: {e}"))?;
+                into.push((route, d));
+            }
         }
         for s in fail {
             let (route, r) = split_route(s, "--fail")?;
@@ -102,11 +116,12 @@ fn split_route<'a>(s: &'a str, flag: &str) -> Result<(String, &'a str)> {
         bail!("{flag} {s:?}: expected 'METHOD /path=VALUE', e.g. 'POST /api/v1/auth/login=300ms'");
     };
     let route = route.trim();
-    let ok = route
-        .split_once(' ')
-        .is_some_and(|(m, p)| !m.is_empty() && p.starts_with('/'));
+    let ok = route == "*"
+        || route
+            .split_once(' ')
+            .is_some_and(|(m, p)| !m.is_empty() && p.starts_with('/'));
     if !ok {
-        bail!("{flag} {s:?}: the route must look like 'GET /api/v1/products'");
+        bail!("{flag} {s:?}: the route must look like 'GET /api/v1/products' (or '*' for all)");
     }
     Ok((route.to_string(), value.trim()))
 }
@@ -154,7 +169,7 @@ pub async fn serve(addr: SocketAddr, knobs: Knobs) -> Result<DemoServer> {
 
 /// `stampede demo-target`: serve until Ctrl-C.
 pub async fn run_target(args: DemoTargetArgs) -> Result<()> {
-    let mut knobs = Knobs::parse(&args.slow, &args.fail)?;
+    let mut knobs = Knobs::parse(&args.slow, &args.latency, &args.fail)?;
     knobs.token_ttl = args.token_ttl;
     knobs.import_row_time = args.import_row_time;
     let server = serve(args.listen, knobs).await?;

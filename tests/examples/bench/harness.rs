@@ -102,7 +102,12 @@ pub(crate) fn serve_demo() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let server = stampede_demo::serve("127.0.0.1:0".parse().unwrap(), Default::default())
+        // BENCH_DEMO_LATENCY: every route's added latency median (`--latency '*=…'`).
+        let latency: Vec<String> = std::env::var("BENCH_DEMO_LATENCY")
+            .map(|m| vec![format!("*={m}")])
+            .unwrap_or_default();
+        let knobs = stampede_demo::Knobs::parse(&[], &latency, &[]).unwrap();
+        let server = stampede_demo::serve("127.0.0.1:0".parse().unwrap(), knobs)
             .await
             .unwrap();
         println!("{}", server.addr);
@@ -115,8 +120,13 @@ pub(crate) fn start_server() -> (Child, String) {
 }
 
 pub(crate) fn start_child(mode: &str) -> (Child, String) {
+    start_child_with(mode, &[])
+}
+
+pub(crate) fn start_child_with(mode: &str, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .arg(mode)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -12,12 +12,15 @@
 //!   of its own; JS against Rust on the same journey as the ratio.
 //! - Latency isolation: the checkout journey's p95 at 50 iterations/s alone and beside
 //!   a scenario of 4 VUs spinning in every task, as a ratio, with an outside client's.
+//! - `BENCH_ONLY=gate` (not in the default set: 15 minutes): the baseline gate's false
+//!   failures (A/A) and detections of a 20% slower p95 (A/B) per run length and limit.
 //! - `BENCH_ONLY=soak` (not in the default set: an hour): the checkout journey at a
 //!   steady rate, resident memory sampled each minute, flat within 5% after warm-up.
 //! - The smoke journey in Rust, JS, Go and Python: component size, compile time (cold,
 //!   cached), instantiation, KiB per VU and CPU-µs per request at 50 VUs.
 
 mod arrival;
+mod gate;
 mod harness;
 mod idle;
 mod instantiate;
@@ -36,6 +39,7 @@ use stampede::executor::Load;
 use stampede::run::{StopSignals, run};
 
 use arrival::*;
+use gate::*;
 use harness::*;
 use idle::*;
 use instantiate::*;
@@ -102,6 +106,11 @@ fn main() {
     if only == "soak" {
         let _ = server.kill();
         soak(&cache);
+        return;
+    }
+    if only == "gate" {
+        let _ = server.kill();
+        gate_figures(&cache);
         return;
     }
     if only == "isolation" {

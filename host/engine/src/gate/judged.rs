@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::RuleResult;
+use super::curves::Curve;
 use super::evaluate::ThresholdResult;
 use crate::metrics::Summary;
 use crate::metrics::summary::{
@@ -22,6 +23,8 @@ pub struct Judged {
     pub summary: Summary,
     pub thresholds: Vec<ThresholdResult>,
     pub baseline: Vec<RuleResult>,
+    /// The baseline's and this run's latency percentiles, when compared.
+    pub curves: Vec<Curve>,
     /// `None` for a summary read back that was never judged.
     pub verdict: Option<Verdict>,
 }
@@ -33,6 +36,7 @@ impl Judged {
             summary,
             thresholds: Vec::new(),
             baseline: Vec::new(),
+            curves: Vec::new(),
             verdict: None,
         }
     }
@@ -49,6 +53,7 @@ impl Judged {
             &self.summary,
             &self.thresholds,
             &self.baseline,
+            &self.curves,
             self.verdict.as_ref(),
         ))
         .expect("summary serializes")
@@ -141,6 +146,10 @@ struct Document<'a> {
     /// Baseline rule outcomes, when compared with a previous run.
     #[serde(default)]
     baseline: Cow<'a, [RuleResult]>,
+    /// Latency percentiles (p50, p75, p90, p95, p99, p99.9) of the baseline and of this
+    /// run, overall and for the busiest request names, when compared.
+    #[serde(default, skip_serializing_if = "is_empty")]
+    baseline_curves: Cow<'a, [Curve]>,
     /// What the run could not do as asked (VUs that could not be instantiated); any
     /// of these fails the verdict.
     #[serde(default, skip_serializing_if = "is_empty")]
@@ -170,6 +179,7 @@ impl<'a> Document<'a> {
         s: &'a Summary,
         thresholds: &'a [ThresholdResult],
         baseline: &'a [RuleResult],
+        curves: &'a [Curve],
         verdict: Option<&'a Verdict>,
     ) -> Self {
         Document {
@@ -198,6 +208,7 @@ impl<'a> Document<'a> {
             warnings: Cow::Borrowed(&s.warnings),
             thresholds: Cow::Borrowed(thresholds),
             baseline: Cow::Borrowed(baseline),
+            baseline_curves: Cow::Borrowed(curves),
             run_errors: Cow::Borrowed(&s.run_errors),
             verdict: verdict.map(Cow::Borrowed),
             segment: s.segment,
@@ -207,7 +218,7 @@ impl<'a> Document<'a> {
             scenarios: s
                 .scenarios
                 .iter()
-                .map(|x| Document::of(x, &[], &[], None))
+                .map(|x| Document::of(x, &[], &[], &[], None))
                 .collect(),
         }
     }
@@ -239,6 +250,7 @@ impl<'a> Document<'a> {
             warnings,
             thresholds,
             baseline,
+            baseline_curves,
             run_errors,
             verdict,
             segment,
@@ -282,6 +294,7 @@ impl<'a> Document<'a> {
             },
             thresholds: thresholds.into_owned(),
             baseline: baseline.into_owned(),
+            curves: baseline_curves.into_owned(),
             verdict: verdict.map(Cow::into_owned),
         }
     }

@@ -2,8 +2,10 @@
 //! finished run's summary. Free of wasmtime types; unit-tested natively.
 
 pub mod baseline;
+pub mod curves;
 pub mod evaluate;
 pub mod judged;
+pub mod rule;
 pub mod stats;
 pub mod threshold;
 pub mod verdict;

@@ -3,6 +3,8 @@
 //! for proportions) and from the spread of past runs (run-to-run noise), so a rule
 //! fails only on a change it can tell from noise, and says when it cannot.
 
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+
 use crate::metrics::trend::Trend;
 
 /// A statistic of one run (or of a history) with its uncertainty on a log scale: the
@@ -53,11 +55,20 @@ pub fn spread(values: &[f64]) -> Option<f64> {
     Some(var.sqrt())
 }
 
+/// Run-to-run noise learned from past runs: the spread of `ln(value)` and how many runs
+/// it was measured over (its own uncertainty: intervals use Student's t with
+/// `runs - 1` degrees of freedom, so two or three runs widen them a lot).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Noise {
+    pub log_sd: f64,
+    pub runs: usize,
+}
+
 /// A baseline from several past runs' estimates: their geometric mean, uncertain by
 /// the spread between them over the square root of their number (and by each run's
 /// own sampling), with that spread as the noise one new run carries. With one run, the
 /// noise is unknown (`None`).
-pub fn baseline(runs: &[Estimate]) -> Option<(Estimate, Option<f64>)> {
+pub fn baseline(runs: &[Estimate]) -> Option<(Estimate, Option<Noise>)> {
     if runs.is_empty() {
         return None;
     }
@@ -65,8 +76,11 @@ pub fn baseline(runs: &[Estimate]) -> Option<(Estimate, Option<f64>)> {
     let value = (runs.iter().map(|e| e.value.ln()).sum::<f64>() / k).exp();
     let sampling = (runs.iter().map(|e| e.log_sd.powi(2)).sum::<f64>() / k) / k;
     let values: Vec<f64> = runs.iter().map(|e| e.value).collect();
-    let noise = spread(&values);
-    let log_sd = (sampling + noise.map_or(0.0, |s| s * s / k)).sqrt();
+    let noise = spread(&values).map(|log_sd| Noise {
+        log_sd,
+        runs: values.iter().filter(|v| **v > 0.0).count(),
+    });
+    let log_sd = (sampling + noise.map_or(0.0, |s| s.log_sd.powi(2) / k)).sqrt();
     let n = runs.iter().map(|e| e.n).sum();
     Some((Estimate { value, log_sd, n }, noise))
 }
@@ -81,11 +95,16 @@ pub struct Interval {
 
 /// The relative change from `base` to `cur`, in percent, with its two-sided interval at
 /// `confidence` (0..1): both sides' sampling spread, and `noise` (a new run's
-/// run-to-run spread, 0 when unknown).
-pub fn relative_change(base: &Estimate, cur: &Estimate, noise: f64, confidence: f64) -> Interval {
+/// run-to-run spread, when known).
+pub fn relative_change(
+    base: &Estimate,
+    cur: &Estimate,
+    noise: Option<Noise>,
+    confidence: f64,
+) -> Interval {
     let d = (cur.value / base.value).ln();
-    let sd = (base.log_sd.powi(2) + cur.log_sd.powi(2) + noise.powi(2)).sqrt();
-    let z = z_two_sided(confidence);
+    let sd = spread_of_change(base, cur, noise);
+    let z = critical(confidence, noise);
     let pct = |x: f64| (x.exp() - 1.0) * 100.0;
     Interval {
         lo: pct(d - z * sd),
@@ -96,9 +115,23 @@ pub fn relative_change(base: &Estimate, cur: &Estimate, noise: f64, confidence: 
 
 /// The smallest relative change (percent) an interval this wide can tell from none:
 /// what a run "was too short to detect less than".
-pub fn detectable(base: &Estimate, cur: &Estimate, noise: f64, confidence: f64) -> f64 {
-    let sd = (base.log_sd.powi(2) + cur.log_sd.powi(2) + noise.powi(2)).sqrt();
-    ((z_two_sided(confidence) * sd).exp() - 1.0) * 100.0
+pub fn detectable(base: &Estimate, cur: &Estimate, noise: Option<Noise>, confidence: f64) -> f64 {
+    let sd = spread_of_change(base, cur, noise);
+    ((critical(confidence, noise) * sd).exp() - 1.0) * 100.0
+}
+
+fn spread_of_change(base: &Estimate, cur: &Estimate, noise: Option<Noise>) -> f64 {
+    let noise = noise.map_or(0.0, |n| n.log_sd);
+    (base.log_sd.powi(2) + cur.log_sd.powi(2) + noise.powi(2)).sqrt()
+}
+
+/// The interval's multiplier: a normal z when only sampling counts (thousands of
+/// samples), Student's t when the noise was estimated from a handful of runs.
+fn critical(confidence: f64, noise: Option<Noise>) -> f64 {
+    match noise {
+        Some(n) if n.runs >= 2 => t_two_sided(confidence, (n.runs - 1) as f64),
+        _ => z_two_sided(confidence),
+    }
 }
 
 /// Wilson's score interval for a proportion of `k` in `n`, at `z`.
@@ -158,58 +191,18 @@ pub fn decide(iv: &Interval, limit: f64) -> Decision {
     }
 }
 
-/// The standard normal quantile at `p` (0..1), by Acklam's rational approximation
-/// (relative error below 1.2e-9).
-pub fn normal_quantile(p: f64) -> f64 {
-    const A: [f64; 6] = [
-        -3.969_683_028_665_376e1,
-        2.209_460_984_245_205e2,
-        -2.759_285_104_469_687e2,
-        1.383_577_518_672_69e2,
-        -3.066_479_806_614_716e1,
-        2.506_628_277_459_239,
-    ];
-    const B: [f64; 5] = [
-        -5.447_609_879_822_406e1,
-        1.615_858_368_580_409e2,
-        -1.556_989_798_598_866e2,
-        6.680_131_188_771_972e1,
-        -1.328_068_155_288_572e1,
-    ];
-    const C: [f64; 6] = [
-        -7.784_894_002_430_293e-3,
-        -3.223_964_580_411_365e-1,
-        -2.400_758_277_161_838,
-        -2.549_732_539_343_734,
-        4.374_664_141_464_968,
-        2.938_163_982_698_783,
-    ];
-    const D: [f64; 4] = [
-        7.784_695_709_041_462e-3,
-        3.224_671_290_700_398e-1,
-        2.445_134_137_142_996,
-        3.754_408_661_907_416,
-    ];
-    let p = p.clamp(1e-300, 1.0 - 1e-16);
-    let tail = |q: f64| {
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    };
-    if p < 0.02425 {
-        tail((-2.0 * p.ln()).sqrt())
-    } else if p > 1.0 - 0.02425 {
-        -tail((-2.0 * (1.0 - p).ln()).sqrt())
-    } else {
-        let q = p - 0.5;
-        let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
-            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
-    }
-}
-
 /// z of a two-sided interval at `confidence` (0.95: 1.96).
 pub fn z_two_sided(confidence: f64) -> f64 {
-    normal_quantile(0.5 + confidence.clamp(0.0, 0.999_999) / 2.0)
+    Normal::standard().inverse_cdf(0.5 + confidence.clamp(0.0, 0.999_999) / 2.0)
+}
+
+/// Student's t of a two-sided interval at `confidence` with `df` degrees of freedom
+/// (0.95 and 2: 4.30).
+pub fn t_two_sided(confidence: f64, df: f64) -> f64 {
+    match StudentsT::new(0.0, 1.0, df.max(1.0)) {
+        Ok(t) => t.inverse_cdf(0.5 + confidence.clamp(0.0, 0.999_999) / 2.0),
+        Err(_) => z_two_sided(confidence),
+    }
 }
 
 #[cfg(test)]
@@ -233,20 +226,19 @@ mod tests {
     }
 
     #[test]
-    fn the_normal_quantile_matches_known_values() {
-        for (p, z) in [
-            (0.5, 0.0),
-            (0.975, 1.959_964),
-            (0.95, 1.644_854),
-            (0.001, -3.090_232),
-        ] {
-            assert!(
-                (normal_quantile(p) - z).abs() < 1e-5,
-                "{p}: {}",
-                normal_quantile(p)
-            );
+    fn critical_values_match_the_tables() {
+        for (c, z) in [(0.95, 1.959_964), (0.90, 1.644_854), (0.998, 3.090_232)] {
+            assert!((z_two_sided(c) - z).abs() < 1e-5, "{c}: {}", z_two_sided(c));
         }
-        assert!((z_two_sided(0.95) - 1.959_964).abs() < 1e-5);
+        for (df, t) in [
+            (1.0, 12.706_2),
+            (2.0, 4.302_7),
+            (7.0, 2.364_6),
+            (30.0, 2.042_3),
+        ] {
+            let got = t_two_sided(0.95, df);
+            assert!((got - t).abs() < 1e-3, "df {df}: {got}");
+        }
     }
 
     #[test]
@@ -259,7 +251,7 @@ mod tests {
         for _ in 0..trials {
             let (b, c) = (run(&mut rng, 2000, 50.0), run(&mut rng, 2000, 60.0));
             let (b, c) = (quantile(&b, 95.0).unwrap(), quantile(&c, 95.0).unwrap());
-            let iv = relative_change(&b, &c, 0.0, 0.95);
+            let iv = relative_change(&b, &c, None, 0.95);
             if iv.lo <= 20.0 && 20.0 <= iv.hi {
                 covered += 1;
             }
@@ -283,11 +275,11 @@ mod tests {
             let history: Vec<Estimate> = (0..8).map(|_| draw(&mut rng)).collect();
             let cur = draw(&mut rng);
             let (base, noise) = baseline(&history).unwrap();
-            let noise = noise.unwrap();
-            assert!((0.03..0.3).contains(&noise), "{noise}");
+            let n = noise.unwrap();
+            assert!((0.03..0.3).contains(&n.log_sd) && n.runs == 8, "{n:?}");
             let iv = relative_change(&base, &cur, noise, 0.95);
             covered += usize::from(iv.lo <= 0.0 && 0.0 <= iv.hi);
-            let naive = relative_change(&history[7], &cur, 0.0, 0.95);
+            let naive = relative_change(&history[7], &cur, None, 0.95);
             covered_naive += usize::from(naive.lo <= 0.0 && 0.0 <= naive.hi);
         }
         let rate = covered as f64 / trials as f64;
@@ -296,6 +288,32 @@ mod tests {
             covered_naive < covered * 8 / 10,
             "{covered_naive} vs {covered}"
         );
+    }
+
+    #[test]
+    fn a_short_history_widens_the_interval_by_students_t() {
+        // Three past runs estimate the noise poorly: with t (2 degrees of freedom) the
+        // interval still covers a same-build run at about the stated rate; trusting
+        // that estimate as if exact (z) covers it markedly less often.
+        let mut rng = fastrand::Rng::with_seed(13);
+        let draw = |rng: &mut fastrand::Rng| {
+            let shift = lognormal(rng, 1.0, 0.1) as f64 / 1000.0;
+            quantile(&run(rng, 2000, 50.0 * shift), 95.0).unwrap()
+        };
+        let (trials, mut with_t, mut with_z) = (400, 0, 0);
+        for _ in 0..trials {
+            let history: Vec<Estimate> = (0..3).map(|_| draw(&mut rng)).collect();
+            let cur = draw(&mut rng);
+            let (base, noise) = baseline(&history).unwrap();
+            let iv = relative_change(&base, &cur, noise, 0.95);
+            with_t += usize::from(iv.lo <= 0.0 && 0.0 <= iv.hi);
+            let as_if_exact = noise.map(|n| Noise { runs: 10_000, ..n });
+            let iv = relative_change(&base, &cur, as_if_exact, 0.95);
+            with_z += usize::from(iv.lo <= 0.0 && 0.0 <= iv.hi);
+        }
+        let rate = with_t as f64 / trials as f64;
+        assert!((0.92..=1.0).contains(&rate), "coverage with t {rate}");
+        assert!(with_z + trials / 20 < with_t, "z {with_z} vs t {with_t}");
     }
 
     #[test]
@@ -340,7 +358,10 @@ mod tests {
         let long = |rng: &mut fastrand::Rng| quantile(&run(rng, 20000, 50.0), 95.0).unwrap();
         let (a, b) = (short(&mut rng), short(&mut rng));
         let (c, d) = (long(&mut rng), long(&mut rng));
-        let (coarse, fine) = (detectable(&a, &b, 0.0, 0.95), detectable(&c, &d, 0.0, 0.95));
+        let (coarse, fine) = (
+            detectable(&a, &b, None, 0.95),
+            detectable(&c, &d, None, 0.95),
+        );
         assert!(coarse > 3.0 * fine, "{coarse} vs {fine}");
         assert!(fine < 10.0, "{fine}");
     }

@@ -51,15 +51,19 @@ pub fn judge(summary: Summary, gate: &Gate) -> Judged {
             t.default_gate = true;
         }
     }
-    let baseline = match &gate.baseline {
-        Some(b) => baseline::compare(&b.rules, &b.history, &summary, b.min_samples),
-        None => Vec::new(),
+    let (baseline, curves) = match &gate.baseline {
+        Some(b) => (
+            baseline::compare(&b.rules, &b.history, &summary, b.min_samples),
+            super::curves::curves(&b.history, &summary).0,
+        ),
+        None => (Vec::new(), Vec::new()),
     };
     let verdict = decide(&summary, &thresholds, &baseline, default_gate);
     Judged {
         summary,
         thresholds,
         baseline,
+        curves,
         verdict: Some(verdict),
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::event::{CustomValue, ErrorKind, Event, RequestSample};
 use super::names::{NameId, Names};
+use super::series::Series;
 use super::summary::*;
 use super::trend::Trend;
 
@@ -53,54 +54,6 @@ struct Custom {
     sum: f64,
     trues: u64,
     trend: Option<Trend>,
-}
-
-#[derive(Debug, Default, Clone)]
-struct Second {
-    requests: u64,
-    failed: u64,
-    iterations: u64,
-    /// The live VU gauge as last sampled in this second (none when no tick fell in
-    /// it, as in a run's last, partial second).
-    vus: Option<u32>,
-    /// Request durations started in this second (percentiles over time).
-    duration: SecondTrend,
-}
-
-/// A second's histogram: open while samples may still arrive, then sealed into its
-/// compact encoding, so a long run holds a few hundred bytes per second, not a
-/// histogram's tens of KiB.
-#[derive(Debug, Default, Clone)]
-struct SecondTrend {
-    open: Option<Trend>,
-    sealed: Option<Box<str>>,
-}
-
-/// Seconds older than this are sealed (late samples reopen them).
-const SEAL_AFTER_S: usize = 5;
-
-impl SecondTrend {
-    fn record(&mut self, v: u64) {
-        if self.open.is_none() {
-            let reopened = self.sealed.take().and_then(|s| Trend::decode(&s).ok());
-            self.open = Some(reopened.unwrap_or_default());
-        }
-        self.open.as_mut().expect("opened above").record(v);
-    }
-
-    fn seal(&mut self) {
-        if let Some(t) = self.open.take() {
-            self.sealed = Some(t.encode().into());
-        }
-    }
-
-    fn trend(&self) -> Option<Trend> {
-        match (&self.open, &self.sealed) {
-            (Some(t), _) => Some(t.clone()),
-            (None, Some(s)) => Trend::decode(s).ok(),
-            (None, None) => None,
-        }
-    }
 }
 
 /// Figures so far, for live progress and early aborts.
@@ -174,7 +127,7 @@ pub struct Aggregator {
     iterations_failed: u64,
     errors: HashMap<Box<str>, u64>,
     custom: BTreeMap<NameId, Custom>,
-    series: Vec<Second>,
+    series: Series,
 }
 
 impl Aggregator {
@@ -190,16 +143,8 @@ impl Aggregator {
             iterations_failed: 0,
             errors: HashMap::new(),
             custom: BTreeMap::new(),
-            series: Vec::new(),
+            series: Series::default(),
         }
-    }
-
-    fn second(&mut self, at_ms: u32) -> &mut Second {
-        let idx = (at_ms / 1000) as usize;
-        if self.series.len() <= idx {
-            self.series.resize(idx + 1, Second::default());
-        }
-        &mut self.series[idx]
     }
 
     fn count_error(&mut self, message: &str) {
@@ -214,11 +159,7 @@ impl Aggregator {
 
     /// Records the VU gauge `at_ms` into the run.
     pub fn sample_vus(&mut self, at_ms: u32, vus: u32) {
-        self.second(at_ms).vus = Some(vus);
-        let now = (at_ms / 1000) as usize;
-        for s in &mut self.series[..now.saturating_sub(SEAL_AFTER_S)] {
-            s.duration.seal();
-        }
+        self.series.sample_vus(at_ms, vus);
     }
 
     /// The figures so far; `now_ms` is the time since the run started.
@@ -230,15 +171,11 @@ impl Aggregator {
             requests += e.requests;
             failed += e.failed;
         }
-        let last = (now_ms / 1000) as usize;
         Live {
             requests,
             failed,
             iterations: self.iteration_duration.count(),
-            last_second_requests: last
-                .checked_sub(1)
-                .and_then(|i| self.series.get(i))
-                .map_or(0, |s| s.requests),
+            last_second_requests: self.series.last_second_requests(now_ms),
             p95_ms: all.percentile(95.0) as f64 / 1000.0,
         }
     }
@@ -255,11 +192,7 @@ impl Aggregator {
                 self.endpoints.entry(s.name).or_default().add(s);
                 self.connecting.record(s.connecting_us);
                 self.tls.record(s.tls_us);
-                let failed = s.failed() as u64;
-                let sec = self.second(s.at_ms);
-                sec.requests += 1;
-                sec.failed += failed;
-                sec.duration.record(s.duration_us);
+                self.series.request(s.at_ms, s.duration_us, s.failed());
             }
             Event::Check { name, ok } => {
                 let c = self.checks.entry(*name).or_default();
@@ -281,7 +214,7 @@ impl Aggregator {
                     let msg = format!("{}: {msg}", self.names.get(*task));
                     self.count_error(&msg);
                 }
-                self.second(*at_ms).iterations += 1;
+                self.series.iteration(*at_ms);
             }
             Event::LifecycleError { message } => self.count_error(message),
             Event::Custom { name, value } => {
@@ -322,8 +255,6 @@ impl Aggregator {
     fn build(&self, meta: RunMeta, with_series: bool) -> Summary {
         let ms = |t: &Trend| TrendSummary::from_trend(t, 1e-3, "us");
         let secs = meta.duration_s.max(1e-9);
-        // A second without a gauge sample carries the last one forward.
-        let mut vus = 0;
         let mut all = Endpoint::default();
         let mut endpoints = Vec::new();
         for (id, e) in &self.endpoints {
@@ -452,23 +383,11 @@ impl Aggregator {
             tasks,
             errors,
             custom,
-            series: self
-                .series
-                .iter()
-                .take(if with_series { usize::MAX } else { 0 })
-                .enumerate()
-                .map(|(t, s)| SeriesPoint {
-                    t: t as u32,
-                    requests: s.requests,
-                    failed: s.failed,
-                    iterations: s.iterations,
-                    vus: {
-                        vus = s.vus.unwrap_or(vus);
-                        vus
-                    },
-                    duration: s.duration.trend().map(|t| ms(&t)),
-                })
-                .collect(),
+            series: if with_series {
+                self.series.points(ms)
+            } else {
+                Vec::new()
+            },
             warnings,
             run_errors: meta.run_errors,
             segment: meta.segment,
@@ -560,28 +479,5 @@ mod tests {
         assert_eq!(s.errors[0].message, "browse: boom");
         assert_eq!(s.errors[0].count, 2);
         assert_eq!(s.tasks[0].failures, 2);
-    }
-
-    #[test]
-    fn seconds_seal_reopen_for_late_samples_and_carry_the_vu_gauge() {
-        let names = Arc::new(Names::new(100));
-        let a = names.intern("GET /a");
-        let mut agg = Aggregator::new(names);
-        agg.add(&req(a, 200, None, 1000, 100));
-        agg.sample_vus(999, 3);
-        agg.add(&req(a, 200, None, 5000, 7_500));
-        // Ten seconds in, second 0 is sealed; a late sample still lands in it.
-        agg.sample_vus(9_999, 2);
-        assert!(agg.series[0].duration.open.is_none());
-        assert!(agg.series[0].duration.sealed.is_some());
-        agg.add(&req(a, 200, None, 2000, 200));
-        let s = agg.summary(meta());
-        let first = s.series[0].duration.as_ref().unwrap();
-        assert_eq!((first.count, first.max.round()), (2, 2.0));
-        assert_eq!(s.series[7].duration.as_ref().unwrap().count, 1);
-        assert!(s.series[3].duration.is_none());
-        let vus: Vec<u32> = s.series.iter().map(|p| p.vus).collect();
-        assert_eq!(vus, [3, 3, 3, 3, 3, 3, 3, 3, 3, 2]);
-        assert!(agg.summary_without_series(meta()).series.is_empty());
     }
 }

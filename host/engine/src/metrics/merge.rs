@@ -118,6 +118,40 @@ pub fn scenarios(parts: Vec<Summary>) -> Summary {
     merged
 }
 
+/// One part's series in buckets `dt` seconds wide: counts added, the VU gauge the
+/// last one in the bucket, histograms merged.
+fn widen(points: &[SeriesPoint], dt: u32) -> Vec<SeriesPoint> {
+    let mut out: Vec<SeriesPoint> = Vec::new();
+    let mut held: Vec<&SeriesPoint> = Vec::new();
+    let flush = |held: &mut Vec<&SeriesPoint>, out: &mut Vec<SeriesPoint>| {
+        let Some(last) = held.last() else { return };
+        let durations: Vec<&TrendSummary> =
+            held.iter().filter_map(|p| p.duration.as_ref()).collect();
+        out.push(SeriesPoint {
+            t: last.t / dt * dt,
+            dt,
+            requests: held.iter().map(|p| p.requests).sum(),
+            failed: held.iter().map(|p| p.failed).sum(),
+            iterations: held.iter().map(|p| p.iterations).sum(),
+            vus: last.vus,
+            duration: match durations.len() {
+                0 => None,
+                1 => Some(durations[0].clone()),
+                _ => Some(merge_trends(durations)),
+            },
+        });
+        held.clear();
+    };
+    for p in points {
+        if held.first().is_some_and(|h| h.t / dt != p.t / dt) {
+            flush(&mut held, &mut out);
+        }
+        held.push(p);
+    }
+    flush(&mut held, &mut out);
+    out
+}
+
 fn sorted_errors(by_message: BTreeMap<String, u64>) -> Vec<ErrorCount> {
     let mut errors: Vec<ErrorCount> = by_message
         .into_iter()
@@ -159,7 +193,13 @@ pub fn merge(parts: &[Summary]) -> Summary {
     let mut tasks: BTreeMap<Key, Vec<&TaskSummary>> = BTreeMap::new();
     let mut custom: BTreeMap<String, Vec<&CustomSummary>> = BTreeMap::new();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-    let mut series: BTreeMap<u32, Vec<&SeriesPoint>> = BTreeMap::new();
+    // Parts that ran long enough to have their buckets widened are met at the widest.
+    let dt = parts
+        .iter()
+        .flat_map(|p| p.series.iter().map(|s| s.dt.max(1)))
+        .max()
+        .unwrap_or(1);
+    let mut series: BTreeMap<u32, Vec<SeriesPoint>> = BTreeMap::new();
     let mut warnings: Vec<String> = Vec::new();
     for p in parts {
         for e in &p.endpoints {
@@ -187,7 +227,7 @@ pub fn merge(parts: &[Summary]) -> Summary {
         for e in &p.errors {
             *errors.entry(e.message.clone()).or_default() += e.count;
         }
-        for s in &p.series {
+        for s in widen(&p.series, dt) {
             series.entry(s.t).or_default().push(s);
         }
         for w in &p.warnings {
@@ -252,6 +292,7 @@ pub fn merge(parts: &[Summary]) -> Summary {
                 ps.iter().filter_map(|p| p.duration.as_ref()).collect();
             SeriesPoint {
                 t,
+                dt,
                 requests: ps.iter().map(|p| p.requests).sum(),
                 failed: ps.iter().map(|p| p.failed).sum(),
                 iterations: ps.iter().map(|p| p.iterations).sum(),
@@ -371,5 +412,24 @@ mod tests {
         assert_eq!(twice.endpoints[0].requests, 200);
         assert_eq!(twice.http_req_duration.p95, a.http_req_duration.p95);
         assert_eq!(twice.checks[0].passes, 200);
+    }
+
+    #[test]
+    fn parts_with_wider_buckets_are_met_at_the_widest_without_losing_a_request() {
+        let one = part("a", 100, 0); // 100 requests over seconds 0..=1, dt 1
+        let mut wide = part("a", 100, 0);
+        for p in &mut wide.series {
+            p.vus = 3;
+        }
+        wide.series = widen(&wide.series, 4);
+        wide.series[0].vus = 5;
+        assert_eq!((wide.series.len(), wide.series[0].dt), (1, 4));
+        let m = merge(&[one.clone(), wide]);
+        assert_eq!(m.series.len(), 1);
+        let p = &m.series[0];
+        assert_eq!((p.t, p.dt, p.requests), (0, 4, 200));
+        assert_eq!(p.duration.as_ref().unwrap().count, 200);
+        // The narrow part's gauge is its last second's, the wide part's its own.
+        assert_eq!(p.vus, one.series.last().unwrap().vus + 5);
     }
 }

@@ -10,6 +10,7 @@ pub mod merge;
 pub mod names;
 pub mod recorder;
 pub mod segments;
+pub mod series;
 pub mod summary;
 pub mod trend;
 

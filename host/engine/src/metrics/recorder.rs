@@ -185,5 +185,7 @@ mod tests {
             .expect("released once drained")
             .unwrap();
         assert!(!backlog.over());
+        // The summary's warning reads this count.
+        assert_eq!(backlog.held.load(Ordering::Relaxed), 1);
     }
 }

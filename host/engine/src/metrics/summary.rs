@@ -195,8 +195,12 @@ pub struct CustomSummary {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeriesPoint {
-    /// Second since the run started.
+    /// Second since the run started at which this point begins.
     pub t: u32,
+    /// Seconds this point covers: 1, or a power of two once a long run has had its
+    /// buckets merged to keep the series bounded (rates are per `dt`, not per second).
+    #[serde(default = "one_second")]
+    pub dt: u32,
     pub requests: u64,
     pub failed: u64,
     pub iterations: u64,
@@ -207,6 +211,10 @@ pub struct SeriesPoint {
     /// Durations of the requests that started in this second, histogram included.
     #[serde(default)]
     pub duration: Option<TrendSummary>,
+}
+
+fn one_second() -> u32 {
+    1
 }
 
 /// `[scenario] name` in a run of several scenarios, else the name.

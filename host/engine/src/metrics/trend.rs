@@ -92,19 +92,28 @@ impl Trend {
     /// Lossless, compact text form: base64 of the HdrHistogram V2 deflate encoding,
     /// which other HDR implementations (Java, Go, JS) can also read.
     pub fn encode(&self) -> String {
-        let mut buf = Vec::new();
-        V2DeflateSerializer::new()
-            .serialize(&self.hist, &mut buf)
-            .expect("serializing to memory cannot fail");
-        B64.encode(buf)
+        B64.encode(self.to_bytes())
     }
 
     pub fn decode(text: &str) -> Result<Trend, String> {
         let bytes = B64
             .decode(text.trim())
             .map_err(|e| format!("histogram is not base64: {e}"))?;
+        Trend::from_bytes(&bytes)
+    }
+
+    /// The compressed HdrHistogram encoding, for histograms held in memory.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(&self.hist, &mut buf)
+            .expect("serializing to memory cannot fail");
+        buf
+    }
+
+    pub fn from_bytes(mut bytes: &[u8]) -> Result<Trend, String> {
         let mut hist: Histogram<u64> = Deserializer::new()
-            .deserialize(&mut bytes.as_slice())
+            .deserialize(&mut bytes)
             .map_err(|e| format!("histogram does not decode: {e:?}"))?;
         hist.auto(true);
         Ok(Trend { hist })

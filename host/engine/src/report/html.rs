@@ -8,7 +8,10 @@ use crate::gate::Judged;
 use crate::gate::evaluate::fmt_observed;
 use crate::metrics::summary::TrendSummary;
 
-fn esc(s: &str) -> String {
+use super::chart::{Line, XAxis, chart};
+use crate::gate::curves::{MAX_CURVES, PERCENTILES};
+
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -21,117 +24,6 @@ fn esc(s: &str) -> String {
         }
     }
     out
-}
-
-/// One line of a chart.
-struct Line<'a> {
-    label: &'a str,
-    color: &'a str,
-    points: Vec<(f64, f64)>,
-}
-
-const W: f64 = 860.0;
-const H: f64 = 220.0;
-const LEFT: f64 = 56.0;
-const RIGHT: f64 = 12.0;
-const TOP: f64 = 12.0;
-const BOTTOM: f64 = 28.0;
-
-/// A round step giving about five grid lines up to `max`.
-fn nice_step(max: f64) -> f64 {
-    let raw = (max / 5.0).max(1e-9);
-    let mag = 10f64.powf(raw.log10().floor());
-    let norm = raw / mag;
-    let step = if norm <= 1.0 {
-        1.0
-    } else if norm <= 2.0 {
-        2.0
-    } else if norm <= 5.0 {
-        5.0
-    } else {
-        10.0
-    };
-    step * mag
-}
-
-/// An SVG line chart with axes, grid and legend; `x` in seconds.
-fn chart(out: &mut String, id: &str, title: &str, unit: &str, lines: &[Line]) {
-    let x_max = lines
-        .iter()
-        .flat_map(|l| l.points.iter().map(|p| p.0))
-        .fold(1.0f64, f64::max);
-    let y_top = lines
-        .iter()
-        .flat_map(|l| l.points.iter().map(|p| p.1))
-        .fold(0.0f64, f64::max);
-    let y_step = nice_step(if y_top > 0.0 { y_top } else { 1.0 });
-    let y_max = (y_top / y_step).ceil().max(1.0) * y_step;
-    let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
-    let sx = |x: f64| LEFT + x / x_max * pw;
-    let sy = |y: f64| TOP + ph - y / y_max * ph;
-    let _ = write!(
-        out,
-        r#"<figure class="chart" id="{id}"><figcaption>{}</figcaption><svg viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{}">"#,
-        esc(title),
-        esc(title)
-    );
-    let mut y = 0.0;
-    while y <= y_max + y_step / 2.0 {
-        let py = sy(y);
-        let _ = write!(
-            out,
-            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{:.1}" y2="{py:.1}" stroke="#e3e6ea"/><text x="{:.1}" y="{:.1}" text-anchor="end" class="tick">{}{unit}</text>"##,
-            W - RIGHT,
-            LEFT - 6.0,
-            py + 4.0,
-            fmt_observed(y)
-        );
-        y += y_step;
-    }
-    let x_step = nice_step(x_max);
-    let mut x = 0.0;
-    while x <= x_max + 1e-9 {
-        let _ = write!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" class="tick">{}s</text>"#,
-            sx(x),
-            H - 8.0,
-            fmt_observed(x)
-        );
-        x += x_step;
-    }
-    let _ = write!(
-        out,
-        r##"<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{:.1}" stroke="#8a929b"/>"##,
-        TOP + ph
-    );
-    for l in lines {
-        if l.points.is_empty() {
-            continue;
-        }
-        let pts: Vec<String> = l
-            .points
-            .iter()
-            .map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y)))
-            .collect();
-        let _ = write!(
-            out,
-            r#"<polyline class="series" fill="none" stroke="{}" stroke-width="2" points="{}"><title>{}</title></polyline>"#,
-            l.color,
-            pts.join(" "),
-            esc(l.label)
-        );
-    }
-    out.push_str("</svg><div class=\"legend\">");
-    for l in lines {
-        let _ = write!(
-            out,
-            r#"<span><i style="background:{}"></i>{}</span>"#,
-            l.color,
-            esc(l.label)
-        );
-    }
-    out.push_str("</div></figure>");
 }
 
 fn trend_cells(out: &mut String, t: &TrendSummary) {
@@ -303,16 +195,19 @@ pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
         "chart-throughput",
         "Requests and errors per second",
         "",
+        XAxis::Seconds,
         &[
             Line {
                 label: "requests/s",
                 color: "#0969da",
-                points: pts(&|p| Some(p.requests as f64)),
+                points: pts(&|p| Some(p.requests as f64 / p.dt.max(1) as f64)),
+                dashed: false,
             },
             Line {
                 label: "failed/s",
                 color: "#cf222e",
-                points: pts(&|p| Some(p.failed as f64)),
+                points: pts(&|p| Some(p.failed as f64 / p.dt.max(1) as f64)),
+                dashed: false,
             },
         ],
     );
@@ -321,21 +216,25 @@ pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
         "chart-latency",
         "Request duration percentiles",
         "ms",
+        XAxis::Seconds,
         &[
             Line {
                 label: "p(50)",
                 color: "#1f883d",
                 points: pts(&|p| p.duration.as_ref().map(|d| d.med)),
+                dashed: false,
             },
             Line {
                 label: "p(95)",
                 color: "#bf8700",
                 points: pts(&|p| p.duration.as_ref().map(|d| d.p95)),
+                dashed: false,
             },
             Line {
                 label: "p(99)",
                 color: "#cf222e",
                 points: pts(&|p| p.duration.as_ref().map(|d| d.p99)),
+                dashed: false,
             },
         ],
     );
@@ -344,12 +243,15 @@ pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
         "chart-vus",
         "Active VUs",
         "",
+        XAxis::Seconds,
         &[Line {
             label: "VUs",
             color: "#8250df",
             points: pts(&|p| Some(p.vus as f64)),
+            dashed: false,
         }],
     );
+    curves(&mut o, j);
 
     o.push_str("<h2>Endpoints</h2><table><tr><th>name</th><th>requests</th><th>failed</th><th>req/s</th><th>min</th><th>avg</th><th>med</th><th>p(90)</th><th>p(95)</th><th>p(99)</th><th>max</th></tr>");
     for e in &s.endpoints {
@@ -416,48 +318,62 @@ pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
     w.write_all(o.as_bytes())
 }
 
+/// The baseline's and the current latency percentiles overlaid, per scope. The x axis
+/// is in "nines" (p90 one step, p99 two, p99.9 three) so the tail gets room.
+fn curves(o: &mut String, j: &Judged) {
+    if j.curves.is_empty() {
+        return;
+    }
+    let nines = |p: f64| -(1.0 - p / 100.0).log10();
+    let labels: Vec<(f64, String)> = PERCENTILES
+        .iter()
+        .map(|p| (nines(*p), format!("p{}", fmt_observed(*p))))
+        .collect();
+    let labels: Vec<(f64, &str)> = labels.iter().map(|(x, l)| (*x, l.as_str())).collect();
+    o.push_str("<h2>Latency distribution against the baseline</h2>");
+    let names = j.summary.endpoints.len();
+    let drawn = j.curves.iter().filter(|c| c.scope != "all").count();
+    if drawn < names {
+        let _ = write!(
+            o,
+            "<p>{drawn} of {names} request names drawn: the busiest with a baseline (at most {}).</p>",
+            MAX_CURVES - 1
+        );
+    }
+    for (i, c) in j.curves.iter().enumerate() {
+        let line = |label, color, values: &[f64], dashed| Line {
+            label,
+            color,
+            points: PERCENTILES
+                .iter()
+                .zip(values)
+                .map(|(p, v)| (nines(*p), *v))
+                .collect(),
+            dashed,
+        };
+        chart(
+            o,
+            &format!("chart-curve-{i}"),
+            &c.scope,
+            "ms",
+            XAxis::Labels(&labels),
+            &[
+                line("baseline", "#8a929b", &c.baseline_ms, true),
+                line("current", "#0969da", &c.current_ms, false),
+            ],
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn escapes_text_and_picks_round_steps() {
+    fn escapes_text() {
         assert_eq!(
             esc(r#"<a href="x">&'"#),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
-        assert_eq!(nice_step(100.0), 20.0);
-        assert_eq!(nice_step(7.0), 2.0);
-        assert_eq!(nice_step(0.3), 0.1);
-    }
-
-    #[test]
-    fn a_chart_has_one_polyline_per_line_with_data() {
-        let mut out = String::new();
-        chart(
-            &mut out,
-            "c",
-            "T <1>",
-            "ms",
-            &[
-                Line {
-                    label: "a",
-                    color: "#000",
-                    points: vec![(0.0, 1.0), (1.0, 3.0), (2.0, 2.0)],
-                },
-                Line {
-                    label: "empty",
-                    color: "#111",
-                    points: vec![],
-                },
-            ],
-        );
-        assert_eq!(out.matches("<polyline").count(), 1);
-        assert!(out.contains("T &lt;1&gt;"));
-        // y runs 0..3 (three steps of 1) over 180 px; x 0..2 over 792 px.
-        assert!(
-            out.contains(r#"points="56.0,132.0 452.0,12.0 848.0,72.0""#),
-            "{out}"
         );
     }
 }

@@ -1,5 +1,6 @@
 //! Writers of a finished run's summary. Each is generic over `io::Write`.
 
+mod chart;
 pub mod console;
 pub mod fmt;
 pub mod html;
