@@ -19,4 +19,5 @@ mod sandbox;
 mod scaffold;
 mod schema;
 mod segments;
+mod source;
 mod workload;

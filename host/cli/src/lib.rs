@@ -9,6 +9,8 @@ pub mod merge;
 mod progress;
 pub mod resolve;
 pub mod scaffold;
+mod sdk;
+pub mod source;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,6 +53,9 @@ pub enum Command {
     /// Compare a run's `--summary-json` with baseline runs by the baseline rules, without
     /// running load, e.g. `stampede compare main.json pr.json`.
     Compare(CompareArgs),
+    /// Build a scenario's source (`.py`, `.js`, `.mjs`, `.ts`) into a component without
+    /// running it, e.g. `stampede build checkout.py -o checkout.wasm`.
+    Build(source::BuildArgs),
     /// Manage a `--baseline-dir` history: `add`, `list`, `prune`.
     Baseline(baseline::HistoryArgs),
     /// Merge the summaries of a run's segments (`--segment I/N`) into one, judged and
@@ -438,6 +443,7 @@ pub fn main() -> ExitCode {
             Command::New(args) => crate::scaffold::run(args),
             Command::Compare(args) => baseline::compare(&args),
             Command::Baseline(args) => baseline::history(&args),
+            Command::Build(args) => source::build_command(&args),
             Command::Merge(args) => merge::run(&args),
             Command::K8s(args) => k8s::run(&args),
         }

@@ -146,6 +146,9 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         }
     }
 
+    for cfg in &mut cfgs {
+        build_source(cfg)?;
+    }
     apply_segment(&mut cfgs, &args.segments)?;
     let (baseline, history) = baseline(&args.baseline, file.baseline)?;
     Ok(Job {
@@ -160,6 +163,23 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         history,
         config_file,
     })
+}
+
+/// A scenario given as source (`.py`, `.js`, `.mjs`, `.ts`) becomes its component,
+/// built now or taken from the cache; the path stays the source's, for reports.
+fn build_source(cfg: &mut RunConfig) -> Result<()> {
+    if crate::source::kind_of(&cfg.scenario).is_none() {
+        return Ok(());
+    }
+    let cache = cfg
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("stampede-build"));
+    let built = crate::source::build(&cfg.scenario, &cache, &mut |line| {
+        eprintln!("stampede: {line}")
+    })?;
+    cfg.scenario_bytes = Some(built.wasm.into());
+    Ok(())
 }
 
 /// The thresholds to judge by, and those that abort: a flag replaces the file's

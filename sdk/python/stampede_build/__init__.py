@@ -45,15 +45,35 @@ def _one_line(report: str) -> str:
     return f"componentize-py failed: {lines[-1] if lines else 'no output'}"
 
 
+def _where(report: str, entry: Path) -> str:
+    """`file.py:LINE: ` of the innermost traceback frame in the scenario's folder
+    (where a module-level exception was raised at build time), else the file's name."""
+    frames = re.findall(r'File "([^"]+)", line (\d+)', report)
+    for path, line in reversed(frames):
+        p = Path(path)
+        if p.name == "stampede_scenario_main.py":
+            return f"{entry.name}:{line}: "
+        if p.name == entry.name or str(p).startswith(str(entry.parent)):
+            return f"{p.name}:{line}: "
+    return f"{entry.name}: "
+
+
 def build(entry: Path, out: Path, wit=None) -> None:
     entry = entry.resolve()
     if not entry.is_file() or entry.suffix != ".py":
         sys.exit(f"stampede-py: {entry}: expected a .py scenario file")
+    # A syntax error is named with its line before the slower componentize step.
+    try:
+        compile(entry.read_bytes(), str(entry), "exec")
+    except SyntaxError as e:
+        sys.exit(f"stampede-py: {entry.name}:{e.lineno}: SyntaxError: {e.msg}")
     module = entry.stem
-    if not module.isidentifier():
-        sys.exit(f"stampede-py: {entry.name}: the file name must be a Python module name (e.g. smoke_py.py)")
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="stampede-py-") as work:
+        if not module.isidentifier() or module in ("stampede", "stampede_app", "locust"):
+            # A file such as file-upload.py is imported under a name Python accepts.
+            module = "stampede_scenario_main"
+            shutil.copyfile(entry, Path(work, module + ".py"))
         # The entry module componentize-py exports: the scenario's HttpUser as `User`.
         Path(work, "stampede_app.py").write_text(
             f"import {module} as _scenario\n"
@@ -73,7 +93,8 @@ def build(entry: Path, out: Path, wit=None) -> None:
         ]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
-            sys.exit(f"stampede-py: {entry.name}: {_one_line(r.stderr or r.stdout)}")
+            report = r.stderr or r.stdout
+            sys.exit(f"stampede-py: {_where(report, entry)}{_one_line(report)}")
     size = out.stat().st_size / 1e6
     print(f"stampede-py: {entry.name} -> {out} ({size:.1f} MB, {time.time() - t0:.1f} s)", file=sys.stderr)
 

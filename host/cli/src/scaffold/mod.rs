@@ -8,14 +8,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use include_dir::{Dir, include_dir};
 
-static WIT: &str = include_str!("../../../../wit/scenario.wit");
-static RUST_SDK: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/rust/src");
-static JS_SDK_SRC: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/js/src");
-static JS_SDK_BIN: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/js/bin");
-static JS_SDK_PACKAGE: &str = include_str!("../../../../sdk/js/package.json");
-static PY_SDK: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/python/stampede");
-static PY_BUILD: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/python/stampede_build");
-static GO_SDK: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/go");
+use crate::sdk::{
+    GO_SDK, JS_SDK_BIN, JS_SDK_PACKAGE, JS_SDK_SRC, PY_BUILD, PY_SDK, RUST_SDK, WIT, walk,
+};
+
 static TEMPLATES: Dir = include_dir!("$CARGO_MANIFEST_DIR/src/scaffold/templates");
 
 /// The starting scenario: the smoke journey of `plugins/`, in each language (the suite
@@ -181,14 +177,6 @@ fn files(lang: Lang, name: &str) -> Vec<(PathBuf, Vec<u8>)> {
         }
     }
     out
-}
-
-fn walk<'a>(dir: &'a Dir<'a>) -> Vec<&'a include_dir::File<'a>> {
-    let mut files: Vec<_> = dir.files().collect();
-    for d in dir.dirs() {
-        files.extend(walk(d));
-    }
-    files
 }
 
 fn ignore(lang: Lang) -> &'static str {

@@ -64,23 +64,26 @@ pub struct Noise {
     pub runs: usize,
 }
 
-/// A baseline from several past runs' estimates: their geometric mean, uncertain by
-/// the spread between them over the square root of their number (and by each run's
-/// own sampling), with that spread as the noise one new run carries. With one run, the
-/// noise is unknown (`None`).
+/// A baseline from several past runs' estimates: their geometric mean. Its uncertainty
+/// is the spread between the runs over the square root of their number: that spread
+/// already holds each run's sampling error (and everything else that moves a run), so
+/// sampling is not counted again, though never less than the runs' own sampling says.
+/// The spread is also the noise one new run carries. With one run, the noise is
+/// unknown (`None`) and the run's sampling is all there is.
 pub fn baseline(runs: &[Estimate]) -> Option<(Estimate, Option<Noise>)> {
     if runs.is_empty() {
         return None;
     }
     let k = runs.len() as f64;
     let value = (runs.iter().map(|e| e.value.ln()).sum::<f64>() / k).exp();
-    let sampling = (runs.iter().map(|e| e.log_sd.powi(2)).sum::<f64>() / k) / k;
+    let sampling = runs.iter().map(|e| e.log_sd.powi(2)).sum::<f64>() / k;
     let values: Vec<f64> = runs.iter().map(|e| e.value).collect();
     let noise = spread(&values).map(|log_sd| Noise {
         log_sd,
         runs: values.iter().filter(|v| **v > 0.0).count(),
     });
-    let log_sd = (sampling + noise.map_or(0.0, |s| s.log_sd.powi(2) / k)).sqrt();
+    let per_run = noise.map_or(sampling, |s| s.log_sd.powi(2).max(sampling));
+    let log_sd = (per_run / k).sqrt();
     let n = runs.iter().map(|e| e.n).sum();
     Some((Estimate { value, log_sd, n }, noise))
 }
@@ -120,9 +123,13 @@ pub fn detectable(base: &Estimate, cur: &Estimate, noise: Option<Noise>, confide
     ((critical(confidence, noise) * sd).exp() - 1.0) * 100.0
 }
 
+/// How far a new run may fall from the baseline by chance: the baseline's own
+/// uncertainty, and the new run's deviation, which is the learned noise (it holds a
+/// run's sampling error) or, when the new run samples more coarsely than the history
+/// (a shorter run), its own sampling. A prediction interval for one new run.
 fn spread_of_change(base: &Estimate, cur: &Estimate, noise: Option<Noise>) -> f64 {
-    let noise = noise.map_or(0.0, |n| n.log_sd);
-    (base.log_sd.powi(2) + cur.log_sd.powi(2) + noise.powi(2)).sqrt()
+    let new_run = noise.map_or(cur.log_sd, |n| n.log_sd.max(cur.log_sd));
+    (base.log_sd.powi(2) + new_run.powi(2)).sqrt()
 }
 
 /// The interval's multiplier: a normal z when only sampling counts (thousands of

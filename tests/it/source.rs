@@ -1,0 +1,163 @@
+//! `stampede run FILE.py|.js` and `stampede build`: a scenario's source is built with
+//! the pinned toolchains (provisioned under the cache on first use), cached by the hash
+//! of its folder and the SDK, and run; build errors are one line with file:line.
+
+use std::path::PathBuf;
+
+use stampede_demo::{Knobs, serve};
+use stampede_tests::*;
+
+use crate::kit::{CliOut, heavy, run_cli};
+
+/// One toolchain and build cache for these tests (and across runs on one machine), as
+/// a user's ~/.cache/stampede would be.
+fn shared_cache() -> PathBuf {
+    std::env::temp_dir().join("stampede-tests-source-cache")
+}
+
+fn plugin(rel: &str) -> String {
+    repo_root().join(rel).to_str().unwrap().to_string()
+}
+
+/// A short smoke run of `source` against `target`.
+fn run_source(source: &str, target: &str) -> CliOut {
+    run_cli(
+        &[
+            "run",
+            source,
+            "--target",
+            target,
+            "--vus",
+            "2",
+            "--iterations",
+            "20",
+            "--env",
+            "WAIT_MIN_MS=0",
+            "--env",
+            "WAIT_MAX_MS=1",
+            "-q",
+        ],
+        &shared_cache(),
+        &[],
+    )
+}
+
+#[test]
+fn a_python_or_js_source_runs_as_it_is_and_the_second_run_starts_from_the_cache() {
+    // Builds take both cores: this test runs alone, its demo on a runtime of its own.
+    let _cpu = heavy();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let demo = rt
+        .block_on(serve("127.0.0.1:0".parse().unwrap(), Knobs::default()))
+        .unwrap();
+    let target = format!("http://{}", demo.addr);
+    for source in [
+        plugin("plugins/smoke-py/smoke_py.py"),
+        plugin("plugins/smoke-js/smoke.js"),
+    ] {
+        let first = run_source(&source, &target);
+        assert_eq!(
+            first.code, 0,
+            "{source}: {}\n{}",
+            first.stdout, first.stderr
+        );
+        assert!(first.stdout.contains("iterations"), "{}", first.stdout);
+        // Built now, or by an earlier run of the suite on this machine: either way the
+        // next run must not build again.
+        let again = run_source(&source, &target);
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        assert!(
+            !again.stderr.contains("building "),
+            "{source}: {}",
+            again.stderr
+        );
+        // The report names the source, not the cache's file.
+        let name = source.rsplit('/').next().unwrap();
+        assert!(again.stdout.contains(name), "{}", again.stdout);
+    }
+}
+
+#[test]
+fn stampede_build_writes_a_component_that_runs() {
+    let _cpu = heavy();
+    let dir = scratch_dir("source-build");
+    let out = dir.join("smoke.wasm");
+    let o = run_cli(
+        &[
+            "build",
+            &plugin("plugins/smoke-py/smoke_py.py"),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &shared_cache(),
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let wasm = std::fs::read(&out).unwrap();
+    assert_eq!(&wasm[..4], b"\0asm", "a WebAssembly file");
+    assert!(o.stderr.contains("smoke.wasm ("), "{}", o.stderr);
+}
+
+#[test]
+fn build_errors_are_one_line_with_file_and_line() {
+    let _cpu = heavy();
+    let dir = scratch_dir("source-errors");
+    let bad = dir.join("broken-script.py");
+    std::fs::write(
+        &bad,
+        "from locust import HttpUser\n\nclass U(HttpUser)\n    pass\n",
+    )
+    .unwrap();
+    let o = run_cli(&["run", bad.to_str().unwrap()], &shared_cache(), &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    let line = o
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("stampede: error: "))
+        .unwrap_or_else(|| panic!("{}", o.stderr));
+    assert!(line.contains("broken-script.py:3: SyntaxError"), "{line}");
+    // Raised while the module was loaded at build time: where, and what.
+    let raises = dir.join("raises.py");
+    std::fs::write(
+        &raises,
+        "import os\n\nx = 1\nraise ValueError('no config here')\n",
+    )
+    .unwrap();
+    let o = run_cli(&["run", raises.to_str().unwrap()], &shared_cache(), &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("raises.py:4: ") && o.stderr.contains("no config here"),
+        "{}",
+        o.stderr
+    );
+    // Besides the progress note, the error is one line.
+    let lines: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("stampede: building "))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", o.stderr);
+}
+
+#[test]
+fn a_missing_python_says_what_to_install() {
+    let dir = scratch_dir("source-no-python");
+    let script = dir.join("s.py");
+    std::fs::write(&script, "x = 1\n").unwrap();
+    // A cache with no toolchain yet, and no Python to make one with.
+    let o = run_cli(
+        &["run", script.to_str().unwrap()],
+        &dir.join("cache"),
+        &[("STAMPEDE_PYTHON", "/nonexistent/python3")],
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("needs Python 3.10 or newer") && o.stderr.contains("STAMPEDE_PYTHON"),
+        "{}",
+        o.stderr
+    );
+}
