@@ -175,14 +175,10 @@ fn summary_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
-                .collect();
+            let inside = crate::history::runs_in(p)?;
             if inside.is_empty() {
                 bail!("{}: no summary (*.json) in this folder", p.display());
             }
-            inside.sort();
             out.extend(inside);
         } else {
             out.push(p.clone());

@@ -68,8 +68,9 @@ fn short(fingerprint: &str) -> &str {
     &f[..f.len().min(12)]
 }
 
-/// The run files in `dir`, oldest first (names are zero-padded start times).
-fn runs_in(dir: &Path) -> Result<Vec<PathBuf>> {
+/// The summary files (`*.json`) in `dir`, sorted: for a history key, oldest first
+/// (names are zero-padded start times). None when `dir` does not exist.
+pub fn runs_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
