@@ -211,6 +211,7 @@ async fn request_phases_mean_the_same_on_http1_and_http2() {
             timeout: None,
             read_body: true,
             read_headers: false,
+            follow_redirects: true,
         };
         let (res, m) = client.send(req).await;
         assert_eq!(res.unwrap().status, 200);

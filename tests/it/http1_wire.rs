@@ -60,6 +60,7 @@ fn request(url: &str, method: http::Method) -> Request {
         timeout: Some(Duration::from_secs(5)),
         read_body: true,
         read_headers: false,
+        follow_redirects: true,
     }
 }
 

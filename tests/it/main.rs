@@ -13,6 +13,7 @@ mod http1_wire;
 mod journeys;
 mod js_sdk;
 mod kit;
+mod locust;
 mod py_sdk;
 mod report;
 mod sandbox;

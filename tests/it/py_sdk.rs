@@ -17,7 +17,7 @@ fn python_sdk_unit_tests_pass() {
     let out = Command::new(bin.join("componentize-py"))
         .arg("-d")
         .arg(root.join("wit"))
-        .args(["-w", "scenario", "bindings"])
+        .args(["-w", "scenario-with-setup", "bindings"])
         .arg(&bindings)
         .output()
         .expect("componentize-py runs");

@@ -32,6 +32,27 @@ pub struct Seen {
     pub paused_until: Mutex<Option<tokio::time::Instant>>,
     /// `/cycle/N`: requests seen so far.
     pub cycle_count: AtomicU64,
+    /// Requests to `/echo/...`, as they arrived.
+    pub echoes: Mutex<Vec<Echo>>,
+}
+
+/// A request to `/echo/...`: what the server saw (header names lowercased).
+#[derive(Debug, Clone)]
+pub struct Echo {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Echo {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl Seen {
@@ -103,7 +124,47 @@ async fn route(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Full<Bytes>>
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let _ = req.into_body().collect().await;
+    let (method, query) = (
+        req.method().to_string(),
+        req.uri().query().unwrap_or("").to_string(),
+    );
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    if path.starts_with("/echo/") {
+        // What was sent, as JSON, and kept for the test.
+        let json = serde_json::json!({
+            "method": method,
+            "path": path,
+            "query": query,
+            "headers": headers.iter().cloned().collect::<HashMap<String, String>>(),
+            "body": String::from_utf8_lossy(&body),
+        });
+        seen.echoes.lock().unwrap().push(Echo {
+            method,
+            path,
+            query,
+            headers,
+            body: body.to_vec(),
+        });
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(json.to_string())))
+            .unwrap();
+    }
     if let Some(coding) = path.strip_prefix("/coded/") {
         // The body in that content coding, only if the client said it decodes it.
         if !accept.split(',').any(|c| c.trim() == coding) {

@@ -72,14 +72,19 @@ pub enum Command {
 pub struct LoadArgs {
     /// Virtual users running at once, e.g. `--vus 50` (default 1; with --rate, the VUs
     /// set up in advance to take the iterations, default one per iteration per second).
-    #[arg(long)]
+    /// Locust's `-u`/`--users` work too.
+    #[arg(long, short = 'u', visible_alias = "users")]
     pub vus: Option<u32>,
+    /// Locust's spawn rate: ramp up to --vus at this many users a second, then hold them
+    /// for the rest of --duration, e.g. `-u 100 -r 10 -t 5m`.
+    #[arg(long = "spawn-rate", short = 'r', requires_all = ["vus", "duration"], conflicts_with_all = ["rate", "stages", "iterations", "iterations_per_vu"])]
+    pub spawn_rate: Option<f64>,
     /// Open model: start this many iterations per second, e.g. `--rate 200 --duration 30s`,
     /// whether or not the target keeps up (iterations with no free VU are dropped and counted).
     #[arg(long, conflicts_with_all = ["iterations", "stages", "iterations_per_vu"])]
     pub rate: Option<f64>,
-    /// How long the load lasts, e.g. `30s`, `1m30s`, `500ms`.
-    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["iterations", "stages", "iterations_per_vu"])]
+    /// How long the load lasts, e.g. `30s`, `1m30s`, `500ms` (Locust's `-t`/`--run-time`).
+    #[arg(long, short = 't', visible_alias = "run-time", value_parser = parse_duration, conflicts_with_all = ["iterations", "stages", "iterations_per_vu"])]
     pub duration: Option<Duration>,
     /// Total task runs shared by all VUs instead of a duration, e.g. `--iterations 1000`.
     #[arg(long, conflicts_with_all = ["stages", "iterations_per_vu"])]
@@ -112,8 +117,9 @@ pub struct RunArgs {
     /// Ignore any `stampede.toml` that is not named with --config.
     #[arg(long, conflicts_with = "config")]
     pub no_config: bool,
-    /// Base URL that relative request paths resolve against, e.g. `https://staging.example.com`.
-    #[arg(long)]
+    /// Base URL that relative request paths resolve against, e.g. `https://staging.example.com`
+    /// (Locust's `-H`/`--host`).
+    #[arg(long, short = 'H', visible_alias = "host")]
     pub target: Option<String>,
     #[command(flatten)]
     pub load: LoadArgs,

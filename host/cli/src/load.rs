@@ -28,6 +28,14 @@ pub struct LoadSpec {
 
 impl From<&crate::LoadArgs> for LoadSpec {
     fn from(a: &crate::LoadArgs) -> Self {
+        if let (Some(rate), Some(vus), Some(duration)) = (a.spawn_rate, a.vus, a.duration) {
+            return LoadSpec {
+                stages: Some(spawn_stages(vus, rate, duration)),
+                max_vus: a.max_vus,
+                graceful_stop: a.graceful_stop,
+                ..LoadSpec::default()
+            };
+        }
         LoadSpec {
             vus: a.vus,
             duration: a.duration,
@@ -41,6 +49,26 @@ impl From<&crate::LoadArgs> for LoadSpec {
             graceful_stop: a.graceful_stop,
         }
     }
+}
+
+/// Locust's `-u N -r R -t T`: ramp to N users at R a second, then hold them until T.
+fn spawn_stages(vus: u32, rate: f64, duration: Duration) -> Vec<Stage> {
+    let secs = if rate > 0.0 { vus as f64 / rate } else { 0.0 };
+    let ramp = Duration::from_secs_f64(secs.min(duration.as_secs_f64()));
+    let mut stages = Vec::new();
+    if !ramp.is_zero() {
+        stages.push(Stage {
+            duration: ramp,
+            target: vus,
+        });
+    }
+    if duration > ramp {
+        stages.push(Stage {
+            duration: duration - ramp,
+            target: vus,
+        });
+    }
+    stages
 }
 
 impl From<&LoadSection> for LoadSpec {
@@ -242,6 +270,45 @@ mod tests {
 
     fn secs(s: u64) -> Option<Duration> {
         Some(Duration::from_secs(s))
+    }
+
+    #[test]
+    fn locusts_users_spawn_rate_and_run_time_are_a_ramp_then_a_hold() {
+        use clap::Parser;
+        let cli = crate::Cli::try_parse_from([
+            "stampede",
+            "run",
+            "x.py",
+            "-H",
+            "http://127.0.0.1:1",
+            "-u",
+            "50",
+            "-r",
+            "10",
+            "-t",
+            "1m",
+        ])
+        .unwrap();
+        let crate::Command::Run(run) = cli.command else {
+            panic!("not a run")
+        };
+        assert_eq!(run.target.as_deref(), Some("http://127.0.0.1:1"));
+        let spec = LoadSpec::from(&run.load);
+        let stage = |s, target| Stage {
+            duration: Duration::from_secs(s),
+            target,
+        };
+        assert_eq!(spec.stages, Some(vec![stage(5, 50), stage(55, 50)]));
+        assert_eq!((spec.vus, spec.duration), (None, None));
+        // A rate too slow to reach the users within the run ramps for all of it.
+        assert_eq!(
+            spawn_stages(10, 1e-300, Duration::from_secs(3)),
+            vec![stage(3, 10)]
+        );
+        assert_eq!(
+            spawn_stages(10, 0.0, Duration::from_secs(3)),
+            vec![stage(3, 10)]
+        );
     }
 
     #[test]

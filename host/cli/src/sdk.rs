@@ -15,6 +15,8 @@ pub static JS_SDK_PACKAGE: &str = include_str!("../../../sdk/js/package.json");
 /// The exact npm packages the JS build was tested with.
 pub static JS_SDK_LOCK: &str = include_str!("../../../sdk/js/package-lock.json");
 pub static PY_SDK: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/python/stampede");
+/// Locust's scripting API on the Python SDK (`from locust import HttpUser`).
+pub static PY_LOCUST: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/python/locust");
 pub static PY_BUILD: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/python/stampede_build");
 /// The pinned PyPI packages of the guest builds (componentize-py for Python).
 pub static PY_REQUIREMENTS: &str = include_str!("../../../sdk/build/requirements.txt");

@@ -199,6 +199,7 @@ fn sdk_files(kind: Kind) -> (String, Vec<(PathBuf, &'static [u8])>) {
     match kind {
         Kind::Python => {
             add(&sdk::PY_SDK, "stampede");
+            add(&sdk::PY_LOCUST, "locust");
             add(&sdk::PY_BUILD, "stampede_build");
             files.push(("requirements.txt".into(), sdk::PY_REQUIREMENTS.as_bytes()));
         }

@@ -12,7 +12,7 @@ use http::{HeaderMap, StatusCode, header};
 use serde_json::json;
 
 use super::wire::{DemoStats, Refused, Resp, error, json_body, json_resp};
-use super::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_EMAIL, DEMO_PASSWORD};
+use super::{known_account, known_client};
 
 struct Session {
     email: String,
@@ -69,7 +69,7 @@ impl Auth {
         };
         let email = v["email"].as_str().unwrap_or_default();
         let password = v["password"].as_str().unwrap_or_default();
-        if email != DEMO_EMAIL || password != DEMO_PASSWORD {
+        if !known_account(email, password) {
             DemoStats::add(&stats.failed_logins);
             return error(StatusCode::UNAUTHORIZED, "wrong email or password");
         }
@@ -134,7 +134,7 @@ impl Auth {
         let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
         let (id, secret) = basic_client(headers)
             .unwrap_or_else(|| (field("client_id").into(), field("client_secret").into()));
-        if id != DEMO_CLIENT_ID || secret != DEMO_CLIENT_SECRET {
+        if !known_client(&id, &secret) {
             return reject(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
@@ -143,7 +143,7 @@ impl Auth {
         }
         let email = match field("grant_type") {
             "password" => {
-                if field("username") != DEMO_EMAIL || field("password") != DEMO_PASSWORD {
+                if !known_account(field("username"), field("password")) {
                     return reject(
                         StatusCode::BAD_REQUEST,
                         "invalid_grant",
@@ -151,7 +151,7 @@ impl Auth {
                     );
                 }
                 DemoStats::add(&stats.oauth_grants);
-                DEMO_EMAIL.to_string()
+                field("username").to_string()
             }
             "refresh_token" => {
                 let Some(old) = self

@@ -8,6 +8,10 @@ use super::wire::{Resp, error, json_resp, query};
 const PRODUCTS: u32 = 300;
 const FIRST_SKU: u32 = 104_400;
 const CATEGORIES: [&str; 5] = ["electronics", "books", "home", "toys", "garden"];
+/// Products of the product brief's scripts, beside the generated ones, so they run
+/// against the demo unchanged: (SKU, category).
+const BRIEF_PRODUCTS: [(&str, &str); 2] =
+    [("SKU-209871", "accessories"), ("SKU-330145", "home-office")];
 
 #[derive(Debug, Clone)]
 pub struct Product {
@@ -24,6 +28,13 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn generate() -> Self {
+        let brief = BRIEF_PRODUCTS.iter().map(|(sku, category)| Product {
+            sku: sku.to_string(),
+            name: format!("Brief product {sku}"),
+            category,
+            price_cents: 4_999,
+            stock: 100,
+        });
         let products = (0..PRODUCTS)
             .map(|i| Product {
                 sku: format!("SKU-{}", FIRST_SKU + i),
@@ -33,13 +44,19 @@ impl Catalog {
                 // Never zero, so any product can be ordered.
                 stock: 1 + (i * 37) % 120,
             })
+            .chain(brief)
             .collect();
         Catalog { products }
     }
 
     pub fn get(&self, sku: &str) -> Option<&Product> {
         let n: u32 = sku.strip_prefix("SKU-")?.parse().ok()?;
-        self.products.get(n.checked_sub(FIRST_SKU)? as usize)
+        match n.checked_sub(FIRST_SKU).filter(|i| *i < PRODUCTS) {
+            Some(i) => self.products.get(i as usize),
+            None => self.products[PRODUCTS as usize..]
+                .iter()
+                .find(|p| p.sku == sku),
+        }
     }
 
     pub fn view(&self, sku: &str) -> Resp {
@@ -64,6 +81,7 @@ impl Catalog {
         let category = q.get("category").filter(|c| !c.is_empty());
         if let Some(c) = category
             && !CATEGORIES.contains(&c.as_str())
+            && !BRIEF_PRODUCTS.iter().any(|(_, bc)| bc == c)
         {
             return error(StatusCode::BAD_REQUEST, "unknown category");
         }
@@ -78,6 +96,7 @@ impl Catalog {
                 items.sort_by_key(|p| std::cmp::Reverse(p.price_cents))
             }
             Some("name") => items.sort_by(|a, b| a.name.cmp(&b.name)),
+            Some("popularity") => items.sort_by_key(|p| std::cmp::Reverse(p.stock)),
             None | Some("") | Some("relevance") => {}
             Some(_) => return error(StatusCode::BAD_REQUEST, "unknown sort"),
         }

@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use super::wire::{DemoStats, Resp, error, json_resp, query};
 
-const IMPORT_TYPES: [&str; 2] = ["full", "incremental"];
+/// `customer_sync` is the product brief's import type.
+const IMPORT_TYPES: [&str; 3] = ["full", "incremental", "customer_sync"];
+
 const STATUSES: [&str; 3] = ["queued", "processing", "completed"];
 /// A job waits this long before it starts on its rows.
 const QUEUE_TIME: Duration = Duration::from_millis(50);
@@ -142,7 +144,7 @@ impl Imports {
         if !IMPORT_TYPES.contains(&import_type.as_str()) {
             return reject(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "importType must be full or incremental",
+                "importType must be full, incremental or customer_sync",
             );
         }
         let (rows_total, rows_valid) = match count_rows(&csv_data) {

@@ -35,6 +35,27 @@ pub const DEMO_CLIENT_ID: &str = "demo-client";
 pub const DEMO_CLIENT_SECRET: &str = "demo-secret";
 pub const DEMO_API_KEY: &str = "demo-api-key";
 
+/// Accounts the shop also accepts: the product brief's Locust scripts' defaults, so they
+/// run against the demo unchanged, with no `--env`.
+pub const BRIEF_ACCOUNTS: [(&str, &str); 3] = [
+    ("perf-test-user@example.com", "SuperSecure123!"),
+    ("checkout-user@example.com", "CheckoutPass123!"),
+    ("api-user@example.com", "ApiPass123!"),
+];
+pub const BRIEF_CLIENT: (&str, &str) = ("staging-web-client", "staging-client-secret");
+pub const BRIEF_API_KEY: &str = "staging-api-key";
+
+/// Whether `email`/`password` is one of the demo's accounts.
+pub fn known_account(email: &str, password: &str) -> bool {
+    (email == DEMO_EMAIL && password == DEMO_PASSWORD)
+        || BRIEF_ACCOUNTS.contains(&(email, password))
+}
+
+/// Whether `id`/`secret` is one of the demo's OAuth clients.
+pub fn known_client(id: &str, secret: &str) -> bool {
+    (id == DEMO_CLIENT_ID && secret == DEMO_CLIENT_SECRET) || (id, secret) == BRIEF_CLIENT
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct DemoTargetArgs {
     /// Address to listen on, e.g. `127.0.0.1:8080`.
@@ -175,7 +196,7 @@ pub async fn run_target(args: DemoTargetArgs) -> Result<()> {
     let server = serve(args.listen, knobs).await?;
     eprintln!(
         "stampede demo target on http://{} (user {DEMO_EMAIL} / {DEMO_PASSWORD}; OAuth client \
-         {DEMO_CLIENT_ID} / {DEMO_CLIENT_SECRET}; X-API-Key {DEMO_API_KEY}); Ctrl-C stops",
+         {DEMO_CLIENT_ID} / {DEMO_CLIENT_SECRET}; X-API-Key {DEMO_API_KEY}; and the product brief's Locust defaults); Ctrl-C stops",
         server.addr
     );
     let _ = tokio::signal::ctrl_c().await;

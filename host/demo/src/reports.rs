@@ -34,8 +34,8 @@ pub fn dashboard(stats: &DemoStats, shop_orders: &Orders, _user: &str, uri: &htt
     )
 }
 
-/// `GET /api/v2/reports/usage?teamId=&period=`: period is `day`, `week`, `month` or a
-/// month such as `2026-11`.
+/// `GET /api/v2/reports/usage?teamId=&period=`: period is `day`, `week`, `month` (or
+/// the product brief's `current_month`) or a month such as `2026-11`.
 pub fn usage(stats: &DemoStats, _user: &str, uri: &http::Uri) -> Resp {
     let q = query(uri);
     let Some(team) = q.get("teamId").filter(|t| !t.is_empty()) else {
@@ -48,7 +48,7 @@ pub fn usage(stats: &DemoStats, _user: &str, uri: &http::Uri) -> Resp {
             && p[..4].parse::<u16>().is_ok()
             && p[5..].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
     };
-    if !["day", "week", "month"].contains(&period) && !month(period) {
+    if !["day", "week", "month", "current_month"].contains(&period) && !month(period) {
         return error(
             StatusCode::BAD_REQUEST,
             "period must be day, week, month or YYYY-MM",

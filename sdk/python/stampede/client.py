@@ -58,6 +58,7 @@ class Response:
         self._body = raw.body
         self._catch = catch
         self._failure = None
+        self._passed = False
 
     @property
     def ok(self) -> bool:
@@ -90,20 +91,30 @@ class Response:
             raise Failure(f"expected status {status}, got {self.status_code}")
         return self
 
-    # Locust's catch_response: `with client.get(..., catch_response=True) as r:`; a
-    # failure() fails the task with its message when the block ends.
+    # Locust's catch_response: `with client.get(..., catch_response=True) as r:`. The
+    # block judges the request: failure(msg) fails it (even a 200), success() passes it
+    # (even a 404); unmarked, its status decides. The host records it when the block ends.
     def failure(self, message: str):
         self._failure = str(message)
+        self._passed = False
 
     def success(self):
         self._failure = None
+        self._passed = True
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None and self._failure is not None:
-            raise Failure(self._failure)
+        if self._catch:
+            self._catch = False
+            if self._failure is not None:
+                _http.settle(False, self._failure)
+            elif self._passed:
+                _http.settle(True, None)
+            else:
+                ok = self.status_code < 400
+                _http.settle(ok, None if ok else f"status {self.status_code}")
         return False
 
 
@@ -179,8 +190,11 @@ class Client:
             read=flags,
         )
         try:
-            raw = _http.send(req)
+            raw = (_http.send_deferred if catch_response else _http.send)(req)
         except Err as e:
+            if catch_response:
+                # Nothing came back to judge: recorded as the failure it is.
+                _http.settle(False, None)
             raise HttpError(_error_kind(e.value), getattr(e.value, "value", "") or "")
         return Response(raw, url, catch_response)
 

@@ -2,6 +2,7 @@
 WebAssembly component with componentize-py, against the stampede:scenario WIT world."""
 
 import argparse
+import ast
 import os
 import re
 import shutil
@@ -58,6 +59,17 @@ def _where(report: str, entry: Path) -> str:
     return f"{entry.name}: "
 
 
+def _uses_locust(entry: Path) -> bool:
+    """Whether the scenario is a locustfile (imports ``locust``)."""
+    tree = ast.parse(entry.read_bytes(), str(entry))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "locust" for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "locust" and not node.level:
+            return True
+    return False
+
+
 def build(entry: Path, out: Path, wit=None) -> None:
     entry = entry.resolve()
     if not entry.is_file() or entry.suffix != ".py":
@@ -74,17 +86,27 @@ def build(entry: Path, out: Path, wit=None) -> None:
             # A file such as file-upload.py is imported under a name Python accepts.
             module = "stampede_scenario_main"
             shutil.copyfile(entry, Path(work, module + ".py"))
-        # The entry module componentize-py exports: the scenario's HttpUser as `User`.
-        Path(work, "stampede_app.py").write_text(
-            f"import {module} as _scenario\n"
-            "from stampede._export import export as _export\n\n"
-            "User = _export(_scenario)\n"
-        )
+        # The entry module componentize-py exports: the scenario's user as `User`, and
+        # for a locustfile the once-per-run events as `Run`.
+        locust = _uses_locust(entry)
+        if locust:
+            entry_source = (
+                f"import {module} as _scenario\n"
+                "from locust._runner import export as _export\n\n"
+                "User, Run = _export(_scenario)\n"
+            )
+        else:
+            entry_source = (
+                f"import {module} as _scenario\n"
+                "from stampede._export import export as _export\n\n"
+                "User = _export(_scenario)\n"
+            )
+        Path(work, "stampede_app.py").write_text(entry_source)
         out.parent.mkdir(parents=True, exist_ok=True)
         cmd = [
             _componentize_py(),
             "-d", str(_wit_dir(wit)),
-            "-w", "scenario",
+            "-w", "scenario-with-setup" if locust else "scenario",
             "componentize", "stampede_app",
             "-p", work,
             "-p", str(entry.parent),

@@ -17,7 +17,11 @@ calls = []
 replies = []
 
 
-def fake_send(req):
+settled = []
+
+
+def fake_send(req, deferred=False):
+    req.deferred = deferred
     calls.append(req)
     r = replies.pop(0) if replies else {"status": 200}
     if "error" in r:
@@ -32,19 +36,28 @@ def fake_send(req):
                              timings=t)
 
 
-http.send = fake_send
-checks.check = lambda name, ok: calls.append(("check", name, ok))
-timing.sleep_ms = lambda ms: calls.append(("sleep", ms))
-timing.now_us = lambda: 1_500_000
+def install():
+    """The host functions as recorders (in each test: other test modules install theirs)."""
+    http.send = fake_send
+    http.send_deferred = lambda req: fake_send(req, True)
+    http.settle = lambda ok, message: settled.append((ok, message)) or True
+    http.follow_redirects = lambda follow: calls.append(("follow", follow))
+    checks.check = lambda name, ok: calls.append(("check", name, ok))
+    timing.sleep_ms = lambda ms: calls.append(("sleep", ms))
+    timing.now_us = lambda: 1_500_000
+    vu.env = ENV.get
+
+
 ENV = {"K": "v"}
-vu.env = ENV.get
 client = stampede.Client()
 
 
 class Requests(unittest.TestCase):
     def setUp(self):
+        install()
         calls.clear()
         replies.clear()
+        settled.clear()
 
     def test_one_host_call_with_the_wit_fields(self):
         r = client.get("/api/v1/products", params={"page": 2, "q": "a b&c"}, name="list",
@@ -101,15 +114,22 @@ class Requests(unittest.TestCase):
             client.get("/slow")
         self.assertEqual(str(e.exception), "timeout")
 
-    def test_catch_response_fails_with_the_message(self):
-        replies.append({"status": 404})
-        with self.assertRaisesRegex(Failure, "^not there$"):
-            with client.get("/x", catch_response=True) as r:
-                r.failure("not there")
+    def test_catch_response_judges_the_request_not_the_task(self):
+        # failure() on a 200 fails that request; success() on a 404 passes it; unmarked,
+        # the status decides. The task goes on either way.
+        replies.append({"status": 200})
+        with client.get("/x", catch_response=True) as r:
+            r.failure("not there")
         replies.append({"status": 404})
         with client.get("/x", catch_response=True) as r:
             r.failure("no")
             r.success()
+        replies.append({"status": 503})
+        with client.get("/x", catch_response=True):
+            pass
+        sent = [c for c in calls if not isinstance(c, tuple)]
+        self.assertEqual([c.deferred for c in sent], [True, True, True])
+        self.assertEqual(settled, [(False, "not there"), (True, None), (False, "status 503")])
         replies.append({"status": 500})
         with self.assertRaisesRegex(Failure, "expected status 200, got 500"):
             client.get("/x").expect_status(200)

@@ -32,6 +32,7 @@ pub(crate) fn merge_cost() {
                 let us = rng.u64(1_000..=(50_000 * (e as u64 + 1)));
                 all.record(us);
                 agg.add(&Event::Request(RequestSample {
+                    verdict: Default::default(),
                     name: *id,
                     status: 200,
                     error: None,

@@ -82,6 +82,7 @@ pub(crate) async fn client_loop(addr: &str, secs: u64) -> u64 {
                     timeout: None,
                     read_body: false,
                     read_headers: false,
+                    follow_redirects: true,
                 };
                 if c.send(req).await.0.is_ok() {
                     count.fetch_add(1, Ordering::Relaxed);

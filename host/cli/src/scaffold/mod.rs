@@ -9,7 +9,8 @@ use clap::{Args, ValueEnum};
 use include_dir::{Dir, include_dir};
 
 use crate::sdk::{
-    GO_SDK, JS_SDK_BIN, JS_SDK_PACKAGE, JS_SDK_SRC, PY_BUILD, PY_SDK, RUST_SDK, WIT, walk,
+    GO_SDK, JS_SDK_BIN, JS_SDK_PACKAGE, JS_SDK_SRC, PY_BUILD, PY_LOCUST, PY_SDK, RUST_SDK, WIT,
+    walk,
 };
 
 static TEMPLATES: Dir = include_dir!("$CARGO_MANIFEST_DIR/src/scaffold/templates");
@@ -165,6 +166,7 @@ fn files(lang: Lang, name: &str) -> Vec<(PathBuf, Vec<u8>)> {
         }
         Lang::Python => {
             add_dir(&PY_SDK, &vendor.join("sdk/python/stampede"));
+            add_dir(&PY_LOCUST, &vendor.join("sdk/python/locust"));
             add_dir(&PY_BUILD, &vendor.join("sdk/python/stampede_build"));
         }
         Lang::Go => {

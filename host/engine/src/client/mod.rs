@@ -133,6 +133,7 @@ impl VuClient {
             mut body,
             read_body,
             read_headers,
+            follow_redirects,
             ..
         } = req;
         let mut redirects = 0;
@@ -235,7 +236,7 @@ impl VuClient {
                     }
                 }
             }
-            let location = if is_redirect(status) {
+            let location = if follow_redirects && is_redirect(status) {
                 parts
                     .headers
                     .get(header::LOCATION)
@@ -419,6 +420,7 @@ mod tests {
             timeout: None,
             read_body: false,
             read_headers: false,
+            follow_redirects: true,
         };
         let size = std::mem::size_of_val(&c.send(req));
         assert!(size < 4096, "send future is {size} bytes");

@@ -51,6 +51,9 @@ pub struct Request {
     pub timeout: Option<Duration>,
     pub read_body: bool,
     pub read_headers: bool,
+    /// Redirects are followed unless the scenario asked not to (a 3xx is then the
+    /// response).
+    pub follow_redirects: bool,
 }
 
 #[derive(Debug, Default)]

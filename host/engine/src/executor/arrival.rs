@@ -263,6 +263,15 @@ pub async fn vu_loop(
                 }
                 continue;
             }
+            if v.stopped() {
+                // Ended in its own setup (StopUser): a fresh user takes the iteration.
+                user::stop(v, lifecycle).await;
+                // Not at once: a scenario whose every user stops would spin.
+                if user::sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+                    break;
+                }
+                continue;
+            }
             task_ids = ids;
             vu = Some(v);
         }
@@ -300,6 +309,11 @@ pub async fn vu_loop(
         });
         if matches!(result, Err(CallError::Trap(_))) {
             vu = None;
+        } else if v.stopped() {
+            // The scenario ended this user: a fresh one takes the next iteration.
+            if let Some(v) = vu.take() {
+                user::stop(v, lifecycle).await;
+            }
         }
     }
     if let Some(v) = vu {

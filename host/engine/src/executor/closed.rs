@@ -207,9 +207,14 @@ pub async fn vu_loop(
         } else {
             v.ctx().recorder.flush_if_stale_at(end);
         }
+        // The scenario ended this user (Locust's StopUser): it takes no more iterations.
+        let user_stopped = !trapped && v.stopped();
         if trapped {
             // The instance's state is unknown after a trap: start a new user.
             vu = None;
+        }
+        if user_stopped {
+            break;
         }
         if task == lifecycle.on_start && result.is_ok() {
             // Setup does not consume the iteration it claimed.

@@ -27,6 +27,8 @@ pub struct VuShared {
     pub rt: Arc<ScenarioRuntime>,
     pub make_ctx: Arc<MakeCtx>,
     pub lifecycle: LifecycleNames,
+    /// What the scenario's once-per-run `setup` returned; every VU reads it.
+    pub setup_data: Arc<std::sync::OnceLock<Option<Arc<str>>>>,
     /// The live VU gauge: instantiated VUs looping (closed model) or running an
     /// iteration (open).
     pub active: Arc<Gauge>,

@@ -358,6 +358,7 @@ mod tests {
         let mut agg = Aggregator::new(names);
         for (duration_us, status) in samples {
             agg.add(&Event::Request(RequestSample {
+                verdict: Default::default(),
                 name: a,
                 status,
                 error: None,

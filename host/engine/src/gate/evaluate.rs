@@ -332,6 +332,7 @@ mod tests {
         let mut agg = Aggregator::new(names);
         let req = |name, ms: u64, status| {
             Event::Request(RequestSample {
+                verdict: Default::default(),
                 name,
                 status,
                 error: None,

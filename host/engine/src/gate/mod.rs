@@ -31,6 +31,7 @@ pub(crate) mod tests {
         let events: Vec<Event> = (0..ok + bad)
             .map(|i| {
                 Event::Request(RequestSample {
+                    verdict: Default::default(),
                     name: n,
                     status: if i < ok { 200 } else { 500 },
                     error: None,

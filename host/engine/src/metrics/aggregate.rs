@@ -217,6 +217,10 @@ impl Aggregator {
                 self.series.iteration(*at_ms);
             }
             Event::LifecycleError { message } => self.count_error(message),
+            Event::RequestFailure { name, message } => {
+                let msg = format!("{}: {message}", self.names.get(*name));
+                self.count_error(&msg);
+            }
             Event::Custom { name, value } => {
                 let c = self.custom.entry(*name).or_insert_with(|| Custom {
                     value: *value,
@@ -404,6 +408,7 @@ mod tests {
 
     fn req(name: NameId, status: u16, error: Option<ErrorKind>, us: u64, at_ms: u32) -> Event {
         Event::Request(RequestSample {
+            verdict: Default::default(),
             name,
             status,
             error,

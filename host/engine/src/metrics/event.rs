@@ -21,12 +21,31 @@ pub struct RequestSample {
     pub tls_us: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    pub verdict: Verdict,
+}
+
+/// Who decides whether a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verdict {
+    /// Its status: 4xx and 5xx fail.
+    #[default]
+    ByStatus,
+    /// The scenario passed it (Locust's `response.success()`), whatever its status.
+    Passed,
+    /// The scenario failed it (`response.failure(msg)`), whatever its status.
+    Failed,
 }
 
 impl RequestSample {
-    /// k6's `http_req_failed`: transport errors and statuses >= 400.
+    /// k6's `http_req_failed`: transport errors and statuses >= 400, unless the scenario
+    /// judged the response itself. A request that got no response fails either way.
     pub fn failed(&self) -> bool {
-        self.error.is_some() || self.status >= 400
+        self.error.is_some()
+            || match self.verdict {
+                Verdict::ByStatus => self.status >= 400,
+                Verdict::Passed => false,
+                Verdict::Failed => true,
+            }
     }
 }
 
@@ -56,6 +75,11 @@ pub enum Event {
     },
     /// Per-user setup or teardown failed, or the instance trapped outside a task.
     LifecycleError {
+        message: Box<str>,
+    },
+    /// Why the scenario failed request `name` (Locust's `response.failure(msg)`).
+    RequestFailure {
+        name: NameId,
         message: Box<str>,
     },
     Custom {

@@ -361,6 +361,7 @@ mod tests {
         let mut agg = Aggregator::new(names);
         for ms in 1..=n {
             agg.add(&Event::Request(RequestSample {
+                verdict: Default::default(),
                 name: a,
                 status: 200,
                 error: None,

@@ -4,6 +4,7 @@
 mod many;
 pub mod memory;
 mod monitor;
+mod once;
 mod prepare;
 mod signals;
 mod supervise;
@@ -203,6 +204,7 @@ pub async fn run(
         end,
         interrupted,
         aborted,
+        errors: once_errors,
     } = supervise::supervise(&cfg, shared, &monitor, run_start, stop, &mut progress).await;
     let duration = run_start.elapsed();
     let agg = monitor.finish().await?;
@@ -242,7 +244,10 @@ pub async fn run(
         peak_rss_kib: peak_rss_kib(),
         // The VUs that ran, not those asked for.
         vus_max: active.started(),
-        run_errors: setup_errors(&failures, cfg.plan.vus),
+        run_errors: once_errors
+            .into_iter()
+            .chain(setup_errors(&failures, cfg.plan.vus))
+            .collect(),
         ..meta
     }))
 }

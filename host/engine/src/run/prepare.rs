@@ -185,6 +185,7 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
     }));
     let env: Arc<HashMap<String, String>> = Arc::new(cfg.env.iter().cloned().collect());
     let target = cfg.target.clone().map(Arc::new);
+    let setup_data = Arc::new(std::sync::OnceLock::new());
     let make_ctx: Arc<MakeCtx> = {
         let (names, tx, logs, scenario_name, backlog) = (
             names.clone(),
@@ -194,8 +195,9 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
             backlog.clone(),
         );
         let offset = cfg.vu_id_offset;
+        let setup_data = setup_data.clone();
         Arc::new(move |id| {
-            VuCtx::new(
+            let mut ctx = VuCtx::new(
                 id + offset,
                 scenario_name.clone(),
                 env.clone(),
@@ -206,7 +208,9 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
                 LocalNames::new(names.clone()),
                 run_start,
                 logs.clone(),
-            )
+            );
+            ctx.setup_data = setup_data.clone();
+            ctx
         })
     };
     drop(tx);
@@ -215,6 +219,7 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
         rt,
         make_ctx,
         lifecycle,
+        setup_data,
         active: Arc::new(Gauge::default()),
         failures: Arc::new(SetupFailures::default()),
     });

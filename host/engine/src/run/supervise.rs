@@ -15,6 +15,8 @@ pub(super) struct Supervised {
     pub end: LoadEnd,
     pub interrupted: Option<String>,
     pub aborted: Option<String>,
+    /// What the once-per-run setup or teardown could not do.
+    pub errors: Vec<String>,
 }
 
 /// Waits for the start time, runs the load, then stops the VUs. `shared` is dropped
@@ -59,8 +61,26 @@ pub(super) async fn supervise(
     }
     let mut vus = tokio::task::JoinSet::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    // Interrupted before its start: no VU is set up, no load runs.
-    let stopped_early = interrupted.is_some() || aborted.is_some();
+    let mut errors = Vec::new();
+    // The scenario's once-per-run setup, before any VU. Its failure means no load.
+    let once_limit = shared.rt.limits.task_timeout;
+    let mut teardown = None;
+    if interrupted.is_none() && aborted.is_none() && shared.rt.has_setup() {
+        progress(Progress::Note("running the scenario's setup".into()));
+        tokio::select! {
+            r = super::once::setup(&shared, once_limit) => match r {
+                Ok(t) => teardown = t,
+                Err(why) => {
+                    progress(Progress::Aborted(why.clone()));
+                    errors.push(why);
+                }
+            },
+            _ = &mut interrupt => interrupted = Some("interrupted (Ctrl-C) during setup".to_string()),
+            why = &mut abort_signal => aborted = Some(why),
+        }
+    }
+    // Interrupted before its start, or its setup failed: no VU is set up, no load runs.
+    let stopped_early = interrupted.is_some() || aborted.is_some() || !errors.is_empty();
     let requirements = cfg.plan.requirements();
     let load_start = std::sync::OnceLock::new();
     // Phase 1: the executor runs the load, with a look at the figures once a second.
@@ -141,6 +161,7 @@ pub(super) async fn supervise(
     let _ = stop_tx.send(true);
     // Phase 2: running iterations finish within the graceful stop (VUs waiting
     // between tasks stop at once), unless a hard stop comes first.
+    let mut hard_cut = false;
     if !end.finished {
         if interrupted.is_some() {
             progress(Progress::Note(
@@ -152,17 +173,34 @@ pub(super) async fn supervise(
         tokio::select! {
             _ = drain => {}
             _ = tokio::time::sleep(cfg.plan.graceful_stop) => {}
-            cut = &mut hard_stop => if cut == Cut::ByUser {
-                interrupted = Some("interrupted (Ctrl-C twice: running iterations cut off)".into());
+            cut = &mut hard_stop => {
+                hard_cut = true;
+                if cut == Cut::ByUser {
+                    interrupted = Some("interrupted (Ctrl-C twice: running iterations cut off)".into());
+                }
             }
         }
         // Whatever is still running is cut off; dropping a VU flushes what it recorded.
         vus.abort_all();
         while vus.join_next().await.is_some() {}
     }
+    // Teardown once the last VU stopped, as k6 does even after a Ctrl-C; not after a
+    // hard stop, which asked for everything to end now.
+    if let Some(t) = teardown {
+        if hard_cut {
+            errors.push("teardown() did not run: the run was stopped hard".into());
+        } else {
+            progress(Progress::Note("running the scenario's teardown".into()));
+            tokio::select! {
+                why = t.run(once_limit) => errors.extend(why),
+                _ = &mut hard_stop => errors.push("teardown() cut off by a hard stop".into()),
+            }
+        }
+    }
     Supervised {
         end,
         interrupted,
         aborted,
+        errors,
     }
 }

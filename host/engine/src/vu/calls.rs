@@ -1,4 +1,5 @@
-//! The two imports every iteration makes, `http.send` and `checks.check`, linked by hand:
+//! The imports every iteration makes, `http.send` (and its deferred twin, with `settle`)
+//! and `checks.check`, linked by hand:
 //! their strings are read in place from the guest's memory into one reused buffer, where
 //! the generated bindings would lift each into a fresh `String` per call.
 
@@ -33,25 +34,53 @@ struct RequestArg {
 
 pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
     let mut i = linker.instance(&format!("stampede:scenario/http@{WIT_VERSION}"))?;
-    i.func_wrap_async(
-        "send",
-        |mut store: StoreContextMut<'_, VuState>, (req,): (RequestArg,)| {
-            // Read and posted before the future is built, which then holds only what the
-            // response needs: wasmtime copies it into a box and polls it on the fiber.
-            let now = std::time::Instant::now();
-            let posted = prepare(&mut store, &req, now).map(|(p, request)| {
-                let failed = request.and_then(|r| store.data().vu.exchange.post(r, now));
-                (p, failed.err())
-            });
-            Box::new(async move {
-                let (p, failed) = posted?;
-                let vu = &mut store.data_mut().vu;
-                let (result, measured) = match failed {
-                    None => vu.exchange.outcome().await,
-                    Some(e) => (Err(e), Measured::default()),
-                };
-                Ok((vu.finish(&p, result, measured),))
-            })
+    for (name, deferred) in [("send", false), ("send-deferred", true)] {
+        i.func_wrap_async(
+            name,
+            move |mut store: StoreContextMut<'_, VuState>, (req,): (RequestArg,)| {
+                // Read and posted before the future is built, which then holds only what
+                // the response needs: wasmtime copies it into a box and polls it on the
+                // fiber.
+                let now = std::time::Instant::now();
+                let posted = prepare(&mut store, &req, now).map(|(p, request)| {
+                    let failed = request.and_then(|r| store.data().vu.exchange.post(r, now));
+                    (p, failed.err())
+                });
+                Box::new(async move {
+                    let (p, failed) = posted?;
+                    let vu = &mut store.data_mut().vu;
+                    let (result, measured) = match failed {
+                        None => vu.exchange.outcome().await,
+                        Some(e) => (Err(e), Measured::default()),
+                    };
+                    Ok((vu.finish(&p, result, measured, deferred),))
+                })
+            },
+        )?;
+    }
+    i.func_wrap(
+        "follow-redirects",
+        |mut store: StoreContextMut<'_, VuState>, (follow,): (bool,)| {
+            store.data_mut().vu.follow_redirects(follow);
+            Ok(())
+        },
+    )?;
+    i.func_wrap(
+        "settle",
+        |mut store: StoreContextMut<'_, VuState>, (ok, message): (bool, Option<WasmStr>)| {
+            let mut text = std::mem::take(&mut store.data_mut().vu.text);
+            text.clear();
+            if let Some(m) = &message {
+                let m = m.to_str(&store)?;
+                text.push_str(&crate::metrics::names::clip(
+                    &m,
+                    crate::metrics::names::MAX_MESSAGE_BYTES,
+                ));
+            }
+            let vu = &mut store.data_mut().vu;
+            let settled = vu.settle(ok, message.is_some().then_some(text.as_str()));
+            vu.text = text;
+            Ok((settled,))
         },
     )?;
     let mut i = linker.instance(&format!("stampede:scenario/checks@{WIT_VERSION}"))?;

@@ -16,7 +16,7 @@ use super::exchange::Exchange;
 use super::output::{GuestOutput, LogLimiter};
 use crate::bindings::{http, log, metrics, timing, vu};
 use crate::client::{ClientConfig, ClientError, Measured, Request, Resolver, Response, VuClient};
-use crate::metrics::event::{CustomValue, RequestSample};
+use crate::metrics::event::{CustomValue, RequestSample, Verdict};
 use crate::metrics::names::LocalNames;
 use crate::metrics::{ErrorKind, Event, Recorder};
 
@@ -48,10 +48,22 @@ pub struct VuCtx {
     /// The last URLs the scenario sent, as written and as resolved.
     urls: Vec<(Box<str>, Arc<Url>)>,
     urls_next: usize,
+    /// Deferred requests (`http.send-deferred`) not settled yet, latest last.
+    pending: Vec<RequestSample>,
+    /// The scenario asked not to follow redirects (`http.follow-redirects`).
+    no_redirects: bool,
+    /// What the scenario scheduled next (`vu.schedule`), taken by the executor.
+    pub next: Option<vu::Next>,
+    /// What the run's `setup` returned, once it has run.
+    pub setup_data: Arc<std::sync::OnceLock<Option<Arc<str>>>>,
 }
 
 /// URLs a VU keeps resolved.
 const URL_CACHE: usize = 8;
+
+/// Deferred requests a VU may leave unsettled; past it the oldest is recorded by its
+/// status (a guest that never settles cannot grow the host's memory).
+const MAX_PENDING: usize = 64;
 
 /// The store's data: WASI (no files, no sockets, no env) beside our own context.
 pub struct VuState {
@@ -71,13 +83,18 @@ impl VuState {
                 keep,
             )
         };
-        let wasi = WasiCtx::builder()
-            // No preopens, no env, no args, no sockets; output goes to the run's log.
-            .allow_tcp(false)
+        let mut wasi = WasiCtx::builder();
+        // No preopens, no args, no sockets; output goes to the run's log. The
+        // environment is the run's `--env` values, never the host's, so scenarios read
+        // them as they would anywhere (`os.getenv`, `process.env`, `std::env::var`).
+        wasi.allow_tcp(false)
             .allow_udp(false)
             .stdout(output("stdout", None))
-            .stderr(output("stderr", Some(vu.guest_stderr.clone())))
-            .build();
+            .stderr(output("stderr", Some(vu.guest_stderr.clone())));
+        for (k, v) in vu.env.iter() {
+            wasi.env(k, v);
+        }
+        let wasi = wasi.build();
         VuState {
             wasi,
             table: ResourceTable::new(),
@@ -139,6 +156,10 @@ impl VuCtx {
             text: String::new(),
             urls: Vec::new(),
             urls_next: 0,
+            pending: Vec::new(),
+            no_redirects: false,
+            next: None,
+            setup_data: Arc::default(),
         }
     }
 
@@ -329,6 +350,7 @@ impl VuCtx {
                 timeout: req.timeout_ms.map(|ms| Duration::from_millis(ms as u64)),
                 read_body,
                 read_headers,
+                follow_redirects: !self.no_redirects,
             });
         (
             Prepared {
@@ -349,9 +371,10 @@ impl VuCtx {
         p: &Prepared,
         result: Result<Response, ClientError>,
         measured: Measured,
+        deferred: bool,
     ) -> Result<http::HttpResponse, http::HttpError> {
         let t = measured.timings;
-        self.recorder.record(Event::Request(RequestSample {
+        let sample = RequestSample {
             name: p.name,
             status: result.as_ref().map(|r| r.status).unwrap_or(0),
             error: result.as_ref().err().map(|e| e.kind),
@@ -362,7 +385,17 @@ impl VuCtx {
             tls_us: t.tls_us,
             bytes_sent: measured.bytes_sent,
             bytes_received: measured.bytes_received,
-        }));
+            verdict: Verdict::ByStatus,
+        };
+        if deferred {
+            if self.pending.len() == MAX_PENDING {
+                let oldest = self.pending.remove(0);
+                self.recorder.record(Event::Request(oldest));
+            }
+            self.pending.push(sample);
+        } else {
+            self.recorder.record(Event::Request(sample));
+        }
         match result {
             Ok(r) => Ok(http::HttpResponse {
                 status: r.status,
@@ -385,6 +418,41 @@ impl VuCtx {
 }
 
 impl VuCtx {
+    /// The `http.settle` import: judges the latest deferred request.
+    pub(super) fn settle(&mut self, ok: bool, message: Option<&str>) -> bool {
+        let Some(mut sample) = self.pending.pop() else {
+            return false;
+        };
+        sample.verdict = if ok { Verdict::Passed } else { Verdict::Failed };
+        self.recorder.record(Event::Request(sample));
+        if !ok {
+            let message = crate::metrics::names::clip(
+                message.unwrap_or("failed by the scenario"),
+                crate::metrics::names::MAX_MESSAGE_BYTES,
+            );
+            self.recorder.record(Event::RequestFailure {
+                name: sample.name,
+                message: message.into(),
+            });
+        }
+        true
+    }
+
+    /// The `http.follow-redirects` import.
+    pub(super) fn follow_redirects(&mut self, follow: bool) {
+        self.no_redirects = !follow;
+    }
+
+    /// At the end of a lifecycle call: records the deferred requests it left unsettled,
+    /// by their status.
+    pub(super) fn settle_pending(&mut self) {
+        // Per call, like the requests it governs.
+        self.no_redirects = false;
+        for sample in self.pending.drain(..) {
+            self.recorder.record(Event::Request(sample));
+        }
+    }
+
     /// The `checks.check` import.
     pub(super) fn check(&mut self, name: &str, ok: bool) {
         let name = self.names.intern(name);
@@ -468,6 +536,18 @@ impl vu::Host for VuCtx {
 
     fn scenario(&mut self) -> String {
         self.scenario.to_string()
+    }
+
+    fn schedule(&mut self, next: vu::Next) {
+        self.next = Some(next);
+    }
+
+    fn setup_data(&mut self) -> Option<String> {
+        self.setup_data
+            .get()
+            .cloned()
+            .flatten()
+            .map(|d| d.to_string())
     }
 }
 

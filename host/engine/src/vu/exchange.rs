@@ -186,6 +186,7 @@ mod tests {
             timeout: None,
             read_body: true,
             read_headers: false,
+            follow_redirects: true,
         }
     }
 

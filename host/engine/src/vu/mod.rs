@@ -12,10 +12,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use anyhow::Result;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
 use wasmtime::{Engine, Store, Trap};
 
-use crate::bindings::{Scenario, ScenarioPre, user};
+use crate::bindings::{Scenario, ScenarioIndices, user};
 use crate::engine::first_line;
 use crate::metrics::names::{MAX_MESSAGE_BYTES, MAX_NAME_BYTES, clip};
 use crate::timeout::Timeout;
@@ -41,9 +41,15 @@ pub struct InstanceLimits {
 /// Once per run: the linked, pre-instantiated scenario.
 pub struct ScenarioRuntime {
     pub engine: Engine,
-    pre: ScenarioPre<VuState>,
+    pre: InstancePre<VuState>,
+    indices: ScenarioIndices,
+    /// The optional `run` export's `setup` and `teardown`.
+    run: Option<(ComponentExportIndex, ComponentExportIndex)>,
     pub limits: InstanceLimits,
 }
+
+/// Setup's result as the guest returns it.
+type SetupResult = (Result<Option<String>, String>,);
 
 impl ScenarioRuntime {
     pub fn new(
@@ -81,17 +87,37 @@ impl ScenarioRuntime {
                 )
             }
         })?;
-        let pre = ScenarioPre::new(pre).map_err(|e| {
+        let indices = ScenarioIndices::new(&pre).map_err(|e| {
             anyhow::anyhow!(
                 "scenario {p}: does not export the stampede:scenario/user interface ({}); implement the user lifecycle from the stampede SDK",
                 first_line(&format!("{e:#}"))
             )
         })?;
+        let run = component
+            .get_export_index(None, format!("stampede:scenario/run@{WIT_VERSION}"))
+            .map(|run| {
+                let f = |name| {
+                    component.get_export_index(Some(&run), name).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "scenario {p}: exports stampede:scenario/run without `{name}`; export both setup and teardown (the SDKs do)"
+                        )
+                    })
+                };
+                Ok::<_, anyhow::Error>((f("setup")?, f("teardown")?))
+            })
+            .transpose()?;
         Ok(ScenarioRuntime {
             engine: engine.clone(),
             pre,
+            indices,
+            run,
             limits,
         })
+    }
+
+    /// Whether the scenario has once-per-run work (exports `run`).
+    pub fn has_setup(&self) -> bool {
+        self.run.is_some()
     }
 }
 
@@ -131,7 +157,9 @@ pub struct Vu {
     /// Sends the requests the guest posts to `exchange` (see `exchange::drive`).
     client: crate::client::VuClient,
     exchange: std::sync::Arc<exchange::Exchange>,
+    instance: wasmtime::component::Instance,
     bindings: Scenario,
+    run: Option<(ComponentExportIndex, ComponentExportIndex)>,
     pub tasks: Vec<TaskInfo>,
     /// Running sums of weights, for picking by weight with one binary search.
     cumulative: Vec<u64>,
@@ -214,11 +242,15 @@ impl Vu {
         };
         let begin = Instant::now();
         let mut timer = Timeout::default();
-        let bindings = timer
+        let instance = timer
             .within(begin, limit, rt.pre.instantiate_async(&mut store))
             .await
             .map_err(|_| format!("instantiating VU {id}: {}", over()))?
             .map_err(|e| format!("instantiating VU {id}: {}", trap_message(&e, fuel)))?;
+        let bindings = rt
+            .indices
+            .load(&mut store, &instance)
+            .map_err(|e| format!("instantiating VU {id}: {}", first_line(&format!("{e:#}"))))?;
         let spec = timer
             .within(
                 begin,
@@ -257,7 +289,9 @@ impl Vu {
             store,
             client,
             exchange,
+            instance,
             bindings,
+            run: rt.run,
             tasks,
             cumulative,
             wait,
@@ -272,13 +306,25 @@ impl Vu {
         &mut self.store.data_mut().vu
     }
 
+    /// The next task: the one the scenario scheduled, else one picked by weight.
     pub fn pick_task(&mut self) -> usize {
+        if let Some(crate::bindings::vu::Next::Task(t)) = &self.store.data().vu.next {
+            let i = t.task as usize;
+            self.store.data_mut().vu.next = None;
+            if i < self.tasks.len() {
+                return i;
+            }
+        }
         let total = *self.cumulative.last().expect("tasks checked non-empty");
         let r = self.rng.u64(0..total);
         self.cumulative.partition_point(|&c| c <= r)
     }
 
+    /// The pause before the next task: the scheduled one, else the declared wait time.
     pub fn wait_time(&mut self) -> Duration {
+        if let Some(crate::bindings::vu::Next::Task(t)) = &self.store.data().vu.next {
+            return Duration::from_millis(t.wait_ms as u64);
+        }
         match self.wait {
             Wait::None => Duration::ZERO,
             Wait::Constant(d) => d,
@@ -287,6 +333,14 @@ impl Vu {
                 Duration::from_micros(self.rng.u64(a..=b))
             }
         }
+    }
+
+    /// Whether the scenario ended this user (Locust's `StopUser`).
+    pub fn stopped(&self) -> bool {
+        matches!(
+            self.store.data().vu.next,
+            Some(crate::bindings::vu::Next::Stop)
+        )
     }
 
     fn settle(&mut self, r: wasmtime::Result<Result<(), String>>) -> Result<(), CallError> {
@@ -352,6 +406,56 @@ impl Vu {
             let call = std::pin::pin!(exchange::drive(&self.exchange, &mut self.client, call));
             limited(&mut self.timeout, begin, self.task_timeout, call).await
         };
+        self.ctx().settle_pending();
+        self.settle(r)
+    }
+
+    /// Runs the scenario's once-per-run `setup` (none: `Ok(None)`), within `limit`.
+    pub async fn setup(&mut self, limit: Duration) -> Result<Option<String>, CallError> {
+        let Some((setup, _)) = self.run else {
+            return Ok(None);
+        };
+        self.refuel();
+        let mut data = None;
+        let r = {
+            let (instance, store, data) = (self.instance, &mut self.store, &mut data);
+            let call = std::pin::pin!(async move {
+                let f = instance
+                    .get_typed_func::<(), SetupResult>(&mut *store, &setup)
+                    .map_err(|e| wasmtime::Error::msg(format!("the run export's setup has the wrong type ({e:#}): rebuild with the current SDK")))?;
+                let (r,) = f.call_async(&mut *store, ()).await?;
+                Ok(r.map(|d| *data = d))
+            });
+            let call = std::pin::pin!(exchange::drive(&self.exchange, &mut self.client, call));
+            limited(&mut self.timeout, std::time::Instant::now(), limit, call).await
+        };
+        self.ctx().settle_pending();
+        self.settle(r).map(|()| data)
+    }
+
+    /// Runs the scenario's once-per-run `teardown` with what `setup` returned.
+    pub async fn teardown(
+        &mut self,
+        data: Option<String>,
+        limit: Duration,
+    ) -> Result<(), CallError> {
+        let Some((_, teardown)) = self.run else {
+            return Ok(());
+        };
+        self.refuel();
+        let r = {
+            let (instance, store) = (self.instance, &mut self.store);
+            let call = std::pin::pin!(async move {
+                let f = instance
+                    .get_typed_func::<(Option<String>,), (Result<(), String>,)>(&mut *store, &teardown)
+                    .map_err(|e| wasmtime::Error::msg(format!("the run export's teardown has the wrong type ({e:#}): rebuild with the current SDK")))?;
+                let (r,) = f.call_async(&mut *store, (data,)).await?;
+                Ok(r)
+            });
+            let call = std::pin::pin!(exchange::drive(&self.exchange, &mut self.client, call));
+            limited(&mut self.timeout, std::time::Instant::now(), limit, call).await
+        };
+        self.ctx().settle_pending();
         self.settle(r)
     }
 }

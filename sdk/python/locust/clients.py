@@ -1,0 +1,412 @@
+"""``self.client``: Locust's ``HttpSession`` (a ``requests.Session``) on Stampede's host
+client, one host call per request. Connections, cookies the server sets, redirects and
+content codings are the host's; what the script sets (headers, cookies, auth) is sent
+with every request."""
+
+import base64 as _base64
+import json as _json
+from datetime import timedelta as _timedelta
+from http.client import responses as _reasons
+from urllib.parse import urlencode as _urlencode
+
+from componentize_py_types import Err
+from wit_world.imports import http as _http
+
+from stampede.client import _error_kind, _multipart
+
+from .exception import CatchResponseError, LocustError, ResponseError
+
+_READ = _http.ReadFlags.BODY | _http.ReadFlags.HEADERS
+_EMPTY = b""
+
+
+class CaseInsensitiveDict(dict):
+    """Header names compare case-insensitively; the spelling last set is kept."""
+
+    def __init__(self, data=None, **kw):
+        super().__init__()
+        self.update(data or {}, **kw)
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key.lower(), (key, value))
+
+    def __getitem__(self, key):
+        return super().__getitem__(key.lower())[1]
+
+    def __delitem__(self, key):
+        super().__delitem__(key.lower())
+
+    def __contains__(self, key):
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+    def get(self, key, default=None):
+        v = super().get(key.lower()) if isinstance(key, str) else None
+        return default if v is None else v[1]
+
+    def pop(self, key, *default):
+        v = super().pop(key.lower(), *(((None, d),) for d in default)) if default else super().pop(key.lower())
+        return v[1]
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, data=(), **kw):
+        items = data.items() if hasattr(data, "items") else data
+        for k, v in items:
+            self[k] = v
+        for k, v in kw.items():
+            self[k] = v
+
+    def __iter__(self):
+        return (k for k, _ in super().values())
+
+    def keys(self):
+        return list(self)
+
+    def items(self):
+        return list(super().values())
+
+    def values(self):
+        return [v for _, v in super().values()]
+
+    def copy(self):
+        return CaseInsensitiveDict(self.items())
+
+    def __repr__(self):
+        return repr(dict(self.items()))
+
+
+class CookieJar(dict):
+    """``client.cookies``: the cookies the server set on responses this session saw, and
+    those the script set. The host's jar already sends the server's; the script's are
+    sent with every request."""
+
+    def __init__(self):
+        super().__init__()
+        self._ours = set()
+
+    def __setitem__(self, name, value):
+        super().__setitem__(name, str(value))
+        self._ours.add(name)
+
+    def __delitem__(self, name):
+        super().__delitem__(name)
+        self._ours.discard(name)
+
+    def set(self, name, value, **_kw):
+        if value is None:
+            self.pop(name, None)
+            self._ours.discard(name)
+        else:
+            self[name] = value
+
+    def update(self, other=(), **kw):
+        for k, v in dict(other, **kw).items():
+            self[k] = v
+
+    def clear(self):
+        super().clear()
+        self._ours.clear()
+
+    def get_dict(self, **_kw):
+        return dict(self)
+
+    def _seen(self, cookies):
+        dict.update(self, cookies)
+
+    def _header(self, extra):
+        sent = {k: self[k] for k in self._ours if k in self}
+        if extra:
+            sent.update(extra)
+        return "; ".join(f"{k}={v}" for k, v in sent.items())
+
+
+class HTTPError(Exception):
+    """``raise_for_status()`` on a 4xx or 5xx response."""
+
+    def __init__(self, message, response=None):
+        super().__init__(message)
+        self.response = response
+
+
+class ConnectionError(Exception):  # noqa: A001 - requests' name
+    """A request that got no response (refused, timed out, blocked by the sandbox)."""
+
+
+class _Request:
+    """``response.request``: what was sent."""
+
+    __slots__ = ("method", "url", "headers", "body")
+
+    def __init__(self, method, url, headers, body):
+        self.method, self.url, self.headers, self.body = method, url, headers, body
+
+
+def _set_cookies(headers):
+    out = {}
+    for k, v in headers:
+        if k.lower() == "set-cookie":
+            pair = v.split(";", 1)[0]
+            if "=" in pair:
+                name, value = pair.split("=", 1)
+                out[name.strip()] = value.strip()
+    return out
+
+
+class Response:
+    """A ``requests.Response`` as far as load-test scripts use it."""
+
+    def __init__(self, raw, method, url, sent_headers, body, error=None):
+        self.request = _Request(method, url, sent_headers, body)
+        self.error = error
+        self.history = []
+        self.encoding = "utf-8"
+        if raw is None:
+            self.status_code = 0
+            self.url = url
+            self.headers = CaseInsensitiveDict()
+            self.cookies = {}
+            self._content = _EMPTY
+            self.elapsed = _timedelta(0)
+            return
+        self.status_code = raw.status
+        self.url = raw.final_url if raw.final_url is not None else url
+        headers = raw.headers or ()
+        self.headers = CaseInsensitiveDict(headers)
+        self.cookies = _set_cookies(headers) if headers else {}
+        self._content = raw.body if raw.body is not None else _EMPTY
+        self.elapsed = _timedelta(microseconds=raw.timings.total_us)
+
+    @property
+    def ok(self):
+        return self.error is None and self.status_code < 400
+
+    @property
+    def reason(self):
+        return _reasons.get(self.status_code, "") if self.error is None else str(self.error)
+
+    @property
+    def content(self):
+        return self._content
+
+    @property
+    def text(self):
+        return self._content.decode(self.encoding or "utf-8", "replace")
+
+    def json(self, **kw):
+        return _json.loads(self._content, **kw)
+
+    def raise_for_status(self):
+        if self.error is not None:
+            raise self.error
+        if self.status_code >= 400:
+            kind = "Client" if self.status_code < 500 else "Server"
+            raise HTTPError(f"{self.status_code} {kind} Error: {self.reason} for url: {self.url}", self)
+
+    def __bool__(self):
+        return self.ok
+
+    def __repr__(self):
+        return f"<Response [{self.status_code}]>"
+
+    def success(self, *_):
+        raise LocustError(
+            "to mark a response a success or a failure, pass catch_response=True and use a with-block"
+        )
+
+    failure = success
+
+
+class ResponseContextManager(Response):
+    """``with client.get(..., catch_response=True) as r:``: the script decides whether the
+    request failed (``r.success()``, ``r.failure(msg)``); unmarked, its status decides.
+    The host records the request when the block ends."""
+
+    _entered = False
+    _manual = None
+    _settled = False
+
+    def __enter__(self):
+        self._entered = True
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._manual is not None:
+            if self._manual is True:
+                self._settle(True, None)
+            else:
+                self._settle(False, str(self._manual))
+            return exc_type is None
+        if exc_type is not None:
+            if isinstance(exc, ResponseError):
+                self._settle(False, str(exc))
+                return True
+            self._settle(self.ok, None if self.ok else self._why())
+            return False
+        self._settle(self.ok, None if self.ok else self._why())
+        return True
+
+    def _why(self):
+        if self.error is not None:
+            return str(self.error)
+        return f"{self.status_code} {self.reason}".rstrip()
+
+    def _settle(self, ok, message):
+        if not self._settled:
+            self._settled = True
+            _http.settle(ok, message)
+
+    def success(self):
+        if not self._entered:
+            raise LocustError("success() needs the response's with-block: with self.client.get(..., catch_response=True) as r:")
+        self._manual = True
+
+    def failure(self, exc):
+        if not self._entered:
+            raise LocustError("failure() needs the response's with-block: with self.client.get(..., catch_response=True) as r:")
+        self._manual = exc if isinstance(exc, Exception) else CatchResponseError(exc)
+
+
+def _auth_header(auth):
+    if isinstance(auth, tuple) and len(auth) == 2:
+        raw = f"{auth[0]}:{auth[1]}".encode("latin-1")
+        return "Basic " + _base64.b64encode(raw).decode()
+    raise LocustError("auth: only a (user, password) tuple is supported (HTTP Basic)")
+
+
+class HttpSession:
+    """Locust's ``HttpSession``: ``requests``' arguments, one host call per request."""
+
+    def __init__(self, base_url="", request_event=None, user=None, *args, **kwargs):
+        self.base_url = (base_url or "").rstrip("/")
+        self.headers = CaseInsensitiveDict()
+        self.cookies = CookieJar()
+        self.auth = None
+        self.request_event = request_event
+        self.user = user
+        self.request_name = None
+
+    def _url(self, url):
+        if "://" in url or not self.base_url:
+            return url
+        return self.base_url + url
+
+    def rename_request(self, name):
+        session = self
+
+        class _Rename:
+            def __enter__(self):
+                session.request_name = name
+
+            def __exit__(self, *exc):
+                session.request_name = None
+                return False
+
+        return _Rename()
+
+    def request(self, method, url, name=None, catch_response=False, context=None, *,
+                params=None, data=None, json=None, headers=None, cookies=None, files=None,
+                auth=None, timeout=None, allow_redirects=True, **_ignored):
+        method = method.upper()
+        url = self._url(url)
+        if params:
+            url += ("&" if "?" in url else "?") + (
+                params if isinstance(params, str) else _urlencode(params, doseq=True)
+            )
+        hs = self.headers.copy() if self.headers else CaseInsensitiveDict()
+        if headers:
+            hs.update(headers)
+        body = _EMPTY
+        if json is not None:
+            body = _json.dumps(json).encode()
+            hs.setdefault("Content-Type", "application/json")
+        elif files:
+            ctype, body = _multipart(data if isinstance(data, dict) else None, files)
+            hs["Content-Type"] = ctype
+        elif isinstance(data, (dict, list, tuple)):
+            body = _urlencode(data, doseq=True).encode()
+            hs.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif isinstance(data, str):
+            body = data.encode()
+        elif data is not None:
+            body = data.read() if hasattr(data, "read") else bytes(data)
+            if isinstance(body, str):
+                body = body.encode()
+        auth = auth if auth is not None else self.auth
+        if auth is not None and "Authorization" not in hs:
+            hs["Authorization"] = _auth_header(auth)
+        jar = self.cookies
+        if jar._ours or cookies:
+            hs["Cookie"] = jar._header(cookies)
+        pairs = [(k, str(v)) for k, v in hs.items() if v is not None]
+        req = _http.HttpRequest(
+            method=method,
+            url=url,
+            headers=pairs,
+            body=body,
+            name=name or self.request_name,
+            timeout_ms=_timeout_ms(timeout),
+            read=_READ,
+        )
+        send = _http.send_deferred if catch_response else _http.send
+        if not allow_redirects:
+            _http.follow_redirects(False)
+        try:
+            raw = send(req)
+            error = None
+        except Err as e:
+            raw = None
+            detail = getattr(e.value, "value", "") or ""
+            kind = _error_kind(e.value)
+            error = ConnectionError(f"{kind}: {detail}" if detail else kind)
+        finally:
+            if not allow_redirects:
+                _http.follow_redirects(True)
+        cls = ResponseContextManager if catch_response else Response
+        r = cls(raw, method, url, hs, body, error)
+        if r.cookies:
+            jar._seen(r.cookies)
+        event = self.request_event
+        if event is not None and event._handlers:
+            event.fire(
+                request_type=method, name=name or self.request_name or url,
+                response_time=r.elapsed.total_seconds() * 1000, response_length=len(r.content),
+                response=r, context=context or {}, exception=error, start_time=None, url=url,
+            )
+        return r
+
+    def get(self, url, **kw):
+        return self.request("GET", url, **kw)
+
+    def post(self, url, data=None, json=None, **kw):
+        return self.request("POST", url, data=data, json=json, **kw)
+
+    def put(self, url, data=None, **kw):
+        return self.request("PUT", url, data=data, **kw)
+
+    def patch(self, url, data=None, **kw):
+        return self.request("PATCH", url, data=data, **kw)
+
+    def delete(self, url, **kw):
+        return self.request("DELETE", url, **kw)
+
+    def head(self, url, **kw):
+        kw.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, **kw)
+
+    def options(self, url, **kw):
+        return self.request("OPTIONS", url, **kw)
+
+    def close(self):
+        pass
+
+
+def _timeout_ms(timeout):
+    if timeout is None:
+        return None
+    if isinstance(timeout, tuple):
+        # (connect, read): the host has one limit for the whole exchange.
+        timeout = sum(t for t in timeout if t is not None)
+    return max(0, round(timeout * 1000))

@@ -1,0 +1,381 @@
+"""Unit tests of the Locust layer (``sdk/python/locust``) against the real generated
+bindings, the host functions replaced by recorders: the scheduler's picks and waits
+(TaskSets, SequentialTaskSet, interrupt, StopUser, pacing, tags, user classes), and the
+session's requests and catch_response verdicts."""
+
+import os
+import types
+import unittest
+
+from componentize_py_types import Err
+from wit_world.imports import http, log, timing, vu
+
+import locust
+from locust import (
+    HttpUser,
+    SequentialTaskSet,
+    TaskSet,
+    User,
+    between,
+    constant,
+    constant_pacing,
+    events,
+    tag,
+    task,
+)
+from locust._runner import _pick_class, export
+from locust.exception import InterruptTaskSet, RescheduleTask, StopUser
+
+sent = []
+settled = []
+scheduled = []
+replies = []
+logged = []
+VU_ID = [1]
+
+
+def fake_send(req, deferred=False):
+    sent.append((req, deferred))
+    r = replies.pop(0) if replies else {"status": 200}
+    if "error" in r:
+        raise Err(r["error"])
+    t = http.Timings(connect_us=0, tls_us=0, send_us=0, wait_us=1000, receive_us=0, total_us=1500)
+    return http.HttpResponse(status=r["status"], headers=r.get("headers", []), body=r.get("body", b""),
+                             body_size=len(r.get("body", b"")), final_url=None, timings=t)
+
+
+def install():
+    """The host functions as recorders (in each test: other test modules install theirs)."""
+    http.send = fake_send
+    http.send_deferred = lambda req: fake_send(req, True)
+    http.settle = lambda ok, message: settled.append((ok, message)) or True
+    http.follow_redirects = lambda follow: sent.append(("follow", follow))
+    vu.schedule = scheduled.append
+    vu.id = lambda: VU_ID[0]
+    log.log = lambda level, msg: logged.append(msg)
+    timing.sleep_ms = lambda ms: None
+
+
+def module(*classes):
+    m = types.ModuleType("locustfile")
+    for c in classes:
+        c.__module__ = "locustfile"
+        setattr(m, c.__name__, c)
+    return m
+
+
+def reset():
+    install()
+    for xs in (sent, settled, scheduled, replies, logged):
+        xs.clear()
+    VU_ID[0] = 1
+
+
+def next_task(names):
+    """The task the last schedule named, and its wait."""
+    n = scheduled[-1]
+    assert isinstance(n, vu.Next_Task), n
+    return names[n.value.task], n.value.wait_ms
+
+
+class Scheduler(unittest.TestCase):
+    def setUp(self):
+        reset()
+
+    def test_tasksets_nest_interrupt_and_hand_back(self):
+        log_ = []
+
+        class Browse(TaskSet):
+            def on_start(self):
+                log_.append("enter")
+
+            def on_stop(self):
+                log_.append("leave")
+
+            @task
+            def view(self):
+                log_.append(("view", type(self.parent).__name__, type(self.user).__name__))
+                self.interrupt()
+
+        class Shopper(HttpUser):
+            wait_time = constant(2)
+            tasks = {Browse: 1}
+
+        User_, _ = export(module(Shopper))
+        u = User_()
+        spec = u.describe()
+        names = [t.name for t in spec.tasks]
+        self.assertEqual(names, ["Browse", "view"])
+        self.assertEqual([t.weight for t in spec.tasks], [1, 0])
+        u.on_start()
+        self.assertEqual(next_task(names), ("Browse", 0))
+        # Entering Browse runs its on_start and its first task in the same host task;
+        # interrupt() (reschedule) leaves it and the next task comes at once.
+        u.run_task(0)
+        self.assertEqual(log_, ["enter", ("view", "Shopper", "Shopper"), "leave"])
+        self.assertEqual(next_task(names), ("Browse", 0))
+
+    def test_sequential_taskset_keeps_its_order_and_waits_its_own_time(self):
+        order = []
+
+        class Flow(SequentialTaskSet):
+            wait_time = constant(0.5)
+
+            @task
+            def first(self):
+                order.append(1)
+
+            @task(2)
+            def second(self):
+                order.append(2)
+
+            @task
+            def third(self):
+                order.append(3)
+
+        class U(HttpUser):
+            wait_time = constant(9)
+            tasks = [Flow]
+
+        User_, _ = export(module(U))
+        u = User_()
+        names = [t.name for t in u.describe().tasks]
+        u.on_start()
+        for _ in range(8):
+            name, _ = next_task(names)
+            u.run_task(names.index(name))
+        self.assertEqual(order, [1, 2, 2, 3, 1, 2, 2, 3])
+        # Inside the TaskSet, its own wait time.
+        self.assertEqual(next_task(names)[1], 500)
+
+    def test_stop_user_ends_the_user_and_its_tasksets(self):
+        stopped = []
+
+        class Inner(TaskSet):
+            def on_stop(self):
+                stopped.append("inner")
+
+            @task
+            def quit(self):
+                raise StopUser()
+
+        class U(HttpUser):
+            tasks = [Inner]
+
+            def on_stop(self):
+                stopped.append("user")
+
+        User_, _ = export(module(U))
+        u = User_()
+        u.describe()
+        u.on_start()
+        u.run_task(0)
+        self.assertIsInstance(scheduled[-1], vu.Next_Stop)
+        self.assertEqual(stopped, ["inner"])
+        u.on_stop()
+        self.assertEqual(stopped, ["inner", "user"])
+
+    def test_a_task_error_fails_that_task_and_the_user_goes_on(self):
+        class U(HttpUser):
+            wait_time = constant(1)
+
+            @task
+            def broken(self):
+                {}["missing"]
+
+        errors = []
+        events.user_error.add_listener(lambda **kw: errors.append(type(kw["exception"]).__name__))
+        try:
+            User_, _ = export(module(U))
+            u = User_()
+            u.describe()
+            u.on_start()
+            with self.assertRaises(Err) as e:
+                u.run_task(0)
+            self.assertRegex(e.exception.value, r"^KeyError: 'missing' \(test_locust.py:\d+\)$")
+            self.assertEqual(errors, ["KeyError"])
+            # The next task is still scheduled, after the wait.
+            self.assertEqual(scheduled[-1].value.wait_ms, 1000)
+        finally:
+            events.user_error._handlers.clear()
+
+    def test_reschedule_and_pacing(self):
+        class U(HttpUser):
+            wait_time = constant(3)
+
+            @task
+            def again(self):
+                raise RescheduleTask()
+
+        User_, _ = export(module(U))
+        u = User_()
+        u.describe()
+        u.on_start()
+        u.run_task(0)
+        self.assertEqual(scheduled[-1].value.wait_ms, 3000)
+
+        class P(User):
+            wait_time = constant_pacing(10)
+
+            @task
+            def t(self):
+                pass
+
+        p = P(types.SimpleNamespace(events=events))
+        first = p.wait_time()
+        self.assertTrue(9.0 < first <= 10.0, first)
+
+    def test_tags_filter_the_tasks(self):
+        class U(HttpUser):
+            @tag("checkout")
+            @task
+            def buy(self):
+                pass
+
+            @tag("browse")
+            @task(3)
+            def look(self):
+                pass
+
+            @task
+            def untagged(self):
+                pass
+
+        os.environ["LOCUST_TAGS"] = "checkout"
+        try:
+            User_, _ = export(module(U))
+            weights = {t.name: t.weight for t in User_().describe().tasks}
+        finally:
+            del os.environ["LOCUST_TAGS"]
+        self.assertEqual(weights, {"buy": 1, "look": 0, "untagged": 0})
+
+    def test_user_classes_spread_by_fixed_count_then_weight(self):
+        class A(HttpUser):
+            weight = 3
+
+            @task
+            def a(self):
+                pass
+
+        class B(HttpUser):
+            weight = 1
+
+            @task
+            def b(self):
+                pass
+
+        class Admin(HttpUser):
+            fixed_count = 1
+
+            @task
+            def admin(self):
+                pass
+
+        classes = [A, B, Admin]
+        picks = [_pick_class(classes, n).__name__ for n in range(1, 10)]
+        self.assertEqual(picks, ["Admin", "A", "A", "B", "A", "A", "A", "B", "A"])
+        # Several classes: tasks are named by class.
+        User_, _ = export(module(A, B, Admin))
+        VU_ID[0] = 4
+        spec = User_().describe()
+        self.assertEqual({t.name: t.weight for t in spec.tasks}, {"A.a": 0, "B.b": 1, "Admin.admin": 0})
+
+    def test_unsupported_apis_are_named(self):
+        class Shape(locust.LoadTestShape):
+            pass
+
+        class U(HttpUser):
+            @task
+            def t(self):
+                pass
+
+        with self.assertRaisesRegex(TypeError, "LoadTestShape is not supported"):
+            export(module(U, Shape))
+        with self.assertRaisesRegex(TypeError, "no user class"):
+            export(module())
+        env = locust.env.Environment(events)
+        with self.assertRaisesRegex(NotImplementedError, r"environment.runner.quit is not available"):
+            env.runner.quit()
+
+
+class Session(unittest.TestCase):
+    def setUp(self):
+        reset()
+        self.client = locust.clients.HttpSession()
+
+    def test_requests_arguments_become_one_host_call(self):
+        c = self.client
+        c.headers.update({"Authorization": "Bearer t", "content-type": "application/json"})
+        c.cookies["pref"] = "dark"
+        replies.append({"status": 201, "body": b'{"id": 7}', "headers": [("Set-Cookie", "sid=abc; Path=/")]})
+        r = c.post("/carts", json={"a": 1}, params={"q": ["x", "y"]}, name="POST /carts", timeout=2)
+        req, deferred = sent[-1]
+        self.assertFalse(deferred)
+        self.assertEqual((req.method, req.url, req.name, req.timeout_ms), ("POST", "/carts?q=x&q=y", "POST /carts", 2000))
+        h = dict(req.headers)
+        self.assertEqual(h["Authorization"], "Bearer t")
+        self.assertEqual(h["content-type"], "application/json")
+        self.assertEqual(h["Cookie"], "pref=dark")
+        self.assertEqual(req.body, b'{"a": 1}')
+        self.assertEqual((r.status_code, r.json()["id"], r.ok, r.reason), (201, 7, True, "Created"))
+        self.assertEqual((r.headers["set-cookie"], r.cookies["sid"], c.cookies["sid"]), ("sid=abc; Path=/", "abc", "abc"))
+        # The server's cookie is the host's to send; only the script's goes in the header.
+        c.get("/again")
+        self.assertEqual(dict(sent[-1][0].headers)["Cookie"], "pref=dark")
+        self.assertEqual(r.elapsed.total_seconds(), 0.0015)
+
+    def test_forms_files_auth_and_redirects(self):
+        c = self.client
+        c.post("/f", data={"grant_type": "password"}, auth=("id", "secret"))
+        req = sent[-1][0]
+        self.assertEqual(req.body, b"grant_type=password")
+        self.assertEqual(dict(req.headers)["Authorization"], "Basic aWQ6c2VjcmV0")
+        import io
+
+        c.post("/u", data={"importType": "x"}, files={"file": ("c.csv", io.BytesIO(b"a,b\n"), "text/csv")})
+        body = sent[-1][0].body
+        self.assertIn(b'filename="c.csv"\r\nContent-Type: text/csv\r\n\r\na,b\n', body)
+        c.get("/r", allow_redirects=False)
+        self.assertEqual([x for x in sent if x[0] == "follow"], [("follow", False), ("follow", True)])
+
+    def test_catch_response_verdicts(self):
+        c = self.client
+        replies.append({"status": 200})
+        with c.get("/a", catch_response=True) as r:
+            r.failure("bad body")
+        replies.append({"status": 404})
+        with c.get("/b", catch_response=True) as r:
+            r.success()
+        replies.append({"status": 500})
+        with c.get("/c", catch_response=True):
+            pass
+        replies.append({"status": 200})
+        with c.get("/d", catch_response=True) as r:
+            raise locust.exception.ResponseError("wrong shape")
+        self.assertEqual(settled, [(False, "bad body"), (True, None), (False, "500 Internal Server Error"),
+                                   (False, "wrong shape")])
+        self.assertTrue(all(d for _, d in sent))
+        with self.assertRaisesRegex(locust.exception.LocustError, "catch_response=True"):
+            c.get("/e").failure("x")
+
+    def test_a_request_that_got_no_response_is_a_response_with_status_0(self):
+        replies.append({"error": http.HttpError_Connect("refused")})
+        r = self.client.get("http://127.0.0.1:1/")
+        self.assertEqual((r.status_code, r.ok, str(r.error)), (0, False, "connect: refused"))
+        with self.assertRaises(locust.clients.ConnectionError):
+            r.raise_for_status()
+
+    def test_request_event_listeners_see_each_request(self):
+        seen = []
+        events.request.add_listener(lambda **kw: seen.append((kw["request_type"], kw["name"], kw["response_length"])))
+        try:
+            c = locust.clients.HttpSession(request_event=events.request)
+            replies.append({"status": 200, "body": b"12345"})
+            c.get("/p", name="P")
+        finally:
+            events.request._handlers.clear()
+        self.assertEqual(seen, [("GET", "P", 5)])
+
+
+if __name__ == "__main__":
+    unittest.main()
