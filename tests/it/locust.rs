@@ -445,3 +445,114 @@ fn unsupported_apis_and_missing_users_are_one_line() {
         );
     }
 }
+
+/// Locust itself, from PyPI, as the reference (never a dependency of Stampede): a
+/// virtualenv under the test cache, made once per machine.
+fn locust_reference() -> PathBuf {
+    const VERSION: &str = "2.47.0";
+    let venv = cache().join(format!("toolchains/locust-{VERSION}"));
+    let bin = venv.join("bin/locust");
+    if !bin.exists() {
+        let ok = |c: &mut std::process::Command| {
+            let o = c.output().expect("python3 runs");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        };
+        let _ = std::fs::remove_dir_all(&venv);
+        ok(std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv));
+        ok(std::process::Command::new(venv.join("bin/pip")).args([
+            "install",
+            "-q",
+            &format!("locust=={VERSION}"),
+        ]));
+    }
+    bin
+}
+
+/// Requests per name in Locust's `--csv` stats.
+fn locust_counts(csv: &std::path::Path) -> std::collections::BTreeMap<String, (u64, u64)> {
+    let text = std::fs::read_to_string(csv).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| head.iter().position(|h| *h == n).unwrap();
+    let (name, count, fails) = (col("Name"), col("Request Count"), col("Failure Count"));
+    lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[name] != "Aggregated")
+        .map(|f| {
+            (
+                f[name].to_string(),
+                (f[count].parse().unwrap(), f[fails].parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_script_under_locust_itself_makes_the_same_requests_in_the_same_mix() {
+    let locust = locust_reference();
+    let (s, _, o) = run_corpus("mix.py", &["-u", "10", "-r", "100", "-t", "4s"]);
+    assert_eq!(s.totals.http_req_failed, 0, "{:?}\n{}", s.errors, o.stderr);
+    let ours: std::collections::BTreeMap<String, u64> = s
+        .endpoints
+        .iter()
+        .map(|e| (e.name.clone(), e.requests))
+        .collect();
+
+    let _cpu = heavy();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(start_server());
+    let dir = scratch_dir("locust-reference");
+    let script = repo_root().join("tests/locust/corpus/mix.py");
+    let out = std::process::Command::new(&locust)
+        .arg("-f")
+        .arg(&script)
+        .args([
+            "--headless",
+            "-u",
+            "10",
+            "-r",
+            "100",
+            "-t",
+            "4s",
+            "--only-summary",
+        ])
+        .args(["--host", &server.url(), "--csv"])
+        .arg(dir.join("ref"))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs = locust_counts(&dir.join("ref_stats.csv"));
+    assert_eq!(
+        theirs.keys().collect::<Vec<_>>(),
+        ours.keys().collect::<Vec<_>>(),
+        "the same request names"
+    );
+    assert!(theirs.values().all(|(_, fails)| *fails == 0), "{theirs:?}");
+    let total = |v: &mut dyn Iterator<Item = u64>| v.sum::<u64>() as f64;
+    let (t_all, o_all) = (
+        total(&mut theirs.values().map(|(n, _)| *n)),
+        total(&mut ours.values().copied()),
+    );
+    assert!(t_all > 500.0 && o_all > 500.0, "{theirs:?} {ours:?}");
+    eprintln!("requests per name: Locust {theirs:?}, Stampede {ours:?}");
+    for (name, (n, _)) in &theirs {
+        let (a, b) = (*n as f64 / t_all, ours[name] as f64 / o_all);
+        assert!(
+            (a - b).abs() < 0.03,
+            "{name}: {:.1}% of Locust's requests, {:.1}% of ours ({theirs:?} {ours:?})",
+            a * 100.0,
+            b * 100.0
+        );
+    }
+}
