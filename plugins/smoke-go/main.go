@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os"
 	"strconv"
 	"time"
 
@@ -22,6 +23,8 @@ func millis(key string, def int) time.Duration {
 }
 
 func login() (*shopper, error) {
+	// The language's own environment API sees the run's --env, and only it.
+	stampede.Check("environment is --env", os.Getenv("WAIT_MIN_MS") == stampede.Env("WAIT_MIN_MS", ""))
 	r, err := stampede.Post("/api/v1/auth/login",
 		stampede.Name("POST /api/v1/auth/login"),
 		stampede.JSON(map[string]string{

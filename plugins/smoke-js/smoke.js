@@ -11,6 +11,8 @@ export default {
   token: '',
 
   onStart() {
+    // The language's own environment API sees the run's --env, and only it.
+    check('environment is --env', process.env.WAIT_MIN_MS === env('WAIT_MIN_MS'));
     const r = http.post('/api/v1/auth/login', {
       name: 'POST /api/v1/auth/login',
       json: { email: env('EMAIL', 'qa@example.com'), password: env('PASSWORD', 'demo-password') },

@@ -1,6 +1,8 @@
 """A basic authenticated smoke test, in Python: log in once per user, then browse the
 catalogue (3), view a product (2) and check the profile (1) with a bearer token."""
 
+import os
+
 from stampede import HttpUser, between, check, env, fail, task
 
 
@@ -15,6 +17,8 @@ class SmokeUser(HttpUser):
         return between(seconds("WAIT_MIN_MS", 1000), seconds("WAIT_MAX_MS", 3000))
 
     def on_start(self):
+        # The language's own environment API sees the run's --env, and only it.
+        check("environment is --env", os.environ.get("WAIT_MIN_MS") == env("WAIT_MIN_MS"))
         r = self.client.post(
             "/api/v1/auth/login",
             name="POST /api/v1/auth/login",

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use stampede_sdk::{Result, Task, User, Wait, check, env_or, fail, http};
+use stampede_sdk::{Result, Task, User, Wait, check, env, env_or, fail, http};
 
 struct Smoke {
     token: String,
@@ -28,6 +28,11 @@ impl User for Smoke {
     }
 
     fn on_start() -> Result<Self> {
+        // The language's own environment API sees the run's --env, and only it.
+        check(
+            "environment is --env",
+            std::env::var("WAIT_MIN_MS").ok() == env("WAIT_MIN_MS"),
+        );
         let email = env_or("EMAIL", "qa@example.com");
         let password = env_or("PASSWORD", "demo-password");
         let r = http::post("/api/v1/auth/login")

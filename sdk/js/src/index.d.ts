@@ -113,6 +113,11 @@ export function sleep(seconds: number): void;
 /** Milliseconds since the run started (monotonic). */
 export function now(): number;
 /** A value passed with `--env KEY=VALUE` (never the host's environment). */
+declare global {
+  /** Node's `process.env`, read from the run's `--env` (never the host's environment). */
+  var process: { env: Record<string, string | undefined> };
+}
+
 export function env(key: string): string | undefined;
 export function env(key: string, fallback: string): string;
 

@@ -238,6 +238,16 @@ export function now() {
   return Number(nowUs()) / 1000;
 }
 
+// `process.env` as Node has it, read from the run's --env (the JS runtime has no process
+// object of its own): scripts and libraries written for Node find their settings there.
+if (typeof globalThis.process === 'undefined') globalThis.process = {};
+if (!globalThis.process.env) {
+  globalThis.process.env = new Proxy({}, {
+    get: (_, key) => (typeof key === 'string' ? hostEnv(key) ?? undefined : undefined),
+    has: (_, key) => typeof key === 'string' && hostEnv(key) != null,
+  });
+}
+
 /** A value passed with `--env KEY=VALUE`, or `fallback`. */
 export function env(key, fallback) {
   const v = hostEnv(key);
