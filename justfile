@@ -24,10 +24,11 @@ test:
 # open-model schedule accuracy, the limits' cost, latency isolation between scenarios,
 # segment merging, the journeys per plugin and language, the smoke journey per language
 # (one part alone: BENCH_ONLY=ratio|instantiate|arrival|limits|isolation|merge|idle|
-# journeys|languages just bench). BENCH_ONLY=soak is the hour-long memory soak
+# journeys|languages|locust just bench). BENCH_ONLY=soak is the hour-long memory soak
 # (BENCH_SOAK_MIN=10 for a shorter one); BENCH_ONLY=gate the baseline gate's A/A false
 # failures and A/B detections (BENCH_GATE_RUNS=20 pairs of 20 s runs).
 bench:
+    cargo build --release --bin stampede
     cargo run --release -p stampede-tests --features bench --example bench
 
 # Fuzz one target for a number of seconds with cargo-fuzz (nightly Rust, and

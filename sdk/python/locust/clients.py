@@ -287,6 +287,8 @@ class HttpSession:
         self.request_event = request_event
         self.user = user
         self.request_name = None
+        # FastHttpSession's: an Authorization header for every request without `auth`.
+        self.auth_header = None
 
     def _url(self, url):
         if "://" in url or not self.base_url:
@@ -337,6 +339,8 @@ class HttpSession:
         auth = auth if auth is not None else self.auth
         if auth is not None and "Authorization" not in hs:
             hs["Authorization"] = _auth_header(auth)
+        elif self.auth_header and "Authorization" not in hs:
+            hs["Authorization"] = self.auth_header
         jar = self.cookies
         if jar._ours or cookies:
             hs["Cookie"] = jar._header(cookies)

@@ -18,6 +18,9 @@
 //!   steady rate, resident memory sampled each minute, flat within 5% after warm-up.
 //! - The smoke journey in Rust, JS, Go and Python: component size, compile time (cold,
 //!   cached), instantiation, KiB per VU and CPU-µs per request at 50 VUs.
+//! - The seed's checkout.py by `stampede run` and by Locust (PyPI, HttpUser and
+//!   FastHttpUser): CPU per request, memory per user at 1,000 users, build and start
+//!   times (`BENCH_ONLY=locust`).
 
 mod arrival;
 mod gate;
@@ -28,6 +31,7 @@ mod isolation;
 mod journeys;
 mod languages;
 mod limits;
+mod locust;
 mod merge;
 mod ratio;
 mod soak;
@@ -47,6 +51,7 @@ use isolation::*;
 use journeys::*;
 use languages::*;
 use limits::*;
+use locust::locust_figures;
 use merge::*;
 use ratio::*;
 use soak::*;
@@ -131,6 +136,12 @@ fn main() {
     if only == "journeys" {
         journeys();
         let _ = server.kill();
+        return;
+    }
+
+    if only == "locust" {
+        let _ = server.kill();
+        locust_figures();
         return;
     }
 
@@ -227,6 +238,7 @@ fn main() {
     isolation(&cache, secs, rounds.min(5));
     journeys();
     languages();
+    locust_figures();
     // In a process of its own, so its peak memory is the merge's alone.
     let status = Command::new(std::env::current_exe().unwrap())
         .env("BENCH_ONLY", "merge")

@@ -220,7 +220,12 @@ pub async fn vu_loop(
             // Setup does not consume the iteration it claimed.
             continue;
         }
-        claimed = false;
+        // The next iteration is claimed before its think time: with none left, the VU
+        // is done now, and the run does not end a think time late.
+        claimed = budget.claim();
+        if !claimed {
+            break;
+        }
         if !wait.is_zero() && pause(wait, &mut stop, wanted.as_mut(), id).await {
             break;
         }
