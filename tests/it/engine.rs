@@ -8,22 +8,12 @@ use stampede::metrics::Summary;
 use stampede::run::{RunConfig, StopSignals, run};
 use stampede_tests::*;
 
+use crate::kit::endpoint;
+
 async fn go(cfg: RunConfig) -> Summary {
     run(cfg, StopSignals::none(), |_| {})
         .await
         .expect("run succeeds")
-}
-
-fn endpoint<'a>(s: &'a Summary, name: &str) -> &'a stampede::metrics::summary::EndpointSummary {
-    s.endpoints
-        .iter()
-        .find(|e| e.name == name)
-        .unwrap_or_else(|| {
-            panic!(
-                "no endpoint {name:?} in {:?}",
-                s.endpoints.iter().map(|e| &e.name).collect::<Vec<_>>()
-            )
-        })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

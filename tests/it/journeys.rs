@@ -10,6 +10,8 @@ use stampede::run::{StopSignals, run};
 use stampede_demo::{DemoServer, DemoStats, Knobs, get, serve};
 use stampede_tests::*;
 
+use crate::kit::requests;
+
 const QUICK: [(&str, &str); 2] = [("WAIT_MIN_MS", "0"), ("WAIT_MAX_MS", "5")];
 
 // The gate is held across awaits on purpose: it orders tests, it guards no data.
@@ -42,13 +44,6 @@ fn task_runs(s: &Summary, name: &str) -> u64 {
     let t = t.unwrap_or_else(|| panic!("no task {name:?} in {:?}", s.tasks));
     assert_eq!(t.failures, 0, "{name}");
     t.runs
-}
-
-fn requests(s: &Summary, name: &str) -> u64 {
-    s.endpoints
-        .iter()
-        .find(|e| e.name == name)
-        .map_or(0, |e| e.requests)
 }
 
 fn no_refusals(st: &DemoStats) {

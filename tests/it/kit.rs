@@ -43,3 +43,43 @@ pub fn heavy() -> std::sync::RwLockWriteGuard<'static, ()> {
 pub fn timed() -> std::sync::RwLockReadGuard<'static, ()> {
     CPU.read().unwrap_or_else(|e| e.into_inner())
 }
+
+/// One toolchain and build cache for the tests that build sources (and across runs on
+/// one machine), as a user's ~/.cache/stampede would be.
+pub fn shared_cache() -> std::path::PathBuf {
+    std::env::temp_dir().join("stampede-tests-source-cache")
+}
+
+/// A one-worker runtime of the test's own, for a server beside a CLI child (the suite's
+/// builds take both cores).
+pub fn own_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The summary's figures for requests named `name`.
+pub fn endpoint<'a>(
+    s: &'a stampede::metrics::Summary,
+    name: &str,
+) -> &'a stampede::metrics::summary::EndpointSummary {
+    s.endpoints
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no requests named {name:?} in {:?}",
+                s.endpoints.iter().map(|e| &e.name).collect::<Vec<_>>()
+            )
+        })
+}
+
+/// Requests named `name` in the summary (0 when there were none).
+pub fn requests(s: &stampede::metrics::Summary, name: &str) -> u64 {
+    s.endpoints
+        .iter()
+        .find(|e| e.name == name)
+        .map_or(0, |e| e.requests)
+}

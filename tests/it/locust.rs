@@ -9,12 +9,7 @@ use stampede::metrics::summary::Summary;
 use stampede_demo::{DemoServer, Knobs, get, serve};
 use stampede_tests::*;
 
-use crate::kit::{heavy, run_cli};
-
-fn cache() -> PathBuf {
-    // The source tests' cache: one toolchain and build cache for the suite.
-    std::env::temp_dir().join("stampede-tests-source-cache")
-}
+use crate::kit::{endpoint, heavy, own_runtime, requests, run_cli, shared_cache};
 
 fn seed(name: &str) -> PathBuf {
     repo_root().join("tests/locust/seed").join(name)
@@ -24,11 +19,7 @@ fn seed(name: &str) -> PathBuf {
 /// and the shop's counters.
 fn run_seed(name: &str, vus: u32, iterations: u32) -> (Summary, DemoServer) {
     let _cpu = heavy();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = own_runtime();
     let demo = rt
         .block_on(serve("127.0.0.1:0".parse().unwrap(), Knobs::default()))
         .unwrap();
@@ -48,7 +39,7 @@ fn run_seed(name: &str, vus: u32, iterations: u32) -> (Summary, DemoServer) {
             out.to_str().unwrap(),
             "-q",
         ],
-        &cache(),
+        &shared_cache(),
         &[],
     );
     assert_eq!(o.code, 0, "{name}: {}\n{}", o.stdout, o.stderr);
@@ -79,13 +70,6 @@ fn runs(s: &Summary, task: &str) -> u64 {
         .iter()
         .find(|t| t.name == task)
         .map_or(0, |t| t.runs)
-}
-
-fn requests(s: &Summary, name: &str) -> u64 {
-    s.endpoints
-        .iter()
-        .find(|e| e.name == name)
-        .map_or(0, |e| e.requests)
 }
 
 #[test]
@@ -188,11 +172,7 @@ fn file_upload_py_runs_unchanged() {
 /// summary); the summary, the server's record and the CLI's output.
 fn run_corpus(name: &str, args: &[&str]) -> (Summary, std::sync::Arc<Seen>, crate::kit::CliOut) {
     let _cpu = heavy();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = own_runtime();
     let server = rt.block_on(start_server());
     let target = server.url();
     let out = scratch_dir(&format!("locust-corpus-{name}")).join("summary.json");
@@ -210,7 +190,7 @@ fn run_corpus(name: &str, args: &[&str]) -> (Summary, std::sync::Arc<Seen>, crat
     all.extend_from_slice(args);
     let target_env = format!("TARGET={target}");
     all.extend_from_slice(&["--env", &target_env]);
-    let o = run_cli(&all, &cache(), &[]);
+    let o = run_cli(&all, &shared_cache(), &[]);
     let s = std::fs::read_to_string(&out)
         .ok()
         .and_then(|t| summary_from_json(&t).ok())
@@ -222,18 +202,6 @@ fn run_corpus(name: &str, args: &[&str]) -> (Summary, std::sync::Arc<Seen>, crat
 fn echoes(seen: &Seen, path: &str) -> Vec<Echo> {
     let all = seen.echoes.lock().unwrap();
     all.iter().filter(|e| e.path == path).cloned().collect()
-}
-
-fn endpoint<'a>(s: &'a Summary, name: &str) -> &'a stampede::metrics::summary::EndpointSummary {
-    s.endpoints
-        .iter()
-        .find(|e| e.name == name)
-        .unwrap_or_else(|| {
-            panic!(
-                "no request {name:?} in {:?}",
-                s.endpoints.iter().map(|e| &e.name).collect::<Vec<_>>()
-            )
-        })
 }
 
 #[test]
@@ -428,7 +396,7 @@ fn unsupported_apis_and_missing_users_are_one_line() {
                 "-o",
                 dir.join("x.wasm").to_str().unwrap(),
             ],
-            &cache(),
+            &shared_cache(),
             &[],
         );
         assert_ne!(o.code, 0, "{file} built");
@@ -450,7 +418,7 @@ fn unsupported_apis_and_missing_users_are_one_line() {
 /// virtualenv under the test cache, made once per machine.
 fn locust_reference() -> PathBuf {
     const VERSION: &str = "2.47.0";
-    let venv = cache().join(format!("toolchains/locust-{VERSION}"));
+    let venv = shared_cache().join(format!("toolchains/locust-{VERSION}"));
     let bin = venv.join("bin/locust");
     if !bin.exists() {
         let ok = |c: &mut std::process::Command| {
@@ -501,11 +469,7 @@ fn the_same_script_under_locust_itself_makes_the_same_requests_in_the_same_mix()
         .collect();
 
     let _cpu = heavy();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = own_runtime();
     let server = rt.block_on(start_server());
     let dir = scratch_dir("locust-reference");
     let script = repo_root().join("tests/locust/corpus/mix.py");

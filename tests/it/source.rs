@@ -2,18 +2,10 @@
 //! the pinned toolchains (provisioned under the cache on first use), cached by the hash
 //! of its folder and the SDK, and run; build errors are one line with file:line.
 
-use std::path::PathBuf;
-
 use stampede_demo::{Knobs, serve};
 use stampede_tests::*;
 
-use crate::kit::{CliOut, heavy, run_cli};
-
-/// One toolchain and build cache for these tests (and across runs on one machine), as
-/// a user's ~/.cache/stampede would be.
-fn shared_cache() -> PathBuf {
-    std::env::temp_dir().join("stampede-tests-source-cache")
-}
+use crate::kit::{CliOut, heavy, own_runtime, run_cli, shared_cache};
 
 fn plugin(rel: &str) -> String {
     repo_root().join(rel).to_str().unwrap().to_string()
@@ -46,11 +38,7 @@ fn run_source(source: &str, target: &str) -> CliOut {
 fn a_python_or_js_source_runs_as_it_is_and_the_second_run_starts_from_the_cache() {
     // Builds take both cores: this test runs alone, its demo on a runtime of its own.
     let _cpu = heavy();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = own_runtime();
     let demo = rt
         .block_on(serve("127.0.0.1:0".parse().unwrap(), Knobs::default()))
         .unwrap();

@@ -48,9 +48,6 @@ pub struct ScenarioRuntime {
     pub limits: InstanceLimits,
 }
 
-/// Setup's result as the guest returns it.
-type SetupResult = (Result<Option<String>, String>,);
-
 impl ScenarioRuntime {
     pub fn new(
         engine: &Engine,
@@ -412,25 +409,10 @@ impl Vu {
 
     /// Runs the scenario's once-per-run `setup` (none: `Ok(None)`), within `limit`.
     pub async fn setup(&mut self, limit: Duration) -> Result<Option<String>, CallError> {
-        let Some((setup, _)) = self.run else {
-            return Ok(None);
-        };
-        self.refuel();
-        let mut data = None;
-        let r = {
-            let (instance, store, data) = (self.instance, &mut self.store, &mut data);
-            let call = std::pin::pin!(async move {
-                let f = instance
-                    .get_typed_func::<(), SetupResult>(&mut *store, &setup)
-                    .map_err(|e| wasmtime::Error::msg(format!("the run export's setup has the wrong type ({e:#}): rebuild with the current SDK")))?;
-                let (r,) = f.call_async(&mut *store, ()).await?;
-                Ok(r.map(|d| *data = d))
-            });
-            let call = std::pin::pin!(exchange::drive(&self.exchange, &mut self.client, call));
-            limited(&mut self.timeout, std::time::Instant::now(), limit, call).await
-        };
-        self.ctx().settle_pending();
-        self.settle(r).map(|()| data)
+        match self.run {
+            Some((setup, _)) => self.run_export(setup, "setup", (), limit).await,
+            None => Ok(None),
+        }
     }
 
     /// Runs the scenario's once-per-run `teardown` with what `setup` returned.
@@ -439,24 +421,47 @@ impl Vu {
         data: Option<String>,
         limit: Duration,
     ) -> Result<(), CallError> {
-        let Some((_, teardown)) = self.run else {
-            return Ok(());
-        };
+        match self.run {
+            Some((_, teardown)) => self.run_export(teardown, "teardown", (data,), limit).await,
+            None => Ok(()),
+        }
+    }
+
+    /// One call of the `run` export, as [`Self::call`] runs a lifecycle call: refuelled,
+    /// within `limit`, its requests sent from here.
+    async fn run_export<P, R>(
+        &mut self,
+        index: ComponentExportIndex,
+        name: &str,
+        params: P,
+        limit: Duration,
+    ) -> Result<R, CallError>
+    where
+        P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync,
+        (Result<R, String>,): wasmtime::component::ComponentNamedList
+            + wasmtime::component::Lift
+            + Send
+            + Sync
+            + 'static,
+        R: Send,
+    {
         self.refuel();
+        let mut out = None;
         let r = {
-            let (instance, store) = (self.instance, &mut self.store);
+            let (instance, store, out) = (self.instance, &mut self.store, &mut out);
             let call = std::pin::pin!(async move {
                 let f = instance
-                    .get_typed_func::<(Option<String>,), (Result<(), String>,)>(&mut *store, &teardown)
-                    .map_err(|e| wasmtime::Error::msg(format!("the run export's teardown has the wrong type ({e:#}): rebuild with the current SDK")))?;
-                let (r,) = f.call_async(&mut *store, (data,)).await?;
-                Ok(r)
+                    .get_typed_func::<P, (Result<R, String>,)>(&mut *store, &index)
+                    .map_err(|e| wasmtime::Error::msg(format!("the run export's {name} has the wrong type ({e:#}): rebuild with the current SDK")))?;
+                let (r,) = f.call_async(&mut *store, params).await?;
+                Ok(r.map(|v| *out = Some(v)))
             });
             let call = std::pin::pin!(exchange::drive(&self.exchange, &mut self.client, call));
             limited(&mut self.timeout, std::time::Instant::now(), limit, call).await
         };
         self.ctx().settle_pending();
         self.settle(r)
+            .map(|()| out.expect("set when the call succeeded"))
     }
 }
 
