@@ -214,6 +214,10 @@ class _State:
             except InterruptTaskSet as e:
                 self.stack.pop()
                 raise (RescheduleTaskImmediately if e.reschedule else RescheduleTask)() from e
+            except BaseException:
+                # Not entered: its parent records the error and goes on, as in Locust.
+                self.stack.pop()
+                raise
             task = self.pick()
         raise RuntimeError(f"TaskSets entered more than {_MAX_DEPTH} deep without a task")
 
@@ -226,6 +230,9 @@ def export(module):
 
     class WitUser:
         def describe(self):
+            # The build's snapshot holds one random state for every instance: each user
+            # draws its own (task picks, waits, the script's random data).
+            random.seed()
             env = st.environment()
             st.cls = _pick_class(classes, _vu.id())
             if env.tags is not None or env.exclude_tags is not None:
@@ -321,7 +328,7 @@ def export(module):
             try:
                 env = st.environment()
                 events.test_stop.fire(environment=env)
-                events.quitting.fire(environment=env)
+                events.quitting.fire(environment=env, reverse=True)
             except Exception as e:  # noqa: BLE001
                 raise Err(f"events.test_stop: {_message(e)}")
 

@@ -44,8 +44,9 @@ class CaseInsensitiveDict(dict):
         return default if v is None else v[1]
 
     def pop(self, key, *default):
-        v = super().pop(key.lower(), *(((None, d),) for d in default)) if default else super().pop(key.lower())
-        return v[1]
+        if default:
+            return super().pop(key.lower(), (None, default[0]))[1]
+        return super().pop(key.lower())[1]
 
     def setdefault(self, key, default=None):
         if key not in self:
@@ -314,9 +315,7 @@ class HttpSession:
         method = method.upper()
         url = self._url(url)
         if params:
-            url += ("&" if "?" in url else "?") + (
-                params if isinstance(params, str) else _urlencode(params, doseq=True)
-            )
+            url += ("&" if "?" in url else "?") + _query(params)
         hs = self.headers.copy() if self.headers else CaseInsensitiveDict()
         if headers:
             hs.update(headers)
@@ -344,7 +343,7 @@ class HttpSession:
         jar = self.cookies
         if jar._ours or cookies:
             hs["Cookie"] = jar._header(cookies)
-        pairs = [(k, str(v)) for k, v in hs.items() if v is not None]
+        pairs = [(k, v.decode("latin-1") if isinstance(v, bytes) else str(v)) for k, v in hs.items() if v is not None]
         req = _http.HttpRequest(
             method=method,
             url=url,
@@ -408,9 +407,20 @@ class HttpSession:
 
 
 def _timeout_ms(timeout):
-    if timeout is None:
-        return None
     if isinstance(timeout, tuple):
         # (connect, read): the host has one limit for the whole exchange.
-        timeout = sum(t for t in timeout if t is not None)
+        parts = [t for t in timeout if t is not None]
+        timeout = sum(parts) if parts else None
+    if timeout is None:
+        return None
     return max(0, round(timeout * 1000))
+
+
+def _query(params):
+    """requests' query string: a str or bytes as it is; pairs with None values dropped."""
+    if isinstance(params, bytes):
+        return params.decode("latin-1")
+    if isinstance(params, str):
+        return params
+    items = params.items() if hasattr(params, "items") else params
+    return _urlencode([(k, v) for k, v in items if v is not None], doseq=True)

@@ -4,8 +4,12 @@
 reported once."""
 
 
+import sys
+import traceback
+
+
 class EventHook:
-    def __init__(self, name, fired=True):
+    def __init__(self, name="", fired=True):
         self.name = name
         self.fired = fired
         self._handlers = []
@@ -18,8 +22,13 @@ class EventHook:
         self._handlers.remove(handler)
 
     def fire(self, *, reverse=False, **kwargs):
+        # As Locust: a listener's exception is reported, and the others still run.
         for handler in reversed(self._handlers) if reverse else self._handlers:
-            handler(**kwargs)
+            try:
+                handler(**kwargs)
+            except Exception:  # noqa: BLE001
+                print(f"uncaught exception in a {self.name or 'event'} listener:\n{traceback.format_exc()}",
+                      file=sys.stderr)
 
 
 _FIRED = ("init", "init_command_line_parser", "test_start", "test_stop", "quitting", "request", "user_error")

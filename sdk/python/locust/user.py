@@ -124,6 +124,10 @@ class User(metaclass=UserMeta):
     def context(self):
         return {}
 
+    def wait(self):
+        """Sleeps this user's wait time now (the host suspends only this user)."""
+        time.sleep(self.wait_time())
+
     @classmethod
     def fullname(cls):
         return f"{cls.__module__}.{cls.__qualname__}"
@@ -172,6 +176,9 @@ class TaskSet(metaclass=TaskSetMeta):
 
     def wait_time(self):
         return self._user.wait_time()
+
+    def wait(self):
+        time.sleep(self.wait_time())
 
     def interrupt(self, reschedule=True):
         raise InterruptTaskSet(reschedule)

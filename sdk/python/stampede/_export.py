@@ -2,6 +2,7 @@
 build tool's generated entry module calls ``export``)."""
 
 import inspect
+import random
 
 from componentize_py_types import Err
 from wit_world.exports import user as wit
@@ -56,6 +57,9 @@ def export(module):
 
     class User:
         def describe(self):
+            # The build's snapshot holds one random state for every instance: each user
+            # draws its own.
+            random.seed()
             return wit.UserSpec(
                 tasks=[wit.Task(name=n, weight=w) for n, w, _ in tasks],
                 wait=_wait(cls.wait_time),

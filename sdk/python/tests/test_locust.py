@@ -280,6 +280,50 @@ class Scheduler(unittest.TestCase):
         spec = User_().describe()
         self.assertEqual({t.name: t.weight for t in spec.tasks}, {"A.a": 0, "B.b": 1, "Admin.admin": 0})
 
+    def test_each_instance_draws_its_own_random_numbers(self):
+        import random
+
+        class U(HttpUser):
+            @task
+            def t(self):
+                pass
+
+        User_, _ = export(module(U))
+        random.seed(7)
+        frozen = random.getstate()
+        User_().describe()
+        self.assertNotEqual(random.getstate(), frozen)
+
+    def test_a_taskset_whose_on_start_fails_is_not_entered(self):
+        class Broken(TaskSet):
+            def on_start(self):
+                raise ValueError("no session")
+
+            @task
+            def inner(self):
+                pass
+
+        class U(HttpUser):
+            tasks = [Broken]
+
+        User_, _ = export(module(U))
+        u = User_()
+        names = [t.name for t in u.describe().tasks]
+        u.on_start()
+        with self.assertRaises(Err) as e:
+            u.run_task(names.index("Broken"))
+        self.assertTrue(e.exception.value.startswith("ValueError: no session"), e.exception.value)
+        # Still at the user's level: the next pick is the TaskSet again, not its task.
+        self.assertEqual(next_task(names)[0], "Broken")
+
+    def test_a_listener_that_raises_does_not_stop_the_others(self):
+        hook = locust.event.EventHook()
+        seen = []
+        hook.add_listener(lambda **kw: 1 / 0)
+        hook.add_listener(lambda **kw: seen.append(kw["x"]))
+        hook.fire(x=1)
+        self.assertEqual(seen, [1])
+
     def test_unsupported_apis_are_named(self):
         class Shape(locust.LoadTestShape):
             pass
@@ -323,6 +367,25 @@ class Session(unittest.TestCase):
         c.get("/again")
         self.assertEqual(dict(sent[-1][0].headers)["Cookie"], "pref=dark")
         self.assertEqual(r.elapsed.total_seconds(), 0.0015)
+
+    def test_requests_details(self):
+        c = self.client
+        c.get("/q", params={"a": 1, "skip": None}, headers={"X-Raw": b"v"}, timeout=(None, None))
+        req = sent[-1][0]
+        self.assertEqual((req.url, dict(req.headers)["X-Raw"], req.timeout_ms), ("/q?a=1", "v", None))
+        c.get("/q", params=b"x=1")
+        self.assertEqual(sent[-1][0].url, "/q?x=1")
+        env = locust.env.Environment(events)
+        self.assertEqual(getattr(env.runner, "worker_index", 0), 0)
+        self.assertFalse(hasattr(env.runner, "user_count"))
+
+    def test_session_headers_can_be_removed(self):
+        h = self.client.headers
+        h["Authorization"] = "Bearer x"
+        self.assertEqual(h.pop("authorization"), "Bearer x")
+        self.assertIsNone(h.pop("Authorization", None))
+        with self.assertRaises(KeyError):
+            h.pop("Authorization")
 
     def test_forms_files_auth_and_redirects(self):
         c = self.client
