@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
+};
 
 /// Limits every instance of a run lives within.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +32,24 @@ const MEMORIES_PER_COMPONENT: u32 = 4;
 const TABLES_PER_COMPONENT: u32 = 8;
 /// Slack for instances being torn down while their replacement starts.
 const SLACK: u32 = 8;
+/// Address space the pool's linear memories may reserve. A 4 GiB reservation per memory
+/// lets compiled code drop the bounds check of every load and store (a Python or JS
+/// interpreter runs markedly faster without them); it is used while every memory of
+/// every slot fits within this, and past it each memory reserves only its cap.
+const UNCHECKED_BUDGET: u64 = 64 << 40;
+const FOUR_GIB: u64 = 4 << 30;
+
+/// The per-memory reservation for a run of `max_instances`: decided from the instance
+/// count alone, so the probe engine and the run's engine compile the same code.
+fn memory_reservation(settings: EngineSettings) -> u64 {
+    let memories =
+        u64::from(settings.max_instances.saturating_add(SLACK)) * u64::from(MEMORIES_PER_COMPONENT);
+    if memories.saturating_mul(FOUR_GIB) <= UNCHECKED_BUDGET {
+        FOUR_GIB.max(settings.memory_cap as u64)
+    } else {
+        settings.memory_cap as u64
+    }
+}
 
 /// What one instance of a component takes from the pooling allocator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +78,11 @@ impl InstanceNeeds {
 
 /// An engine whose pool holds `settings.max_instances` instances of a component with
 /// `needs` at once (each VU one instance), so no VU can fail for want of a slot.
-fn sized_engine(settings: EngineSettings, needs: InstanceNeeds) -> Result<Engine> {
+fn sized_engine(
+    settings: EngineSettings,
+    needs: InstanceNeeds,
+    reservation: u64,
+) -> Result<Engine> {
     let n = settings.max_instances.saturating_add(SLACK);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(n)
@@ -77,21 +101,27 @@ fn sized_engine(settings: EngineSettings, needs: InstanceNeeds) -> Result<Engine
     let mut config = Config::new();
     config
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-        // A reservation of the cap (not 4 GiB) keeps 10,000 VUs within the address space.
-        .memory_reservation(settings.memory_cap as u64)
+        // The cap still bounds each memory (max_memory_size); the reservation only decides
+        // whether bounds checks are compiled in.
+        .memory_reservation(reservation)
         .memory_guard_size(64 << 10)
         .memory_reservation_for_growth(0)
         .epoch_interruption(settings.epoch)
         .consume_fuel(settings.fuel)
         .wasm_backtrace_max_frames(None)
         .parallel_compilation(true);
+    // `STAMPEDE_PROFILE=perfmap` names the guest's functions for `perf` (a developer's
+    // switch: the map goes to /tmp/perf-PID.map).
+    if std::env::var_os("STAMPEDE_PROFILE").is_some_and(|v| v == "perfmap") {
+        config.profiler(ProfilingStrategy::PerfMap);
+    }
     Engine::new(&config)
         .map_err(|e| anyhow::Error::from(e).context("configuring the wasmtime engine"))
 }
 
 /// An engine for components not known yet: the pool allows the per-component maxima.
 pub fn engine(settings: EngineSettings) -> Result<Engine> {
-    sized_engine(settings, InstanceNeeds::MAX)
+    sized_engine(settings, InstanceNeeds::MAX, memory_reservation(settings))
 }
 
 /// The engine and the scenario's component, its pool sized from what the component
@@ -107,16 +137,18 @@ pub fn load_sized(
     cache_dir: Option<&Path>,
     compiling: &mut dyn FnMut(),
 ) -> Result<(Engine, LoadedComponent)> {
+    let reservation = memory_reservation(settings);
     let probe = sized_engine(
         EngineSettings {
             max_instances: 1,
             ..settings
         },
         InstanceNeeds::MAX,
+        reservation,
     )?;
     let loaded = load_component_with(&probe, path, bytes, cache_dir, compiling)?;
     let needs = InstanceNeeds::of(&loaded.component).unwrap_or(InstanceNeeds::MAX);
-    let engine = sized_engine(settings, needs)?;
+    let engine = sized_engine(settings, needs, reservation)?;
     // SAFETY: the file or the bytes were written by an engine of the same compilation
     // settings (only the pool's sizes differ, which compiled code does not depend on).
     // From the cache the code is mapped, not copied.
@@ -348,4 +380,30 @@ pub fn hex(bytes: &[u8]) -> String {
             let _ = write!(s, "{b:02x}");
             s
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(max_instances: u32) -> EngineSettings {
+        EngineSettings {
+            max_instances,
+            memory_cap: 64 << 20,
+            fuel: true,
+            epoch: true,
+        }
+    }
+
+    #[test]
+    fn memories_reserve_4_gib_while_the_pool_fits_the_budget_and_their_cap_past_it() {
+        assert_eq!(memory_reservation(settings(1)), FOUR_GIB);
+        assert_eq!(memory_reservation(settings(4_000)), FOUR_GIB);
+        assert_eq!(memory_reservation(settings(10_000)), 64 << 20);
+        // Both engines of a large run (the probe and the pool) still build.
+        for n in [1, 4_000, 10_000] {
+            let s = settings(n);
+            sized_engine(s, InstanceNeeds::MAX, memory_reservation(s)).unwrap();
+        }
+    }
 }

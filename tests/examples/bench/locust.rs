@@ -36,13 +36,20 @@ fn children_cpu() -> Duration {
     tv(u.utime) + tv(u.stime)
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+/// Resident and proportional set sizes, KiB. RSS counts a shared page once per mapping
+/// of it: every instance maps the snapshot's image, so pages all instances share and no
+/// one copied count a thousand times. PSS divides them among the mappings: the memory the
+/// users really take (what a cgroup's limit counts).
+fn rss_pss_kib(pid: u32) -> (u64, u64) {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("Rss:"), field("Pss:"))
 }
 
 fn root() -> PathBuf {
@@ -189,14 +196,15 @@ fn cpu_per_request(tool: &Tool, locust: &Path, target: &str, dir: &Path, secs: u
     (cpu.as_micros() as f64 / n.max(1) as f64, n)
 }
 
-/// Resident KiB of `tool` with `users` and `between(1, 2)`, sampled once they are all up.
-fn rss_with(tool: &Tool, locust: &Path, target: &str, dir: &Path, users: u32) -> u64 {
+/// Resident and proportional KiB of `tool` with `users` and `between(1, 2)`, sampled
+/// once they are all up.
+fn rss_with(tool: &Tool, locust: &Path, target: &str, dir: &Path, users: u32) -> (u64, u64) {
     let out = dir.join(format!("mem-{}-{users}", tool.name.replace(' ', "-")));
     let mut child = quiet(&mut tool.command(locust, target, users, 25, &out));
     // Locust spawns 1,000 users at once (-r 1000); Stampede starts them in the first
     // second. Well after both, the resident size is the users' steady state.
     std::thread::sleep(Duration::from_secs(18));
-    let kib = rss_kib(child.id());
+    let kib = rss_pss_kib(child.id());
     let _ = child.wait();
     kib
 }
@@ -304,18 +312,21 @@ pub(crate) fn locust_figures() {
     ];
     timed(&mem[0].script);
     println!(
-        "checkout.py with between(1, 2): resident memory per user, (RSS at 1,000 users - RSS at 10) / 990:"
+        "checkout.py with between(1, 2): memory per user, (at 1,000 users - at 10) / 990, RSS and PSS:"
     );
     for tool in &mem {
         let small = rss_with(tool, &locust, &target, &dir, 10);
         let big = rss_with(tool, &locust, &target, &dir, 1000);
-        let per = (big.saturating_sub(small)) as f64 / 990.0;
+        let per = |a: u64, b: u64| b.saturating_sub(a) as f64 / 990.0;
         println!(
-            "  {:<20} {:>8.0} KiB per user ({} MiB at 10, {} MiB at 1,000){}",
+            "  {:<20} RSS {:>6.0} KiB, PSS {:>6.0} KiB per user (RSS {} MiB at 10, {} MiB at 1,000; PSS {} MiB, {} MiB){}",
             tool.name,
-            per,
-            small >> 10,
-            big >> 10,
+            per(small.0, big.0),
+            per(small.1, big.1),
+            small.0 >> 10,
+            big.0 >> 10,
+            small.1 >> 10,
+            big.1 >> 10,
             if tool.locust {
                 ""
             } else {
