@@ -147,6 +147,10 @@ class _State:
     def __init__(self, classes, order, names):
         self.classes, self.order, self.names = classes, order, names
         self.index = {id(t): i for i, t in enumerate(order)}
+        self.tasksets = {id(t) for t in order if _is_taskset(t)}
+        # One schedule record, refilled per task: the host copies it.
+        self.next_task = _vu.NextTask(task=0, wait_ms=0)
+        self.scheduled = _vu.Next_Task(self.next_task)
         self.env = None
         self.cls = None
         self.user = None
@@ -182,7 +186,9 @@ class _State:
 
     def schedule(self, wait_ms):
         self.next = self.pick()
-        _vu.schedule(_vu.Next_Task(_vu.NextTask(task=self.index[id(self.next)], wait_ms=wait_ms)))
+        nt = self.next_task
+        nt.task, nt.wait_ms = self.index[id(self.next)], wait_ms
+        _vu.schedule(self.scheduled)
 
     def leave(self):
         """Pops the running TaskSet, running its on_stop."""
@@ -200,8 +206,10 @@ class _State:
     def run(self, task):
         """Runs `task` in the running TaskSet, entering TaskSets until a function runs."""
         for _ in range(_MAX_DEPTH + 1):
-            if not _is_taskset(task):
-                h = self.holder()
+            # Tasks of the table are known; one a TaskSet schedules itself may be new.
+            known = id(task) in self.index
+            if not (id(task) in self.tasksets if known else _is_taskset(task)):
+                h = self.stack[-1] if self.stack else self.user
                 if getattr(task, "__self__", None) is h:
                     task()
                 else:

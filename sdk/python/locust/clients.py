@@ -21,7 +21,11 @@ _EMPTY = b""
 
 
 class CaseInsensitiveDict(dict):
-    """Header names compare case-insensitively; the spelling last set is kept."""
+    """Header names compare case-insensitively; the spelling last set is kept. Every change
+    bumps ``_version``, so a session rebuilds the header pairs it sends only when they
+    changed."""
+
+    _version = 0
 
     def __init__(self, data=None, **kw):
         super().__init__()
@@ -29,12 +33,26 @@ class CaseInsensitiveDict(dict):
 
     def __setitem__(self, key, value):
         super().__setitem__(key.lower(), (key, value))
+        self._version += 1
 
     def __getitem__(self, key):
         return super().__getitem__(key.lower())[1]
 
     def __delitem__(self, key):
         super().__delitem__(key.lower())
+        self._version += 1
+
+    def clear(self):
+        super().clear()
+        self._version += 1
+
+    def popitem(self):
+        self._version += 1
+        return super().popitem()[1]
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
 
     def __contains__(self, key):
         return isinstance(key, str) and super().__contains__(key.lower())
@@ -44,6 +62,7 @@ class CaseInsensitiveDict(dict):
         return default if v is None else v[1]
 
     def pop(self, key, *default):
+        self._version += 1
         if default:
             return super().pop(key.lower(), (None, default[0]))[1]
         return super().pop(key.lower())[1]
@@ -148,7 +167,7 @@ class _Request:
 def _set_cookies(headers):
     out = {}
     for k, v in headers:
-        if k.lower() == "set-cookie":
+        if len(k) == 10 and k.lower() == "set-cookie":
             pair = v.split(";", 1)[0]
             if "=" in pair:
                 name, value = pair.split("=", 1)
@@ -157,28 +176,51 @@ def _set_cookies(headers):
 
 
 class Response:
-    """A ``requests.Response`` as far as load-test scripts use it."""
+    """A ``requests.Response`` as far as load-test scripts use it. What most scripts never
+    read (the headers as a dict, ``elapsed``, ``request``) is built on first use."""
 
-    def __init__(self, raw, method, url, sent_headers, body, error=None):
-        self.request = _Request(method, url, sent_headers, body)
+    def __init__(self, raw, method, url, sent, body, error=None):
+        self._sent = (method, url, sent, body)
         self.error = error
         self.history = []
         self.encoding = "utf-8"
+        self._headers = None
         if raw is None:
             self.status_code = 0
             self.url = url
-            self.headers = CaseInsensitiveDict()
+            self._raw_headers = ()
             self.cookies = {}
             self._content = _EMPTY
-            self.elapsed = _timedelta(0)
+            self._total_us = 0
             return
         self.status_code = raw.status
         self.url = raw.final_url if raw.final_url is not None else url
         headers = raw.headers or ()
-        self.headers = CaseInsensitiveDict(headers)
+        self._raw_headers = headers
         self.cookies = _set_cookies(headers) if headers else {}
         self._content = raw.body if raw.body is not None else _EMPTY
-        self.elapsed = _timedelta(microseconds=raw.timings.total_us)
+        self._total_us = raw.timings.total_us
+
+    @property
+    def headers(self):
+        if self._headers is None:
+            self._headers = CaseInsensitiveDict(self._raw_headers)
+        return self._headers
+
+    @headers.setter
+    def headers(self, value):
+        self._headers = value
+
+    @property
+    def elapsed(self):
+        return _timedelta(microseconds=self._total_us)
+
+    @property
+    def request(self):
+        if isinstance(self._sent, tuple):
+            method, url, sent, body = self._sent
+            self._sent = _Request(method, url, CaseInsensitiveDict(sent), body)
+        return self._sent
 
     @property
     def ok(self):
@@ -277,12 +319,22 @@ def _auth_header(auth):
     raise LocustError("auth: only a (user, password) tuple is supported (HTTP Basic)")
 
 
+def _pairs(headers):
+    """The (name, value) strings sent for a header dict; a None value removes the header,
+    as in requests."""
+    return [
+        (k, v.decode("latin-1") if isinstance(v, bytes) else str(v))
+        for k, v in headers.items() if v is not None
+    ]
+
+
 class HttpSession:
     """Locust's ``HttpSession``: ``requests``' arguments, one host call per request."""
 
     def __init__(self, base_url="", request_event=None, user=None, *args, **kwargs):
         self.base_url = (base_url or "").rstrip("/")
-        self.headers = CaseInsensitiveDict()
+        self._headers = CaseInsensitiveDict()
+        self._cached = None
         self.cookies = CookieJar()
         self.auth = None
         self.request_event = request_event
@@ -290,6 +342,29 @@ class HttpSession:
         self.request_name = None
         # FastHttpSession's: an Authorization header for every request without `auth`.
         self.auth_header = None
+        # One request record for the session, refilled per request: the host copies it.
+        self._req = _http.HttpRequest(method="GET", url="", headers=[], body=_EMPTY, name=None,
+                                      timeout_ms=None, read=_READ)
+
+    @property
+    def headers(self):
+        return self._headers
+
+    @headers.setter
+    def headers(self, value):
+        # requests allows any mapping here; ours keeps names case-insensitive.
+        self._headers = value if isinstance(value, CaseInsensitiveDict) else CaseInsensitiveDict(value)
+
+    def _session_pairs(self):
+        """The session's headers as sent, with whether they name a Content-Type and an
+        Authorization; rebuilt only after a change."""
+        h = self._headers
+        key = (id(h), h._version)
+        cached = self._cached
+        if cached is None or cached[0] != key:
+            cached = (key, _pairs(h), "content-type" in h, "authorization" in h)
+            self._cached = cached
+        return cached
 
     def _url(self, url):
         if "://" in url or not self.base_url:
@@ -313,22 +388,20 @@ class HttpSession:
                 params=None, data=None, json=None, headers=None, cookies=None, files=None,
                 auth=None, timeout=None, allow_redirects=True, **_ignored):
         method = method.upper()
-        url = self._url(url)
+        if self.base_url and "://" not in url:
+            url = self.base_url + url
         if params:
             url += ("&" if "?" in url else "?") + _query(params)
-        hs = self.headers.copy() if self.headers else CaseInsensitiveDict()
-        if headers:
-            hs.update(headers)
         body = _EMPTY
+        ctype = None
         if json is not None:
             body = _json.dumps(json).encode()
-            hs.setdefault("Content-Type", "application/json")
+            ctype = "application/json"
         elif files:
             ctype, body = _multipart(data if isinstance(data, dict) else None, files)
-            hs["Content-Type"] = ctype
         elif isinstance(data, (dict, list, tuple)):
             body = _urlencode(data, doseq=True).encode()
-            hs.setdefault("Content-Type", "application/x-www-form-urlencoded")
+            ctype = "application/x-www-form-urlencoded"
         elif isinstance(data, str):
             body = data.encode()
         elif data is not None:
@@ -336,23 +409,43 @@ class HttpSession:
             if isinstance(body, str):
                 body = body.encode()
         auth = auth if auth is not None else self.auth
-        if auth is not None and "Authorization" not in hs:
-            hs["Authorization"] = _auth_header(auth)
-        elif self.auth_header and "Authorization" not in hs:
-            hs["Authorization"] = self.auth_header
         jar = self.cookies
-        if jar._ours or cookies:
-            hs["Cookie"] = jar._header(cookies)
-        pairs = [(k, v.decode("latin-1") if isinstance(v, bytes) else str(v)) for k, v in hs.items() if v is not None]
-        req = _http.HttpRequest(
-            method=method,
-            url=url,
-            headers=pairs,
-            body=body,
-            name=name or self.request_name,
-            timeout_ms=_timeout_ms(timeout),
-            read=_READ,
-        )
+        cookie = jar._header(cookies) if jar._ours or cookies else None
+        if headers or (files and ctype):
+            # The general path: the session's headers merged with the request's.
+            hs = CaseInsensitiveDict(self._headers.items())
+            if headers:
+                hs.update(headers)
+            if files:
+                hs["Content-Type"] = ctype
+            elif ctype:
+                hs.setdefault("Content-Type", ctype)
+            if auth is not None and "Authorization" not in hs:
+                hs["Authorization"] = _auth_header(auth)
+            elif self.auth_header and "Authorization" not in hs:
+                hs["Authorization"] = self.auth_header
+            if cookie is not None:
+                hs["Cookie"] = cookie
+            pairs = _pairs(hs)
+        else:
+            # The common path: the session's cached pairs, plus what this request adds.
+            _, pairs, has_ctype, has_auth = self._session_pairs()
+            if ctype or cookie is not None or (not has_auth and (auth is not None or self.auth_header)):
+                pairs = pairs.copy()
+                if ctype and not has_ctype:
+                    pairs.append(("Content-Type", ctype))
+                if not has_auth:
+                    if auth is not None:
+                        pairs.append(("Authorization", _auth_header(auth)))
+                    elif self.auth_header:
+                        pairs.append(("Authorization", self.auth_header))
+                if cookie is not None:
+                    pairs = [p for p in pairs if p[0].lower() != "cookie"]
+                    pairs.append(("Cookie", cookie))
+        req = self._req
+        req.method, req.url, req.headers, req.body = method, url, pairs, body
+        req.name = name or self.request_name
+        req.timeout_ms = _timeout_ms(timeout) if timeout is not None else None
         send = _http.send_deferred if catch_response else _http.send
         if not allow_redirects:
             _http.follow_redirects(False)
@@ -368,14 +461,14 @@ class HttpSession:
             if not allow_redirects:
                 _http.follow_redirects(True)
         cls = ResponseContextManager if catch_response else Response
-        r = cls(raw, method, url, hs, body, error)
+        r = cls(raw, method, url, pairs, body, error)
         if r.cookies:
             jar._seen(r.cookies)
         event = self.request_event
         if event is not None and event._handlers:
             event.fire(
                 request_type=method, name=name or self.request_name or url,
-                response_time=r.elapsed.total_seconds() * 1000, response_length=len(r.content),
+                response_time=r._total_us / 1000, response_length=len(r._content),
                 response=r, context=context or {}, exception=error, start_time=None, url=url,
             )
         return r

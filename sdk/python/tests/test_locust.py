@@ -387,6 +387,39 @@ class Session(unittest.TestCase):
         with self.assertRaises(KeyError):
             h.pop("Authorization")
 
+    def test_session_headers_are_sent_as_they_are_now(self):
+        # The session caches the pairs it sends: every way of changing them must show.
+        c = self.client
+
+        def sent_headers():
+            return dict(sent[-1][0].headers)
+
+        c.get("/0")
+        self.assertEqual(sent_headers(), {})
+        c.headers["X-A"] = "1"
+        c.get("/1")
+        self.assertEqual(sent_headers(), {"X-A": "1"})
+        c.headers.update({"x-a": "2", "X-B": "b"})
+        c.get("/2", headers={"X-C": "c"})
+        self.assertEqual(sent_headers(), {"x-a": "2", "X-B": "b", "X-C": "c"})
+        c.get("/3")
+        self.assertEqual(sent_headers(), {"x-a": "2", "X-B": "b"})
+        del c.headers["X-B"]
+        c.headers |= {"X-D": "d"}
+        r = c.post("/4", json={})
+        self.assertEqual(sent_headers(), {"x-a": "2", "X-D": "d", "Content-Type": "application/json"})
+        self.assertEqual(r.request.headers["content-type"], "application/json")
+        self.assertEqual((r.request.method, r.request.url, r.request.body), ("POST", "/4", b"{}"))
+        c.headers = {"Only": "this"}
+        c.get("/5", headers={"only": None})
+        self.assertEqual(sent_headers(), {})
+        c.get("/6")
+        self.assertEqual(sent_headers(), {"Only": "this"})
+        c.headers.clear()
+        c.auth = ("u", "p")
+        c.get("/7")
+        self.assertEqual(sent_headers(), {"Authorization": "Basic dTpw"})
+
     def test_forms_files_auth_and_redirects(self):
         c = self.client
         c.post("/f", data={"grant_type": "password"}, auth=("id", "secret"))
