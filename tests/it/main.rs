@@ -12,6 +12,7 @@ mod honest;
 mod http1_wire;
 mod journeys;
 mod js_sdk;
+mod k6;
 mod kit;
 mod locust;
 mod py_sdk;

@@ -29,7 +29,11 @@ impl Kind {
     fn extensions(self) -> &'static [&'static str] {
         match self {
             Kind::Python => &["py", "pyi"],
-            Kind::Js => &["js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx", "json"],
+            // With the data files a k6 script's `open()` bundles.
+            Kind::Js => &[
+                "js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx", "json", "csv", "tsv", "txt",
+                "xml", "yaml", "yml", "html", "bin",
+            ],
         }
     }
 }

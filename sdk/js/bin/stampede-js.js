@@ -4,10 +4,10 @@
 // componentize-js, against the stampede:scenario WIT world. Works offline once
 // `npm install` has run.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,8 +58,130 @@ function witDir(given) {
   return found;
 }
 
+const k6Dir = join(pkgDir, 'src', 'k6');
+// The k6 modules this SDK implements, and what to say for the others.
+const K6_MODULES = {
+  k6: 'index.js',
+  'k6/http': 'http.js',
+  'k6/metrics': 'metrics.js',
+  'k6/execution': 'execution.js',
+  'k6/encoding': 'encoding.js',
+  'k6/data': 'data.js',
+};
+// open() reads at most this much per file: every VU's memory holds it.
+const MAX_OPEN_BYTES = 16 << 20;
+
+function esbuildDie(e) {
+  const first = e.errors?.[0];
+  if (first) {
+    const loc = first.location ? `${first.location.file}:${first.location.line}:${first.location.column}: ` : '';
+    die(`${loc}${first.text}`);
+  }
+  throw e;
+}
+
+// Resolves `k6` and `k6/*` to this SDK's modules; refuses remote and unsupported ones
+// with a line that names them (esbuild adds the importing file and line).
+function k6Plugin(seen) {
+  return {
+    name: 'k6',
+    setup(b) {
+      b.onResolve({ filter: /^k6(\/.*)?$/ }, (args) => {
+        seen.k6 = true;
+        const file = K6_MODULES[args.path];
+        if (!file) {
+          return { errors: [{ text: `${args.path} is not supported by Stampede (supported: ${Object.keys(K6_MODULES).join(', ')}); see the README's "Coming from k6"` }] };
+        }
+        return { path: join(k6Dir, file) };
+      });
+      b.onResolve({ filter: /^https?:\/\// }, (args) => ({
+        errors: [{ text: `${args.path}: remote modules are not fetched at build time; save the file beside the script and import it by its path` }],
+      }));
+    },
+  };
+}
+
+// The files a script's `open("literal")` calls name, found in its own sources.
+function scanOpens(entry, sources) {
+  const files = {};
+  const base = dirname(entry);
+  for (const src of sources) {
+    for (const m of src.matchAll(/\bopen\(\s*(['"`])([^'"`$]+)\1/g)) {
+      const rel = m[2];
+      const path = resolve(base, rel);
+      if (!existsSync(path)) die(`open(${JSON.stringify(rel)}): ${path}: no such file`);
+      const bytes = readFileSync(path);
+      if (bytes.length > MAX_OPEN_BYTES) die(`open(${JSON.stringify(rel)}): ${bytes.length} bytes, over the ${MAX_OPEN_BYTES >> 20} MiB a bundled file may have`);
+      files[rel] = bytes.toString('base64');
+    }
+  }
+  return files;
+}
+
+const COMMON = {
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  write: false,
+  logLevel: 'silent',
+  external: ['stampede:scenario/*'],
+  alias: { '@stampede/sdk': sdkIndex },
+  mainFields: ['module', 'main'],
+};
+
 async function bundle(entry) {
   const esbuild = await import('esbuild');
+  // First pass: is it a k6 script (it imports k6 modules), and which files it opens.
+  const seen = { k6: false };
+  const sources = [];
+  try {
+    await esbuild.build({
+      ...COMMON,
+      entryPoints: [entry],
+      plugins: [
+        k6Plugin(seen),
+        {
+          name: 'sources',
+          setup(b) {
+            b.onLoad({ filter: /\.[cm]?[jt]s$/ }, async (args) => {
+              if (!args.path.includes('node_modules') && !args.path.startsWith(pkgDir)) {
+                sources.push(readFileSync(args.path, 'utf8'));
+              }
+              return undefined;
+            });
+          },
+        },
+      ],
+    });
+  } catch (e) {
+    esbuildDie(e);
+  }
+  if (seen.k6) {
+    if (sources.some((s) => /export\s+(const|let|var)\s+options\b|export\s*\{[^}]*\boptions\b/.test(s))) {
+      console.error(`stampede-js: warning: ${basename(entry)}: k6 options are not read yet; give the load with --vus, --duration, --iterations or --stage (or in stampede.toml)`);
+    }
+    const files = scanOpens(entry, sources);
+    // The script is required, not imported: esbuild then wraps its top level in a
+    // function, so init code runs in each VU (as in k6), not when the module is built.
+    const wrapper = `import { defineK6 } from ${JSON.stringify(join(k6Dir, 'runner.js'))};
+import { b64decode } from ${JSON.stringify(join(k6Dir, 'encoding.js'))};
+const opened = ${JSON.stringify(files)};
+const files = {};
+for (const k of Object.keys(opened)) files[k] = new Uint8Array(b64decode(opened[k]));
+export const { user, run } = defineK6(() => require(${JSON.stringify(entry)}), files);
+`;
+    try {
+      const out = await esbuild.build({
+        ...COMMON,
+        stdin: { contents: wrapper, resolveDir: dirname(entry), sourcefile: 'stampede-k6-entry.js', loader: 'js' },
+        plugins: [k6Plugin({})],
+      });
+      return { source: out.outputFiles[0].text, world: 'scenario-with-setup' };
+    } catch (e) {
+      esbuildDie(e);
+    }
+  }
   // The module's default export is the user object; a module that already exports the
   // WIT-shaped `user` (via defineUser) is taken as it is.
   const wrapper = `import * as scenario from ${JSON.stringify(entry)};
@@ -69,25 +191,12 @@ export const user = typeof u?.runTask === 'function' ? u : defineUser(u);
 `;
   try {
     const out = await esbuild.build({
+      ...COMMON,
       stdin: { contents: wrapper, resolveDir: dirname(entry), sourcefile: 'stampede-entry.js', loader: 'js' },
-      bundle: true,
-      format: 'esm',
-      platform: 'neutral',
-      target: 'es2022',
-      write: false,
-      logLevel: 'silent',
-      external: ['stampede:scenario/*'],
-      alias: { '@stampede/sdk': sdkIndex },
-      mainFields: ['module', 'main'],
     });
-    return out.outputFiles[0].text;
+    return { source: out.outputFiles[0].text, world: 'scenario' };
   } catch (e) {
-    const first = e.errors?.[0];
-    if (first) {
-      const loc = first.location ? `${first.location.file}:${first.location.line}:${first.location.column}: ` : '';
-      die(`${loc}${first.text}`);
-    }
-    throw e;
+    esbuildDie(e);
   }
 }
 
@@ -114,7 +223,7 @@ async function main() {
   if (!existsSync(entry) || !(await stat(entry)).isFile()) die(`${args.entry}: no such file`);
   const wit = witDir(args.wit);
   const t0 = Date.now();
-  const source = await bundle(entry);
+  const { source, world } = await bundle(entry);
   const { componentize } = await import('@bytecodealliance/componentize-js');
   const work = await mkdtemp(join(tmpdir(), 'stampede-js-'));
   let failure;
@@ -126,7 +235,7 @@ async function main() {
       ({ component } = await componentize({
         sourcePath,
         witPath: wit,
-        worldName: 'scenario',
+        worldName: world,
         // The host offers no wasi:http; requests go through stampede:scenario/http.
         disableFeatures: ['http', 'fetch-event'],
       }));

@@ -35,3 +35,11 @@ export const id = () => 7;
 export const iteration = () => 3n;
 export const env = (k) => envs.get(k);
 export const scenario = () => 'default';
+export const sendDeferred = (req) => {
+  calls.push(['deferred']);
+  return send(req);
+};
+export const settle = (ok, message) => calls.push(['settle', ok, message]);
+export const followRedirects = (follow) => calls.push(['follow', follow]);
+export let setupJson;
+export const setupData = () => setupJson;

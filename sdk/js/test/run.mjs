@@ -2,7 +2,7 @@
 // Node's test runner. Exit code 0 when every test passes.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,13 +10,14 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const stub = join(here, 'host-stub.js');
 const dir = mkdtempSync(join(tmpdir(), 'stampede-js-test-'));
-const out = join(dir, 'sdk.test.mjs');
 await build({
-  entryPoints: [join(here, 'sdk.test.js')],
+  // Each test file is its own bundle, with its own stubbed host.
+  entryPoints: readdirSync(here).filter((f) => f.endsWith('.test.js')).map((f) => join(here, f)),
   bundle: true,
   format: 'esm',
   platform: 'node',
-  outfile: out,
+  outdir: dir,
+  outExtension: { '.js': '.mjs' },
   logLevel: 'warning',
   plugins: [
     {
@@ -27,6 +28,7 @@ await build({
     },
   ],
 });
-const r = spawnSync(process.execPath, ['--test', out], { stdio: 'inherit' });
+const outs = readdirSync(dir).map((f) => join(dir, f));
+const r = spawnSync(process.execPath, ['--test', ...outs], { stdio: 'inherit' });
 rmSync(dir, { recursive: true, force: true });
 process.exit(r.status ?? 1);

@@ -1,0 +1,351 @@
+// `k6/http` on Stampede's host client: k6's arguments and response, one host call per
+// request. Connections, the VU's cookie jar, redirects and content codings are the
+// host's; a request is failed by k6's rule (a status outside 200-399, or the response
+// callback's) and recorded by the host.
+
+import { send, sendDeferred, settle, followRedirects } from 'stampede:scenario/http@0.2.0';
+import { multipart, urlencode } from '../index.js';
+import { parseDuration } from './duration.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
+const READ = { body: true, headers: true };
+
+// k6's error codes for a request that got no response (k6 docs, "Error codes").
+const ERROR_CODES = {
+  'invalid-url': 1020,
+  denied: 1110,
+  dns: 1100,
+  connect: 1210, // 1212 when refused, 1211 when the dial timed out (below)
+  tls: 1300,
+  timeout: 1050,
+  protocol: 1000,
+  'too-large': 1000,
+};
+
+/** `http.file(data, filename, contentType)`: one part of a multipart body. */
+export function file(data, filename, contentType) {
+  return new FileData(data, filename, contentType);
+}
+
+class FileData {
+  constructor(data, filename, contentType) {
+    this.data = data;
+    this.filename = filename ?? 'file';
+    this.content_type = contentType ?? 'application/octet-stream';
+  }
+}
+
+/** `` http.url`/items/${id}` ``: the URL, named by its template so one metric groups them. */
+export function url(strings, ...values) {
+  let name = strings[0];
+  let full = strings[0];
+  values.forEach((v, i) => {
+    name += '${}' + strings[i + 1];
+    full += String(v) + strings[i + 1];
+  });
+  return new UrlTemplate(full, name);
+}
+
+class UrlTemplate {
+  constructor(url, name) {
+    this.url = url;
+    this.name = name;
+  }
+
+  toString() {
+    return this.url;
+  }
+}
+
+/** `http.expectedStatuses(200, {min: 300, max: 399})`: a response callback. */
+export function expectedStatuses(...specs) {
+  for (const s of specs) {
+    if (!(Number.isInteger(s) || (s && Number.isInteger(s.min) && Number.isInteger(s.max)))) {
+      throw new TypeError('http.expectedStatuses: give status codes or {min, max} ranges');
+    }
+  }
+  const cb = (res) => specs.some((s) => (Number.isInteger(s) ? res.status === s : res.status >= s.min && res.status <= s.max));
+  cb.statuses = specs;
+  return cb;
+}
+
+let defaultCallback = null;
+
+/** `http.setResponseCallback(cb)`: which statuses count as expected (not failed). */
+export function setResponseCallback(cb) {
+  defaultCallback = cb ?? null;
+}
+
+// Go's canonical header key, which k6's `res.headers` uses: content-type -> Content-Type.
+function canonical(name) {
+  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_, d, c) => d + c.toUpperCase());
+}
+
+function setCookie(v) {
+  const [pair, ...attrs] = v.split(';');
+  const eq = pair.indexOf('=');
+  if (eq < 0) return null;
+  const c = { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), domain: '', path: '', http_only: false, secure: false, max_age: 0, expires: 0 };
+  for (const a of attrs) {
+    const [k, ...rest] = a.split('=');
+    const key = k.trim().toLowerCase();
+    const val = rest.join('=').trim();
+    if (key === 'domain') c.domain = val;
+    else if (key === 'path') c.path = val;
+    else if (key === 'httponly') c.http_only = true;
+    else if (key === 'secure') c.secure = true;
+    else if (key === 'max-age') c.max_age = Number(val) || 0;
+    else if (key === 'expires') c.expires = Date.parse(val) || 0;
+  }
+  return c;
+}
+
+export class Response {
+  constructor(raw, request, responseType, error) {
+    this.request = request;
+    this.url = raw?.finalUrl ?? request.url;
+    this.status = raw ? raw.status : 0;
+    this.proto = raw ? 'HTTP/1.1' : '';
+    this.error = error ? error.message : '';
+    this.error_code = error ? error.code : 0;
+    const t = raw?.timings;
+    const ms = (us) => (t ? Number(us) / 1000 : 0);
+    this.timings = {
+      blocked: 0,
+      connecting: ms(t?.connectUs),
+      tls_handshaking: ms(t?.tlsUs),
+      sending: ms(t?.sendUs),
+      waiting: ms(t?.waitUs),
+      receiving: ms(t?.receiveUs),
+      duration: t ? ms(t.sendUs) + ms(t.waitUs) + ms(t.receiveUs) : 0,
+    };
+    this._raw = raw;
+    this._type = responseType;
+    this._headers = undefined;
+    this._cookies = undefined;
+    this._body = undefined;
+  }
+
+  get headers() {
+    if (this._headers === undefined) {
+      const h = {};
+      for (const [k, v] of this._raw?.headers ?? []) {
+        const c = canonical(k);
+        h[c] = c in h ? `${h[c]}, ${v}` : v;
+      }
+      this._headers = h;
+    }
+    return this._headers;
+  }
+
+  get cookies() {
+    if (this._cookies === undefined) {
+      const out = {};
+      for (const [k, v] of this._raw?.headers ?? []) {
+        if (k.length === 10 && k.toLowerCase() === 'set-cookie') {
+          const c = setCookie(v);
+          if (c) (out[c.name] ??= []).push(c);
+        }
+      }
+      this._cookies = out;
+    }
+    return this._cookies;
+  }
+
+  get body() {
+    if (this._body === undefined) {
+      const b = this._raw?.body;
+      if (this._type === 'none' || !this._raw) this._body = null;
+      else if (this._type === 'binary') this._body = b ? b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) : new ArrayBuffer(0);
+      else this._body = b ? decoder.decode(b) : '';
+    }
+    return this._body;
+  }
+
+  get status_text() {
+    return this.status ? `${this.status}` : '';
+  }
+
+  /** The body as JSON; with a selector (`items.0.id`, `items.#`), that part of it. */
+  json(selector) {
+    const body = this.body;
+    if (body === null) throw new Error('the response has no body (responseType: "none")');
+    const text = typeof body === 'string' ? body : decoder.decode(body);
+    const v = JSON.parse(text);
+    return selector === undefined ? v : select(v, selector);
+  }
+
+  html() {
+    throw new Error('Response.html() is not supported by Stampede: parse res.body, or use res.json()');
+  }
+
+  submitForm() {
+    throw new Error('Response.submitForm() is not supported by Stampede');
+  }
+
+  clickLink() {
+    throw new Error('Response.clickLink() is not supported by Stampede');
+  }
+}
+
+// The part of gjson's path syntax scripts use: dotted keys, array indexes and `#` (length).
+function select(v, path) {
+  let cur = v;
+  for (const part of String(path).split('.')) {
+    if (cur === undefined || cur === null) return undefined;
+    if (part === '#' && Array.isArray(cur)) cur = cur.length;
+    else cur = cur[part];
+  }
+  return cur;
+}
+
+function bodyOf(body) {
+  if (body === undefined || body === null) return [EMPTY, undefined];
+  if (typeof body === 'string') return [encoder.encode(body), undefined];
+  if (body instanceof ArrayBuffer) return [new Uint8Array(body), undefined];
+  if (ArrayBuffer.isView(body)) return [new Uint8Array(body.buffer, body.byteOffset, body.byteLength), undefined];
+  if (typeof body === 'object') {
+    const entries = Object.entries(body);
+    if (entries.some(([, v]) => v instanceof FileData)) {
+      const fields = {};
+      for (const [k, v] of entries) {
+        fields[k] = v instanceof FileData ? { data: v.data, filename: v.filename, type: v.content_type } : String(v);
+      }
+      const [type, b] = multipart(fields);
+      return [b, type];
+    }
+    return [encoder.encode(urlencode(entries)), 'application/x-www-form-urlencoded'];
+  }
+  return [encoder.encode(String(body)), undefined];
+}
+
+function timeoutMs(t) {
+  if (t === undefined || t === null) return undefined;
+  const ms = typeof t === 'number' ? t : parseDuration(t, 'params.timeout');
+  return Math.max(0, Math.round(ms));
+}
+
+function cookieHeader(cookies) {
+  return Object.entries(cookies)
+    .map(([k, v]) => `${k}=${v !== null && typeof v === 'object' ? v.value : v}`)
+    .join('; ');
+}
+
+function basicAuth(u) {
+  // http://user:pass@host/: k6's basic auth; the host gets the URL without credentials.
+  const m = /^(https?:\/\/)([^/@]+)@(.*)$/.exec(u);
+  if (!m) return [u, undefined];
+  const cred = decodeURIComponent(m[2]);
+  return [m[1] + m[3], `Basic ${btoa(cred)}`];
+}
+
+class HttpError extends Error {
+  constructor(kind, detail) {
+    super(detail ? `${kind}: ${detail}` : kind);
+    let code = ERROR_CODES[kind] ?? 1000;
+    const d = String(detail ?? '').toLowerCase();
+    if (kind === 'connect' && d.includes('refused')) code = 1212;
+    else if (kind === 'connect' && d.includes('timed out')) code = 1211;
+    else if (kind === 'protocol' && d.includes('reset')) code = 1220;
+    this.code = code;
+  }
+}
+
+/** `http.request(method, url, body, params)`: one request, one host call. */
+export function request(method, target, body, params = {}) {
+  params ??= {};
+  let u = target instanceof UrlTemplate ? target.url : String(target);
+  let name = params.tags?.name ?? (target instanceof UrlTemplate ? target.name : undefined);
+  if (params.auth && params.auth !== 'basic') {
+    throw new Error(`params.auth "${params.auth}" is not supported by Stampede: only basic (credentials in the URL)`);
+  }
+  let auth;
+  [u, auth] = basicAuth(u);
+  const headers = [];
+  let hasType = false;
+  for (const [k, v] of Object.entries(params.headers ?? {})) {
+    if (v === undefined || v === null) continue;
+    if (k.toLowerCase() === 'content-type') hasType = true;
+    headers.push([k, String(v)]);
+  }
+  const [bytes, type] = bodyOf(body);
+  if (type && !hasType) headers.push(['Content-Type', type]);
+  if (auth) headers.push(['Authorization', auth]);
+  if (params.cookies) headers.push(['Cookie', cookieHeader(params.cookies)]);
+  const responseType = params.responseType ?? 'text';
+  const callback = params.responseCallback !== undefined ? params.responseCallback : defaultCallback;
+  const req = {
+    method: method.toUpperCase(),
+    url: u,
+    headers,
+    body: bytes,
+    name,
+    timeoutMs: timeoutMs(params.timeout),
+    read: READ,
+  };
+  const noFollow = params.redirects === 0;
+  if (noFollow) followRedirects(false);
+  let raw;
+  let error;
+  try {
+    raw = (callback ? sendDeferred : send)(req);
+  } catch (e) {
+    const p = e && e.payload;
+    if (!(p && typeof p === 'object' && 'tag' in p)) throw e;
+    error = new HttpError(p.tag, p.val);
+  } finally {
+    if (noFollow) followRedirects(true);
+  }
+  const res = new Response(raw, { method: req.method, url: u, headers: params.headers ?? {}, body: body ?? null }, responseType, error);
+  if (callback && raw) {
+    const ok = Boolean(callback(res));
+    settle(ok, ok ? undefined : `status ${res.status} not expected by the response callback`);
+  }
+  return res;
+}
+
+export const get = (u, params) => request('GET', u, null, params);
+export const head = (u, params) => request('HEAD', u, null, params);
+export const post = (u, body, params) => request('POST', u, body, params);
+export const put = (u, body, params) => request('PUT', u, body, params);
+export const patch = (u, body, params) => request('PATCH', u, body, params);
+export const del = (u, body, params) => request('DELETE', u, body, params);
+export const options = (u, body, params) => request('OPTIONS', u, body, params);
+
+/** `http.batch(...)`: k6 sends these in parallel; Stampede's VU sends them one after another. */
+export function batch(requests) {
+  const one = (r) => {
+    if (typeof r === 'string' || r instanceof UrlTemplate) return get(r);
+    if (Array.isArray(r)) return request(r[0], r[1], r[2], r[3]);
+    return request(r.method ?? 'GET', r.url, r.body, r.params);
+  };
+  if (Array.isArray(requests)) return requests.map(one);
+  const out = {};
+  for (const [k, r] of Object.entries(requests)) out[k] = one(r);
+  return out;
+}
+
+/** `http.cookieJar()`: the VU's jar is the host's; scripts that set cookies pass them per request. */
+export function cookieJar() {
+  throw new Error('http.cookieJar() is not supported by Stampede yet: the host keeps each VU\'s cookies; pass extra ones with params.cookies');
+}
+
+export default {
+  request,
+  get,
+  head,
+  post,
+  put,
+  patch,
+  del,
+  options,
+  batch,
+  file,
+  url,
+  expectedStatuses,
+  setResponseCallback,
+  cookieJar,
+  Response,
+};

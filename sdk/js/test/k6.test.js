@@ -1,0 +1,129 @@
+// Unit tests of the k6 compatibility modules, with the host imports stubbed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as host from './host-stub.js';
+import http from '../src/k6/http.js';
+import { check, sleep, group, fail } from '../src/k6/index.js';
+import { Counter, Rate } from '../src/k6/metrics.js';
+import encoding from '../src/k6/encoding.js';
+import { parseDuration } from '../src/k6/duration.js';
+
+const enc = new TextEncoder();
+const text = (b) => new TextDecoder().decode(b);
+const sends = () => host.calls.filter((c) => c[0] === 'send').map((c) => c[1]);
+const last = () => sends().at(-1);
+
+test('a k6 request: URL, body, params, and the response k6 scripts read', () => {
+  host.calls.length = 0;
+  host.replies.push({
+    status: 201,
+    body: enc.encode('{"items":[{"id":7},{"id":8}],"ok":true}'),
+    headers: [['content-type', 'application/json'], ['x-multi', 'a'], ['X-Multi', 'b'], ['set-cookie', 'sid=abc; Path=/; HttpOnly']],
+  });
+  const r = http.post('http://127.0.0.1:9/x', JSON.stringify({ a: 1 }), {
+    headers: { 'Content-Type': 'application/json', 'X-None': null },
+    tags: { name: 'create' },
+    timeout: '1.5s',
+    cookies: { pref: 'dark', other: { value: 'v', replace: true } },
+  });
+  const req = last();
+  assert.equal(req.method, 'POST');
+  assert.equal(req.name, 'create');
+  assert.equal(req.timeoutMs, 1500);
+  assert.deepEqual(req.read, { body: true, headers: true });
+  assert.equal(text(req.body), '{"a":1}');
+  assert.deepEqual(req.headers, [['Content-Type', 'application/json'], ['Cookie', 'pref=dark; other=v']]);
+  assert.equal(r.status, 201);
+  assert.equal(r.json('items.1.id'), 8);
+  assert.equal(r.json('items.#'), 2);
+  assert.equal(r.headers['Content-Type'], 'application/json');
+  assert.equal(r.headers['X-Multi'], 'a, b');
+  assert.equal(r.cookies.sid[0].value, 'abc');
+  assert.equal(r.cookies.sid[0].http_only, true);
+  assert.equal(r.timings.waiting, 2.5);
+  assert.equal(r.timings.connecting, 1);
+  assert.equal(r.error_code, 0);
+});
+
+test('forms, files, basic auth in the URL, url templates, and no redirects', () => {
+  host.calls.length = 0;
+  http.post('/f', { a: 'x y', n: 1 });
+  assert.equal(text(last().body), 'a=x+y&n=1');
+  assert.deepEqual(last().headers, [['Content-Type', 'application/x-www-form-urlencoded']]);
+  http.post('/u', { kind: 'full', file: http.file('a,b\n', 'c.csv', 'text/csv') });
+  assert.match(last().headers[0][1], /^multipart\/form-data; boundary=/);
+  assert.match(text(last().body), /filename="c\.csv"\r\nContent-Type: text\/csv\r\n\r\na,b\n/);
+  http.get('http://u%40x:p@127.0.0.1:9/a');
+  assert.equal(last().url, 'http://127.0.0.1:9/a');
+  assert.deepEqual(last().headers, [['Authorization', `Basic ${encoding.b64encode('u@x:p')}`]]);
+  const id = 5;
+  http.get(http.url`/items/${id}?x=${'y'}`);
+  assert.equal(last().url, '/items/5?x=y');
+  assert.equal(last().name, '/items/${}?x=${}');
+  http.get('/r', { redirects: 0 });
+  assert.deepEqual(host.calls.filter((c) => c[0] === 'follow'), [['follow', false], ['follow', true]]);
+  assert.throws(() => http.get('/a', { auth: 'digest' }), /digest.*not supported/);
+  assert.throws(() => http.get('/a', { timeout: 'soon' }), /params\.timeout: "soon" is not a duration/);
+});
+
+test('response callbacks settle the request; no response gives k6 error codes', () => {
+  host.calls.length = 0;
+  host.replies.push({ status: 404 });
+  http.get('/a', { responseCallback: http.expectedStatuses(404, { min: 200, max: 204 }) });
+  assert.deepEqual(host.calls.filter((c) => c[0] === 'settle'), [['settle', true, undefined]]);
+  http.setResponseCallback(http.expectedStatuses(201));
+  host.replies.push({ status: 200 });
+  http.get('/b');
+  assert.deepEqual(host.calls.filter((c) => c[0] === 'settle').at(-1), ['settle', false, 'status 200 not expected by the response callback']);
+  http.setResponseCallback(null);
+  host.calls.length = 0;
+  http.get('/c');
+  assert.equal(host.calls.filter((c) => c[0] === 'deferred').length, 0);
+  for (const [tag, val, code] of [['connect', 'connection refused', 1212], ['timeout', undefined, 1050], ['dns', 'no such host', 1100], ['denied', 'x:80', 1110]]) {
+    host.replies.push({ error: { tag, val } });
+    const r = http.get('/d');
+    assert.equal(r.status, 0);
+    assert.equal(r.error_code, code, tag);
+    assert.ok(r.error.startsWith(tag), r.error);
+    assert.equal(r.body, null);
+  }
+});
+
+test('batch sends each request in order', () => {
+  host.calls.length = 0;
+  const [a, b] = http.batch(['/one', ['POST', '/two', 'body']]);
+  assert.deepEqual(sends().map((r) => [r.method, r.url]), [['GET', '/one'], ['POST', '/two']]);
+  assert.equal(a.status, 200);
+  assert.equal(b.status, 200);
+  const named = http.batch({ x: { method: 'GET', url: '/three' } });
+  assert.equal(named.x.status, 200);
+});
+
+test('check records each named check; sleep, group, fail, metrics', () => {
+  host.calls.length = 0;
+  const ok = check({ status: 200 }, { 'is 200': (r) => r.status === 200, 'is 201': (r) => r.status === 201, plain: true });
+  assert.equal(ok, false);
+  assert.deepEqual(host.calls, [['check', 'is 200', true], ['check', 'is 201', false], ['check', 'plain', true]]);
+  assert.throws(() => check(1, { boom: () => { throw new Error('inside'); } }), /inside/);
+  host.calls.length = 0;
+  sleep(0.25);
+  assert.equal(group('g', () => 3), 3);
+  assert.throws(() => fail('why'), /^Error: why$/);
+  new Counter('orders').add(2);
+  new Rate('good').add(0);
+  assert.deepEqual(host.calls, [['sleep', 250], ['counter', 'orders', 2], ['rate', 'good', false]]);
+  assert.throws(() => new Counter('bad name'), /metric name/);
+});
+
+test('durations and base64 as k6 has them', () => {
+  assert.equal(parseDuration('1m30s', 'd'), 90_000);
+  assert.equal(parseDuration('500ms', 'd'), 500);
+  assert.equal(parseDuration('1.5h', 'd'), 5_400_000);
+  assert.equal(parseDuration(250, 'd'), 250);
+  assert.throws(() => parseDuration('10 s', 'options.duration'), /options\.duration/);
+  assert.equal(encoding.b64encode('hi there'), 'aGkgdGhlcmU=');
+  assert.equal(encoding.b64encode('hi?>', 'rawurl'), 'aGk_Pg');
+  assert.equal(encoding.b64decode('aGkgdGhlcmU=', 'std', 's'), 'hi there');
+  assert.equal(encoding.b64decode('aGk_Pg', 'rawurl', 's'), 'hi?>');
+  assert.equal(new Uint8Array(encoding.b64decode('AAEC')).join(','), '0,1,2');
+});

@@ -1,0 +1,242 @@
+//! k6 scripts as they are: `stampede run script.js` on a corpus written from k6's
+//! documentation (`tests/k6/corpus`), each run against a test server on 127.0.0.1 that
+//! records what it was sent, so a request the layer drops, doubles or changes fails
+//! the test.
+
+use std::sync::Arc;
+
+use stampede::metrics::summary::Summary;
+use stampede_tests::*;
+
+use crate::kit::{CliOut, endpoint, heavy, own_runtime, run_cli, shared_cache};
+
+/// Runs the corpus script `name` with `args` (and `-q`, a summary, `TARGET` in its
+/// environment); the summary, the server's record and the CLI's output.
+fn run_k6(name: &str, args: &[&str]) -> (Option<Summary>, Arc<Seen>, CliOut) {
+    let _cpu = heavy();
+    let rt = own_runtime();
+    let server = rt.block_on(start_server());
+    let target = server.url();
+    let out = scratch_dir(&format!("k6-{name}")).join("summary.json");
+    let script = repo_root().join("tests/k6/corpus").join(name);
+    let target_env = format!("TARGET={target}");
+    let mut all = vec![
+        "run",
+        script.to_str().unwrap(),
+        "--target",
+        &target,
+        "--summary-json",
+        out.to_str().unwrap(),
+        "--allow-failures",
+        "-q",
+        "--env",
+        &target_env,
+    ];
+    all.extend_from_slice(args);
+    let o = run_cli(&all, &shared_cache(), &[]);
+    let s = std::fs::read_to_string(&out)
+        .ok()
+        .and_then(|t| summary_from_json(&t).ok());
+    (s, server.seen.clone(), o)
+}
+
+fn echoes(seen: &Seen, path: &str) -> Vec<Echo> {
+    let all = seen.echoes.lock().unwrap();
+    all.iter().filter(|e| e.path == path).cloned().collect()
+}
+
+fn one(seen: &Seen, path: &str) -> Echo {
+    let e = echoes(seen, path);
+    assert_eq!(e.len(), 1, "{path}: {e:?}");
+    e.into_iter().next().unwrap()
+}
+
+/// Every check passed, and there were `n` of them.
+fn all_checks_passed(s: &Summary, n: u64, o: &CliOut) {
+    let failed: Vec<_> = s.checks.iter().filter(|c| c.fails > 0).collect();
+    assert!(
+        failed.is_empty(),
+        "{failed:?}\n{:?}\n{}",
+        s.errors,
+        o.stderr
+    );
+    assert_eq!(s.totals.checks_passed, n, "{:?}", s.checks);
+}
+
+#[test]
+fn k6_http_sends_what_k6_would_and_reads_responses_as_k6_does() {
+    let (s, seen, o) = run_k6(
+        "client_api.js",
+        &["--iterations", "1", "--env", "TEAM=team_4821"],
+    );
+    let s = s.unwrap_or_else(|| panic!("no summary\n{}\n{}", o.stdout, o.stderr));
+    assert_eq!(
+        s.totals.iterations_failed, 0,
+        "{:?}\n{}",
+        s.errors, o.stderr
+    );
+    all_checks_passed(&s, 11, &o);
+    let get = one(&seen, "/echo/get");
+    assert_eq!(
+        (get.method.as_str(), get.query.as_str()),
+        ("GET", "q=a+b&n=1")
+    );
+    assert_eq!(get.header("x-team"), Some("team_4821"));
+    assert_eq!(get.header("accept"), Some("application/json"));
+    let form = one(&seen, "/echo/form");
+    assert_eq!(form.body, b"grant_type=password&username=u%40x.io");
+    assert_eq!(
+        form.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    let json = one(&seen, "/echo/json");
+    assert_eq!(json.body, br#"{"items":[1,2],"ok":true}"#);
+    assert_eq!(json.header("x-trace"), Some("t-1"));
+    let raw = one(&seen, "/echo/raw");
+    assert_eq!(
+        (raw.method.as_str(), raw.body.as_slice()),
+        ("PUT", &b"\x00\x01raw"[..])
+    );
+    let text = one(&seen, "/echo/text");
+    assert_eq!(
+        (text.method.as_str(), text.body.as_slice()),
+        ("PATCH", &b"plain text"[..])
+    );
+    let up = one(&seen, "/echo/upload");
+    let ctype = up.header("content-type").unwrap();
+    assert!(
+        ctype.starts_with("multipart/form-data; boundary="),
+        "{ctype}"
+    );
+    let body = String::from_utf8_lossy(&up.body);
+    assert!(
+        body.contains("name=\"importType\"\r\n\r\nfull\r\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("filename=\"c.csv\"\r\nContent-Type: text/csv\r\n\r\nemail\na@x.io\n"),
+        "{body}"
+    );
+    let del = one(&seen, "/echo/item");
+    assert_eq!(del.method, "DELETE");
+    assert_eq!(del.header("cookie"), Some("one=1"));
+    assert_eq!(one(&seen, "/echo/opts").method, "OPTIONS");
+    assert_eq!(one(&seen, "/echo/head").method, "HEAD");
+    // Credentials in the URL are k6's basic auth.
+    assert_eq!(
+        one(&seen, "/echo/auth").header("authorization"),
+        Some("Basic c3ZjOnMzY3JldA==")
+    );
+    assert_eq!(endpoint(&s, "no redirect").status.get("302"), Some(&1));
+    assert_eq!(endpoint(&s, "redirect").status.get("200"), Some(&1));
+    assert_eq!(endpoint(&s, "echo get").requests, 1);
+    // http.url names the request by its template.
+    assert_eq!(endpoint(&s, "${}/echo/items/${}").requests, 1);
+    assert_eq!(one(&seen, "/echo/items/42").method, "GET");
+    assert_eq!(one(&seen, "/echo/batch/1").method, "GET");
+    assert_eq!(one(&seen, "/echo/batch/2").body, b"two");
+    assert_eq!(s.totals.http_req_failed, 0, "{:?}", s.endpoints);
+}
+
+#[test]
+fn requests_fail_by_k6s_rule_and_the_response_callback() {
+    let (s, _, o) = run_k6("statuses.js", &["--iterations", "2"]);
+    let s = s.unwrap_or_else(|| panic!("no summary\n{}\n{}", o.stdout, o.stderr));
+    assert_eq!(
+        s.totals.iterations_failed, 0,
+        "{:?}\n{}",
+        s.errors, o.stderr
+    );
+    all_checks_passed(&s, 2, &o);
+    let failed = |name: &str| {
+        let e = endpoint(&s, name);
+        assert_eq!(e.requests, 2, "{name}");
+        e.failed
+    };
+    assert_eq!(failed("plain 404"), 2);
+    assert_eq!(failed("plain 302"), 0);
+    assert_eq!(failed("expected 404"), 0);
+    assert_eq!(failed("unexpected 200"), 2);
+    assert_eq!(failed("no response"), 2);
+    assert_eq!(failed("global 503"), 0);
+    assert_eq!(s.totals.http_req_failed, 6);
+}
+
+#[test]
+fn setup_data_reaches_every_iteration_and_init_code_runs_per_vu() {
+    let (s, seen, o) = run_k6("lifecycle.js", &["--vus", "2", "--iterations", "6"]);
+    let s = s.unwrap_or_else(|| panic!("no summary\n{}\n{}", o.stdout, o.stderr));
+    assert_eq!(
+        s.totals.iterations_failed, 0,
+        "{:?}\n{}",
+        s.errors, o.stderr
+    );
+    all_checks_passed(&s, 12, &o);
+    // setup once, teardown once with setup's data.
+    assert_eq!(one(&seen, "/echo/setup").body, b"once");
+    assert_eq!(
+        one(&seen, "/echo/teardown").body,
+        br#"{"token":"tok-200","rows":3}"#
+    );
+    let iters = echoes(&seen, "/echo/iter");
+    assert_eq!(iters.len(), 6);
+    for e in &iters {
+        assert_eq!(e.header("authorization"), Some("Bearer tok-200"));
+        assert_eq!(e.header("x-b64"), Some("aGkgdGhlcmU="));
+        // __VU and a row of the open()ed file, read in the VU's own init code.
+        let q = &e.query;
+        assert!(
+            (q.starts_with("vu=1&") || q.starts_with("vu=2&"))
+                && (q.contains("%40x.io") || q.contains("@x.io")),
+            "{q}"
+        );
+    }
+    let custom = |name: &str| {
+        s.custom
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("{name}: {:?}", s.custom))
+            .clone()
+    };
+    assert_eq!(custom("orders_seen").value, 12.0);
+    assert_eq!(custom("queue_depth").value, 7.0);
+    assert_eq!(custom("good_rate").value, 1.0);
+    assert_eq!(custom("took_ms").count, 6);
+}
+
+#[test]
+fn a_throwing_iteration_fails_and_the_vu_goes_on() {
+    let (s, _, o) = run_k6("throws.js", &["--iterations", "3"]);
+    let s = s.unwrap_or_else(|| panic!("no summary\n{}\n{}", o.stdout, o.stderr));
+    assert_eq!(s.totals.iterations, 3);
+    assert_eq!(s.totals.iterations_failed, 3);
+    assert_eq!(endpoint(&s, "before").requests, 3);
+    let errors: Vec<(&str, u64)> = s
+        .errors
+        .iter()
+        .map(|e| (e.message.as_str(), e.count))
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|(m, n)| m.contains("wrong shape") && *n == 3),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn unsupported_k6_modules_and_remote_imports_are_one_line() {
+    for (name, want) in [
+        ("unsupported.js", "k6/browser is not supported by Stampede"),
+        ("remote.js", "remote modules are not fetched"),
+    ] {
+        let (_, seen, o) = run_k6(name, &["--iterations", "1"]);
+        assert_ne!(o.code, 0, "{name}");
+        let lines: Vec<&str> = o.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        let hit: Vec<&&str> = lines.iter().filter(|l| l.contains(want)).collect();
+        assert_eq!(hit.len(), 1, "{name}: {}", o.stderr);
+        // file:line of the import.
+        assert!(hit[0].contains(&format!("{name}:1:")), "{}", hit[0]);
+        assert!(seen.echoes.lock().unwrap().is_empty());
+    }
+}

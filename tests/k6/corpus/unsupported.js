@@ -1,0 +1,5 @@
+import { browser } from 'k6/browser';
+
+export default function () {
+  browser.newPage();
+}
