@@ -179,6 +179,88 @@ async fn file_upload(wasm: &str) {
     assert_eq!(get(&st.import_lists), lists);
 }
 
+/// The checkout journey as a k6 script: one task (`default`), the mix by request names.
+async fn checkout_k6(wasm: &str) {
+    let vus = 4;
+    let (s, demo) = journey(wasm, vus, Load::iterations(160), &[], Knobs::default()).await;
+    let st = &demo.shop.stats;
+    no_refusals(st);
+    assert_eq!(task_runs(&s, "default"), 160);
+    let (browse, add, buy) = (
+        requests(&s, "GET /api/v1/products"),
+        requests(&s, "POST /api/v1/carts/:id/items"),
+        requests(&s, "POST /api/v1/orders"),
+    );
+    // Each iteration browses, adds or buys (4:3:1); a checkout of an empty cart adds first.
+    assert!(browse > 0 && add > 0 && buy > 0, "{browse} {add} {buy}");
+    assert!(
+        browse + add >= 160 - buy && browse + add <= 160,
+        "{browse} {add} {buy}"
+    );
+    assert_eq!(get(&st.logins), u64::from(vus), "one login per VU");
+    assert_eq!(get(&st.product_lists), browse);
+    assert_eq!(get(&st.items_added), add);
+    assert_eq!(
+        get(&st.orders_placed),
+        buy,
+        "every checkout placed an order"
+    );
+    assert_eq!(get(&st.orders_rejected), 0);
+    assert_eq!(get(&st.carts_created), u64::from(vus) + buy);
+    assert_eq!(
+        s.totals.checks_passed, s.totals.http_reqs,
+        "one check per request"
+    );
+    assert_eq!(get(&st.requests), s.totals.http_reqs);
+}
+
+/// The OAuth journey as a k6 script.
+async fn token_refresh_k6(wasm: &str) {
+    let vus = 3;
+    let (s, demo) = journey(
+        wasm,
+        vus,
+        Load::duration(Duration::from_millis(1500)),
+        &[
+            ("REFRESH_AFTER_S", "0.25"),
+            ("WAIT_MIN_MS", "10"),
+            ("WAIT_MAX_MS", "30"),
+        ],
+        Knobs::default(),
+    )
+    .await;
+    let st = &demo.shop.stats;
+    no_refusals(st);
+    let (dash, usage) = (
+        requests(&s, "GET /api/v2/dashboard/summary"),
+        requests(&s, "GET /api/v2/reports/usage"),
+    );
+    assert!(dash > 0 && usage > 0);
+    assert_eq!(task_runs(&s, "default"), dash + usage);
+    assert_eq!(
+        get(&st.oauth_grants),
+        u64::from(vus),
+        "one password grant per VU"
+    );
+    let refreshes = get(&st.oauth_refreshes);
+    assert!(refreshes >= 2 * u64::from(vus), "{refreshes} refreshes");
+    assert_eq!(requests(&s, "POST /oauth/token (refresh)"), refreshes);
+    assert_eq!(get(&st.oauth_rejected), 0);
+    assert_eq!(get(&st.dashboard_views), dash);
+    assert_eq!(get(&st.usage_reports), usage);
+    assert_eq!(get(&st.requests), s.totals.http_reqs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_in_k6_script() {
+    checkout_k6(CHECKOUT_K6_JS_WASM).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_refresh_in_k6_script() {
+    token_refresh_k6(TOKEN_REFRESH_K6_JS_WASM).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkout_in_rust() {
     checkout(CHECKOUT_WASM).await;

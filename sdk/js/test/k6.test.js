@@ -76,6 +76,10 @@ test('response callbacks settle the request; no response gives k6 error codes', 
   http.get('/b');
   assert.deepEqual(host.calls.filter((c) => c[0] === 'settle').at(-1), ['settle', false, 'status 200 not expected by the response callback']);
   http.setResponseCallback(null);
+  host.replies.push({ status: 500 });
+  http.get('/c');
+  assert.deepEqual(host.calls.filter((c) => c[0] === 'settle').at(-1), ['settle', true, undefined]);
+  http.setResponseCallback(undefined);
   host.calls.length = 0;
   http.get('/c');
   assert.equal(host.calls.filter((c) => c[0] === 'deferred').length, 0);

@@ -332,6 +332,10 @@ def export(module):
                 raise Err(f"events.test_start: {_message(e)}")
             return None
 
+        def options(self):
+            # A locustfile states its load on the command line, as Locust's does.
+            return None
+
         def teardown(self, data):
             try:
                 env = st.environment()

@@ -14,5 +14,8 @@ export default function () {
   check(r, { 'status 0 and an error code': (res) => res.status === 0 && res.error_code === 1050 && res.error !== '' });
   http.setResponseCallback(http.expectedStatuses(200, 503));
   http.get(`${TARGET}/status/503`, { tags: { name: 'global 503' } });
+  // null: no request is marked failed.
   http.setResponseCallback(null);
+  http.get(`${TARGET}/status/500`, { tags: { name: 'callback null 500' } });
+  http.setResponseCallback(http.expectedStatuses({ min: 200, max: 399 }));
 }

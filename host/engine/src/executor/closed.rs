@@ -169,7 +169,6 @@ pub async fn vu_loop(
         }
         let v = vu.as_mut().expect("instantiated above");
         v.ctx().iteration = iteration;
-        iteration += 1;
         let begin = Instant::now();
         let at_ms = begin
             .saturating_duration_since(v.ctx().run_start)
@@ -217,9 +216,11 @@ pub async fn vu_loop(
             break;
         }
         if task == lifecycle.on_start && result.is_ok() {
-            // Setup does not consume the iteration it claimed.
+            // Setup does not consume the iteration it claimed, nor its number: the
+            // first task runs as iteration 0 (k6's `__ITER`), as in the open model.
             continue;
         }
+        iteration += 1;
         // The next iteration is claimed before its think time: with none left, the VU
         // is done now, and the run does not end a think time late.
         claimed = budget.claim();

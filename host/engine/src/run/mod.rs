@@ -5,11 +5,13 @@ mod many;
 pub mod memory;
 mod monitor;
 mod once;
+mod options;
 mod prepare;
 mod signals;
 mod supervise;
 
 pub use many::run_all;
+pub use options::{may_state_options, script_options};
 pub use signals::{Cut, StopSignals};
 
 use std::path::PathBuf;

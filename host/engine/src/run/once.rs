@@ -19,7 +19,11 @@ pub(super) struct Teardown {
 }
 
 /// A fresh instance as VU 0.
-async fn instance(rt: &ScenarioRuntime, make_ctx: &MakeCtx, what: &str) -> Result<Vu, String> {
+pub(super) async fn instance(
+    rt: &ScenarioRuntime,
+    make_ctx: &MakeCtx,
+    what: &str,
+) -> Result<Vu, String> {
     let mut ctx = make_ctx(0);
     ctx.id = 0;
     Vu::instantiate(rt, ctx)

@@ -43,8 +43,8 @@ pub struct ScenarioRuntime {
     pub engine: Engine,
     pre: InstancePre<VuState>,
     indices: ScenarioIndices,
-    /// The optional `run` export's `setup` and `teardown`.
-    run: Option<(ComponentExportIndex, ComponentExportIndex)>,
+    /// The optional `run` export's functions.
+    run: Option<RunExports>,
     pub limits: InstanceLimits,
 }
 
@@ -100,7 +100,12 @@ impl ScenarioRuntime {
                         )
                     })
                 };
-                Ok::<_, anyhow::Error>((f("setup")?, f("teardown")?))
+                Ok::<_, anyhow::Error>(RunExports {
+                    setup: f("setup")?,
+                    teardown: f("teardown")?,
+                    // Components built before `options` existed have none.
+                    options: component.get_export_index(Some(&run), "options"),
+                })
             })
             .transpose()?;
         Ok(ScenarioRuntime {
@@ -116,6 +121,19 @@ impl ScenarioRuntime {
     pub fn has_setup(&self) -> bool {
         self.run.is_some()
     }
+
+    /// Whether the scenario states its own plan and gate (`run.options`).
+    pub fn has_options(&self) -> bool {
+        self.run.is_some_and(|r| r.options.is_some())
+    }
+}
+
+/// The `run` export's functions.
+#[derive(Clone, Copy)]
+struct RunExports {
+    setup: ComponentExportIndex,
+    teardown: ComponentExportIndex,
+    options: Option<ComponentExportIndex>,
 }
 
 /// How a lifecycle call ended, when it did not succeed.
@@ -156,7 +174,7 @@ pub struct Vu {
     exchange: std::sync::Arc<exchange::Exchange>,
     instance: wasmtime::component::Instance,
     bindings: Scenario,
-    run: Option<(ComponentExportIndex, ComponentExportIndex)>,
+    run: Option<RunExports>,
     pub tasks: Vec<TaskInfo>,
     /// Running sums of weights, for picking by weight with one binary search.
     cumulative: Vec<u64>,
@@ -410,7 +428,7 @@ impl Vu {
     /// Runs the scenario's once-per-run `setup` (none: `Ok(None)`), within `limit`.
     pub async fn setup(&mut self, limit: Duration) -> Result<Option<String>, CallError> {
         match self.run {
-            Some((setup, _)) => self.run_export(setup, "setup", (), limit).await,
+            Some(r) => self.run_export(r.setup, "setup", (), limit).await,
             None => Ok(None),
         }
     }
@@ -422,8 +440,19 @@ impl Vu {
         limit: Duration,
     ) -> Result<(), CallError> {
         match self.run {
-            Some((_, teardown)) => self.run_export(teardown, "teardown", (data,), limit).await,
+            Some(r) => {
+                self.run_export(r.teardown, "teardown", (data,), limit)
+                    .await
+            }
             None => Ok(()),
+        }
+    }
+
+    /// The scenario's own plan and gate as JSON (`run.options`; none: `Ok(None)`).
+    pub async fn options(&mut self, limit: Duration) -> Result<Option<String>, CallError> {
+        match self.run.and_then(|r| r.options) {
+            Some(options) => self.run_export(options, "options", (), limit).await,
+            None => Ok(None),
         }
     }
 

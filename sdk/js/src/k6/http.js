@@ -71,11 +71,14 @@ export function expectedStatuses(...specs) {
   return cb;
 }
 
-let defaultCallback = null;
+// undefined: k6's default rule (the host's: a status outside 200-399 fails).
+let defaultCallback;
+// k6's `null` callback: no request is marked failed.
+const NEVER_FAILED = () => true;
 
 /** `http.setResponseCallback(cb)`: which statuses count as expected (not failed). */
 export function setResponseCallback(cb) {
-  defaultCallback = cb ?? null;
+  defaultCallback = cb === null ? NEVER_FAILED : cb;
 }
 
 // Go's canonical header key, which k6's `res.headers` uses: content-type -> Content-Type.
@@ -275,7 +278,8 @@ export function request(method, target, body, params = {}) {
   if (auth) headers.push(['Authorization', auth]);
   if (params.cookies) headers.push(['Cookie', cookieHeader(params.cookies)]);
   const responseType = params.responseType ?? 'text';
-  const callback = params.responseCallback !== undefined ? params.responseCallback : defaultCallback;
+  let callback = params.responseCallback !== undefined ? params.responseCallback : defaultCallback;
+  if (callback === null) callback = NEVER_FAILED;
   const req = {
     method: method.toUpperCase(),
     url: u,

@@ -2,7 +2,7 @@
 // (its top level: imports, options, `open()`, `__ENV` reads) runs in each VU when the VU
 // starts, not at build time; each host iteration is one call of the default function;
 // `setup()` runs once per run and its data (JSON) reaches every iteration; `teardown`
-// gets it at the end.
+// gets it at the end; `options` is handed to the host before it plans the run.
 
 import { env as hostEnv, id, iteration, setupData } from 'stampede:scenario/vu@0.2.0';
 
@@ -18,6 +18,17 @@ function guarded(what, f) {
   } catch (e) {
     throw { payload: what ? `${what}: ${message(e)}` : message(e) };
   }
+}
+
+// k6 hands setup's data over as Go encodes it: object keys sorted.
+function sortedKeys(v) {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const out = {};
+    for (const k of Object.keys(v).sort()) out[k] = sortedKeys(v[k]);
+    return out;
+  }
+  return v;
 }
 
 const ENV = new Proxy(
@@ -91,7 +102,12 @@ export function defineK6(load, files) {
       if (typeof m.setup !== 'function') return undefined;
       const d = guarded('setup', () => m.setup());
       if (d === undefined) return undefined;
-      return guarded('setup', () => JSON.stringify(d));
+      return guarded('setup', () => JSON.stringify(sortedKeys(d)));
+    },
+    options() {
+      const m = init();
+      if (m.options === undefined || m.options === null) return undefined;
+      return guarded('options', () => JSON.stringify(m.options));
     },
     teardown(raw) {
       const m = init();

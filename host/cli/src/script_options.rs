@@ -1,0 +1,216 @@
+//! A script's own plan and gate (k6's `export const options`), read from the component
+//! before the load is planned: the load and thresholds it states become the lowest
+//! layer, under `stampede.toml` and the command line (k6's flags override its options
+//! the same way). What Stampede does not take from it is named, never dropped quietly.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use serde::Deserialize;
+use serde_json::Value;
+use stampede::executor::Stage;
+
+use crate::config::{AbortOnFail, ThresholdSpec};
+use crate::load::LoadSpec;
+
+/// What a script's options give the run.
+#[derive(Debug, Default)]
+pub struct ScriptOptions {
+    pub load: LoadSpec,
+    pub thresholds: Vec<ThresholdSpec>,
+    /// `insecureSkipTLSVerify: true`.
+    pub insecure: bool,
+    /// k6's `scenarios`: not planned by Stampede yet.
+    pub scenarios: Option<Vec<String>>,
+    /// Options Stampede does not apply, for one warning line.
+    pub ignored: Vec<String>,
+}
+
+// Options that change nothing a Stampede run measures or judges.
+const HARMLESS: &[&str] = &[
+    "summaryTrendStats",
+    "summaryTimeUnit",
+    "noColor",
+    "ext",
+    "cloud",
+];
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Entry {
+    Plain(String),
+    Full {
+        threshold: String,
+        #[serde(rename = "abortOnFail", default)]
+        abort_on_fail: bool,
+        #[serde(rename = "delayAbortEval")]
+        delay_abort_eval: Option<Value>,
+    },
+}
+
+/// k6's durations: a string such as `"1m30s"`, or a number of milliseconds.
+fn duration(v: &Value, field: &str) -> Result<Duration> {
+    match v {
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|ms| *ms >= 0.0 && ms.is_finite())
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+            .ok_or_else(|| anyhow!("options.{field}: {n} is not a duration")),
+        Value::String(s) => {
+            stampede::parse::parse_duration(s).map_err(|e| anyhow!("options.{field}: {s:?}: {e}"))
+        }
+        other => bail!("options.{field}: {other} is not a duration (such as \"30s\")"),
+    }
+}
+
+fn count(v: &Value, field: &str) -> Result<u64> {
+    v.as_u64()
+        .ok_or_else(|| anyhow!("options.{field}: {v} is not a whole number"))
+}
+
+/// Reads the JSON the scenario's `run.options` returned.
+pub fn parse(json: &str) -> Result<ScriptOptions> {
+    let map: BTreeMap<String, Value> =
+        serde_json::from_str(json).map_err(|e| anyhow!("options is not an object: {e}"))?;
+    let mut o = ScriptOptions::default();
+    for (key, v) in &map {
+        match key.as_str() {
+            "vus" => {
+                let n = count(v, "vus")?;
+                o.load.vus = Some(u32::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
+                    anyhow!("options.vus: {n} is not a number of VUs (1 or more)")
+                })?);
+            }
+            "duration" => o.load.duration = Some(duration(v, "duration")?),
+            "iterations" => o.load.iterations = Some(count(v, "iterations")?),
+            "stages" => {
+                let list = v
+                    .as_array()
+                    .ok_or_else(|| anyhow!("options.stages: not a list"))?;
+                let mut stages = Vec::new();
+                for (i, s) in list.iter().enumerate() {
+                    let field = format!("stages[{i}]");
+                    let d = s
+                        .get("duration")
+                        .ok_or_else(|| anyhow!("options.{field}: no duration"))?;
+                    let t = s
+                        .get("target")
+                        .ok_or_else(|| anyhow!("options.{field}: no target"))?;
+                    stages.push(Stage {
+                        duration: duration(d, &format!("{field}.duration"))?,
+                        target: u32::try_from(count(t, &format!("{field}.target"))?)
+                            .map_err(|_| anyhow!("options.{field}.target: too large"))?,
+                    });
+                }
+                o.load.stages = Some(stages);
+            }
+            "thresholds" => o.thresholds = thresholds(v)?,
+            "insecureSkipTLSVerify" => o.insecure = v.as_bool().unwrap_or(false),
+            "scenarios" => {
+                let names = v
+                    .as_object()
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default();
+                o.scenarios = Some(names);
+            }
+            k if HARMLESS.contains(&k) => {}
+            other => o.ignored.push(other.to_string()),
+        }
+    }
+    Ok(o)
+}
+
+fn thresholds(v: &Value) -> Result<Vec<ThresholdSpec>> {
+    let map = v
+        .as_object()
+        .ok_or_else(|| anyhow!("options.thresholds: not an object of metric: [rules]"))?;
+    let mut out = Vec::new();
+    for (selector, rules) in map {
+        let list = match rules {
+            Value::Array(a) => a.clone(),
+            one => vec![one.clone()],
+        };
+        for rule in list {
+            let entry: Entry = serde_json::from_value(rule.clone()).map_err(|_| {
+                anyhow!("options.thresholds[{selector:?}]: {rule} is neither \"p(95)<500\" nor {{threshold, abortOnFail}}")
+            })?;
+            let (expr, abort) = match entry {
+                Entry::Plain(e) => (e, None),
+                Entry::Full {
+                    threshold,
+                    abort_on_fail,
+                    delay_abort_eval,
+                } => {
+                    let delay = match &delay_abort_eval {
+                        Some(d) => {
+                            duration(d, &format!("thresholds[{selector:?}].delayAbortEval"))?
+                        }
+                        None => Duration::ZERO,
+                    };
+                    (threshold, abort_on_fail.then_some(AbortOnFail { delay }))
+                }
+            };
+            let parsed = stampede::gate::parse(&format!("{selector}: {expr}"))
+                .map_err(|e| anyhow!("options.thresholds[{selector:?}]: {e}"))?;
+            out.push(ThresholdSpec {
+                selector: selector.clone(),
+                parsed,
+                abort,
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k6_options_become_a_load_and_thresholds() {
+        let o = parse(
+            r#"{"vus": 5, "duration": "1m30s", "iterations": 40,
+                "stages": [{"duration": "10s", "target": 3}, {"duration": 500, "target": 0}],
+                "thresholds": {"http_req_duration{name:GET /}": ["p(95)<500", {"threshold": "p(99)<900", "abortOnFail": true, "delayAbortEval": "5s"}],
+                               "http_req_failed": "rate<0.01"},
+                "insecureSkipTLSVerify": true, "summaryTrendStats": ["avg"], "userAgent": "x"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.load.vus, Some(5));
+        assert_eq!(o.load.duration, Some(Duration::from_secs(90)));
+        assert_eq!(o.load.iterations, Some(40));
+        let stages = o.load.stages.unwrap();
+        assert_eq!(stages[0].duration, Duration::from_secs(10));
+        assert_eq!(
+            (stages[1].duration, stages[1].target),
+            (Duration::from_millis(500), 0)
+        );
+        assert_eq!(o.thresholds.len(), 3);
+        let abort = o.thresholds.iter().find_map(|t| t.abort).unwrap();
+        assert_eq!(abort.delay, Duration::from_secs(5));
+        assert!(o.insecure);
+        assert_eq!(o.ignored, vec!["userAgent".to_string()]);
+    }
+
+    #[test]
+    fn bad_options_name_the_field() {
+        for (json, want) in [
+            (r#"{"vus": 0}"#, "options.vus"),
+            (r#"{"duration": "soon"}"#, "options.duration"),
+            (
+                r#"{"stages": [{"target": 2}]}"#,
+                "options.stages[0]: no duration",
+            ),
+            (
+                r#"{"thresholds": {"http_req_duration": ["p(95)<<1"]}}"#,
+                "options.thresholds",
+            ),
+            (r#"{"thresholds": {"http_req_duration": [7]}}"#, "neither"),
+            ("[1]", "not an object"),
+        ] {
+            let e = parse(json).unwrap_err().to_string();
+            assert!(e.contains(want), "{json}: {e}");
+        }
+    }
+}
