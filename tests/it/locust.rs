@@ -414,28 +414,9 @@ fn unsupported_apis_and_missing_users_are_one_line() {
     }
 }
 
-/// Locust itself, from PyPI, as the reference (never a dependency of Stampede): a
-/// virtualenv under the test cache, made once per machine.
+/// Locust itself, from PyPI, as the reference (never a dependency of Stampede).
 fn locust_reference() -> PathBuf {
-    const VERSION: &str = "2.47.0";
-    let venv = shared_cache().join(format!("toolchains/locust-{VERSION}"));
-    let bin = venv.join("bin/locust");
-    if !bin.exists() {
-        let ok = |c: &mut std::process::Command| {
-            let o = c.output().expect("python3 runs");
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        };
-        let _ = std::fs::remove_dir_all(&venv);
-        ok(std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv));
-        ok(std::process::Command::new(venv.join("bin/pip")).args([
-            "install",
-            "-q",
-            &format!("locust=={VERSION}"),
-        ]));
-    }
-    bin
+    crate::kit::pypi_reference("locust", "2.47.0", "locust")
 }
 
 /// Requests per name in Locust's `--csv` stats.
