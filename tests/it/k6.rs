@@ -40,6 +40,13 @@ fn run_k6(name: &str, args: &[&str]) -> (Option<Summary>, Arc<Seen>, CliOut) {
     (s, server.seen.clone(), o)
 }
 
+/// [`run_k6`] for a run that must write its summary.
+fn ran(name: &str, args: &[&str]) -> (Summary, Arc<Seen>, CliOut) {
+    let (s, seen, o) = run_k6(name, args);
+    let s = s.unwrap_or_else(|| panic!("{name}: no summary\n{}\n{}", o.stdout, o.stderr));
+    (s, seen, o)
+}
+
 fn echoes(seen: &Seen, path: &str) -> Vec<Echo> {
     let all = seen.echoes.lock().unwrap();
     all.iter().filter(|e| e.path == path).cloned().collect()
@@ -65,11 +72,10 @@ fn all_checks_passed(s: &Summary, n: u64, o: &CliOut) {
 
 #[test]
 fn k6_http_sends_what_k6_would_and_reads_responses_as_k6_does() {
-    let (s, seen, o) = run_k6(
+    let (s, seen, o) = ran(
         "client_api.js",
         &["--iterations", "1", "--env", "TEAM=team_4821"],
     );
-    let s = s.unwrap_or_else(|| panic!("no summary\n{}\n{}", o.stdout, o.stderr));
     assert_eq!(
         s.totals.iterations_failed, 0,
         "{:?}\n{}",
@@ -140,8 +146,7 @@ fn k6_http_sends_what_k6_would_and_reads_responses_as_k6_does() {
 
 #[test]
 fn requests_fail_by_k6s_rule_and_the_response_callback() {
-    let (s, _, o) = run_k6("statuses.js", &["--iterations", "2"]);
-    let s = s.unwrap_or_else(|| panic!("no summary\n{}\n{}", o.stdout, o.stderr));
+    let (s, _, o) = ran("statuses.js", &["--iterations", "2"]);
     assert_eq!(
         s.totals.iterations_failed, 0,
         "{:?}\n{}",
@@ -165,8 +170,7 @@ fn requests_fail_by_k6s_rule_and_the_response_callback() {
 
 #[test]
 fn setup_data_reaches_every_iteration_and_init_code_runs_per_vu() {
-    let (s, seen, o) = run_k6("lifecycle.js", &["--vus", "2", "--iterations", "6"]);
-    let s = s.unwrap_or_else(|| panic!("no summary\n{}\n{}", o.stdout, o.stderr));
+    let (s, seen, o) = ran("lifecycle.js", &["--vus", "2", "--iterations", "6"]);
     assert_eq!(
         s.totals.iterations_failed, 0,
         "{:?}\n{}",
@@ -207,8 +211,7 @@ fn setup_data_reaches_every_iteration_and_init_code_runs_per_vu() {
 
 #[test]
 fn a_throwing_iteration_fails_and_the_vu_goes_on() {
-    let (s, _, o) = run_k6("throws.js", &["--iterations", "3"]);
-    let s = s.unwrap_or_else(|| panic!("no summary\n{}\n{}", o.stdout, o.stderr));
+    let (s, _, _) = ran("throws.js", &["--iterations", "3"]);
     assert_eq!(s.totals.iterations, 3);
     assert_eq!(s.totals.iterations_failed, 3);
     assert_eq!(endpoint(&s, "before").requests, 3);
@@ -245,8 +248,7 @@ fn unsupported_k6_modules_and_remote_imports_are_one_line() {
 #[test]
 fn the_scripts_options_plan_and_judge_the_run_and_flags_override_them() {
     // vus 2, iterations 6, a threshold no response meets.
-    let (s, seen, o) = run_k6("options.js", &[]);
-    let s = s.unwrap_or_else(|| panic!("no summary\n{}\n{}", o.stdout, o.stderr));
+    let (s, seen, o) = ran("options.js", &[]);
     assert_eq!(o.code, 99, "{}", o.stderr);
     assert_eq!((s.vus_max, s.totals.iterations), (2, 6));
     let vus: std::collections::BTreeSet<String> = echoes(&seen, "/echo/options")
@@ -261,7 +263,7 @@ fn the_scripts_options_plan_and_judge_the_run_and_flags_override_them() {
         o.stderr
     );
     // The command line over the script: another load, the threshold replaced.
-    let (s, seen, o) = run_k6(
+    let (s, seen, o) = ran(
         "options.js",
         &[
             "--vus",
@@ -272,7 +274,6 @@ fn the_scripts_options_plan_and_judge_the_run_and_flags_override_them() {
             "http_req_duration{name:fast}: p(95)<60000",
         ],
     );
-    let s = s.unwrap_or_else(|| panic!("no summary\n{}\n{}", o.stdout, o.stderr));
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!((s.vus_max, s.totals.iterations), (1, 3));
     assert_eq!(echoes(&seen, "/echo/options").len(), 3);
@@ -420,8 +421,7 @@ fn k6_itself_sends_the_same_requests_and_reaches_the_same_verdicts() {
         if !iterations.is_empty() {
             args.extend_from_slice(&["--iterations", iterations]);
         }
-        let (s, ours, o) = run_k6(name, &args);
-        let s = s.unwrap_or_else(|| panic!("{name}: no summary\n{}", o.stderr));
+        let (s, ours, o) = ran(name, &args);
         assert_eq!(o.code, want_code, "{name}: {}", o.stderr);
 
         let _cpu = heavy();
