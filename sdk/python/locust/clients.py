@@ -366,11 +366,6 @@ class HttpSession:
             self._cached = cached
         return cached
 
-    def _url(self, url):
-        if "://" in url or not self.base_url:
-            return url
-        return self.base_url + url
-
     def rename_request(self, name):
         session = self
 
