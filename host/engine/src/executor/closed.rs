@@ -3,8 +3,8 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -89,17 +89,33 @@ pub async fn run<L: Future<Output = ()> + Send>(
     };
     LoadEnd {
         finished,
-        dropped_iterations: 0,
+        ..LoadEnd::default()
     }
 }
 
-/// A closed model bounded by iterations only: it ends when its VUs have spent them
-/// (at once when this process has no VU).
-pub async fn run_counted(ctx: LoadCtx<'_>, budget: impl Fn(u32) -> Arc<Budget>) -> LoadEnd {
+/// A closed model bounded by iterations: it ends when its VUs have spent them (at once
+/// when this process has no VU), or when `max_duration` is over, whichever is first.
+pub async fn run_counted(
+    ctx: LoadCtx<'_>,
+    budget: impl Fn(u32) -> Arc<Budget>,
+    max_duration: Option<Duration>,
+) -> LoadEnd {
     if ctx.plan.vus == 0 {
         return LoadEnd::default();
     }
-    run(ctx, budget, None, |_| std::future::pending()).await
+    let Some(max) = max_duration else {
+        return run(ctx, budget, None, |_| std::future::pending()).await;
+    };
+    let reached = AtomicBool::new(false);
+    let mut end = run(ctx, budget, None, |_| async {
+        tokio::time::sleep(max).await;
+        reached.store(true, Ordering::Relaxed);
+    })
+    .await;
+    if reached.load(Ordering::Relaxed) {
+        end.max_duration_reached = Some(max);
+    }
+    end
 }
 
 /// One VU's loop. With `wanted` (ramping VUs), VU `id` loops only while `id <= wanted`

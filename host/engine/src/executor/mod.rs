@@ -55,11 +55,33 @@ impl Load {
     }
 
     pub fn iterations(iterations: u64) -> Load {
-        Load::SharedIterations(SharedIterations { iterations })
+        Load::SharedIterations(SharedIterations {
+            iterations,
+            max_duration: None,
+        })
     }
 
     pub fn per_vu_iterations(iterations: u64) -> Load {
-        Load::PerVuIterations(PerVuIterations { iterations })
+        Load::PerVuIterations(PerVuIterations {
+            iterations,
+            max_duration: None,
+        })
+    }
+
+    /// An iteration-bound load that ends after `d` even with iterations left (k6's
+    /// `maxDuration`); other loads are bound by time already and stay as they are.
+    pub fn with_max_duration(self, d: Duration) -> Load {
+        match self {
+            Load::SharedIterations(e) => Load::SharedIterations(SharedIterations {
+                max_duration: Some(d),
+                ..e
+            }),
+            Load::PerVuIterations(e) => Load::PerVuIterations(PerVuIterations {
+                max_duration: Some(d),
+                ..e
+            }),
+            other => other,
+        }
     }
 
     pub fn stages(stages: Vec<Stage>) -> Load {
@@ -107,6 +129,9 @@ pub struct LoadEnd {
     pub finished: bool,
     /// Iterations the open model could not start (no VU free).
     pub dropped_iterations: u64,
+    /// An iteration-bound load ran out of time (k6's `maxDuration`) before its
+    /// iterations were spent.
+    pub max_duration_reached: Option<Duration>,
 }
 
 /// What an executor runs its load with.

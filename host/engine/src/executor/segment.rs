@@ -151,7 +151,7 @@ mod tests {
         let its: u64 = parts
             .iter()
             .map(|(p, _)| match p.load {
-                Load::SharedIterations(SharedIterations { iterations }) => iterations,
+                Load::SharedIterations(SharedIterations { iterations, .. }) => iterations,
                 _ => 0,
             })
             .sum();
@@ -184,7 +184,7 @@ mod tests {
         let its: Vec<u64> = parts
             .iter()
             .map(|(p, _)| match p.load {
-                Load::SharedIterations(SharedIterations { iterations }) => iterations,
+                Load::SharedIterations(SharedIterations { iterations, .. }) => iterations,
                 _ => 0,
             })
             .collect();

@@ -11,6 +11,7 @@ mod signals;
 mod supervise;
 
 pub use many::run_all;
+pub use once::OnceGroup;
 pub use options::{may_state_options, script_options};
 pub use signals::{Cut, StopSignals};
 
@@ -86,6 +87,9 @@ pub struct RunConfig {
     /// Identifies the whole run's plan (before splitting), for the summary's
     /// fingerprint.
     pub plan_id: String,
+    /// The scenarios that are one script's (k6's `scenarios`), sharing its setup and
+    /// teardown; `None`: this scenario runs them itself.
+    pub once_group: Option<Arc<OnceGroup>>,
 }
 
 pub const DEFAULT_FUEL: u64 = 2_000_000_000;
@@ -128,6 +132,7 @@ impl RunConfig {
             segment: None,
             vu_id_offset: 0,
             plan_id: String::new(),
+            once_group: None,
         }
     }
 }
@@ -228,6 +233,12 @@ pub async fn run(
         warnings.push(format!(
             "the scenario recorded faster than its measurements could be aggregated: its VUs were held back {held} times (at most {} events wait)",
             crate::metrics::recorder::MAX_BACKLOG
+        ));
+    }
+    if let Some(max) = end.max_duration_reached {
+        warnings.push(format!(
+            "the load's time limit ({}, k6's maxDuration) ended it before all its iterations ran",
+            humantime::format_duration(max)
         ));
     }
     let suppressed = logs.suppressed.load(Ordering::Relaxed);

@@ -65,10 +65,13 @@ pub(super) async fn supervise(
     // The scenario's once-per-run setup, before any VU. Its failure means no load.
     let once_limit = shared.rt.limits.task_timeout;
     let mut teardown = None;
+    let group = cfg.once_group.as_deref();
+    // What a group's last member runs its teardown with, once `shared` is gone.
+    let teardown_kit = (shared.rt.clone(), shared.make_ctx.clone());
     if interrupted.is_none() && aborted.is_none() && shared.rt.has_setup() {
         progress(Progress::Note("running the scenario's setup".into()));
         tokio::select! {
-            r = super::once::setup(&shared, once_limit) => match r {
+            r = super::once::setup(&shared, once_limit, group) => match r {
                 Ok(t) => teardown = t,
                 Err(why) => {
                     progress(Progress::Aborted(why.clone()));
@@ -185,7 +188,11 @@ pub(super) async fn supervise(
         while vus.join_next().await.is_some() {}
     }
     // Teardown once the last VU stopped, as k6 does even after a Ctrl-C; not after a
-    // hard stop, which asked for everything to end now.
+    // hard stop, which asked for everything to end now. In a group, once the last
+    // member's VUs stopped.
+    if let Some(g) = group {
+        teardown = g.leave(teardown_kit.0, teardown_kit.1);
+    }
     if let Some(t) = teardown {
         if hard_cut {
             errors.push("teardown() did not run: the run was stopped hard".into());

@@ -21,10 +21,22 @@ Object.defineProperties(vu, {
   metrics: unsupported('vu.metrics'),
 });
 
+// The executor of this VU's scenario, when the script's options.scenarios name it.
+let executor;
+export function scenarioExecutor(name) {
+  executor = name;
+}
+
 const scenario = {};
 Object.defineProperties(scenario, {
   name: { get: () => scenarioName(), enumerable: true },
-  executor: unsupported('scenario.executor'),
+  executor: {
+    get() {
+      if (executor === undefined) throw new Error('k6/execution: scenario.executor is known only for the scenarios of options.scenarios');
+      return executor;
+    },
+    enumerable: true,
+  },
   startTime: unsupported('scenario.startTime'),
   progress: unsupported('scenario.progress'),
   iterationInInstance: unsupported('scenario.iterationInInstance'),

@@ -4,7 +4,8 @@
 // `setup()` runs once per run and its data (JSON) reaches every iteration; `teardown`
 // gets it at the end; `options` is handed to the host before it plans the run.
 
-import { env as hostEnv, id, iteration, setupData } from 'stampede:scenario/vu@0.2.0';
+import { env as hostEnv, id, iteration, scenario, setupData } from 'stampede:scenario/vu@0.2.0';
+import { scenarioExecutor } from './execution.js';
 
 function message(e) {
   if (e instanceof Error) return e.name === 'Error' ? e.message : `${e.name}: ${e.message}`;
@@ -42,6 +43,22 @@ const ENV = new Proxy(
   },
 );
 
+// The function each of the script's scenarios runs (`exec`, else `default`); an `exec`
+// the script does not export is an error when the options are read, before any load.
+function execs(m) {
+  const out = {};
+  const list = m.options && typeof m.options === 'object' ? m.options.scenarios : undefined;
+  if (!list || typeof list !== 'object') return out;
+  for (const [name, s] of Object.entries(list)) {
+    const exec = s && s.exec !== undefined ? String(s.exec) : 'default';
+    if (typeof m[exec] !== 'function') {
+      throw new Error(`options.scenarios.${name}.exec: the script exports no function ${JSON.stringify(exec)}`);
+    }
+    out[name] = { exec, f: m[exec], executor: s.executor };
+  }
+  return out;
+}
+
 /**
  * The `user` and `run` exports for a k6 script. `load` evaluates the script (its init
  * code) and returns its exports; `files` are the files its `open()` calls name, read
@@ -49,11 +66,26 @@ const ENV = new Proxy(
  */
 export function defineK6(load, files) {
   let mod;
+  let iterate;
+  let iterateName = 'default';
   let data;
   let dataRead = false;
+  let initError;
 
+  // Init code, once per instance. A failure is kept and thrown again by each export
+  // that can return it (describe cannot: on-start, options or setup say it).
   function init() {
     if (mod) return mod;
+    if (initError) throw initError;
+    try {
+      return initOnce();
+    } catch (e) {
+      initError = e;
+      throw e;
+    }
+  }
+
+  function initOnce() {
     Object.defineProperty(globalThis, '__ENV', { value: ENV, configurable: true });
     Object.defineProperty(globalThis, '__VU', { get: () => id(), configurable: true });
     Object.defineProperty(globalThis, '__ITER', { get: () => Number(iteration()), configurable: true });
@@ -64,11 +96,27 @@ export function defineK6(load, files) {
       }
       return mode === 'b' ? f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength) : new TextDecoder().decode(f);
     };
-    mod = guarded('init code', load);
-    if (typeof mod.default !== 'function') {
+    const m = guarded('init code', load);
+    // This VU's scenario: one of the script's own (by name), or the run's single one.
+    const own = guarded('', () => execs(m))[scenario()];
+    if (own) {
+      [iterate, iterateName] = [own.f, own.exec];
+      scenarioExecutor(own.executor);
+    } else {
+      iterate = m.default;
+    }
+    mod = m;
+    return mod;
+  }
+
+  // What a VU's iteration calls: needed by the VUs only, not by options, setup or
+  // teardown (a script whose scenarios all name their `exec` needs no default).
+  function task() {
+    init();
+    if (typeof iterate !== 'function') {
       throw { payload: 'the k6 script has no default function: export default function () { ... }' };
     }
-    return mod;
+    return iterate;
   }
 
   function dataOf() {
@@ -82,16 +130,20 @@ export function defineK6(load, files) {
 
   const user = {
     describe() {
-      init();
-      return { tasks: [{ name: 'default', weight: 1 }], wait: { tag: 'none' } };
+      try {
+        init();
+      } catch {
+        // Said by on-start, options or setup, which can return it.
+      }
+      return { tasks: [{ name: iterateName, weight: 1 }], wait: { tag: 'none' } };
     },
     onStart() {
-      init();
+      task();
     },
     runTask(_index) {
-      const m = init();
+      const f = task();
       const d = dataOf();
-      guarded('', () => m.default(d));
+      guarded('', () => f(d));
     },
     onStop() {},
   };
