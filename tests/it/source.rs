@@ -91,6 +91,57 @@ fn stampede_build_writes_a_component_that_runs() {
 }
 
 #[test]
+fn a_js_build_is_redone_when_a_file_it_read_changes_and_only_then() {
+    let _cpu = heavy();
+    let dir = scratch_dir("source-js-inputs");
+    let script = dir.join("script.js");
+    std::fs::write(
+        &script,
+        "import http from 'k6/http';\nimport { path } from './lib.js';\n\
+         const ids = open('./ids.csv');\n\
+         export default function () { http.get(`${__ENV.TARGET}${path}?ids=${ids.length}`); }\n",
+    )
+    .unwrap();
+    // Unique, so an earlier run of the suite on this machine cannot have built it.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::fs::write(
+        dir.join("lib.js"),
+        format!("export const path = '/a';\n// {nonce}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("ids.csv"), "id\n1\n").unwrap();
+    let out = dir.join("out.wasm");
+    let build = || {
+        let o = run_cli(
+            &[
+                "build",
+                script.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            &shared_cache(),
+            &[],
+        );
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        o.stderr.contains("building script.js")
+    };
+    assert!(build(), "the first build");
+    assert!(!build(), "nothing changed");
+    // Files the build does not read: a summary or notes beside the script.
+    std::fs::write(dir.join("summary.json"), "{}").unwrap();
+    std::fs::write(dir.join("notes.txt"), "x").unwrap();
+    assert!(!build(), "a file the build never read");
+    std::fs::write(dir.join("lib.js"), "export const path = '/b';\n").unwrap();
+    assert!(build(), "an imported module changed");
+    std::fs::write(dir.join("ids.csv"), "id\n1\n2\n").unwrap();
+    assert!(build(), "an open()ed file changed");
+    assert!(!build(), "nothing changed since");
+}
+
+#[test]
 fn build_errors_are_one_line_with_file_and_line() {
     let _cpu = heavy();
     let dir = scratch_dir("source-errors");

@@ -1,6 +1,7 @@
 //! `stampede run FILE.py|.js|.mjs|.ts`: a scenario given as source is built into a
 //! component with the pinned toolchains, once. The component is cached by the hash of
-//! the source's folder, the vendored SDK and the toolchain pins; the toolchains
+//! the vendored SDK, the toolchain pins and the sources (for Python, the source's
+//! folder; for JS, the files its last build read, which the builder lists); the toolchains
 //! (componentize-py in a virtualenv, the JS SDK's npm packages) are provisioned under
 //! the cache directory on first use, with a line saying so.
 
@@ -25,18 +26,8 @@ pub enum Kind {
     Js,
 }
 
-impl Kind {
-    fn extensions(self) -> &'static [&'static str] {
-        match self {
-            Kind::Python => &["py", "pyi"],
-            // With the data files a k6 script's `open()` bundles.
-            Kind::Js => &[
-                "js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx", "json", "csv", "tsv", "txt",
-                "xml", "yaml", "yml", "html", "bin",
-            ],
-        }
-    }
-}
+/// Python sources hashed beside a scenario (a script may import its neighbours).
+const PY_EXTENSIONS: &[&str] = &["py", "pyi"];
 
 /// The source language of a scenario path, by extension; `None` for a component.
 pub fn kind_of(path: &Path) -> Option<Kind> {
@@ -68,19 +59,41 @@ pub fn build(entry: &Path, cache: &Path, note: &mut dyn FnMut(&str)) -> Result<B
         bail!("{}: not a file", entry.display());
     }
     let (sdk_hash, sdk_files) = sdk_files(kind);
-    let key = {
-        let mut h = Sha256::new();
-        h.update(format!("{kind:?}\0{sdk_hash}\0").as_bytes());
-        hash_sources(&entry, kind, cache, &mut h)?;
+    let built_dir = cache.join("built");
+    let mut h = Sha256::new();
+    h.update(format!("{kind:?}\0{sdk_hash}\0").as_bytes());
+    // Python: every source in the folder. JS: the files the last build of this entry
+    // read (its manifest), so files the build never reads (a summary written beside
+    // the script) do not force a new one.
+    let manifest = match kind {
+        Kind::Python => {
+            hash_sources(&entry, cache, &mut h)?;
+            None
+        }
+        Kind::Js => {
+            h.update(entry.as_os_str().as_encoded_bytes());
+            let id = format!("{:x}", h.clone().finalize());
+            Some(built_dir.join(format!("{}.inputs", &id[..32])))
+        }
+    };
+    let key_of = |h: &Sha256, inputs: Option<&[PathBuf]>| -> String {
+        let mut h = h.clone();
+        if let Some(files) = inputs {
+            hash_inputs(files, &mut h);
+        }
         format!("{:x}", h.finalize())
     };
-    let out = cache.join("built").join(format!("{}.wasm", &key[..32]));
-    if let Ok(wasm) = std::fs::read(&out) {
-        return Ok(Built {
-            wasm,
-            cached: true,
-            path: out,
-        });
+    let known = manifest.as_deref().and_then(read_manifest);
+    if manifest.is_none() || known.is_some() {
+        let key = key_of(&h, known.as_deref());
+        let out = built_dir.join(format!("{}.wasm", &key[..32]));
+        if let Ok(wasm) = std::fs::read(&out) {
+            return Ok(Built {
+                wasm,
+                cached: true,
+                path: out,
+            });
+        }
     }
     let sdk_dir = materialize(cache, kind, &sdk_hash, &sdk_files)?;
     let name = entry
@@ -108,22 +121,41 @@ pub fn build(entry: &Path, cache: &Path, note: &mut dyn FnMut(&str)) -> Result<B
     note(&format!(
         "building {name} (once; later runs start from the cache)"
     ));
-    std::fs::create_dir_all(out.parent().expect("in built/"))
+    std::fs::create_dir_all(&built_dir)
         .with_context(|| format!("{}: cannot create", cache.display()))?;
-    let tmp = out.with_extension(format!("{}.tmp", std::process::id()));
-    let result = cmd
-        .arg(&entry)
+    let tmp = built_dir.join(format!("build-{}.tmp", std::process::id()));
+    let tmp_inputs = tmp.with_extension("inputs");
+    cmd.arg(&entry)
         .arg("-o")
         .arg(&tmp)
         .arg("--wit")
-        .arg(sdk_dir.join("wit"))
+        .arg(sdk_dir.join("wit"));
+    if manifest.is_some() {
+        cmd.arg("--inputs").arg(&tmp_inputs);
+    }
+    let result = cmd
         .output()
         .with_context(|| format!("{name}: cannot start the {kind:?} build"))?;
     if !result.status.success() {
         let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(&tmp_inputs);
         bail!("{}", builder_error(&name, &result.stderr, &result.stdout));
     }
+    let inputs = match &manifest {
+        Some(_) => Some(
+            read_manifest(&tmp_inputs)
+                .with_context(|| format!("{name}: the build did not list the files it read"))?,
+        ),
+        None => None,
+    };
+    let key = key_of(&h, inputs.as_deref());
+    let out = built_dir.join(format!("{}.wasm", &key[..32]));
     std::fs::rename(&tmp, &out).with_context(|| format!("{}: cannot write", out.display()))?;
+    // After the component: a manifest always names a build that exists.
+    if let Some(m) = &manifest {
+        std::fs::rename(&tmp_inputs, m)
+            .with_context(|| format!("{}: cannot write", m.display()))?;
+    }
     note(&format!(
         "built {name} in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -218,9 +250,9 @@ fn sdk_files(kind: Kind) -> (String, Vec<(PathBuf, &'static [u8])>) {
     (hash, files)
 }
 
-/// Hashes the scenario's folder: every source file of its kind beneath it (a script
-/// may import its neighbours), skipping dependency, cache and hidden folders.
-fn hash_sources(entry: &Path, kind: Kind, cache: &Path, h: &mut Sha256) -> Result<()> {
+/// Hashes a Python scenario's folder: every source file beneath it (a script may import
+/// its neighbours), skipping dependency, cache and hidden folders.
+fn hash_sources(entry: &Path, cache: &Path, h: &mut Sha256) -> Result<()> {
     // The cache may sit inside the project: its SDK copies are not the scenario's.
     let cache = std::fs::canonicalize(cache).unwrap_or_else(|_| cache.to_path_buf());
     let root = entry.parent().expect("a file is in a folder");
@@ -248,7 +280,7 @@ fn hash_sources(entry: &Path, kind: Kind, cache: &Path, h: &mut Sha256) -> Resul
             } else if p
                 .extension()
                 .and_then(|x| x.to_str())
-                .is_some_and(|x| kind.extensions().contains(&x))
+                .is_some_and(|x| PY_EXTENSIONS.contains(&x))
             {
                 bytes += meta.len();
                 files.push(p);
@@ -271,6 +303,32 @@ fn hash_sources(entry: &Path, kind: Kind, cache: &Path, h: &mut Sha256) -> Resul
         h.update(std::fs::read(&f).with_context(|| format!("{}: cannot read", f.display()))?);
     }
     Ok(())
+}
+
+/// The files a JS build read, as its `--inputs` listed them.
+fn read_manifest(path: &Path) -> Option<Vec<PathBuf>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .map(PathBuf::from)
+            .collect(),
+    )
+}
+
+/// Each input's path and bytes; one that cannot be read hashes as missing, so the
+/// key changes and the build runs (and says what is wrong).
+fn hash_inputs(files: &[PathBuf], h: &mut Sha256) {
+    for f in files {
+        h.update(f.as_os_str().as_encoded_bytes());
+        match std::fs::read(f) {
+            Ok(bytes) => {
+                h.update([0]);
+                h.update(&bytes);
+            }
+            Err(_) => h.update([1]),
+        }
+    }
 }
 
 /// Holds a lock file while provisioning, so two runs starting at once on one machine
@@ -463,7 +521,7 @@ mod tests {
         std::fs::write(dir.join("b.py"), "X = 1\n").unwrap();
         let key = || {
             let mut h = Sha256::new();
-            hash_sources(&dir.join("a.py"), Kind::Python, &dir.join("cache"), &mut h).unwrap();
+            hash_sources(&dir.join("a.py"), &dir.join("cache"), &mut h).unwrap();
             format!("{:x}", h.finalize())
         };
         let first = key();

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const sdkIndex = join(pkgDir, 'src', 'index.js');
 
-const USAGE = `usage: stampede-js build <scenario.js|.ts> -o <out.wasm> [--wit <dir>]
+const USAGE = `usage: stampede-js build <scenario.js|.ts> -o <out.wasm> [--wit <dir>] [--inputs <file>]
 
 Bundles the scenario with @stampede/sdk and builds a WebAssembly component that
 \`stampede run\` takes. The module's default export is the user object:
@@ -37,11 +37,14 @@ function parseArgs(argv) {
     process.exit(cmd === undefined ? 1 : 0);
   }
   if (cmd !== 'build') die(`unknown command ${JSON.stringify(cmd)}; try: stampede-js build scenario.js -o scenario.wasm`);
-  const args = { entry: undefined, out: undefined, wit: undefined };
+  const args = { entry: undefined, out: undefined, wit: undefined, inputs: undefined };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === '-o' || a === '--out') args.out = rest[++i];
     else if (a === '--wit') args.wit = rest[++i];
+    // Where to list the files the build read (one absolute path a line), so a cache
+    // can tell when it must build again.
+    else if (a === '--inputs') args.inputs = rest[++i];
     else if (a.startsWith('-')) die(`unknown option ${a}`);
     else if (args.entry === undefined) args.entry = a;
     else die(`one scenario at a time (got ${args.entry} and ${a})`);
@@ -118,6 +121,14 @@ function scanOpens(entry, sources) {
   return files;
 }
 
+// The script's own files an esbuild run read (not the SDK's, nor the generated entry).
+function inputsOf(metafile) {
+  return Object.keys(metafile.inputs)
+    .filter((p) => !p.startsWith('<') && p !== 'stampede-entry.js' && p !== 'stampede-k6-entry.js')
+    .map((p) => resolve(p))
+    .filter((p) => !p.startsWith(pkgDir + '/'));
+}
+
 const COMMON = {
   bundle: true,
   format: 'esm',
@@ -171,10 +182,12 @@ export const { user, run } = defineK6(() => require(${JSON.stringify(entry)}), f
     try {
       const out = await esbuild.build({
         ...COMMON,
+        metafile: true,
         stdin: { contents: wrapper, resolveDir: dirname(entry), sourcefile: 'stampede-k6-entry.js', loader: 'js' },
         plugins: [k6Plugin({})],
       });
-      return { source: out.outputFiles[0].text, world: 'scenario-with-setup' };
+      const opened = Object.keys(files).map((rel) => resolve(dirname(entry), rel));
+      return { source: out.outputFiles[0].text, world: 'scenario-with-setup', inputs: [...inputsOf(out.metafile), ...opened] };
     } catch (e) {
       esbuildDie(e);
     }
@@ -189,9 +202,10 @@ export const user = typeof u?.runTask === 'function' ? u : defineUser(u);
   try {
     const out = await esbuild.build({
       ...COMMON,
+      metafile: true,
       stdin: { contents: wrapper, resolveDir: dirname(entry), sourcefile: 'stampede-entry.js', loader: 'js' },
     });
-    return { source: out.outputFiles[0].text, world: 'scenario' };
+    return { source: out.outputFiles[0].text, world: 'scenario', inputs: inputsOf(out.metafile) };
   } catch (e) {
     esbuildDie(e);
   }
@@ -220,7 +234,7 @@ async function main() {
   if (!existsSync(entry) || !(await stat(entry)).isFile()) die(`${args.entry}: no such file`);
   const wit = witDir(args.wit);
   const t0 = Date.now();
-  const { source, world } = await bundle(entry);
+  const { source, world, inputs } = await bundle(entry);
   const { componentize } = await import('@bytecodealliance/componentize-js');
   const work = await mkdtemp(join(tmpdir(), 'stampede-js-'));
   let failure;
@@ -244,6 +258,7 @@ async function main() {
       const out = resolve(args.out);
       await mkdir(dirname(out), { recursive: true });
       await writeFile(out, component);
+      if (args.inputs) await writeFile(resolve(args.inputs), [...new Set([entry, ...inputs])].sort().join('\n') + '\n');
       console.error(`stampede-js: ${args.entry} → ${args.out} (${(component.length / 1e6).toFixed(1)} MB, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
   } finally {
