@@ -24,7 +24,7 @@ test:
 # open-model schedule accuracy, the limits' cost, latency isolation between scenarios,
 # segment merging, the journeys per plugin and language, the smoke journey per language
 # (one part alone: BENCH_ONLY=ratio|instantiate|arrival|limits|isolation|merge|idle|
-# journeys|languages|locust just bench). BENCH_ONLY=soak is the hour-long memory soak
+# journeys|languages|locust|k6 just bench). BENCH_ONLY=soak is the hour-long memory soak
 # (BENCH_SOAK_MIN=10 for a shorter one); BENCH_ONLY=gate the baseline gate's A/A false
 # failures and A/B detections (BENCH_GATE_RUNS=20 pairs of 20 s runs).
 bench:

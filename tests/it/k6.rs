@@ -95,6 +95,12 @@ fn k6_http_sends_what_k6_would_and_reads_responses_as_k6_does() {
         form.header("content-type"),
         Some("application/x-www-form-urlencoded")
     );
+    // HMAC-SHA256("key", "GET /echo/signed"), MD5("abc"), SHA-1("abc"), as Python's
+    // hashlib computes them.
+    assert_eq!(
+        one(&seen, "/echo/signed").query,
+        "sig=627d93275806fa151fa836bc82a05fad24cf246215b9bc7fb269aa6062dbe1e0&md5=900150983cd24fb0d6963f7d28e17f72&sha1=qZk-NkcGgWq6PiVxeFDCbJzQ2J0"
+    );
     let json = one(&seen, "/echo/json");
     assert_eq!(json.body, br#"{"items":[1,2],"ok":true}"#);
     assert_eq!(json.header("x-trace"), Some("t-1"));

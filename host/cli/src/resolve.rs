@@ -99,6 +99,8 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
             Some(o) => {
                 cfg.insecure |= o.insecure;
                 cfg.tags = o.tags.clone();
+                cfg.setup_timeout = o.setup_timeout;
+                cfg.teardown_timeout = o.teardown_timeout;
                 let (t, a) = gate(&file, &args.thresholds, &o.thresholds)?;
                 thresholds = t;
                 cfg.aborts = a;

@@ -25,6 +25,9 @@ pub struct ScriptOptions {
     pub scenarios: Vec<crate::script_scenarios::ScriptScenario>,
     /// k6's `tags`: the run's tags.
     pub tags: BTreeMap<String, String>,
+    /// k6's `setupTimeout` and `teardownTimeout`.
+    pub setup_timeout: Option<Duration>,
+    pub teardown_timeout: Option<Duration>,
     /// Options Stampede does not apply, for one warning line.
     pub ignored: Vec<String>,
 }
@@ -109,6 +112,8 @@ pub fn parse(json: &str) -> Result<ScriptOptions> {
             }
             "thresholds" => o.thresholds = thresholds(v)?,
             "insecureSkipTLSVerify" => o.insecure = v.as_bool().unwrap_or(false),
+            "setupTimeout" => o.setup_timeout = Some(duration(v, "options.setupTimeout")?),
+            "teardownTimeout" => o.teardown_timeout = Some(duration(v, "options.teardownTimeout")?),
             "scenarios" => o.scenarios = crate::script_scenarios::parse(v, &mut o.ignored)?,
             "tags" => {
                 let map = v
@@ -182,7 +187,8 @@ mod tests {
                 "stages": [{"duration": "10s", "target": 3}, {"duration": 500, "target": 0}],
                 "thresholds": {"http_req_duration{name:GET /}": ["p(95)<500", {"threshold": "p(99)<900", "abortOnFail": true, "delayAbortEval": "5s"}],
                                "http_req_failed": "rate<0.01"},
-                "insecureSkipTLSVerify": true, "summaryTrendStats": ["avg"], "userAgent": "x"}"#,
+                "insecureSkipTLSVerify": true, "summaryTrendStats": ["avg"], "userAgent": "x",
+                "setupTimeout": "5s", "teardownTimeout": 2000, "tags": {"team": "pay"}}"#,
         )
         .unwrap();
         assert_eq!(o.load.vus, Some(5));
@@ -198,6 +204,9 @@ mod tests {
         let abort = o.thresholds.iter().find_map(|t| t.abort).unwrap();
         assert_eq!(abort.delay, Duration::from_secs(5));
         assert!(o.insecure);
+        assert_eq!(o.setup_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(o.teardown_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(o.tags["team"], "pay");
         assert_eq!(o.ignored, vec!["userAgent".to_string()]);
     }
 

@@ -7,6 +7,8 @@ import { check, sleep, group, fail } from '../src/k6/index.js';
 import { Counter, Rate } from '../src/k6/metrics.js';
 import encoding from '../src/k6/encoding.js';
 import { parseDuration } from '../src/k6/duration.js';
+import crypto from '../src/k6/crypto.js';
+import * as nodeCrypto from 'node:crypto';
 
 const enc = new TextEncoder();
 const text = (b) => new TextDecoder().decode(b);
@@ -130,4 +132,31 @@ test('durations and base64 as k6 has them', () => {
   assert.equal(encoding.b64decode('aGkgdGhlcmU=', 'std', 's'), 'hi there');
   assert.equal(encoding.b64decode('aGk_Pg', 'rawurl', 's'), 'hi?>');
   assert.equal(new Uint8Array(encoding.b64decode('AAEC')).join(','), '0,1,2');
+});
+
+test('k6/crypto: hashes and HMACs equal Node\'s, in every output encoding', () => {
+  const data = 'payload ✓ with unicode';
+  for (const alg of ['md5', 'sha1', 'sha256', 'sha384', 'sha512', 'sha512-224', 'sha512-256', 'ripemd160']) {
+    const k6name = alg.replace('-', '_');
+    const want = nodeCrypto.createHash(alg).update(data).digest();
+    assert.equal(crypto[k6name](data, 'hex'), want.toString('hex'), alg);
+    assert.equal(crypto[k6name](data, 'base64'), want.toString('base64'), alg);
+    assert.equal(crypto[k6name](data, 'base64rawurl'), want.toString('base64url'), alg);
+    const bin = crypto[k6name](new TextEncoder().encode(data).buffer, 'binary');
+    assert.deepEqual(Buffer.from(bin), want, alg);
+    const mac = nodeCrypto.createHmac(alg, 'secret').update(data).digest('hex');
+    assert.equal(crypto.hmac(k6name, 'secret', data, 'hex'), mac, alg);
+    const h = crypto.createHMAC(k6name, 'secret');
+    h.update('payload ');
+    h.update('✓ with unicode');
+    assert.equal(h.digest('hex'), mac, alg);
+  }
+  const inc = crypto.createHash('sha256');
+  inc.update('a');
+  inc.update('b');
+  assert.equal(inc.digest('hex'), nodeCrypto.createHash('sha256').update('ab').digest('hex'));
+  assert.equal(crypto.randomBytes(16).byteLength, 16);
+  assert.throws(() => crypto.createHash('whirlpool'), /"whirlpool" is not supported by Stampede/);
+  assert.throws(() => crypto.md4('x'), /md4 is not supported/);
+  assert.throws(() => crypto.sha256('x', 'latin1'), /output encoding "latin1"/);
 });

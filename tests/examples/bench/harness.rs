@@ -30,11 +30,22 @@ pub(crate) fn concurrency() -> u32 {
 }
 
 pub(crate) fn cpu_times() -> (Duration, Duration) {
+    rusage(0)
+}
+
+/// User and system CPU of `who`: 0 this process, -1 its waited-for children.
+fn rusage(who: i32) -> (Duration, Duration) {
     // SAFETY: getrusage writes into the struct we pass and nothing else.
     let mut u: Rusage = unsafe { std::mem::zeroed() };
-    unsafe { getrusage(0, &mut u) };
+    unsafe { getrusage(who, &mut u) };
     let tv = |t: Timeval| Duration::from_secs(t.sec as u64) + Duration::from_micros(t.usec as u64);
     (tv(u.utime), tv(u.stime))
+}
+
+/// CPU time of the waited-for children so far.
+pub(crate) fn children_cpu() -> Duration {
+    let (u, s) = rusage(-1);
+    u + s
 }
 
 pub(crate) fn cpu_time() -> Duration {

