@@ -316,8 +316,9 @@ fn tasksets_tags_user_classes_and_events_run_as_in_locust() {
             "4",
             "--duration",
             "2s",
-            "--env",
-            "LOCUST_EXCLUDE_TAGS=slow",
+            // Locust's own flag (-E).
+            "--exclude-tags",
+            "slow",
         ],
     );
     assert_eq!(

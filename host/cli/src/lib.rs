@@ -129,6 +129,13 @@ pub struct RunArgs {
     /// The host's own environment is never visible to scenarios.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+    /// Locust's `-T`/`--tags`: run only the tasks tagged with one of these (`@tag`), e.g.
+    /// `--tags checkout browse` (Locust scripts).
+    #[arg(long, short = 'T', num_args = 1.., value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Locust's `-E`/`--exclude-tags`: leave out the tasks tagged with one of these.
+    #[arg(long, short = 'E', num_args = 1.., value_name = "TAG")]
+    pub exclude_tags: Vec<String>,
     /// A pass/fail criterion in k6's form, e.g. `--threshold 'http_req_duration{name:POST /api/v1/auth/login}: p(95)<300ms'`
     /// or `--threshold 'http_req_failed: rate<0.01'` (repeatable; replaces the config
     /// file's thresholds on the same metric and tag). A failed threshold exits with 99.

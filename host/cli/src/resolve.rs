@@ -71,7 +71,7 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         None => what.to_string(),
     };
     let top_load = LoadSpec::from(&args.load).over(&LoadSpec::from(&file.load));
-    let top_env = merged_env(&file.env, &BTreeMap::new(), &args.env)?;
+    let top_env = merged_env(&file.env, &BTreeMap::new(), args)?;
     let flag_target = args.target.as_deref().map(parse_target).transpose()?;
 
     let (mut thresholds, aborts) = gate(&file, &args.thresholds, &[])?;
@@ -162,7 +162,7 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
                 .clone()
                 .or(sec.target.clone().map(|t| t.0))
                 .or(file.target.clone().map(|t| t.0));
-            cfg.env = merged_env(&file.env, &sec.env, &args.env)?;
+            cfg.env = merged_env(&file.env, &sec.env, args)?;
             apply_limits(&mut cfg, args, &file, sec.limits.as_ref())?;
             apply_network(&mut cfg, args, &file, &sec.allow_hosts)?;
             cfg.aborts = aborts_of(&aborts, name);
@@ -228,7 +228,7 @@ fn script_scenarios(
             cfg.plan = s.plan.clone();
             cfg.start_delay = s.start_time;
             cfg.tags.extend(s.tags.clone());
-            cfg.env = merged_env(&file.env, &s.env, &args.env)?;
+            cfg.env = merged_env(&file.env, &s.env, args)?;
             cfg.aborts = aborts_of(&base.aborts, &s.name);
             cfg.once_group = Some(group.clone());
             Ok(cfg)
@@ -463,11 +463,20 @@ fn apply_segment(cfgs: &mut [RunConfig], args: &crate::SegmentArgs) -> Result<()
 fn merged_env(
     file: &BTreeMap<String, String>,
     scenario: &BTreeMap<String, String>,
-    flags: &[String],
+    args: &RunArgs,
 ) -> Result<Vec<(String, String)>> {
     let mut env: BTreeMap<String, String> = file.clone();
     env.extend(scenario.clone());
-    env.extend(parse_env(flags)?);
+    env.extend(parse_env(&args.env)?);
+    // Locust's tag filters reach a Locust script as Locust's own variables.
+    for (key, tags) in [
+        ("LOCUST_TAGS", &args.tags),
+        ("LOCUST_EXCLUDE_TAGS", &args.exclude_tags),
+    ] {
+        if !tags.is_empty() {
+            env.insert(key.to_string(), tags.join(","));
+        }
+    }
     Ok(env.into_iter().collect())
 }
 
