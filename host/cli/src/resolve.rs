@@ -174,6 +174,16 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         if cfg.scenario_bytes.is_none() {
             build_source(cfg)?;
         }
+        // Locust's `self.host` and `environment.host` are the run's target (`-H`), as
+        // Locust's own runner sets them; an --env LOCUST_HOST given stays.
+        if let Some(t) = &cfg.target
+            && !cfg.env.iter().any(|(k, _)| k == "LOCUST_HOST")
+        {
+            cfg.env.push((
+                "LOCUST_HOST".into(),
+                t.as_str().trim_end_matches('/').into(),
+            ));
+        }
     }
     apply_segment(&mut cfgs, &args.segments)?;
     let (baseline, history) = baseline(&args.baseline, file.baseline)?;

@@ -245,8 +245,7 @@ class Response:
         if self.error is not None:
             raise self.error
         if self.status_code >= 400:
-            kind = "Client" if self.status_code < 500 else "Server"
-            raise HTTPError(f"{self.status_code} {kind} Error: {self.reason} for url: {self.url}", self)
+            raise _status_error(self)
 
     def __bool__(self):
         return self.ok
@@ -260,6 +259,12 @@ class Response:
         )
 
     failure = success
+
+
+def _status_error(r):
+    """requests' HTTPError for a 4xx or 5xx response."""
+    kind = "Client" if r.status_code < 500 else "Server"
+    return HTTPError(f"{r.status_code} {kind} Error: {r.reason} for url: {r.url}", r)
 
 
 class ResponseContextManager(Response):
@@ -284,7 +289,7 @@ class ResponseContextManager(Response):
             return exc_type is None
         if exc_type is not None:
             if isinstance(exc, ResponseError):
-                self._settle(False, str(exc))
+                self._settle(False, str(exc), exc)
                 return True
             self._settle(self.ok, None if self.ok else self._why())
             return False
@@ -296,10 +301,27 @@ class ResponseContextManager(Response):
             return str(self.error)
         return f"{self.status_code} {self.reason}".rstrip()
 
-    def _settle(self, ok, message):
+    _event = None
+
+    def _settle(self, ok, message, raised=None):
         if not self._settled:
             self._settled = True
             _http.settle(ok, message)
+            if self._event is not None:
+                # The exception Locust's listeners see: the failure the block gave, else
+                # why the response failed by itself.
+                event, meta = self._event
+                if ok:
+                    failed = None
+                elif raised is not None:
+                    failed = raised
+                elif isinstance(self._manual, Exception):
+                    failed = self._manual
+                elif self.error is not None:
+                    failed = self.error
+                else:
+                    failed = _status_error(self)
+                event.fire(exception=failed, **meta)
 
     def success(self):
         if not self._entered:
@@ -461,11 +483,17 @@ class HttpSession:
             jar._seen(r.cookies)
         event = self.request_event
         if event is not None and event._handlers:
-            event.fire(
+            meta = dict(
                 request_type=method, name=name or self.request_name or url,
                 response_time=r._total_us / 1000, response_length=len(r._content),
-                response=r, context=context or {}, exception=error, start_time=None, url=url,
+                response=r, context=context or {}, start_time=None, url=url,
             )
+            if catch_response:
+                # As in Locust: reported when the with-block has judged it.
+                r._event = (event, meta)
+            else:
+                failed = error if error is not None else (_status_error(r) if r.status_code >= 400 else None)
+                event.fire(exception=failed, **meta)
         return r
 
     def get(self, url, **kw):

@@ -141,6 +141,9 @@ class HttpUser(User):
 
     def __init__(self, environment):
         super().__init__(environment)
+        # The run's target (-H/--target) over the class's `host`, as in Locust.
+        if environment.host:
+            self.host = environment.host
         self.client = HttpSession(
             base_url="", request_event=environment.events.request, user=self
         )

@@ -472,6 +472,41 @@ class Session(unittest.TestCase):
             events.request._handlers.clear()
         self.assertEqual(seen, [("GET", "P", 5)])
 
+    def test_request_events_carry_the_verdict_once_it_is_known(self):
+        seen = []
+
+        def listener(**kw):
+            e = kw["exception"]
+            seen.append((kw["name"], type(e).__name__ if e else None, str(e) if e else None, list(settled)))
+
+        events.request.add_listener(listener)
+        try:
+            c = locust.clients.HttpSession(request_event=events.request)
+            replies.extend([{"status": 503}, {"status": 200}, {"status": 200}, {"status": 500}])
+            c.get("/down", name="down")
+            with c.get("/a", name="judged", catch_response=True) as r:
+                # Not reported yet: the block has not judged it.
+                self.assertEqual(seen[-1][0], "down")
+                r.failure("bad body")
+            with c.get("/b", name="fine", catch_response=True):
+                pass
+            with c.get("/c", name="unmarked", catch_response=True):
+                pass
+            replies.append({"status": 200})
+            with c.get("/d", name="raised", catch_response=True):
+                raise locust.exception.ResponseError("wrong shape")
+        finally:
+            events.request._handlers.clear()
+        self.assertEqual([x[:3] for x in seen], [
+            ("down", "HTTPError", "503 Server Error: Service Unavailable for url: /down"),
+            ("judged", "CatchResponseError", "bad body"),
+            ("fine", None, None),
+            ("unmarked", "HTTPError", "500 Server Error: Internal Server Error for url: /c"),
+            ("raised", "ResponseError", "wrong shape"),
+        ])
+        # Each reported after the host was told its verdict.
+        self.assertEqual(len(seen[1][3]), 1)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -70,4 +70,5 @@ class Buyer(HttpUser):
         self.rounds = 0
 
     def on_stop(self):
-        self.client.get("/echo/buyer-stop")
+        # self.host is the run's target (-H), as Locust sets it.
+        self.client.get("/echo/buyer-stop", params={"host": self.host, "env": self.environment.host})
