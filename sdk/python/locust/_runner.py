@@ -187,8 +187,19 @@ class _State:
     def schedule(self, wait_ms):
         self.next = self.pick()
         nt = self.next_task
-        nt.task, nt.wait_ms = self.index[id(self.next)], wait_ms
+        nt.task, nt.wait_ms = self.task_index(self.next), wait_ms
         _vu.schedule(self.scheduled)
+
+    def task_index(self, t):
+        """The host's number for `t`: a task of the table, the function behind a bound
+        method (``schedule_task(self.step)``), else (a callable no table lists) the
+        running TaskSet's, whose figures it then counts in."""
+        i = self.index.get(id(t))
+        if i is None:
+            i = self.index.get(id(getattr(t, "__func__", None)))
+        if i is None:
+            i = self.index.get(id(type(self.holder())), 0)
+        return i
 
     def leave(self):
         """Pops the running TaskSet, running its on_stop."""
@@ -271,7 +282,8 @@ def export(module):
             if st.user is None:
                 raise Err("on_start has not completed")
             task, st.next = st.next, None
-            if task is None or st.index.get(id(task)) != index:
+            # The task scheduled last (the host hands back its number), else the table's.
+            if task is None or st.task_index(task) != index:
                 task = order[index]
             error = None
             wait = None

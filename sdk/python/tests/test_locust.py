@@ -115,6 +115,38 @@ class Scheduler(unittest.TestCase):
         self.assertEqual(log_, ["enter", ("view", "Shopper", "Shopper"), "leave"])
         self.assertEqual(next_task(names), ("Browse", 0))
 
+    def test_schedule_task_takes_bound_methods_and_any_callable(self):
+        ran = []
+
+        class Checkout(TaskSet):
+            def on_start(self):
+                # A listed task as a bound method, then a callable no table lists.
+                self.schedule_task(self.pay, first=True)
+                self.schedule_task(lambda ts: ran.append(("extra", type(ts).__name__)))
+
+            @task
+            def pay(self):
+                ran.append("pay")
+
+            @task
+            def done(self):
+                ran.append("done")
+                self.interrupt()
+
+        class U(HttpUser):
+            tasks = [Checkout]
+
+        User_, _ = export(module(U))
+        u = User_()
+        names = [t.name for t in u.describe().tasks]
+        u.on_start()
+        u.run_task(names.index("Checkout"))
+        self.assertEqual(ran, ["pay"])
+        # The unlisted callable counts as the TaskSet's.
+        self.assertEqual(next_task(names)[0], "Checkout")
+        u.run_task(names.index("Checkout"))
+        self.assertEqual(ran, ["pay", ("extra", "Checkout")])
+
     def test_sequential_taskset_keeps_its_order_and_waits_its_own_time(self):
         order = []
 
