@@ -415,7 +415,7 @@ class HttpSession:
             body = _json.dumps(json).encode()
             ctype = "application/json"
         elif files:
-            ctype, body = _multipart(data if isinstance(data, dict) else None, files)
+            ctype, body = _multipart(data if isinstance(data, (dict, list, tuple)) else None, files)
         elif isinstance(data, (dict, list, tuple)):
             body = _urlencode(data, doseq=True).encode()
             ctype = "application/x-www-form-urlencoded"

@@ -121,19 +121,24 @@ class Response:
 def _multipart(data, files):
     boundary = "----stampede%016x" % _random.getrandbits(64)
     parts = []
-    for name, value in (data or {}).items():
+    # As in requests: a dict, or a list of (name, value) pairs (a name may repeat).
+    def items(x):
+        return x.items() if hasattr(x, "items") else (x or [])
+
+    for name, value in items(data):
         parts.append((str(name), None, None, str(value).encode()))
-    for name, f in files.items():
+    for name, f in items(files):
         if isinstance(f, tuple):
             filename, content = f[0], f[1]
-            ctype = f[2] if len(f) > 2 else "application/octet-stream"
+            ctype = f[2] if len(f) > 2 and f[2] else "application/octet-stream"
         else:
             filename, content, ctype = name, f, "application/octet-stream"
         if hasattr(content, "read"):
             content = content.read()
         if isinstance(content, str):
             content = content.encode()
-        parts.append((str(name), filename, ctype, bytes(content)))
+        # requests: a None filename makes a plain field.
+        parts.append((str(name), filename, ctype if filename is not None else None, bytes(content)))
     while any(boundary.encode() in p[3] for p in parts):
         boundary = "----stampede%016x" % _random.getrandbits(64)
 

@@ -463,6 +463,13 @@ class Session(unittest.TestCase):
         c.post("/u", data={"importType": "x"}, files={"file": ("c.csv", io.BytesIO(b"a,b\n"), "text/csv")})
         body = sent[-1][0].body
         self.assertIn(b'filename="c.csv"\r\nContent-Type: text/csv\r\n\r\na,b\n', body)
+        # requests' list form: repeated names, and a None filename for a plain field.
+        c.post("/u", data=[("tag", "a"), ("tag", "b")],
+               files=[("doc", ("a.txt", b"A")), ("doc", ("b.txt", b"B")), ("note", (None, "hi"))])
+        body = sent[-1][0].body
+        self.assertEqual(body.count(b'name="tag"\r\n\r\n'), 2)
+        self.assertIn(b'name="doc"; filename="b.txt"\r\nContent-Type: application/octet-stream\r\n\r\nB\r\n', body)
+        self.assertIn(b'name="note"\r\n\r\nhi\r\n', body)
         c.get("/r", allow_redirects=False)
         self.assertEqual([x for x in sent if x[0] == "follow"], [("follow", False), ("follow", True)])
 
