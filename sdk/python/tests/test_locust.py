@@ -473,6 +473,33 @@ class Session(unittest.TestCase):
         c.get("/r", allow_redirects=False)
         self.assertEqual([x for x in sent if x[0] == "follow"], [("follow", False), ("follow", True)])
 
+    def test_fast_http_users_rest_judges_json_in_its_block(self):
+        from locust import FastHttpUser
+
+        class U(FastHttpUser):
+            pass
+
+        u = U(locust.env.Environment(events))
+        replies.extend([
+            {"status": 200, "body": b'{"id": 7}'},
+            {"status": 200, "body": b"<html>"},
+            {"status": 200, "body": b'{"id": 8}'},
+            {"status": 200, "body": b'{"id": 9}'},
+        ])
+        with u.rest("POST", "/orders", json={"a": 1}) as r:
+            self.assertEqual(r.js, {"id": 7})
+        self.assertEqual(dict(sent[-1][0].headers)["Accept"], "application/json")
+        with u.rest("GET", "/page") as r:
+            self.assertIsNone(r.js)
+        with u.rest("GET", "/x") as r:
+            assert r.js["id"] == 7, "wrong id,"
+        with u.rest("GET", "/y") as r:
+            r.js["missing"]
+        self.assertEqual(settled[0], (True, None))
+        self.assertTrue(settled[1][1].startswith("Could not parse response as JSON. <html>"), settled[1])
+        self.assertEqual(settled[2], (False, 'wrong id, response was {"id": 8}'))
+        self.assertEqual(settled[3], (False, "KeyError: 'missing'"))
+
     def test_catch_response_verdicts(self):
         c = self.client
         replies.append({"status": 200})
