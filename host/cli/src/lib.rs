@@ -11,6 +11,7 @@ pub mod resolve;
 pub mod scaffold;
 mod script_options;
 mod script_scenarios;
+mod script_values;
 mod sdk;
 pub mod source;
 

@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, anyhow};
 use serde::Deserialize;
 use serde_json::Value;
 use stampede::executor::Stage;
 
 use crate::config::{AbortOnFail, ThresholdSpec};
 use crate::load::LoadSpec;
+use crate::script_values::{count, duration};
 
 /// What a script's options give the run.
 #[derive(Debug, Default)]
@@ -52,26 +53,6 @@ enum Entry {
         #[serde(rename = "delayAbortEval")]
         delay_abort_eval: Option<Value>,
     },
-}
-
-/// k6's durations: a string such as `"1m30s"`, or a number of milliseconds.
-pub(crate) fn duration(v: &Value, field: &str) -> Result<Duration> {
-    match v {
-        Value::Number(n) => n
-            .as_f64()
-            .filter(|ms| *ms >= 0.0 && ms.is_finite())
-            .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-            .ok_or_else(|| anyhow!("{field}: {n} is not a duration")),
-        Value::String(s) => {
-            stampede::parse::parse_duration(s).map_err(|e| anyhow!("{field}: {s:?}: {e}"))
-        }
-        other => bail!("{field}: {other} is not a duration (such as \"30s\")"),
-    }
-}
-
-pub(crate) fn count(v: &Value, field: &str) -> Result<u64> {
-    v.as_u64()
-        .ok_or_else(|| anyhow!("{field}: {v} is not a whole number"))
 }
 
 /// Reads the JSON the scenario's `run.options` returned.

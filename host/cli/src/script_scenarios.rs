@@ -54,7 +54,7 @@ impl Entry<'_> {
     fn duration(&self, key: &str) -> Result<Option<Duration>> {
         self.obj
             .get(key)
-            .map(|v| crate::script_options::duration(v, &self.field(key)))
+            .map(|v| crate::script_values::duration(v, &self.field(key)))
             .transpose()
     }
 
@@ -66,7 +66,7 @@ impl Entry<'_> {
     fn count(&self, key: &str) -> Result<Option<u64>> {
         self.obj
             .get(key)
-            .map(|v| crate::script_options::count(v, &self.field(key)))
+            .map(|v| crate::script_values::count(v, &self.field(key)))
             .transpose()
     }
 
@@ -107,7 +107,7 @@ impl Entry<'_> {
                 let t = s
                     .get("target")
                     .ok_or_else(|| anyhow!("{}: missing", at("target")))?;
-                Ok((crate::script_options::duration(d, &at("duration"))?, t))
+                Ok((crate::script_values::duration(d, &at("duration"))?, t))
             })
             .collect()
     }
@@ -173,7 +173,7 @@ impl Entry<'_> {
                     .into_iter()
                     .collect();
                 for (i, (duration, t)) in self.stages()?.into_iter().enumerate() {
-                    let target = crate::script_options::count(
+                    let target = crate::script_values::count(
                         t,
                         &self.field(&format!("stages[{i}].target")),
                     )?;

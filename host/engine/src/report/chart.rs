@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::esc;
+use super::escape::esc;
 use crate::gate::evaluate::fmt_observed;
 
 /// One line of a chart.

@@ -9,22 +9,8 @@ use crate::gate::evaluate::fmt_observed;
 use crate::metrics::summary::TrendSummary;
 
 use super::chart::{Line, XAxis, chart};
+use super::escape::esc;
 use crate::gate::curves::{MAX_CURVES, PERCENTILES};
-
-pub(super) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn trend_cells(out: &mut String, t: &TrendSummary) {
     for v in [t.min, t.avg, t.med, t.p90, t.p95, t.p99, t.max] {
@@ -361,19 +347,6 @@ fn curves(o: &mut String, j: &Judged) {
                 line("baseline", "#8a929b", &c.baseline_ms, true),
                 line("current", "#0969da", &c.current_ms, false),
             ],
-        );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_text() {
-        assert_eq!(
-            esc(r#"<a href="x">&'"#),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
     }
 }

@@ -2,6 +2,7 @@
 
 mod chart;
 pub mod console;
+mod escape;
 pub mod fmt;
 pub mod html;
 pub mod junit;
