@@ -134,7 +134,7 @@ fn check_surfaces(dir: &Path, out: &CliOut, code: i32) {
 #[allow(clippy::await_holding_lock)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_surface_tells_the_same_verdict() {
-    // Its verdicts rest on 1 ms and 60 ms latencies told apart: not beside a build
+    // Its verdicts rest on 1 ms and 250 ms latencies told apart: not beside a build
     // that takes both cores.
     let _timed = crate::kit::timed();
     let server = start_server().await;
@@ -173,7 +173,8 @@ async fn every_surface_tells_the_same_verdict() {
                 b.to_str().unwrap(),
                 "--baseline-rule",
                 // Wide: under a loaded suite a 120-request p95 of 1 ms responses can
-                // read 6 ms, and 60 ms responses must still be told from it.
+                // read 6 ms, with an interval reaching 17 ms (seen on CI), and the slow
+                // case must still be told from it beyond doubt: 250 ms, not 60.
                 "fail: p(95) +300%",
             ]));
         }
@@ -189,8 +190,8 @@ async fn every_surface_tells_the_same_verdict() {
     let cases = [
         ("/slow/1", "http_req_duration: p(95)<1000", 0),
         ("/slow/1", "http_req_duration: p(95)<0.01", 99),
-        ("/slow/60", "http_req_duration: p(95)<1000", 98),
-        ("/slow/60", "http_req_duration: p(95)<0.01", 99),
+        ("/slow/250", "http_req_duration: p(95)<1000", 98),
+        ("/slow/250", "http_req_duration: p(95)<0.01", 99),
     ];
     for (i, (path, th, code)) in cases.into_iter().enumerate() {
         let dir = scratch_dir(&format!("verdict-{i}"));
