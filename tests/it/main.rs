@@ -14,6 +14,7 @@ mod journeys;
 mod js_sdk;
 mod k6;
 mod kit;
+mod live;
 mod locust;
 mod py_sdk;
 mod report;

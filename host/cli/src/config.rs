@@ -153,6 +153,8 @@ pub struct OutputsSection {
     pub junit: Option<PathBuf>,
     pub markdown: Option<PathBuf>,
     pub html: Option<PathBuf>,
+    /// `--metrics-listen`: where Prometheus scrapes the run's figures.
+    pub metrics_listen: Option<String>,
 }
 
 /// A duration written like `30s`, `1m30s` or `500ms`.

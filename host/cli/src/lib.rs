@@ -246,6 +246,12 @@ pub struct OutputArgs {
     /// Write a self-contained HTML report with charts, e.g. `--html report.html`.
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// Serve the figures so far for Prometheus to scrape at http://ADDR/metrics during
+    /// the run, e.g. `--metrics-listen 127.0.0.1:9464` (`0.0.0.0:9464` in a pod). At the
+    /// end the run waits (two scrape intervals at most) for the final figures to be
+    /// scraped.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -298,9 +304,48 @@ pub async fn execute(job: resolve::Job) -> Result<u8> {
     if let Some(p) = &job.config_file {
         printer.show(run::Progress::Note(format!("config {}", p.display())));
     }
-    let summary = run::run_all(job.cfgs, run::StopSignals::ctrl_c(), |p| printer.show(p)).await;
+    let mut cfgs = job.cfgs;
+    let metrics = match &job.outputs.metrics_listen {
+        Some(addr) => {
+            let board = stampede::live::Board::new();
+            let server = stampede::live::MetricsServer::start(addr, board.clone())
+                .map_err(anyhow::Error::msg)?;
+            printer.show(run::Progress::Note(format!(
+                "metrics at http://{}/metrics",
+                server.local_addr()
+            )));
+            for c in &mut cfgs {
+                c.live = Some(board.clone());
+            }
+            Some(server)
+        }
+        None => None,
+    };
+    let summary = run::run_all(cfgs, run::StopSignals::ctrl_c(), |p| printer.show(p)).await;
     printer.done();
-    finish(summary?, job.gate, &job.outputs, job.history.as_ref())
+    let code = finish(summary?, job.gate, &job.outputs, job.history.as_ref());
+    if let Some(server) = metrics {
+        linger(server);
+    }
+    code
+}
+
+/// Serves the final figures until they are scraped (when something scrapes), so a
+/// dashboard's last point is the run's end, not a second before it.
+fn linger(server: stampede::live::MetricsServer) {
+    use stampede::live::serve::Linger;
+    if let Some(limit) = server.linger_limit() {
+        eprintln!(
+            "stampede: metrics: serving the final figures until scraped (at most {:.0}s)",
+            limit.as_secs_f64()
+        );
+    }
+    if let Linger::TimedOut(limit) = server.finish() {
+        eprintln!(
+            "stampede: metrics: the final figures were not scraped within {:.0}s",
+            limit.as_secs_f64()
+        );
+    }
 }
 
 fn write_file(

@@ -417,6 +417,7 @@ pub fn outputs(flags: &OutputArgs, file: config::OutputsSection) -> OutputArgs {
         junit: flags.junit.clone().or(file.junit),
         markdown: flags.markdown.clone().or(file.markdown),
         html: flags.html.clone().or(file.html),
+        metrics_listen: flags.metrics_listen.clone().or(file.metrics_listen),
     }
 }
 

@@ -20,6 +20,8 @@ pub mod metrics;
 pub mod gate;
 
 pub mod report;
+// What a run shows while it goes (Prometheus), read from the aggregator's figures.
+pub mod live;
 
 // One run through the stages.
 pub mod run;

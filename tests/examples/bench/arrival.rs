@@ -2,7 +2,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use stampede::executor::Load;
@@ -46,7 +45,12 @@ pub(crate) fn arrival_accuracy(rt: &tokio::runtime::Runtime, cache: &Path) {
     }
     let _ = demo.kill();
     // The scheduler alone: 10,000/s for 3 s with no VU to take them.
-    let pool = Arc::new(stampede::executor::arrival::IdlePool::new(0, 0));
+    let gauge = Arc::new(stampede::executor::user::Gauge::default());
+    let pool = Arc::new(stampede::executor::arrival::IdlePool::new(
+        0,
+        0,
+        gauge.clone(),
+    ));
     let stages = [stampede::executor::RateStage {
         duration: Duration::from_secs(3),
         target: 10_000.0,
@@ -62,7 +66,7 @@ pub(crate) fn arrival_accuracy(rt: &tokio::runtime::Runtime, cache: &Path) {
         )
         .await
     });
-    let n = pool.dropped.load(Ordering::Relaxed);
+    let n = gauge.dropped();
     let sched = (cpu_time() - c0).as_secs_f64() * 1e6 / n as f64;
     println!(
         "  scheduler alone: {sched:.2} CPU-µs per iteration over {n} ({:.1}% of a whole iteration at 10,000/s)",

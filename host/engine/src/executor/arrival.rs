@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
-use super::user::{self, VuShared};
+use super::user::{self, Gauge, VuShared};
 use super::{LoadCtx, LoadEnd};
 use crate::metrics::Event;
 use crate::metrics::names::NameId;
@@ -25,7 +25,8 @@ use crate::vu::{CallError, Vu};
 /// scheduler and once by the VU that becomes idle, never per request.
 pub struct IdlePool {
     waiting: Mutex<Vec<oneshot::Sender<Instant>>>,
-    pub dropped: AtomicU64,
+    /// The scenario's gauge, where dropped iterations are counted as they happen.
+    gauge: Arc<Gauge>,
     pub started: AtomicU64,
     /// VUs set up or being set up, and the most the plan allows.
     allocated: AtomicU32,
@@ -34,10 +35,10 @@ pub struct IdlePool {
 
 impl IdlePool {
     /// A pool of `pre_allocated` VUs that may grow to `max`.
-    pub fn new(pre_allocated: u32, max: u32) -> Self {
+    pub fn new(pre_allocated: u32, max: u32, gauge: Arc<Gauge>) -> Self {
         IdlePool {
             waiting: Mutex::new(Vec::new()),
-            dropped: AtomicU64::new(0),
+            gauge,
             started: AtomicU64::new(0),
             allocated: AtomicU32::new(pre_allocated),
             max: max.max(pre_allocated),
@@ -158,7 +159,7 @@ pub async fn schedule(
         if pool.dispatch(at) || grow(at) {
             pool.started.fetch_add(1, Ordering::Relaxed);
         } else {
-            pool.dropped.fetch_add(1, Ordering::Relaxed);
+            pool.gauge.dropped_one();
         }
     }
 }
@@ -175,7 +176,7 @@ pub async fn run(ctx: LoadCtx<'_>, start_rate: f64, stages: &[RateStage]) -> Loa
         mut cut,
         load_start,
     } = ctx;
-    let pool = Arc::new(IdlePool::new(plan.vus, plan.max_vus));
+    let pool = Arc::new(IdlePool::new(plan.vus, plan.max_vus, shared.active.clone()));
     for id in 1..=plan.vus {
         vus.spawn(vu_loop(
             shared.clone(),
@@ -218,12 +219,12 @@ pub async fn run(ctx: LoadCtx<'_>, start_rate: f64, stages: &[RateStage]) -> Loa
     // that iteration counts as dropped, and the VU as never set up.
     while grow_rx.try_recv().is_ok() {
         pool.started.fetch_sub(1, Ordering::Relaxed);
-        pool.dropped.fetch_add(1, Ordering::Relaxed);
+        pool.gauge.dropped_one();
         pool.release_one();
     }
     LoadEnd {
         finished: false,
-        dropped_iterations: pool.dropped.load(Ordering::Relaxed),
+        dropped_iterations: pool.gauge.dropped(),
         max_duration_reached: None,
     }
 }
@@ -375,7 +376,7 @@ mod tests {
         let stages = [st(1.0, 10.0), st(1.0, 0.0), st(1.0, 0.0), st(1.0, 10.0)];
         let due: Vec<f64> = arrivals(10.0, &stages).map(|d| d.as_secs_f64()).collect();
         assert!(!due.iter().any(|t| (2.0..2.5).contains(t)), "{due:?}");
-        let pool = IdlePool::new(2, 3);
+        let pool = IdlePool::new(2, 3, Default::default());
         assert!(pool.try_grow());
         assert!(!pool.try_grow());
         assert_eq!(pool.allocated(), 3);

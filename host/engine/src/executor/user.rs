@@ -1,7 +1,7 @@
 //! The parts of a VU's life every executor shares: bringing a user up, recording a
 //! failed lifecycle call, tearing it down, pausing until the run stops.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,9 @@ pub struct Gauge {
     now: AtomicU32,
     /// VUs that got an instance at least once: the run's `vus_max`.
     started: AtomicU32,
+    /// Iterations an open model could not start (no VU free), counted as they go so
+    /// live outputs show them.
+    dropped: AtomicU64,
 }
 
 impl Gauge {
@@ -52,6 +55,14 @@ impl Gauge {
 
     pub fn started(&self) -> u32 {
         self.started.load(Ordering::Relaxed)
+    }
+
+    pub fn dropped_one(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     pub fn get(&self) -> u32 {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::event::{CustomValue, ErrorKind, Event, RequestSample};
 use super::names::{NameId, Names};
 use super::series::Series;
+use super::snapshot::Snapshot;
 use super::summary::*;
 use super::trend::Trend;
 
@@ -22,6 +23,8 @@ struct Endpoint {
     data_sent: u64,
     data_received: u64,
     duration: Trend,
+    /// Exact, for live outputs' histogram sums (the trend's mean is to 0.1%).
+    duration_sum_us: u64,
     waiting: Trend,
 }
 
@@ -36,6 +39,7 @@ impl Endpoint {
         self.data_sent += s.bytes_sent;
         self.data_received += s.bytes_received;
         self.duration.record(s.duration_us);
+        self.duration_sum_us = self.duration_sum_us.saturating_add(s.duration_us);
         self.waiting.record(s.waiting_us);
     }
 }
@@ -177,6 +181,42 @@ impl Aggregator {
             iterations: self.iteration_duration.count(),
             last_second_requests: self.series.last_second_requests(now_ms),
             p95_ms: all.percentile(95.0) as f64 / 1000.0,
+        }
+    }
+
+    /// The figures so far for live outputs; `vus` and `dropped_iterations` are the
+    /// executor's, which the aggregator does not see.
+    pub fn snapshot(&self, vus: u32, dropped_iterations: u64, finished: bool) -> Snapshot {
+        use super::snapshot::{Buckets, EndpointSnapshot, LATENCY_BOUNDS_US};
+        let endpoints = self
+            .endpoints
+            .iter()
+            .map(|(id, e)| EndpointSnapshot {
+                name: self.names.get(*id).to_string(),
+                status: e.status.iter().map(|(k, v)| (*k, *v)).collect(),
+                errors: e.errors.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
+                failed: e.failed,
+                data_sent: e.data_sent,
+                data_received: e.data_received,
+                duration: Buckets {
+                    count: e.duration.count(),
+                    sum_us: e.duration_sum_us,
+                    buckets: e.duration.bucket_counts(&LATENCY_BOUNDS_US),
+                },
+            })
+            .collect();
+        Snapshot {
+            endpoints,
+            checks: self
+                .checks
+                .iter()
+                .map(|(id, (p, f))| (self.names.get(*id).to_string(), *p, *f))
+                .collect(),
+            iterations: self.iteration_duration.count(),
+            iterations_failed: self.iterations_failed,
+            dropped_iterations,
+            vus,
+            finished,
         }
     }
 

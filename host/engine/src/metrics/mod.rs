@@ -11,6 +11,7 @@ pub mod names;
 pub mod recorder;
 pub mod segments;
 pub mod series;
+pub mod snapshot;
 pub mod summary;
 pub mod trend;
 
@@ -18,5 +19,6 @@ pub use aggregate::Aggregator;
 pub use event::{ErrorKind, Event};
 pub use names::{NameId, Names};
 pub use recorder::Recorder;
+pub use snapshot::Snapshot;
 pub use summary::Summary;
 pub use trend::Trend;

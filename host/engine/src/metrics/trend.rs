@@ -89,6 +89,25 @@ impl Trend {
             .highest_equivalent(self.hist.value_at_quantile((p / 100.0).clamp(0.0, 1.0)))
     }
 
+    /// How many values fall at or below each of `bounds` (ascending) and above the
+    /// one before it; the last entry counts those above every bound. A value is
+    /// placed by its recorded bucket (0.1% resolution), as the percentiles are.
+    pub fn bucket_counts(&self, bounds: &[u64]) -> Vec<u64> {
+        let mut out = Vec::with_capacity(bounds.len() + 1);
+        let mut below = 0;
+        for &b in bounds {
+            let upto = if self.is_empty() || b < self.hist.min() {
+                0
+            } else {
+                self.hist.count_between(0, b)
+            };
+            out.push(upto - below.min(upto));
+            below = upto.max(below);
+        }
+        out.push(self.count().saturating_sub(below));
+        out
+    }
+
     /// Lossless, compact text form: base64 of the HdrHistogram V2 deflate encoding,
     /// which other HDR implementations (Java, Go, JS) can also read.
     pub fn encode(&self) -> String {
@@ -159,6 +178,19 @@ mod tests {
         assert_eq!(m.count(), 10_000);
         assert_eq!(m.max(), b.max().max(a.max()));
         assert!(Trend::decode("not base64!").is_err());
+    }
+
+    #[test]
+    fn bucket_counts_split_every_value_once() {
+        let mut t = Trend::new();
+        for v in [500, 900, 1_000, 1_500, 40_000, 2_000_000] {
+            t.record(v);
+        }
+        assert_eq!(
+            t.bucket_counts(&[1_000, 10_000, 1_000_000]),
+            vec![3, 1, 1, 1]
+        );
+        assert_eq!(Trend::new().bucket_counts(&[1, 2]), vec![0, 0, 0]);
     }
 
     #[test]

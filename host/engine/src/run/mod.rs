@@ -94,6 +94,9 @@ pub struct RunConfig {
     /// `None`: a task's timeout.
     pub setup_timeout: Option<Duration>,
     pub teardown_timeout: Option<Duration>,
+    /// Where live outputs read the figures so far (`--metrics-listen`); shared by the
+    /// run's scenarios.
+    pub live: Option<Arc<crate::live::Board>>,
 }
 
 pub const DEFAULT_FUEL: u64 = 2_000_000_000;
@@ -139,6 +142,7 @@ impl RunConfig {
             once_group: None,
             setup_timeout: None,
             teardown_timeout: None,
+            live: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The aggregator's task: folds the VUs' batches into the one [`Aggregator`] and, once
-//! a second when the run asks, samples the VU gauge, reports the figures so far and
-//! judges the abort-on-fail thresholds. Nothing here is on a VU's hot path.
+//! a second when the run asks, samples the VU gauge, reports the figures so far,
+//! judges the abort-on-fail thresholds and publishes to the live outputs. Nothing
+//! here is on a VU's hot path.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::executor::user::Gauge;
 use crate::gate::AbortRule;
+use crate::live::Publisher;
 use crate::metrics::aggregate::{Live, RunMeta};
 use crate::metrics::recorder::{Backlog, Batch};
 use crate::metrics::{Aggregator, Names};
@@ -34,13 +37,15 @@ pub struct Monitor {
 
 impl Monitor {
     /// Starts the task. `meta` describes the run for the live summaries that abort
-    /// rules are judged on.
+    /// rules are judged on; `live`, when a live output is on, is where the figures so
+    /// far go, with the scenario's `gauge` (VUs, dropped iterations).
     pub fn spawn(
         names: Arc<Names>,
         mut batches: mpsc::UnboundedReceiver<Batch>,
         backlog: Arc<Backlog>,
         aborts: Vec<AbortRule>,
         meta: RunMeta,
+        live: Option<(Publisher, Arc<Gauge>)>,
     ) -> Monitor {
         let (ticks, mut tick_rx) = mpsc::channel::<Tick>(1);
         let task = tokio::spawn(async move {
@@ -66,9 +71,16 @@ impl Monitor {
                             m.duration_s = t.elapsed.as_secs_f64();
                             crate::gate::lost(&aborts, &agg.summary_without_series(m), t.elapsed)
                         };
+                        if let Some((out, gauge)) = &live {
+                            out.publish(agg.snapshot(t.vus, gauge.dropped(), false));
+                        }
                         let _ = t.reply.send(TickReport { live: agg.live(at_ms), abort });
                     }
                 }
+            }
+            // Every VU and the teardown are done: the final figures.
+            if let Some((out, gauge)) = &live {
+                out.publish(agg.snapshot(0, gauge.dropped(), true));
             }
             agg
         });

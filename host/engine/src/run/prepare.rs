@@ -171,12 +171,19 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
         },
     };
     let backlog = Arc::new(Backlog::default());
+    let gauge = Arc::new(Gauge::default());
     let monitor = Monitor::spawn(
         names.clone(),
         rx,
         backlog.clone(),
         cfg.aborts.clone(),
         meta.clone(),
+        cfg.live.as_ref().map(|board| {
+            (
+                board.publisher(scenario_name.clone(), cfg.tags.clone()),
+                gauge.clone(),
+            )
+        }),
     );
     let logs = Arc::new(LogLimiter::new(if cfg.verbose {
         u64::MAX
@@ -220,7 +227,7 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
         make_ctx,
         lifecycle,
         setup_data,
-        active: Arc::new(Gauge::default()),
+        active: gauge,
         failures: Arc::new(SetupFailures::default()),
     });
     Ok(Prepared {

@@ -1,0 +1,312 @@
+//! Live outputs against the real thing: a Prometheus server the test starts on
+//! 127.0.0.1 scrapes `--metrics-listen` during a run, and what its PromQL answers
+//! afterwards is what the summary says.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use stampede_tests::*;
+
+use crate::kit::run_cli;
+
+/// Prometheus, installed by `tests/setup/prometheus.sh` when missing.
+fn prometheus_bin() -> &'static str {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    let r = READY.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(format!("{TESTS_DIR}/setup/prometheus.sh"))
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    });
+    if let Err(e) = r {
+        panic!("prometheus is needed for this test: {e}");
+    }
+    "prometheus"
+}
+
+/// A port free on 127.0.0.1 a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A Prometheus server of the test's own, killed when dropped.
+struct Prometheus {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Prometheus {
+    /// Starts one that scrapes `target` every second, and waits until it is ready and
+    /// has the target (its discovery hands targets over up to 5 s after the start).
+    async fn scraping(dir: &Path, target: SocketAddr) -> Prometheus {
+        let config = dir.join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: stampede\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let child = Command::new(prometheus_bin())
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.join("prometheus.log")).unwrap(),
+            ))
+            .spawn()
+            .expect("prometheus starts");
+        let p = Prometheus { child, addr };
+        let start = Instant::now();
+        loop {
+            if tokio::net::TcpStream::connect(addr).await.is_ok()
+                && http_call(addr, "GET", "/-/ready", &[], "").await.0 == 200
+                && http_json(addr, "GET", "/api/v1/targets", &[], "").await.1["data"]
+                    ["activeTargets"]
+                    .as_array()
+                    .is_some_and(|t| !t.is_empty())
+            {
+                return p;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "prometheus did not become ready: {}",
+                std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The value of an instant PromQL query that yields one series (`None`: none).
+    async fn value(&self, promql: &str) -> Option<f64> {
+        let q: String = url::form_urlencoded::byte_serialize(promql.as_bytes()).collect();
+        let (status, j) = http_json(
+            self.addr,
+            "GET",
+            &format!("/api/v1/query?query={q}"),
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, 200, "{promql}: {j}");
+        let result = j["data"]["result"].as_array()?;
+        assert!(result.len() <= 1, "{promql}: {j}");
+        result.first()?["value"][1].as_str()?.parse().ok()
+    }
+
+    /// Waits (a few seconds at most) for the last values of the series `selector`
+    /// picks to add up to `want`: the last scrape is stored a moment after it is
+    /// answered. (Their last values: once the run is over its series are marked stale,
+    /// and an instant query finds none.)
+    async fn expect(&self, selector: &str, want: f64) {
+        let promql = format!("sum(last_over_time({selector}[5m]))");
+        let promql = promql.as_str();
+        let start = Instant::now();
+        loop {
+            let got = self.value(promql).await;
+            if got == Some(want) {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let scraped = self
+                    .value("max_over_time(scrape_samples_scraped[5m])")
+                    .await;
+                let (_, targets) = http_json(self.addr, "GET", "/api/v1/targets", &[], "").await;
+                panic!(
+                    "{promql}: Prometheus says {got:?}, the summary {want} (most samples in one scrape: {scraped:?}; targets: {targets})"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_the_run_and_its_final_figures_match_the_summary() {
+    let server = start_server().await;
+    let dir = scratch_dir("live-prometheus");
+    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let prom = Prometheus::scraping(&dir, metrics).await;
+    let cfg = dir.join("stampede.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+target = "{target}"
+
+[env]
+TASKS = "get"
+
+[scenarios.browse]
+scenario = {probe:?}
+env = {{ PATH = "/slow/20", NAME = "GET /slow" }}
+tags = {{ team = "web", "build-id" = "42" }}
+load = {{ vus = 2, duration = "4s" }}
+
+[scenarios.spike]
+scenario = {probe:?}
+env = {{ PATH = "/status/503" }}
+load = {{ rate = 10, duration = "3s", vus = 1 }}
+
+[outputs]
+summary_json = "out.json"
+metrics_listen = "{metrics}"
+"#,
+            target = server.url(),
+            probe = PROBE_WASM
+        ),
+    )
+    .unwrap();
+    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let cfg = cfg.to_str().unwrap().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        run_cli(&["run", "--config", &cfg, "--allow-failures"], &cache, &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("metrics at http://{metrics}/metrics")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("not scraped"), "{}", out.stderr);
+    let s = summary_from_json(&std::fs::read_to_string(dir.join("out.json")).unwrap()).unwrap();
+    let scenario = |name: &str| {
+        s.scenarios
+            .iter()
+            .find(|x| x.scenario.name == name)
+            .unwrap_or_else(|| panic!("no scenario {name}"))
+    };
+    let (browse, spike) = (scenario("browse"), scenario("spike"));
+    assert!(browse.totals.http_reqs > 20, "{:?}", browse.totals);
+
+    // The final figures, as the summary has them.
+    let b = r#"scenario="browse",team="web",build_id="42""#;
+    prom.expect(
+        &format!(r#"stampede_http_reqs_total{{{b},name="GET /slow",status="200"}}"#),
+        browse.totals.http_reqs as f64,
+    )
+    .await;
+    prom.expect(
+        &format!(r#"stampede_http_req_duration_seconds_count{{{b}}}"#),
+        browse.totals.http_reqs as f64,
+    )
+    .await;
+    // Every request took 20 ms or more: none in the 5 ms bucket, all below +Inf.
+    prom.expect(
+        &format!(r#"stampede_http_req_duration_seconds_bucket{{{b},le="0.005"}}"#),
+        0.0,
+    )
+    .await;
+    prom.expect(
+        &format!(r#"stampede_http_req_duration_seconds_bucket{{{b},le="+Inf"}}"#),
+        browse.totals.http_reqs as f64,
+    )
+    .await;
+    prom.expect(
+        &format!(r#"stampede_iterations_total{{{b}}}"#),
+        browse.totals.iterations as f64,
+    )
+    .await;
+    prom.expect(
+        &format!(r#"stampede_checks_total{{{b},check="status is 200",result="pass"}}"#),
+        browse.totals.checks_passed as f64,
+    )
+    .await;
+    prom.expect("stampede_scenario_finished", 2.0).await;
+    // The other scenario, under its own label: every response a failure.
+    prom.expect(
+        r#"stampede_http_req_failed_total{scenario="spike"}"#,
+        spike.totals.http_req_failed as f64,
+    )
+    .await;
+    prom.expect(
+        r#"stampede_http_reqs_total{scenario="spike",status="503"}"#,
+        spike.totals.http_reqs as f64,
+    )
+    .await;
+    prom.expect(
+        r#"stampede_dropped_iterations_total{scenario="spike"}"#,
+        spike.totals.dropped_iterations as f64,
+    )
+    .await;
+    // Scraped while it ran, not only at the end: the VU gauge was seen at 2, and the
+    // request count was seen below its final value.
+    assert_eq!(
+        prom.value(r#"max_over_time(stampede_vus{scenario="browse"}[5m])"#)
+            .await,
+        Some(2.0)
+    );
+    let first = prom
+        .value(&format!(
+            r#"min_over_time(stampede_http_reqs_total{{{b},status="200"}}[5m])"#
+        ))
+        .await
+        .unwrap();
+    assert!(first < browse.totals.http_reqs as f64, "{first}");
+    assert!(
+        tokio::net::TcpStream::connect(metrics).await.is_err(),
+        "the endpoint is closed once the run is over"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_metrics_address_in_use_is_one_line_before_the_load() {
+    let server = start_server().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let target = server.url();
+    let out = tokio::task::spawn_blocking(move || {
+        run_cli(
+            &[
+                "run",
+                PROBE_WASM,
+                "--target",
+                &target,
+                "--iterations",
+                "1",
+                "--metrics-listen",
+                &addr,
+            ],
+            &cache,
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let last = out.stderr.trim_end();
+    assert!(
+        last.contains("--metrics-listen") && last.contains("cannot listen there"),
+        "{last}"
+    );
+    assert_eq!(last.lines().count(), 1, "{last}");
+    assert_eq!(server.seen.total(), 0);
+}
