@@ -58,22 +58,35 @@ impl Prometheus {
     /// Starts one that scrapes `target` every second, and waits until it is ready and
     /// has the target (its discovery hands targets over up to 5 s after the start).
     async fn scraping(dir: &Path, target: SocketAddr) -> Prometheus {
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: stampede\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: stampede\n    static_configs:\n      - targets: ['{target}']\n"
+        );
+        Prometheus::start(dir, &config, &[], true).await
+    }
+
+    /// Starts one that takes remote writes at `/api/v1/write` and scrapes nothing.
+    async fn receiving(dir: &Path) -> Prometheus {
+        Prometheus::start(
+            dir,
+            "scrape_configs: []\n",
+            &["--web.enable-remote-write-receiver"],
+            false,
         )
-        .unwrap();
+        .await
+    }
+
+    async fn start(dir: &Path, config: &str, flags: &[&str], has_target: bool) -> Prometheus {
+        let file = dir.join("prometheus.yml");
+        std::fs::write(&file, config).unwrap();
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let child = Command::new(prometheus_bin())
-            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--config.file={}", file.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
                 dir.join("data").display()
             ))
             .arg(format!("--web.listen-address={addr}"))
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::from(
                 std::fs::File::create(dir.join("prometheus.log")).unwrap(),
@@ -85,10 +98,11 @@ impl Prometheus {
         loop {
             if tokio::net::TcpStream::connect(addr).await.is_ok()
                 && http_call(addr, "GET", "/-/ready", &[], "").await.0 == 200
-                && http_json(addr, "GET", "/api/v1/targets", &[], "").await.1["data"]
-                    ["activeTargets"]
-                    .as_array()
-                    .is_some_and(|t| !t.is_empty())
+                && (!has_target
+                    || http_json(addr, "GET", "/api/v1/targets", &[], "").await.1["data"]
+                        ["activeTargets"]
+                        .as_array()
+                        .is_some_and(|t| !t.is_empty()))
             {
                 return p;
             }
@@ -309,4 +323,133 @@ async fn a_metrics_address_in_use_is_one_line_before_the_load() {
     );
     assert_eq!(last.lines().count(), 1, "{last}");
     assert_eq!(server.seen.total(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_write_pushes_the_run_to_prometheus_and_a_failed_push_is_said() {
+    let server = start_server().await;
+    let dir = scratch_dir("live-remote-write");
+    let prom = Prometheus::receiving(&dir).await;
+    // Nothing listens here: every push to it fails.
+    let closed = free_port();
+    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let (target, json) = (server.url(), dir.join("s.json"));
+    let (rw, bad) = (
+        format!("prometheus-rw=http://{}/api/v1/write", prom.addr),
+        format!("prometheus-rw=http://127.0.0.1:{closed}/api/v1/write"),
+    );
+    let j = json.to_str().unwrap().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        run_cli(
+            &[
+                "run",
+                PROBE_WASM,
+                "--target",
+                &target,
+                "--vus",
+                "2",
+                "--duration",
+                "3s",
+                "--env",
+                "PATH=/slow/10",
+                "--out",
+                &rw,
+                "--out",
+                &bad,
+                "--push-interval",
+                "1s",
+                "--summary-json",
+                &j,
+            ],
+            &cache,
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let s = summary_from_json(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let failed_push = s
+        .warnings
+        .iter()
+        .find(|w| w.contains(&format!("127.0.0.1:{closed}")))
+        .unwrap_or_else(|| panic!("no warning of the failed pushes in {:?}", s.warnings));
+    assert!(
+        failed_push.contains("pushes failed") && failed_push.contains("cannot connect"),
+        "{failed_push}"
+    );
+    assert!(out.stdout.contains(failed_push.as_str()), "{}", out.stdout);
+    assert!(
+        !s.warnings
+            .iter()
+            .any(|w| w.contains(&prom.addr.to_string())),
+        "{:?}",
+        s.warnings
+    );
+    let base = r#"scenario="probe""#;
+    prom.expect(
+        &format!(r#"stampede_http_reqs_total{{{base},status="200"}}"#),
+        s.totals.http_reqs as f64,
+    )
+    .await;
+    prom.expect(
+        &format!(r#"stampede_http_req_duration_seconds_bucket{{{base},le="+Inf"}}"#),
+        s.totals.http_reqs as f64,
+    )
+    .await;
+    prom.expect(
+        &format!(r#"stampede_http_req_duration_seconds_bucket{{{base},le="0.005"}}"#),
+        0.0,
+    )
+    .await;
+    prom.expect(
+        &format!(r#"stampede_iterations_total{{{base}}}"#),
+        s.totals.iterations as f64,
+    )
+    .await;
+    prom.expect(&format!(r#"stampede_scenario_finished{{{base}}}"#), 1.0)
+        .await;
+    // Pushed while it ran: more than the final push, and a count below the final one.
+    let samples = prom
+        .value(&format!(
+            r#"count_over_time(stampede_iterations_total{{{base}}}[5m])"#
+        ))
+        .await
+        .unwrap();
+    assert!(samples >= 3.0, "{samples} pushes");
+    let first = prom
+        .value(&format!(
+            r#"min_over_time(stampede_iterations_total{{{base}}}[5m])"#
+        ))
+        .await
+        .unwrap();
+    assert!(first < s.totals.iterations as f64, "{first}");
+}
+
+#[test]
+fn a_bad_out_is_one_line_before_the_load() {
+    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    for (spec, says) in [
+        (
+            "influxdb=http://127.0.0.1:1",
+            "choose prometheus-rw or otlp",
+        ),
+        ("otlp", "KIND=URL"),
+    ] {
+        let out = run_cli(
+            &[
+                "run",
+                PROBE_WASM,
+                "--target",
+                "http://127.0.0.1:1",
+                "--out",
+                spec,
+            ],
+            &cache,
+            &[],
+        );
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        let err = out.stderr.trim_end();
+        assert!(err.contains(says) && err.lines().count() == 1, "{err}");
+    }
 }

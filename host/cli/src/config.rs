@@ -155,6 +155,10 @@ pub struct OutputsSection {
     pub html: Option<PathBuf>,
     /// `--metrics-listen`: where Prometheus scrapes the run's figures.
     pub metrics_listen: Option<String>,
+    /// `--out`: where the figures are pushed (`prometheus-rw=URL`, `otlp=URL`).
+    #[serde(default)]
+    pub out: Vec<String>,
+    pub push_interval: Option<Dur>,
 }
 
 /// A duration written like `30s`, `1m30s` or `500ms`.

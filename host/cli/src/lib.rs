@@ -252,6 +252,15 @@ pub struct OutputArgs {
     /// scraped.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<String>,
+    /// Push the figures so far every `--push-interval` and once at the end (repeatable):
+    /// `prometheus-rw=URL` (Prometheus remote write, e.g.
+    /// `http://prometheus:9090/api/v1/write`) or `otlp=URL` (OpenTelemetry metrics over
+    /// HTTP/protobuf, e.g. `http://collector:4318`).
+    #[arg(long = "out", value_name = "KIND=URL")]
+    pub out: Vec<String>,
+    /// How often `--out` pushes.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub push_interval: Option<Duration>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -305,30 +314,60 @@ pub async fn execute(job: resolve::Job) -> Result<u8> {
         printer.show(run::Progress::Note(format!("config {}", p.display())));
     }
     let mut cfgs = job.cfgs;
-    let metrics = match &job.outputs.metrics_listen {
-        Some(addr) => {
-            let board = stampede::live::Board::new();
+    let o = &job.outputs;
+    let sinks = o
+        .out
+        .iter()
+        .map(|spec| stampede::live::Sink::parse(spec))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let board = (o.metrics_listen.is_some() || !sinks.is_empty()).then(stampede::live::Board::new);
+    let metrics = match (&o.metrics_listen, &board) {
+        (Some(addr), Some(board)) => {
             let server = stampede::live::MetricsServer::start(addr, board.clone())
                 .map_err(anyhow::Error::msg)?;
             printer.show(run::Progress::Note(format!(
                 "metrics at http://{}/metrics",
                 server.local_addr()
             )));
-            for c in &mut cfgs {
-                c.live = Some(board.clone());
-            }
             Some(server)
         }
-        None => None,
+        _ => None,
     };
+    let pusher = match &board {
+        Some(board) if !sinks.is_empty() => {
+            let every = o.push_interval.unwrap_or(DEFAULT_PUSH_INTERVAL);
+            anyhow::ensure!(
+                every >= Duration::from_millis(100),
+                "--push-interval {}: at least 100ms",
+                humantime::format_duration(every)
+            );
+            Some(
+                stampede::live::Pusher::start(sinks, board.clone(), every)
+                    .map_err(anyhow::Error::msg)?,
+            )
+        }
+        _ => None,
+    };
+    for c in &mut cfgs {
+        c.live = board.clone();
+    }
     let summary = run::run_all(cfgs, run::StopSignals::ctrl_c(), |p| printer.show(p)).await;
     printer.done();
-    let code = finish(summary?, job.gate, &job.outputs, job.history.as_ref());
+    let mut summary = summary?;
+    // The last push before the reports, so a push that failed is in them.
+    if let Some(p) = pusher {
+        summary.warnings.extend(p.finish());
+    }
+    let code = finish(summary, job.gate, &job.outputs, job.history.as_ref());
     if let Some(server) = metrics {
         linger(server);
     }
     code
 }
+
+/// How often `--out` pushes by default (k6's remote-write output pushes every 5 s).
+const DEFAULT_PUSH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Serves the final figures until they are scraped (when something scrapes), so a
 /// dashboard's last point is the run's end, not a second before it.

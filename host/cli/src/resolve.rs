@@ -418,6 +418,12 @@ pub fn outputs(flags: &OutputArgs, file: config::OutputsSection) -> OutputArgs {
         markdown: flags.markdown.clone().or(file.markdown),
         html: flags.html.clone().or(file.html),
         metrics_listen: flags.metrics_listen.clone().or(file.metrics_listen),
+        out: if flags.out.is_empty() {
+            file.out
+        } else {
+            flags.out.clone()
+        },
+        push_interval: flags.push_interval.or(file.push_interval.map(|d| d.0)),
     }
 }
 
