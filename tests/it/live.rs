@@ -64,12 +64,16 @@ impl Prometheus {
         Prometheus::start(dir, &config, &[], true).await
     }
 
-    /// Starts one that takes remote writes at `/api/v1/write` and scrapes nothing.
+    /// Starts one that takes remote writes at `/api/v1/write` (exemplars too) and
+    /// scrapes nothing.
     async fn receiving(dir: &Path) -> Prometheus {
         Prometheus::start(
             dir,
             "scrape_configs: []\n",
-            &["--web.enable-remote-write-receiver"],
+            &[
+                "--web.enable-remote-write-receiver",
+                "--enable-feature=exemplar-storage",
+            ],
             false,
         )
         .await
@@ -360,6 +364,7 @@ async fn remote_write_pushes_the_run_to_prometheus_and_a_failed_push_is_said() {
                 "1s",
                 "--summary-json",
                 &j,
+                "--trace-context",
             ],
             &cache,
             &[],
@@ -417,6 +422,26 @@ async fn remote_write_pushes_the_run_to_prometheus_and_a_failed_push_is_said() {
         .await
         .unwrap();
     assert!(samples >= 3.0, "{samples} pushes");
+    // The slowest traced requests went along as exemplars of their buckets.
+    let q = "/api/v1/query_exemplars?query=stampede_http_req_duration_seconds_bucket&start=0&end=9999999999";
+    let (status, j) = http_json(prom.addr, "GET", q, &[], "").await;
+    assert_eq!(status, 200, "{j}");
+    let stored: Vec<&str> = j["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|series| series["exemplars"].as_array().unwrap())
+        .filter_map(|x| x["labels"]["trace_id"].as_str())
+        .collect();
+    let reported = &s.endpoints[0].exemplars;
+    assert!(!reported.is_empty());
+    for x in reported {
+        assert!(
+            stored.contains(&x.trace_id.as_str()),
+            "{} not among {stored:?}",
+            x.trace_id
+        );
+    }
     let first = prom
         .value(&format!(
             r#"min_over_time(stampede_iterations_total{{{base}}}[5m])"#
@@ -564,6 +589,7 @@ async fn otlp_exports_decode_with_the_official_definitions_and_match_the_summary
                 "1s",
                 "--summary-json",
                 &j,
+                "--trace-context",
             ],
             &cache,
             &[],
@@ -603,6 +629,26 @@ async fn otlp_exports_decode_with_the_official_definitions_and_match_the_summary
         0,
         "{bounds:?} {buckets:?}"
     );
+    // The slowest traced requests, their ids as bytes (base64 in protobuf's JSON).
+    let sent: Vec<String> = h["exemplars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            use base64::Engine as _;
+            let b = base64::engine::general_purpose::STANDARD
+                .decode(x["traceId"].as_str().unwrap())
+                .unwrap();
+            b.iter().map(|b| format!("{b:02x}")).collect()
+        })
+        .collect();
+    let reported: Vec<&str> = s.endpoints[0]
+        .exemplars
+        .iter()
+        .map(|x| x.trace_id.as_str())
+        .collect();
+    assert!(!reported.is_empty());
+    assert_eq!(sent, reported);
     let mean = h["sum"].as_f64().unwrap() / s.totals.http_reqs as f64;
     assert!(
         (mean - s.http_req_duration.avg / 1000.0).abs() < 1e-3,

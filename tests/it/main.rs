@@ -23,4 +23,5 @@ mod scaffold;
 mod schema;
 mod segments;
 mod source;
+mod trace;
 mod workload;

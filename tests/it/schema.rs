@@ -33,8 +33,10 @@ async fn real_output_validates_against_the_schema() {
     cfg.target = Some(server.url().parse().unwrap());
     // A mix that fills every section: requests, failures, checks, custom metrics, errors.
     cfg.env = vec![("TASKS".into(), "get,custom,fail,cookies".into())];
+    cfg.trace_context = Some(true);
     let s = run(cfg, StopSignals::none(), |_| {}).await.unwrap();
     assert!(!s.custom.is_empty() && !s.errors.is_empty() && !s.checks.is_empty());
+    assert!(s.endpoints.iter().all(|e| !e.exemplars.is_empty()));
     // Judged, so the thresholds and the verdict are in the document too.
     let judged = stampede::gate::judge(s, &stampede::gate::Gate::default());
     assert!(!judged.thresholds.is_empty() && judged.verdict.is_some());

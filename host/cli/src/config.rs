@@ -55,9 +55,19 @@ pub struct FileConfig {
     /// Fixed resolutions, `HOST:PORT:ADDRESS` (as `--resolve`).
     #[serde(default)]
     pub resolve: Vec<String>,
+    /// `"sampled"` or `"unsampled"`: a W3C `traceparent` on every request (as
+    /// `--trace-context`).
+    pub trace_context: Option<TraceMode>,
     /// Several scenarios in one run, by name (instead of `scenario`).
     #[serde(default)]
     pub scenarios: BTreeMap<String, ScenarioSection>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceMode {
+    Sampled,
+    Unsampled,
 }
 
 /// One scenario of a run of several.

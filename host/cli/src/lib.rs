@@ -152,6 +152,11 @@ pub struct RunArgs {
     /// Accept any TLS certificate (staging servers with self-signed certificates).
     #[arg(long)]
     pub insecure: bool,
+    /// Add a W3C `traceparent` header to every request (a trace id per iteration, a
+    /// span id per request), with its sampled flag set (`sampled`, the default) or not
+    /// (`unsampled`); the slowest requests' trace ids are kept in the reports.
+    #[arg(long, value_name = "sampled|unsampled", num_args = 0..=1, default_missing_value = "sampled", value_parser = ["sampled", "unsampled"])]
+    pub trace_context: Option<String>,
     /// Also trust the CA certificates in this PEM file, e.g. `--ca-cert staging-ca.pem` (repeatable).
     #[arg(long)]
     pub ca_cert: Vec<PathBuf>,

@@ -581,6 +581,11 @@ fn apply_limits(
         None => {}
     }
     cfg.verbose = args.verbose;
+    cfg.trace_context = match (args.trace_context.as_deref(), file.trace_context) {
+        (Some(flag), _) => Some(flag == "sampled"),
+        (None, Some(mode)) => Some(mode == config::TraceMode::Sampled),
+        (None, None) => None,
+    };
     Ok(())
 }
 

@@ -43,6 +43,7 @@ pub(crate) fn merge_cost() {
                     tls_us: 0,
                     bytes_sent: 100,
                     bytes_received: 1_000,
+                    trace: None,
                 }));
             }
         }

@@ -26,6 +26,8 @@ pub struct ClientConfig {
     pub user_agent: HeaderValue,
     /// What every VU's cookie jar refused or evicted (shared, for the summary).
     pub cookie_limits: Arc<cookies::CookieLimits>,
+    /// `Some(sampled)`: every request carries a W3C `traceparent` (`--trace-context`).
+    pub trace_context: Option<bool>,
 }
 
 impl ClientConfig {
@@ -38,6 +40,7 @@ impl ClientConfig {
             truncate_bodies: false,
             user_agent: HeaderValue::from_static(concat!("stampede/", env!("CARGO_PKG_VERSION"))),
             cookie_limits: Default::default(),
+            trace_context: None,
         }
     }
 }

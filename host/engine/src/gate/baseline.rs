@@ -359,6 +359,7 @@ mod tests {
         for (duration_us, status) in samples {
             agg.add(&Event::Request(RequestSample {
                 verdict: Default::default(),
+                trace: None,
                 name: a,
                 status,
                 error: None,

@@ -333,6 +333,7 @@ mod tests {
         let req = |name, ms: u64, status| {
             Event::Request(RequestSample {
                 verdict: Default::default(),
+                trace: None,
                 name,
                 status,
                 error: None,

@@ -32,6 +32,7 @@ pub(crate) mod tests {
             .map(|i| {
                 Event::Request(RequestSample {
                     verdict: Default::default(),
+                    trace: None,
                     name: n,
                     status: if i < ok { 200 } else { 500 },
                     error: None,

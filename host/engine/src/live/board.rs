@@ -10,6 +10,9 @@ use crate::metrics::Snapshot;
 pub struct Entry {
     pub scenario: Arc<str>,
     pub tags: BTreeMap<String, String>,
+    /// The run's time zero, in milliseconds since the Unix epoch (exemplars' times are
+    /// from it).
+    pub started_at_ms: u64,
     pub snapshot: Snapshot,
 }
 
@@ -31,11 +34,13 @@ impl Board {
         self: &Arc<Self>,
         scenario: Arc<str>,
         tags: BTreeMap<String, String>,
+        started_at_ms: u64,
     ) -> Publisher {
         let p = Publisher {
             board: self.clone(),
             scenario,
             tags,
+            started_at_ms,
         };
         p.publish(Snapshot::default());
         p
@@ -64,6 +69,7 @@ pub struct Publisher {
     pub board: Arc<Board>,
     pub scenario: Arc<str>,
     pub tags: BTreeMap<String, String>,
+    pub started_at_ms: u64,
 }
 
 impl Publisher {
@@ -73,6 +79,7 @@ impl Publisher {
             Entry {
                 scenario: self.scenario.clone(),
                 tags: self.tags.clone(),
+                started_at_ms: self.started_at_ms,
                 snapshot,
             },
         );

@@ -32,7 +32,29 @@ pub enum Value {
         count: u64,
         sum: f64,
         buckets: Vec<u64>,
+        exemplars: Vec<Exemplar>,
     },
+}
+
+/// A traced request among a histogram's values (`--trace-context`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemplar {
+    pub trace_id: String,
+    pub span_id: String,
+    /// Its duration in seconds.
+    pub value: f64,
+    /// When it began, in milliseconds since the Unix epoch.
+    pub at_unix_ms: u64,
+}
+
+impl Exemplar {
+    /// The index of the bucket (of [`bounds_seconds`]) its value falls in.
+    pub fn bucket(&self, bounds: &[f64]) -> usize {
+        bounds
+            .iter()
+            .position(|b| self.value <= *b)
+            .unwrap_or(bounds.len().saturating_sub(1))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +128,7 @@ pub fn families(entries: &[Entry]) -> Vec<Family> {
             failed.push(number(with(base, &[("name", &ep.name)]), ep.failed));
             durations.push(Point {
                 labels: with(base, &[("name", &ep.name)]),
-                value: histogram(&ep.duration),
+                value: histogram(&ep.duration, &ep.exemplars, e.started_at_ms),
             });
         }
     }
@@ -209,11 +231,20 @@ pub fn families(entries: &[Entry]) -> Vec<Family> {
     out
 }
 
-fn histogram(b: &Buckets) -> Value {
+fn histogram(b: &Buckets, slowest: &[crate::metrics::exemplars::Exemplar], start_ms: u64) -> Value {
     Value::Histogram {
         count: b.count,
         sum: b.sum_us as f64 / 1e6,
         buckets: b.buckets.clone(),
+        exemplars: slowest
+            .iter()
+            .map(|x| Exemplar {
+                trace_id: x.trace_id.clone(),
+                span_id: x.span_id.clone(),
+                value: x.duration_ms / 1e3,
+                at_unix_ms: start_ms + x.at_ms as u64,
+            })
+            .collect(),
     }
 }
 

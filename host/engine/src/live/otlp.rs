@@ -5,8 +5,8 @@
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint,
-    ResourceMetrics, ScopeMetrics, Sum, metric, number_data_point,
+    AggregationTemporality, Exemplar, Gauge, Histogram, HistogramDataPoint, Metric,
+    NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, exemplar, metric, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
@@ -80,6 +80,7 @@ pub fn export_request(
                                 count,
                                 sum,
                                 buckets,
+                                exemplars,
                             } => Some(HistogramDataPoint {
                                 attributes: attrs(&p.labels),
                                 start_time_unix_nano: start_ns,
@@ -88,6 +89,7 @@ pub fn export_request(
                                 sum: Some(*sum),
                                 bucket_counts: buckets.clone(),
                                 explicit_bounds: bounds.clone(),
+                                exemplars: exemplars.iter().map(exemplar).collect(),
                                 ..Default::default()
                             }),
                             Value::Number(_) => None,
@@ -127,6 +129,22 @@ pub fn export_request(
             }],
             ..Default::default()
         }],
+    }
+}
+
+/// A traced request, its ids as the bytes OTLP carries.
+fn exemplar(x: &super::families::Exemplar) -> Exemplar {
+    let bytes = |hex: &str| -> Vec<u8> {
+        (0..hex.len() / 2)
+            .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+            .collect()
+    };
+    Exemplar {
+        time_unix_nano: x.at_unix_ms.saturating_mul(1_000_000),
+        trace_id: bytes(&x.trace_id),
+        span_id: bytes(&x.span_id),
+        value: Some(exemplar::Value::AsDouble(x.value)),
+        ..Default::default()
     }
 }
 

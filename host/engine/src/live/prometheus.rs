@@ -60,6 +60,7 @@ impl Collector for BoardCollector {
                             count,
                             sum,
                             buckets,
+                            ..
                         },
                         _,
                     ) => {
@@ -98,6 +99,7 @@ mod tests {
                     ("name".into(), "x\"y".into()),
                 ]
                 .into(),
+                0,
             )
             .publish(Snapshot {
                 endpoints: vec![EndpointSnapshot {
@@ -112,6 +114,7 @@ mod tests {
                         sum_us: 12_500,
                         buckets,
                     },
+                    exemplars: vec![],
                 }],
                 checks: vec![("ok".into(), 2, 1)],
                 iterations: 7,

@@ -110,14 +110,15 @@ impl Pusher {
                     let mut tick = tokio::time::interval(every);
                     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                     tick.tick().await;
+                    let mut sent: Vec<_> = s.iter().map(|_| Default::default()).collect();
                     loop {
                         tokio::select! {
                             _ = &mut stop_rx => break,
-                            _ = tick.tick() => push_all(&s, &board, &t, &tls, start_ns).await,
+                            _ = tick.tick() => push_all(&s, &board, &t, &tls, start_ns, &mut sent).await,
                         }
                     }
                     // The final figures: every scenario has published its last.
-                    push_all(&s, &board, &t, &tls, start_ns).await;
+                    push_all(&s, &board, &t, &tls, start_ns, &mut sent).await;
                 })
             })
             .map_err(|e| format!("--out: cannot start its thread: {e}"))?;
@@ -177,6 +178,7 @@ async fn push_all(
     tallies: &Mutex<Vec<Tally>>,
     tls: &tokio_rustls::TlsConnector,
     start_ns: u64,
+    sent: &mut [remote_write::SentExemplars],
 ) {
     let fams = families(&board.entries());
     let now = now_ns();
@@ -186,6 +188,7 @@ async fn push_all(
                 remote_write::body(&remote_write::write_request(
                     &fams,
                     (now / 1_000_000) as i64,
+                    &mut sent[i],
                 )),
                 &remote_write::HEADERS,
             ),

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::event::{CustomValue, ErrorKind, Event, RequestSample};
+use super::exemplars::Slowest;
 use super::names::{NameId, Names};
 use super::series::Series;
 use super::snapshot::Snapshot;
@@ -26,6 +27,7 @@ struct Endpoint {
     /// Exact, for live outputs' histogram sums (the trend's mean is to 0.1%).
     duration_sum_us: u64,
     waiting: Trend,
+    slowest: Slowest,
 }
 
 impl Endpoint {
@@ -41,6 +43,9 @@ impl Endpoint {
         self.duration.record(s.duration_us);
         self.duration_sum_us = self.duration_sum_us.saturating_add(s.duration_us);
         self.waiting.record(s.waiting_us);
+        if let Some(t) = s.trace {
+            self.slowest.offer(s.duration_us, s.at_ms, t);
+        }
     }
 }
 
@@ -203,6 +208,7 @@ impl Aggregator {
                     sum_us: e.duration_sum_us,
                     buckets: e.duration.bucket_counts(&LATENCY_BOUNDS_US),
                 },
+                exemplars: e.slowest.exemplars(),
             })
             .collect();
         Snapshot {
@@ -324,6 +330,7 @@ impl Aggregator {
                 data_received: e.data_received,
                 duration: ms(&e.duration),
                 waiting: ms(&e.waiting),
+                exemplars: e.slowest.exemplars(),
             });
         }
         let checks: Vec<CheckSummary> = self
@@ -449,6 +456,7 @@ mod tests {
     fn req(name: NameId, status: u16, error: Option<ErrorKind>, us: u64, at_ms: u32) -> Event {
         Event::Request(RequestSample {
             verdict: Default::default(),
+            trace: None,
             name,
             status,
             error,

@@ -22,6 +22,58 @@ pub struct RequestSample {
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub verdict: Verdict,
+    /// The W3C trace context the request carried (`--trace-context`, or the
+    /// scenario's own `traceparent`).
+    pub trace: Option<TraceIds>,
+}
+
+/// A request's W3C trace and span ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceIds {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+}
+
+impl TraceIds {
+    /// The ids of a `traceparent` value (`00-<32 hex>-<16 hex>-<2 hex>`); `None` for
+    /// anything else, or the all-zero ids the spec calls invalid.
+    pub fn parse(traceparent: &str) -> Option<TraceIds> {
+        let v = traceparent.trim().as_bytes();
+        if v.len() < 55 || v[2] != b'-' || v[35] != b'-' || v[52] != b'-' {
+            return None;
+        }
+        let mut ids = TraceIds {
+            trace_id: [0; 16],
+            span_id: [0; 8],
+        };
+        hex_into(&v[3..35], &mut ids.trace_id)?;
+        hex_into(&v[36..52], &mut ids.span_id)?;
+        (ids.trace_id != [0; 16] && ids.span_id != [0; 8]).then_some(ids)
+    }
+
+    pub fn trace_hex(&self) -> String {
+        hex(&self.trace_id)
+    }
+
+    pub fn span_hex(&self) -> String {
+        hex(&self.span_id)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_into(text: &[u8], out: &mut [u8]) -> Option<()> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    for (i, pair) in text.chunks(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(())
 }
 
 /// Who decides whether a request failed.

@@ -52,6 +52,7 @@ pub fn merge_endpoints(es: &[&EndpointSummary], secs: f64) -> EndpointSummary {
         data_received: es.iter().map(|e| e.data_received).sum(),
         duration: merge_trends(es.iter().map(|e| &e.duration)),
         waiting: merge_trends(es.iter().map(|e| &e.waiting)),
+        exemplars: super::exemplars::merge(es.iter().map(|e| e.exemplars.as_slice())),
     }
 }
 
@@ -362,6 +363,7 @@ mod tests {
         for ms in 1..=n {
             agg.add(&Event::Request(RequestSample {
                 verdict: Default::default(),
+                trace: None,
                 name: a,
                 status: 200,
                 error: None,

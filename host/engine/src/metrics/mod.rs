@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod event;
+pub mod exemplars;
 pub mod merge;
 pub mod names;
 pub mod recorder;

@@ -28,6 +28,8 @@ pub struct EndpointSnapshot {
     pub data_sent: u64,
     pub data_received: u64,
     pub duration: Buckets,
+    /// The slowest traced requests, slowest first.
+    pub exemplars: Vec<super::exemplars::Exemplar>,
 }
 
 /// One scenario's figures at one instant.

@@ -147,6 +147,10 @@ pub struct EndpointSummary {
     pub data_received: u64,
     pub duration: TrendSummary,
     pub waiting: TrendSummary,
+    /// The slowest traced requests (`--trace-context`), slowest first; absent when no
+    /// request carried a trace context.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exemplars: Vec<super::exemplars::Exemplar>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]

@@ -260,6 +260,7 @@ pub fn write<W: Write>(w: &mut W, j: &Judged) -> io::Result<()> {
     );
     trend_cells(&mut o, &s.http_req_duration);
     o.push_str("</tr></table><p class=\"meta\">Durations in milliseconds.</p>");
+    slowest_traces(&mut o, &s.endpoints);
 
     if !s.checks.is_empty() {
         o.push_str("<h2>Checks</h2><table><tr><th>check</th><th>passed</th><th>failed</th><th>rate</th></tr>");
@@ -349,4 +350,29 @@ fn curves(o: &mut String, j: &Judged) {
             ],
         );
     }
+}
+
+/// The slowest traced requests per endpoint (`--trace-context`): their trace ids, to
+/// look up in the target's tracing.
+fn slowest_traces(o: &mut String, endpoints: &[crate::metrics::summary::EndpointSummary]) {
+    if endpoints.iter().all(|e| e.exemplars.is_empty()) {
+        return;
+    }
+    o.push_str("<h2>Slowest traced requests</h2><table><tr><th>name</th><th>duration</th><th>at</th><th>trace id</th><th>span id</th></tr>");
+    for e in endpoints.iter().filter(|e| !e.exemplars.is_empty()) {
+        for x in &e.exemplars {
+            let _ = write!(
+                o,
+                r#"<tr><td>{}</td><td class="num">{:.2}</td><td class="num">{:.1}s</td><td><code>{}</code></td><td><code>{}</code></td></tr>"#,
+                esc(&e.label()),
+                x.duration_ms,
+                x.at_ms as f64 / 1000.0,
+                esc(&x.trace_id),
+                esc(&x.span_id)
+            );
+        }
+    }
+    o.push_str(
+        "</table><p class=\"meta\">Durations in milliseconds; at: from the run's start.</p>",
+    );
 }

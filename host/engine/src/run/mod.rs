@@ -97,6 +97,8 @@ pub struct RunConfig {
     /// Where live outputs read the figures so far (`--metrics-listen`); shared by the
     /// run's scenarios.
     pub live: Option<Arc<crate::live::Board>>,
+    /// `Some(sampled)`: a W3C `traceparent` on every request (`--trace-context`).
+    pub trace_context: Option<bool>,
 }
 
 pub const DEFAULT_FUEL: u64 = 2_000_000_000;
@@ -143,6 +145,7 @@ impl RunConfig {
             setup_timeout: None,
             teardown_timeout: None,
             live: None,
+            trace_context: None,
         }
     }
 }

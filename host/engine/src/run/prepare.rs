@@ -100,6 +100,7 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
         c.max_body = cfg.max_body;
         c.truncate_bodies = cfg.truncate_bodies;
         c.cookie_limits = client_limits.clone();
+        c.trace_context = cfg.trace_context;
         c
     });
     // Deny by default: the target, the allowed hosts, and no internal address they
@@ -180,7 +181,7 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
         meta.clone(),
         cfg.live.as_ref().map(|board| {
             (
-                board.publisher(scenario_name.clone(), cfg.tags.clone()),
+                board.publisher(scenario_name.clone(), cfg.tags.clone(), started_at_ms),
                 gauge.clone(),
             )
         }),

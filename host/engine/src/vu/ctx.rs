@@ -56,6 +56,8 @@ pub struct VuCtx {
     pub next: Option<vu::Next>,
     /// What the run's `setup` returned, once it has run.
     pub setup_data: Arc<std::sync::OnceLock<Option<Arc<str>>>>,
+    /// Trace context on requests (`--trace-context`).
+    tracer: super::trace::Tracer,
 }
 
 /// URLs a VU keeps resolved.
@@ -144,7 +146,6 @@ impl VuCtx {
             env,
             target,
             exchange: Arc::default(),
-            client_config,
             resolver,
             recorder,
             names,
@@ -160,6 +161,8 @@ impl VuCtx {
             no_redirects: false,
             next: None,
             setup_data: Arc::default(),
+            tracer: super::trace::Tracer::new(client_config.trace_context),
+            client_config,
         }
     }
 
@@ -294,6 +297,7 @@ pub(super) struct Prepared {
     lag_us: u64,
     read_headers: bool,
     read_body: bool,
+    trace: Option<crate::metrics::event::TraceIds>,
 }
 
 // The work around the exchange is in plain functions, called by the `http.send` host call
@@ -307,7 +311,7 @@ impl VuCtx {
     }
 
     #[inline(never)]
-    pub(super) fn prepare(&mut self, req: Outbound<'_>, now: Instant) -> PreparedRequest {
+    pub(super) fn prepare(&mut self, mut req: Outbound<'_>, now: Instant) -> PreparedRequest {
         let lag_us = self
             .scheduled_start
             .take()
@@ -323,6 +327,7 @@ impl VuCtx {
             url.as_deref().ok(),
             req.url,
         );
+        let trace = self.tracer.ids_for(self.iteration, &mut req.headers);
         let read_body = req.read.contains(http::ReadFlags::BODY);
         let read_headers = req.read.contains(http::ReadFlags::HEADERS);
         let max = self.client_config.max_body;
@@ -359,6 +364,7 @@ impl VuCtx {
                 lag_us,
                 read_headers,
                 read_body,
+                trace,
             },
             request,
         )
@@ -386,6 +392,7 @@ impl VuCtx {
             bytes_sent: measured.bytes_sent,
             bytes_received: measured.bytes_received,
             verdict: Verdict::ByStatus,
+            trace: p.trace,
         };
         if deferred {
             if self.pending.len() == MAX_PENDING {

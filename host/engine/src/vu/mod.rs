@@ -5,6 +5,7 @@ mod calls;
 mod ctx;
 mod exchange;
 mod output;
+mod trace;
 
 use std::path::Path;
 use std::time::Duration;
