@@ -10,6 +10,7 @@ mod go_sdk;
 mod history;
 mod honest;
 mod http1_wire;
+mod integrations;
 mod journeys;
 mod js_sdk;
 mod k6;

@@ -36,7 +36,7 @@ pub use stampede::exit;
 #[derive(Parser, Debug)]
 #[command(
     name = "stampede",
-    version,
+    version = version(),
     about = "Load tests whose virtual users are WebAssembly components",
     long_about = "Load tests whose virtual users are WebAssembly components.\n\nExample:\n  stampede run checkout.wasm --target https://staging.example.com --vus 50 --duration 1m"
 )]
@@ -69,6 +69,25 @@ pub enum Command {
     /// Create a scenario project in Rust, JavaScript, Go or Python that builds with one
     /// command and runs against `stampede demo-target`, e.g. `stampede new checkout-flow --lang go`.
     New(crate::scaffold::NewArgs),
+    /// Print a shell completion script, e.g. `stampede completions bash >
+    /// ~/.local/share/bash-completion/completions/stampede`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `stampede --version`: the program's version and the scenario WIT it speaks (a
+/// component built against another is refused).
+fn version() -> &'static str {
+    static V: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        format!(
+            "{} (WIT stampede:scenario@{})",
+            env!("CARGO_PKG_VERSION"),
+            stampede::vu::WIT_VERSION
+        )
+    })
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -551,6 +570,16 @@ pub fn main() -> ExitCode {
             Command::Build(args) => source::build_command(&args),
             Command::Merge(args) => merge::run(&args),
             Command::K8s(args) => k8s::run(&args),
+            Command::Completions { shell } => {
+                use clap::CommandFactory;
+                clap_complete::generate(
+                    shell,
+                    &mut Cli::command(),
+                    "stampede",
+                    &mut std::io::stdout(),
+                );
+                Ok(exit::PASSED)
+            }
         }
     });
     match result {
