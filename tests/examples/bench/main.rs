@@ -12,6 +12,8 @@
 //!   of its own; JS against Rust on the same journey as the ratio.
 //! - Latency isolation: the checkout journey's p95 at 50 iterations/s alone and beside
 //!   a scenario of 4 VUs spinning in every task, as a ratio, with an outside client's.
+//! - Live outputs (`BENCH_ONLY=live`): CPU-µs per request with `--metrics-listen`
+//!   scraped and with a remote-write push, each every second, against neither.
 //! - `BENCH_ONLY=gate` (not in the default set: 15 minutes): the baseline gate's false
 //!   failures (A/A) and detections of a 20% slower p95 (A/B) per run length and limit.
 //! - `BENCH_ONLY=soak` (not in the default set: an hour): the checkout journey at a
@@ -34,6 +36,7 @@ mod journeys;
 mod k6;
 mod languages;
 mod limits;
+mod live;
 mod locust;
 mod merge;
 mod ratio;
@@ -56,6 +59,7 @@ use journeys::*;
 use k6::k6_figures;
 use languages::*;
 use limits::*;
+use live::*;
 use locust::locust_figures;
 use merge::*;
 use ratio::*;
@@ -110,6 +114,11 @@ fn main() {
     // measurement (BENCH_IDLE_TASK picks the probe task the VUs run once).
     if only == "limits" {
         limits_cost(&rt, &addr, &cache);
+        let _ = server.kill();
+        return;
+    }
+    if only == "live" {
+        live_cost(&rt, &addr, &cache);
         let _ = server.kill();
         return;
     }
@@ -244,6 +253,7 @@ fn main() {
     idle_memory(&rt, &addr, &cache, "get");
     arrival_accuracy(&rt, &cache);
     limits_cost(&rt, &addr, &cache);
+    live_cost(&rt, &addr, &cache);
     let _ = server.kill();
     isolation(&cache, secs, rounds.min(5));
     journeys();
