@@ -58,10 +58,32 @@ impl TraceIds {
     pub fn span_hex(&self) -> String {
         hex(&self.span_id)
     }
+
+    /// The `traceparent` value for these ids, built in one allocation.
+    pub fn traceparent(&self, sampled: bool) -> String {
+        let mut v = String::with_capacity(55);
+        v.push_str("00-");
+        push_hex(&self.trace_id, &mut v);
+        v.push('-');
+        push_hex(&self.span_id, &mut v);
+        v.push_str(if sampled { "-01" } else { "-00" });
+        v
+    }
 }
 
+/// Lowercase hex in one allocation (this runs per request with `--trace-context`).
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut s = String::with_capacity(bytes.len() * 2);
+    push_hex(bytes, &mut s);
+    s
+}
+
+fn push_hex(bytes: &[u8], out: &mut String) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
 }
 
 fn hex_into(text: &[u8], out: &mut [u8]) -> Option<()> {

@@ -94,6 +94,11 @@ mod tests {
         let t = TraceIds::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
         assert_eq!(t.trace_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(t.span_hex(), "00f067aa0ba902b7");
+        assert_eq!(
+            t.traceparent(false),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+        );
+        assert_eq!(TraceIds::parse(&t.traceparent(true)), Some(t));
         for bad in [
             "",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",

@@ -46,15 +46,7 @@ impl Tracer {
             trace_id: self.trace_id,
             span_id: self.nonzero::<8>(),
         };
-        headers.push((
-            "traceparent".to_string(),
-            format!(
-                "00-{}-{}-{}",
-                ids.trace_hex(),
-                ids.span_hex(),
-                if sampled { "01" } else { "00" }
-            ),
-        ));
+        headers.push(("traceparent".to_string(), ids.traceparent(sampled)));
         Some(ids)
     }
 
