@@ -3,6 +3,7 @@
 
 mod arrival;
 mod cli;
+mod data;
 mod demo_target;
 mod engine;
 mod gate;

@@ -58,6 +58,9 @@ pub struct FileConfig {
     /// `"sampled"` or `"unsampled"`: a W3C `traceparent` on every request (as
     /// `--trace-context`).
     pub trace_context: Option<TraceMode>,
+    /// Test data: a directory every instance reads (read-only) and feeders take rows
+    /// from (as `--data`).
+    pub data: Option<PathBuf>,
     /// Several scenarios in one run, by name (instead of `scenario`).
     #[serde(default)]
     pub scenarios: BTreeMap<String, ScenarioSection>,
@@ -91,6 +94,8 @@ pub struct ScenarioSection {
     /// Hosts this scenario may reach besides the target and the top-level ones.
     #[serde(default)]
     pub allow_hosts: Vec<String>,
+    /// Its own test data directory, instead of the top-level `data`.
+    pub data: Option<PathBuf>,
 }
 
 /// The load, as on the command line (`--vus`, `--duration`, `--stages`, ...).
@@ -130,6 +135,8 @@ pub struct LimitsSection {
     pub max_cookie_jar_kib: Option<u64>,
     /// The whole run's memory budget (top level only).
     pub max_total_memory: Option<Size>,
+    /// Largest file in the data directory, in MiB (top level only).
+    pub max_data_file_mib: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -444,7 +451,9 @@ impl FileConfig {
         }
         for s in self.scenarios.values_mut() {
             fix(&mut s.scenario);
+            s.data.iter_mut().for_each(fix);
         }
+        self.data.iter_mut().for_each(fix);
         self.tls.ca_certs.iter_mut().for_each(fix);
         if let Some(b) = self.baseline.as_mut() {
             b.file.iter_mut().chain(b.dir.iter_mut()).for_each(fix);

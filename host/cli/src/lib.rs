@@ -2,6 +2,7 @@
 
 pub mod baseline;
 pub mod config;
+mod data;
 pub mod history;
 pub mod k8s;
 pub mod load;
@@ -176,6 +177,15 @@ pub struct RunArgs {
     /// (`unsampled`); the slowest requests' trace ids are kept in the reports.
     #[arg(long, value_name = "sampled|unsampled", num_args = 0..=1, default_missing_value = "sampled", value_parser = ["sampled", "unsampled"])]
     pub trace_context: Option<String>,
+    /// Test data: a directory every VU reads read-only (at `/data`, and by relative
+    /// paths: `open("users.csv")`), whose CSV and JSON files feeders hand out a row at
+    /// a time, parsed once per run. Symbolic links and files over --max-data-file-mib
+    /// are refused.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Largest file the data directory may hold, in MiB (default 256).
+    #[arg(long, value_name = "MIB")]
+    pub max_data_file_mib: Option<u64>,
     /// Also trust the CA certificates in this PEM file, e.g. `--ca-cert staging-ca.pem` (repeatable).
     #[arg(long)]
     pub ca_cert: Vec<PathBuf>,

@@ -94,6 +94,8 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         apply_limits(&mut cfg, args, &file, None)?;
         apply_network(&mut cfg, args, &file, &[])?;
         build_source(&mut cfg)?;
+        // The script's options may read its data (k6's init code runs for them).
+        crate::data::apply(std::slice::from_mut(&mut cfg), args, &file)?;
         let script = script_options(&cfg, args.quiet)?;
         match &script {
             Some(o) => {
@@ -188,6 +190,8 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         }
     }
     apply_segment(&mut cfgs, &args.segments)?;
+    // Again, now that segments are known: they split the rows sequential feeders give.
+    crate::data::apply(&mut cfgs, args, &file)?;
     let (baseline, history) = baseline(&args.baseline, file.baseline)?;
     Ok(Job {
         cfgs,

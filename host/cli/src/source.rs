@@ -296,13 +296,61 @@ fn hash_sources(entry: &Path, cache: &Path, h: &mut Sha256) -> Result<()> {
         }
     }
     files.sort();
+    let mut opened = Vec::new();
     for f in files {
         let rel = f.strip_prefix(root).unwrap_or(&f);
         h.update(rel.as_os_str().as_encoded_bytes());
         h.update([0]);
-        h.update(std::fs::read(&f).with_context(|| format!("{}: cannot read", f.display()))?);
+        let text = std::fs::read(&f).with_context(|| format!("{}: cannot read", f.display()))?;
+        opened.extend(literal_opens(&text));
+        h.update(text);
+    }
+    // The module level runs when the component is built, in the scenario's folder: the
+    // files it opens by a literal path are in the component, so they are in its key.
+    opened.sort();
+    opened.dedup();
+    for rel in opened {
+        let f = root.join(&rel);
+        if let Ok(meta) = f.metadata()
+            && meta.is_file()
+        {
+            bytes += meta.len();
+            if bytes > MAX_BYTES {
+                bail!(
+                    "{}: the files the scenario opens at its module level are over {} MiB; read large test data at run time (--data) instead",
+                    f.display(),
+                    MAX_BYTES >> 20
+                );
+            }
+            h.update(rel.as_bytes());
+            h.update([0]);
+            h.update(std::fs::read(&f).with_context(|| format!("{}: cannot read", f.display()))?);
+        }
     }
     Ok(())
+}
+
+/// The paths in `open("...")` calls with a literal, relative path.
+fn literal_opens(src: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(src);
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices("open(") {
+        let before = text[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue; // urlopen(, reopen(
+        }
+        let rest = text[at + 5..].trim_start();
+        let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            continue;
+        };
+        if let Some(end) = rest[1..].find(q) {
+            let path = &rest[1..1 + end];
+            if !path.is_empty() && !path.starts_with('/') && !path.contains("..") {
+                out.push(path.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// The files a JS build read, as its `--inputs` listed them.
@@ -490,6 +538,14 @@ mod tests {
         assert_eq!(kind_of(Path::new("a/b.ts")), Some(Kind::Js));
         assert_eq!(kind_of(Path::new("x.mjs")), Some(Kind::Js));
         assert_eq!(kind_of(Path::new("x.wasm")), None);
+    }
+
+    #[test]
+    fn literal_opens_are_found() {
+        let src = br#"USERS = list(csv.DictReader(open( "data/users.csv")))
+x = urlopen("http://x")
+y = open('/etc/passwd'); z = open(f"{a}.csv"); w = open('b.json', "rb")"#;
+        assert_eq!(literal_opens(src), ["data/users.csv", "b.json"]);
     }
 
     #[test]

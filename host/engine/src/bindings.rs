@@ -12,4 +12,4 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::stampede::scenario::user;
-pub use stampede::scenario::{checks, http, log, metrics, timing, vu};
+pub use stampede::scenario::{checks, data, http, log, metrics, timing, vu};

@@ -28,6 +28,7 @@ pub mod run;
 
 // Leaves every stage may use.
 pub mod bindings;
+pub mod data;
 pub mod exit;
 pub mod parse;
 pub mod timeout;

@@ -4,7 +4,7 @@
 // componentize-js, against the stampede:scenario WIT world. Works offline once
 // `npm install` has run.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -113,10 +113,10 @@ function scanOpens(entry, sources) {
     for (const m of src.matchAll(/\bopen\(\s*(['"`])([^'"`$]+)\1/g)) {
       const rel = m[2];
       const path = resolve(base, rel);
-      if (!existsSync(path)) die(`open(${JSON.stringify(rel)}): ${path}: no such file`);
-      const bytes = readFileSync(path);
-      if (bytes.length > MAX_OPEN_BYTES) die(`open(${JSON.stringify(rel)}): ${bytes.length} bytes, over the ${MAX_OPEN_BYTES >> 20} MiB a bundled file may have`);
-      files[rel] = bytes.toString('base64');
+      // Not beside the script, or too large to copy into every VU: read at run time
+      // from the run's data directory (--data) instead.
+      if (!existsSync(path) || statSync(path).size > MAX_OPEN_BYTES) continue;
+      files[rel] = readFileSync(path).toString('base64');
     }
   }
   return files;

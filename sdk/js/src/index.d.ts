@@ -118,6 +118,26 @@ declare global {
   var process: { env: Record<string, string | undefined> };
 }
 
+/** Why a feeder or `readData` call got nothing: no row left, or no such file. */
+export class DataError extends Error {
+  kind: 'invalid' | 'exhausted';
+}
+export interface Feeder {
+  /** The row the feeder's order gives now, keyed by column. */
+  next(): Record<string, any>;
+  /** Row `index` (from 0), whatever the order. */
+  row(index: number): Record<string, any>;
+  readonly length: number;
+  readonly columns: string[];
+}
+/**
+ * Rows of `file` in the run's data directory (`--data`): a CSV file with a header line
+ * or a JSON array of objects, parsed once per run on the host and shared by every VU.
+ */
+export function feeder(file: string, order?: 'sequential' | 'circular' | 'random' | 'unique'): Feeder;
+/** A whole file of the data directory: text, or bytes with `'b'`. */
+export function readData(file: string): string;
+export function readData(file: string, mode: 'b'): Uint8Array;
 export function env(key: string): string | undefined;
 export function env(key: string, fallback: string): string;
 

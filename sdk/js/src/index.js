@@ -14,6 +14,8 @@ const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
 /** A request that got no response: the WIT `http-error`, already recorded by the host. */
+export { feeder, readData, DataError } from './data.js';
+
 export class HttpError extends Error {
   constructor(kind, detail) {
     super(detail ? `${kind}: ${detail}` : kind);

@@ -43,3 +43,37 @@ export const settle = (ok, message) => calls.push(['settle', ok, message]);
 export const followRedirects = (follow) => calls.push(['follow', follow]);
 export let setupJson;
 export const setupData = () => setupJson;
+// The data interface: tables as { columns, rows: [[cell...]], json }, files as bytes,
+// shared arrays as the host keeps them (JSON text), the first publisher's.
+export const tables = new Map();
+export const files = new Map();
+export const shared = new Map();
+const missing = (file) => {
+  const e = new Error('component error');
+  e.payload = { tag: 'invalid', val: `${file}: no such file in the data directory` };
+  return e;
+};
+export const table = (file) => {
+  const t = tables.get(file);
+  if (!t) throw missing(file);
+  return { columns: t.columns, rows: BigInt(t.rows.length), json: !!t.json };
+};
+let cursor = 0;
+export const nextRow = (file, order) => {
+  calls.push(['next-row', file, order]);
+  const t = tables.get(file);
+  if (!t) throw missing(file);
+  return t.rows[cursor++ % t.rows.length];
+};
+export const row = (file, index) => tables.get(file).rows[Number(index)];
+export const read = (file) => {
+  if (!files.has(file)) throw missing(file);
+  return files.get(file);
+};
+export const sharedLen = (name) => shared.get(name)?.length;
+export const sharedPublish = (name, items) => {
+  calls.push(['publish', name]);
+  if (!shared.has(name)) shared.set(name, items);
+  return shared.get(name).length;
+};
+export const sharedGet = (name, i) => shared.get(name)?.[i];

@@ -8,6 +8,8 @@ import { Counter, Rate } from '../src/k6/metrics.js';
 import encoding from '../src/k6/encoding.js';
 import { parseDuration } from '../src/k6/duration.js';
 import crypto from '../src/k6/crypto.js';
+import { SharedArray } from '../src/k6/data.js';
+import { feeder, readData, DataError } from '../src/data.js';
 import * as nodeCrypto from 'node:crypto';
 
 const enc = new TextEncoder();
@@ -159,4 +161,51 @@ test('k6/crypto: hashes and HMACs equal Node\'s, in every output encoding', () =
   assert.throws(() => crypto.createHash('whirlpool'), /"whirlpool" is not supported by Stampede/);
   assert.throws(() => crypto.md4('x'), /md4 is not supported/);
   assert.throws(() => crypto.sha256('x', 'latin1'), /output encoding "latin1"/);
+});
+
+test('SharedArray: built once, held by the host, read an item at a time, read-only', () => {
+  host.calls.length = 0;
+  let built = 0;
+  const make = () => {
+    built++;
+    return [{ id: 1 }, { id: 2, tags: ['x'] }, null];
+  };
+  const a = new SharedArray('items', make);
+  const b = new SharedArray('items', make);
+  assert.equal(built, 1);
+  assert.deepEqual(host.calls.filter((c) => c[0] === 'publish'), [['publish', 'items']]);
+  assert.equal(b.length, 3);
+  assert.deepEqual(b[1], { id: 2, tags: ['x'] });
+  assert.equal(b[2], null);
+  assert.equal(b[3], undefined);
+  assert.ok(Array.isArray(a) && 1 in a && !(3 in a));
+  assert.deepEqual([...a].map((x) => x && x.id), [1, 2, null]);
+  assert.deepEqual(a.filter(Boolean).length, 2);
+  assert.throws(() => {
+    a[0] = 5;
+  }, TypeError);
+  assert.throws(() => new SharedArray('bad', () => 'no'), /must return an array/);
+});
+
+test('feeders give rows keyed by column, JSON cells typed; readData and its errors', () => {
+  host.tables.set('users.csv', { columns: ['user', 'pw'], rows: [['a', '1'], ['b', '2']] });
+  host.tables.set('p.json', { columns: ['id', 'name'], rows: [['7', '"x"']], json: true });
+  const u = feeder('users.csv', 'unique');
+  assert.deepEqual(u.next(), { user: 'a', pw: '1' });
+  assert.equal(u.length, 2);
+  assert.deepEqual(u.columns, ['user', 'pw']);
+  assert.deepEqual(u.row(1), { user: 'b', pw: '2' });
+  assert.deepEqual(feeder('p.json').next(), { id: 7, name: 'x' });
+  assert.throws(() => feeder('users.csv', 'shuffled'), /order must be one of/);
+  const e = (() => {
+    try {
+      feeder('nope.csv').next();
+    } catch (err) {
+      return err;
+    }
+  })();
+  assert.ok(e instanceof DataError && e.kind === 'invalid' && /nope.csv/.test(e.message));
+  host.files.set('a.txt', new TextEncoder().encode('hello'));
+  assert.equal(readData('a.txt'), 'hello');
+  assert.deepEqual([...readData('a.txt', 'b')], [104, 101, 108, 108, 111]);
 });

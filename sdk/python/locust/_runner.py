@@ -14,6 +14,8 @@ from wit_world.exports import user as wit
 from wit_world.imports import log as _log
 from wit_world.imports import vu as _vu
 
+from stampede._cwd import at_run_time
+
 from . import events
 from .env import Environment
 from .exception import (
@@ -249,6 +251,7 @@ def export(module):
 
     class WitUser:
         def describe(self):
+            at_run_time()
             # The build's snapshot holds one random state for every instance: each user
             # draws its own (task picks, waits, the script's random data).
             random.seed()
@@ -337,6 +340,7 @@ def export(module):
 
     class WitRun:
         def setup(self):
+            at_run_time()
             try:
                 env = st.environment()
                 events.test_start.fire(environment=env)
@@ -345,6 +349,7 @@ def export(module):
             return None
 
         def options(self):
+            at_run_time()
             # A locustfile states its load on the command line, as Locust's does.
             return None
 

@@ -7,6 +7,7 @@ import random
 from componentize_py_types import Err
 from wit_world.exports import user as wit
 
+from ._cwd import at_run_time
 from .client import Failure, HttpError
 from .user import HttpUser
 
@@ -57,6 +58,7 @@ def export(module):
 
     class User:
         def describe(self):
+            at_run_time()
             # The build's snapshot holds one random state for every instance: each user
             # draws its own.
             random.seed()

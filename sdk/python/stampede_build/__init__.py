@@ -89,15 +89,22 @@ def build(entry: Path, out: Path, wit=None) -> None:
         # The entry module componentize-py exports: the scenario's user as `User`, and
         # for a locustfile the once-per-run events as `Run`.
         locust = _uses_locust(entry)
+        # The module level runs in the scenario's folder (as the build mounted it),
+        # so the files it opens by relative paths are found as beside it.
+        entry_source = (
+            "import os as _os, sys as _sys\n"
+            f"_dir = next((p for p in _sys.path if _os.path.isfile(_os.path.join(p, {entry.name!r}))), None)\n"
+            "if _dir:\n"
+            "    _os.chdir(_dir)\n"
+            f"import {module} as _scenario\n"
+        )
         if locust:
-            entry_source = (
-                f"import {module} as _scenario\n"
+            entry_source += (
                 "from locust._runner import export as _export\n\n"
                 "User, Run = _export(_scenario)\n"
             )
         else:
-            entry_source = (
-                f"import {module} as _scenario\n"
+            entry_source += (
                 "from stampede._export import export as _export\n\n"
                 "User = _export(_scenario)\n"
             )

@@ -204,5 +204,61 @@ class Users(unittest.TestCase):
             export(types.ModuleType("empty"))
 
 
+class Feeders(unittest.TestCase):
+    """stampede.data over the real bindings' types, the host's functions replaced."""
+
+    def setUp(self):
+        from wit_world.imports import data
+        from stampede import data as sd
+
+        self.sd, self.data = sd, data
+        self.asked = []
+        tables = {
+            "users.csv": (["user", "pw"], [["a", "1"], ["b", "2"]], False),
+            "p.json": (["id", "name"], [["7", '"x"']], True),
+        }
+
+        def table(file):
+            if file not in tables:
+                raise Err(data.DataError_Invalid(f"{file}: no such file in the data directory"))
+            cols, rows, js = tables[file]
+            return data.TableInfo(columns=cols, rows=len(rows), json=js)
+
+        def next_row(file, order):
+            self.asked.append((file, order))
+            table(file)
+            rows = tables[file][1]
+            if len(self.asked) > len(rows):
+                raise Err(data.DataError_Exhausted(f"{file}: all {len(rows)} rows were handed out"))
+            return rows[len(self.asked) - 1]
+
+        self.saved = (sd._data.table, sd._data.next_row)
+        sd._data.table, sd._data.next_row = table, next_row
+
+    def tearDown(self):
+        self.sd._data.table, self.sd._data.next_row = self.saved
+
+    def test_rows_are_dicts_json_cells_typed_and_the_loop_ends_with_the_rows(self):
+        users = self.sd.feeder("users.csv", "sequential")
+        self.assertEqual(self.asked, [])  # made at module level: no host call yet
+        self.assertEqual([r["user"] for r in users], ["a", "b"])
+        self.assertEqual(self.asked[0], ("users.csv", self.data.Order.SEQUENTIAL))
+        self.assertEqual(len(users), 2)
+        self.assertEqual(users.columns, ["user", "pw"])
+        with self.assertRaises(self.sd.DataError) as e:
+            users.next()
+        self.assertEqual(e.exception.kind, "exhausted")
+        self.asked.clear()
+        self.assertEqual(self.sd.feeder("p.json", "unique").next(), {"id": 7, "name": "x"})
+
+    def test_bad_orders_and_missing_files_are_named(self):
+        with self.assertRaises(ValueError):
+            self.sd.feeder("users.csv", "shuffle")
+        with self.assertRaises(self.sd.DataError) as e:
+            self.sd.feeder("nope.csv").next()
+        self.assertEqual(e.exception.kind, "invalid")
+        self.assertIn("nope.csv", str(e.exception))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -38,6 +38,7 @@ pub mod bindings {
     });
 }
 
+pub mod data;
 pub mod http;
 pub mod random;
 mod user;

@@ -12,6 +12,8 @@
 //!   of its own; JS against Rust on the same journey as the ratio.
 //! - Latency isolation: the checkout journey's p95 at 50 iterations/s alone and beside
 //!   a scenario of 4 VUs spinning in every task, as a ratio, with an outside client's.
+//! - Test data (`BENCH_ONLY=data`): 10,000 VUs each with its own row of a 50 MB CSV
+//!   file (a feeder), resident memory against the same VUs with no data.
 //! - Live outputs (`BENCH_ONLY=live`): CPU-µs per request with `--metrics-listen`
 //!   scraped and with a remote-write push, each every second, against neither.
 //! - `BENCH_ONLY=gate` (not in the default set: 15 minutes): the baseline gate's false
@@ -27,6 +29,7 @@
 //!   per VU at 1,000 VUs, build times (`BENCH_ONLY=k6`).
 
 mod arrival;
+mod data;
 mod gate;
 mod harness;
 mod idle;
@@ -50,6 +53,7 @@ use stampede::executor::Load;
 use stampede::run::{StopSignals, run};
 
 use arrival::*;
+use data::shared_data;
 use gate::*;
 use harness::*;
 use idle::*;
@@ -114,6 +118,11 @@ fn main() {
     // measurement (BENCH_IDLE_TASK picks the probe task the VUs run once).
     if only == "limits" {
         limits_cost(&rt, &addr, &cache);
+        let _ = server.kill();
+        return;
+    }
+    if only == "data" {
+        shared_data(&rt, &addr, &cache);
         let _ = server.kill();
         return;
     }
@@ -251,6 +260,7 @@ fn main() {
 
     instantiation(&rt, &addr, &cache);
     idle_memory(&rt, &addr, &cache, "get");
+    shared_data(&rt, &addr, &cache);
     arrival_accuracy(&rt, &cache);
     limits_cost(&rt, &addr, &cache);
     live_cost(&rt, &addr, &cache);

@@ -99,6 +99,10 @@ pub struct RunConfig {
     pub live: Option<Arc<crate::live::Board>>,
     /// `Some(sampled)`: a W3C `traceparent` on every request (`--trace-context`).
     pub trace_context: Option<bool>,
+    /// The test data directory (`--data`), shared by the scenarios that name it.
+    pub data: Option<Arc<crate::data::DataSet>>,
+    /// k6's shared arrays, shared by the run's scenarios (`None`: this scenario's own).
+    pub shared_arrays: Option<Arc<crate::data::SharedArrays>>,
 }
 
 pub const DEFAULT_FUEL: u64 = 2_000_000_000;
@@ -146,6 +150,8 @@ impl RunConfig {
             teardown_timeout: None,
             live: None,
             trace_context: None,
+            data: None,
+            shared_arrays: None,
         }
     }
 }
@@ -253,6 +259,9 @@ pub async fn run(
             "the load's time limit ({}, k6's maxDuration) ended it before all its iterations ran",
             humantime::format_duration(max)
         ));
+    }
+    if let Some(data) = &cfg.data {
+        warnings.extend(data.warnings());
     }
     let suppressed = logs.suppressed.load(Ordering::Relaxed);
     if suppressed > 0 {

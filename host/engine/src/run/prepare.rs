@@ -194,6 +194,14 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
     let env: Arc<HashMap<String, String>> = Arc::new(cfg.env.iter().cloned().collect());
     let target = cfg.target.clone().map(Arc::new);
     let setup_data = Arc::new(std::sync::OnceLock::new());
+    let (data, arrays) = (
+        cfg.data.clone(),
+        cfg.shared_arrays.clone().unwrap_or_else(|| {
+            Arc::new(crate::data::SharedArrays::new(
+                crate::data::shared::DEFAULT_MAX_BYTES,
+            ))
+        }),
+    );
     let make_ctx: Arc<MakeCtx> = {
         let (names, tx, logs, scenario_name, backlog) = (
             names.clone(),
@@ -218,6 +226,8 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
                 logs.clone(),
             );
             ctx.setup_data = setup_data.clone();
+            ctx.data.set = data.clone();
+            ctx.data.arrays = Some(arrays.clone());
             ctx
         })
     };

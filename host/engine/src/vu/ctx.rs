@@ -58,6 +58,8 @@ pub struct VuCtx {
     pub setup_data: Arc<std::sync::OnceLock<Option<Arc<str>>>>,
     /// Trace context on requests (`--trace-context`).
     tracer: super::trace::Tracer,
+    /// The run's test data (`--data`) and shared arrays.
+    pub data: super::data::DataAccess,
 }
 
 /// URLs a VU keeps resolved.
@@ -76,7 +78,9 @@ pub struct VuState {
 }
 
 impl VuState {
-    pub fn new(vu: VuCtx, memory_cap: usize) -> Self {
+    /// Fails only when the data directory cannot be opened for this VU (as when the
+    /// process is out of file descriptors: each VU holds one).
+    pub fn new(vu: VuCtx, memory_cap: usize) -> Result<Self, String> {
         let output = |stream: &str, keep: Option<Arc<Mutex<String>>>| {
             GuestOutput::new(
                 format!("{} vu {} {stream}", vu.scenario, vu.id).into(),
@@ -86,9 +90,21 @@ impl VuState {
             )
         };
         let mut wasi = WasiCtx::builder();
-        // No preopens, no args, no sockets; output goes to the run's log. The
-        // environment is the run's `--env` values, never the host's, so scenarios read
-        // them as they would anywhere (`os.getenv`, `process.env`, `std::env::var`).
+        // No args, no sockets; output goes to the run's log. The environment is the
+        // run's `--env` values, never the host's, so scenarios read them as they would
+        // anywhere (`os.getenv`, `process.env`, `std::env::var`). The one directory is
+        // the run's data, read-only (checked when the run started).
+        if let Some(set) = &vu.data.set {
+            let root = set.dir().root();
+            wasi.preopened_dir(root, crate::data::MOUNT, wasmtime_wasi::FsPerms::ReadOnly)
+                .map_err(|e| {
+                    format!(
+                        "cannot open the data directory {} for VU {}: {e}",
+                        root.display(),
+                        vu.id
+                    )
+                })?;
+        }
         wasi.allow_tcp(false)
             .allow_udp(false)
             .stdout(output("stdout", None))
@@ -97,7 +113,7 @@ impl VuState {
             wasi.env(k, v);
         }
         let wasi = wasi.build();
-        VuState {
+        Ok(VuState {
             wasi,
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
@@ -105,7 +121,7 @@ impl VuState {
                 .trap_on_grow_failure(true)
                 .build(),
             vu,
-        }
+        })
     }
 }
 
@@ -162,6 +178,7 @@ impl VuCtx {
             next: None,
             setup_data: Arc::default(),
             tracer: super::trace::Tracer::new(client_config.trace_context),
+            data: Default::default(),
             client_config,
         }
     }

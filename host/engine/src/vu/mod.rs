@@ -3,6 +3,7 @@
 
 mod calls;
 mod ctx;
+mod data;
 mod exchange;
 mod output;
 mod trace;
@@ -21,6 +22,7 @@ use crate::engine::first_line;
 use crate::metrics::names::{MAX_MESSAGE_BYTES, MAX_NAME_BYTES, clip};
 use crate::timeout::Timeout;
 pub use ctx::{VuCtx, VuState, VuView};
+pub use data::DataAccess;
 pub use output::{LOG_LINES_PER_SEC, LogLimiter};
 
 /// The version of the `stampede:scenario` WIT package this host implements.
@@ -67,6 +69,7 @@ impl ScenarioRuntime {
             .and_then(|()| crate::bindings::metrics::add_to_linker::<_, VuView>(&mut linker, vu))
             .and_then(|()| crate::bindings::log::add_to_linker::<_, VuView>(&mut linker, vu))
             .and_then(|()| crate::bindings::vu::add_to_linker::<_, VuView>(&mut linker, vu))
+            .and_then(|()| crate::bindings::data::add_to_linker::<_, VuView>(&mut linker, vu))
             .and_then(|()| calls::add_to_linker(&mut linker))
             .map_err(|e| anyhow::Error::from(e).context("linking the stampede imports"))?;
         let p = path.display();
@@ -224,7 +227,8 @@ impl Vu {
     pub async fn instantiate(rt: &ScenarioRuntime, ctx: VuCtx) -> Result<Vu, String> {
         let id = ctx.id;
         let (client, exchange) = (ctx.new_client(), ctx.exchange.clone());
-        let mut store = Store::new(&rt.engine, VuState::new(ctx, rt.limits.memory_cap));
+        let state = VuState::new(ctx, rt.limits.memory_cap)?;
+        let mut store = Store::new(&rt.engine, state);
         store.limiter(|s| &mut s.limits);
         // Yield to the scheduler every epoch tick: a busy guest cannot starve the
         // other VUs on its thread. Through tokio's own yield, which lets the worker

@@ -6,6 +6,7 @@
 
 import { env as hostEnv, id, iteration, scenario, setupData } from 'stampede:scenario/vu@0.2.0';
 import { scenarioExecutor } from './execution.js';
+import { readData, DataError } from '../data.js';
 
 function message(e) {
   if (e instanceof Error) return e.name === 'Error' ? e.message : `${e.name}: ${e.message}`;
@@ -89,10 +90,17 @@ export function defineK6(load, files) {
     Object.defineProperty(globalThis, '__ENV', { value: ENV, configurable: true });
     Object.defineProperty(globalThis, '__VU', { get: () => id(), configurable: true });
     Object.defineProperty(globalThis, '__ITER', { get: () => Number(iteration()), configurable: true });
+    // The run's data directory (--data) first, then the files bundled at build.
     globalThis.open = (path, mode) => {
-      const f = files[path] ?? files[String(path).replace(/^\.\//, '')];
-      if (f === undefined) {
-        throw new Error(`open(${JSON.stringify(path)}): only files named by a literal path in the script are bundled when it is built`);
+      let f;
+      try {
+        f = readData(String(path), 'b');
+      } catch (e) {
+        if (!(e instanceof DataError) || e.kind !== 'invalid') throw e;
+        f = files[path] ?? files[String(path).replace(/^\.\//, '')];
+        if (f === undefined) {
+          throw new Error(`open(${JSON.stringify(path)}): ${e.message}; nor was it bundled (files named by a literal path beside the script, up to 16 MiB, are)`);
+        }
       }
       return mode === 'b' ? f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength) : new TextDecoder().decode(f);
     };
