@@ -165,3 +165,63 @@ async fn unsampled_clears_the_flag_and_without_the_flag_nothing_is_added() {
     let json = std::fs::read_to_string(dir.join("s.json")).unwrap();
     assert!(!json.contains("exemplars"), "{json}");
 }
+
+/// What each `/echo/trace-*` request carried, by path: its flags (`01`, `00`), or ``.
+fn by_path(server: &TestServer) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for e in server.seen.echoes.lock().unwrap().iter() {
+        let t = e.header("traceparent").unwrap_or("");
+        let flags = t.rsplit('-').next().filter(|_| !t.is_empty()).unwrap_or("");
+        out.entry(e.path.trim_start_matches("/echo/").to_string())
+            .or_default()
+            .push(flags.to_string());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_chooses_trace_context_per_request_over_the_runs() {
+    let server = start_server().await;
+    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let run = |flags: &'static [&'static str]| {
+        let (target, cache) = (server.url(), cache.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut args = vec![
+                "run",
+                PROBE_WASM,
+                "--target",
+                &target,
+                "--iterations",
+                "2",
+                "--env",
+                "TASKS=traced",
+                "-q",
+            ];
+            args.extend_from_slice(flags);
+            run_cli(&args, &cache, &[])
+        })
+    };
+    let want = |run: &str| {
+        let pairs = [
+            ("trace-sampled", "01"),
+            ("trace-run", run),
+            ("trace-unsampled", "00"),
+            ("trace-off", ""),
+            ("trace-run-again", run),
+        ];
+        pairs
+            .iter()
+            .map(|(p, f)| (p.to_string(), vec![f.to_string(); 2]))
+            .collect::<HashMap<_, _>>()
+    };
+    for (flags, run_flags) in [
+        (&[][..], ""),
+        (&["--trace-context"][..], "01"),
+        (&["--trace-context", "unsampled"][..], "00"),
+    ] {
+        let out = run(flags).await.unwrap();
+        assert_eq!(out.code, 0, "{flags:?}: {}", out.stderr);
+        assert_eq!(by_path(&server), want(run_flags), "{flags:?}");
+        server.seen.echoes.lock().unwrap().clear();
+    }
+}

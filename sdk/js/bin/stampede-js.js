@@ -71,6 +71,7 @@ const K6_MODULES = {
   'k6/encoding': 'encoding.js',
   'k6/data': 'data.js',
   'k6/crypto': 'crypto.js',
+  'k6/experimental/tracing': 'tracing.js',
 };
 // open() reads at most this much per file: every VU's memory holds it.
 const MAX_OPEN_BYTES = 16 << 20;

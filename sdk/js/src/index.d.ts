@@ -82,6 +82,11 @@ export interface RequestOptions {
   /** Overrides the run's request timeout, in milliseconds (WIT `timeout-ms`). */
   timeout?: number;
   /**
+   * A W3C `traceparent` on this request whatever `--trace-context` says (`true` or
+   * `'sampled'`, `'unsampled'`), or none (`false`).
+   */
+  trace?: boolean | 'sampled' | 'unsampled';
+  /**
    * What to copy back (WIT `read`): `true` for body and headers, `'headers'` for
    * headers; by default neither, and only the body's size is recorded.
    */

@@ -2,7 +2,7 @@
 // `stampede:scenario` WIT imports, and `defineUser`, which turns a plain user object
 // into the `user` export the host calls. Every request is one host call.
 
-import { send } from 'stampede:scenario/http@0.2.0';
+import { send, traceContext } from 'stampede:scenario/http@0.2.0';
 import { check as hostCheck } from 'stampede:scenario/checks@0.2.0';
 import { nowUs, sleepMs } from 'stampede:scenario/timing@0.2.0';
 import { counterAdd, trendAdd, rateAdd, gaugeSet } from 'stampede:scenario/metrics@0.2.0';
@@ -195,6 +195,13 @@ export function request(method, url, opts = {}) {
     if (qs) url += (url.includes('?') ? '&' : '?') + qs;
   }
   const read = { body: opts.read === true, headers: opts.read === true || opts.read === 'headers' };
+  // `trace`: a traceparent on this request whatever --trace-context says (true, or
+  // 'sampled' / 'unsampled'), or none (false).
+  const trace = opts.trace === undefined ? undefined : opts.trace === true ? 'sampled' : opts.trace === false ? 'off' : opts.trace;
+  if (trace !== undefined && !['sampled', 'unsampled', 'off'].includes(trace)) {
+    throw new TypeError(`trace: true, false, 'sampled' or 'unsampled', not ${JSON.stringify(opts.trace)}`);
+  }
+  if (trace) traceContext(trace);
   let raw;
   try {
     raw = send({
@@ -210,6 +217,8 @@ export function request(method, url, opts = {}) {
     const p = e && e.payload;
     if (p && typeof p === 'object' && 'tag' in p) throw new HttpError(p.tag, p.val);
     throw e;
+  } finally {
+    if (trace) traceContext('run');
   }
   return new Response(raw, url);
 }

@@ -41,6 +41,7 @@ export const sendDeferred = (req) => {
 };
 export const settle = (ok, message) => calls.push(['settle', ok, message]);
 export const followRedirects = (follow) => calls.push(['follow', follow]);
+export const traceContext = (mode) => calls.push(['trace', mode]);
 export let setupJson;
 export const setupData = () => setupJson;
 // The data interface: tables as { columns, rows: [[cell...]], json }, files as bytes,

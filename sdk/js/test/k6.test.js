@@ -9,6 +9,7 @@ import encoding from '../src/k6/encoding.js';
 import { parseDuration } from '../src/k6/duration.js';
 import crypto from '../src/k6/crypto.js';
 import { SharedArray } from '../src/k6/data.js';
+import tracing from '../src/k6/tracing.js';
 import { feeder, readData, DataError } from '../src/data.js';
 import * as nodeCrypto from 'node:crypto';
 
@@ -208,4 +209,15 @@ test('feeders give rows keyed by column, JSON cells typed; readData and its erro
   host.files.set('a.txt', new TextEncoder().encode('hello'));
   assert.equal(readData('a.txt'), 'hello');
   assert.deepEqual([...readData('a.txt', 'b')], [104, 101, 108, 108, 111]);
+});
+
+test('k6/experimental/tracing: instrumentHTTP puts trace context on each request', () => {
+  assert.throws(() => tracing.instrumentHTTP({ propagator: 'jaeger' }), /only w3c/);
+  assert.throws(() => tracing.instrumentHTTP({ sampling: 2 }), /from 0 to 1/);
+  host.calls.length = 0;
+  http.get('http://x/before');
+  tracing.instrumentHTTP({ propagator: 'w3c' });
+  http.get('http://x/after');
+  const seen = host.calls.filter((c) => c[0] === 'trace' || c[0] === 'send').map((c) => (c[0] === 'trace' ? c[1] : c[0]));
+  assert.deepEqual(seen, ['send', 'sampled', 'send', 'run']);
 });

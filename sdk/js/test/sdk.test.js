@@ -25,6 +25,17 @@ test('one host call per request, with the WIT request fields', () => {
   assert.throws(() => r.json(), /not requested: pass \{ read: true \}/);
 });
 
+test('trace context per request: set around the one request, then the run\'s again', () => {
+  host.calls.length = 0;
+  http.get('/a', { trace: true });
+  http.get('/b');
+  http.get('/c', { trace: 'unsampled' });
+  http.get('/d', { trace: false });
+  const seen = host.calls.filter((c) => c[0] === 'trace' || c[0] === 'send').map((c) => (c[0] === 'send' ? c[1].url : c[1]));
+  assert.deepEqual(seen, ['sampled', '/a', 'run', '/b', 'unsampled', '/c', 'run', 'off', '/d', 'run']);
+  assert.throws(() => http.get('/e', { trace: 'yes' }), /trace: true, false/);
+});
+
 test('json, form and raw bodies carry their content type', () => {
   host.replies.push({ status: 201, body: new TextEncoder().encode('{"id":5}'), bodySize: 8 });
   const r = http.post('/c', { json: { a: [1, 'x'] }, read: true });

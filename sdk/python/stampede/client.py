@@ -155,14 +155,25 @@ def _multipart(data, files):
     return f"multipart/form-data; boundary={boundary}", bytes(out)
 
 
+_TRACE = {
+    True: _http.TraceMode.SAMPLED,
+    "sampled": _http.TraceMode.SAMPLED,
+    "unsampled": _http.TraceMode.UNSAMPLED,
+    False: _http.TraceMode.OFF,
+}
+
+
 class Client:
     """``requests``-style calls: ``params``, ``headers``, a body as ``json``, ``data``
     (form-encoded, or fields beside ``files`` for multipart) or raw bytes/str in
     ``data``; ``name`` groups the request in metrics; ``timeout`` is in seconds;
-    ``read=True`` copies the body and headers back (``"headers"``: only headers)."""
+    ``read=True`` copies the body and headers back (``"headers"``: only headers);
+    ``trace=True`` (or ``"sampled"``, ``"unsampled"``) puts a W3C ``traceparent`` on
+    the request whatever ``--trace-context`` says, ``trace=False`` none."""
 
     def request(self, method, url, *, name=None, params=None, headers=None, json=None,
-                data=None, files=None, timeout=None, read=False, catch_response=False):
+                data=None, files=None, timeout=None, read=False, catch_response=False,
+                trace=None):
         hs = [(str(k), str(v)) for k, v in (headers or {}).items()]
         body = _EMPTY
         if json is not None:
@@ -194,6 +205,11 @@ class Client:
             timeout_ms=None if timeout is None else max(0, round(timeout * 1000)),
             read=flags,
         )
+        mode = _TRACE.get(trace, False) if trace is not None else None
+        if mode is False:
+            raise ValueError(f"trace: True, False, 'sampled' or 'unsampled', not {trace!r}")
+        if mode is not None:
+            _http.trace_context(mode)
         try:
             raw = (_http.send_deferred if catch_response else _http.send)(req)
         except Err as e:
@@ -201,6 +217,9 @@ class Client:
                 # Nothing came back to judge: recorded as the failure it is.
                 _http.settle(False, None)
             raise HttpError(_error_kind(e.value), getattr(e.value, "value", "") or "")
+        finally:
+            if mode is not None:
+                _http.trace_context(_http.TraceMode.RUN)
         return Response(raw, url, catch_response)
 
     def get(self, url, **kw):

@@ -42,6 +42,7 @@ def install():
     http.send_deferred = lambda req: fake_send(req, True)
     http.settle = lambda ok, message: settled.append((ok, message)) or True
     http.follow_redirects = lambda follow: calls.append(("follow", follow))
+    http.trace_context = lambda mode: calls.append(("trace", mode))
     checks.check = lambda name, ok: calls.append(("check", name, ok))
     timing.sleep_ms = lambda ms: calls.append(("sleep", ms))
     timing.now_us = lambda: 1_500_000
@@ -70,6 +71,17 @@ class Requests(unittest.TestCase):
         self.assertEqual((r.status_code, r.timings["wait"]), (200, 2.5))
         with self.assertRaisesRegex(Failure, "read=True"):
             r.json()
+
+    def test_trace_context_is_set_around_the_one_request(self):
+        client.get("/a", trace=True)
+        client.get("/b")
+        client.get("/c", trace="unsampled")
+        client.get("/d", trace=False)
+        seen = [c[1] if isinstance(c, tuple) else c.url for c in calls]
+        T = http.TraceMode
+        self.assertEqual(seen, [T.SAMPLED, "/a", T.RUN, "/b", T.UNSAMPLED, "/c", T.RUN, T.OFF, "/d", T.RUN])
+        with self.assertRaises(ValueError):
+            client.get("/e", trace="yes")
 
     def test_final_url_and_what_was_not_asked_for(self):
         replies.append({"status": 200, "final_url": "http://h/after"})

@@ -49,6 +49,7 @@ pub struct Request<'a> {
     name: Option<Cow<'a, str>>,
     timeout_ms: Option<u32>,
     read: wit::ReadFlags,
+    trace: Option<wit::TraceMode>,
 }
 
 pub fn request<'a>(method: impl Into<Cow<'a, str>>, url: impl Into<Cow<'a, str>>) -> Request<'a> {
@@ -60,6 +61,7 @@ pub fn request<'a>(method: impl Into<Cow<'a, str>>, url: impl Into<Cow<'a, str>>
         name: None,
         timeout_ms: None,
         read: wit::ReadFlags::empty(),
+        trace: None,
     }
 }
 
@@ -180,6 +182,23 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// A W3C `traceparent` on this request (sampled or not), whatever the run's
+    /// `--trace-context`: a span of the iteration's trace.
+    pub fn trace(mut self, sampled: bool) -> Self {
+        self.trace = Some(if sampled {
+            wit::TraceMode::Sampled
+        } else {
+            wit::TraceMode::Unsampled
+        });
+        self
+    }
+
+    /// No `traceparent` on this request, even with `--trace-context`.
+    pub fn no_trace(mut self) -> Self {
+        self.trace = Some(wit::TraceMode::Off);
+        self
+    }
+
     pub fn send(self) -> Result<Response, HttpError> {
         // Borrowed for the call: the bindings pass pointers into the guest's memory.
         let headers: Vec<(&str, &str)> = self.headers.iter().map(|(k, v)| (&**k, &**v)).collect();
@@ -192,9 +211,14 @@ impl<'a> Request<'a> {
             timeout_ms: self.timeout_ms,
             read: self.read,
         };
-        Ok(Response {
-            inner: wit::send(req)?,
-        })
+        if let Some(mode) = self.trace {
+            wit::trace_context(mode);
+        }
+        let sent = wit::send(req);
+        if self.trace.is_some() {
+            wit::trace_context(wit::TraceMode::Run);
+        }
+        Ok(Response { inner: sent? })
     }
 }
 

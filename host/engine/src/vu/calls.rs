@@ -66,6 +66,13 @@ pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
         },
     )?;
     i.func_wrap(
+        "trace-context",
+        |mut store: StoreContextMut<'_, VuState>, (mode,): (http::TraceMode,)| {
+            store.data_mut().vu.trace_context(mode);
+            Ok(())
+        },
+    )?;
+    i.func_wrap(
         "settle",
         |mut store: StoreContextMut<'_, VuState>, (ok, message): (bool, Option<WasmStr>)| {
             let mut text = std::mem::take(&mut store.data_mut().vu.text);

@@ -467,11 +467,22 @@ impl VuCtx {
         self.no_redirects = !follow;
     }
 
+    /// The `http.trace-context` import.
+    pub(super) fn trace_context(&mut self, mode: http::TraceMode) {
+        self.tracer.set(match mode {
+            http::TraceMode::Run => None,
+            http::TraceMode::Sampled => Some(Some(true)),
+            http::TraceMode::Unsampled => Some(Some(false)),
+            http::TraceMode::Off => Some(None),
+        });
+    }
+
     /// At the end of a lifecycle call: records the deferred requests it left unsettled,
     /// by their status.
     pub(super) fn settle_pending(&mut self) {
-        // Per call, like the requests it governs.
+        // Per call, like the requests they govern.
         self.no_redirects = false;
+        self.tracer.reset();
         for sample in self.pending.drain(..) {
             self.recorder.record(Event::Request(sample));
         }

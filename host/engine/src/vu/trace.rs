@@ -7,6 +7,9 @@ use crate::metrics::event::TraceIds;
 
 pub(super) struct Tracer {
     /// `Some(sampled)` when the run adds trace context.
+    run: Option<bool>,
+    /// What the next requests get: the run's, or what the scenario asked
+    /// (`http.trace-context`).
     mode: Option<bool>,
     /// The iteration the current trace id belongs to.
     iteration: u64,
@@ -17,11 +20,21 @@ pub(super) struct Tracer {
 impl Tracer {
     pub fn new(mode: Option<bool>) -> Tracer {
         Tracer {
+            run: mode,
             mode,
             iteration: u64::MAX,
             trace_id: [0; 16],
             rng: fastrand::Rng::new(),
         }
+    }
+
+    /// The scenario's own choice (`None`: the run's), until set again or [`Self::reset`].
+    pub fn set(&mut self, mode: Option<Option<bool>>) {
+        self.mode = mode.unwrap_or(self.run);
+    }
+
+    pub fn reset(&mut self) {
+        self.mode = self.run;
     }
 
     /// The ids `headers` carry, adding a `traceparent` when the run asks for one and the

@@ -3,7 +3,7 @@
 // host's; a request is failed by k6's rule (a status outside 200-399, or the response
 // callback's) and recorded by the host.
 
-import { send, sendDeferred, settle, followRedirects } from 'stampede:scenario/http@0.2.0';
+import { send, sendDeferred, settle, followRedirects, traceContext } from 'stampede:scenario/http@0.2.0';
 import { multipart, urlencode } from '../index.js';
 import { parseDuration } from './duration.js';
 
@@ -256,6 +256,13 @@ class HttpError extends Error {
   }
 }
 
+// `k6/experimental/tracing`'s instrumentHTTP: a W3C traceparent on this VU's requests,
+// sampled with this probability.
+let tracing;
+export function instrument(sampling) {
+  tracing = { sampling };
+}
+
 /** `http.request(method, url, body, params)`: one request, one host call. */
 export function request(method, target, body, params = {}) {
   params ??= {};
@@ -291,6 +298,7 @@ export function request(method, target, body, params = {}) {
   };
   const noFollow = params.redirects === 0;
   if (noFollow) followRedirects(false);
+  if (tracing) traceContext(Math.random() < tracing.sampling ? 'sampled' : 'unsampled');
   let raw;
   let error;
   try {
@@ -301,6 +309,7 @@ export function request(method, target, body, params = {}) {
     error = new HttpError(p.tag, p.val);
   } finally {
     if (noFollow) followRedirects(true);
+    if (tracing) traceContext('run');
   }
   const res = new Response(raw, { method: req.method, url: u, headers: params.headers ?? {}, body: body ?? null }, responseType, error);
   if (callback && raw) {
