@@ -142,3 +142,48 @@ fn a_go_compile_error_is_one_line() {
         "{err}"
     );
 }
+
+/// The Go SDK's feeder and per-request trace context: each VU its own row of users.csv,
+/// sent with a sampled traceparent; a request marked NoTrace goes without one even
+/// though the run adds trace context.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_feeders_and_trace_context_per_request() {
+    let server = start_server().await;
+    let dir = scratch_dir("go-data");
+    std::fs::write(dir.join("users.csv"), "user,pw\nu0,a\nu1,b\nu2,c\nu3,d\n").unwrap();
+    let mut cfg = config(
+        GO_GC_WASM,
+        &server.url(),
+        3,
+        Load::per_vu_iterations(3),
+        &[("MODE", "data")],
+    );
+    cfg.data = Some(std::sync::Arc::new(stampede::data::DataSet::new(
+        stampede::data::DataDir::open(&dir, 1 << 20, "--data").unwrap(),
+        None,
+    )));
+    cfg.trace_context = Some(false);
+    let s = run(cfg, StopSignals::none(), |_| {})
+        .await
+        .expect("run succeeds");
+    assert_eq!(
+        (s.totals.iterations, s.totals.iterations_failed),
+        (9, 0),
+        "{:?}",
+        s.errors
+    );
+    let echoes = server.seen.echoes.lock().unwrap().clone();
+    let mut users = std::collections::BTreeSet::new();
+    for e in &echoes {
+        let t = e.header("traceparent").unwrap_or("");
+        if let Some(u) = e.path.strip_prefix("/echo/go/") {
+            users.insert(u.to_string());
+            assert!(t.ends_with("-01"), "{}: {t:?}", e.path);
+        } else {
+            assert_eq!((e.path.as_str(), t), ("/echo/go-off", ""));
+        }
+    }
+    assert_eq!(echoes.len(), 18);
+    // VU ids 1-3: rows 0-2, never row 3.
+    assert_eq!(users.into_iter().collect::<Vec<_>>(), ["u0", "u1", "u2"]);
+}

@@ -22,6 +22,8 @@ type request struct {
 	timeout *uint32
 	query   url.Values
 	read    readWhat
+	// The WIT trace-mode for this request, over the run's --trace-context.
+	trace *uint8
 }
 
 type readWhat uint8
@@ -30,6 +32,22 @@ const (
 	readBody readWhat = 1 << iota
 	readHeaders
 )
+
+// Trace puts a W3C traceparent on the request (its sampled flag as given), whatever
+// the run's --trace-context: a span of the iteration's trace.
+func Trace(sampled bool) Option {
+	mode := uint8(2) // unsampled
+	if sampled {
+		mode = 1
+	}
+	return func(r *request) { r.trace = &mode }
+}
+
+// NoTrace sends the request without a traceparent, even with --trace-context.
+func NoTrace() Option {
+	mode := uint8(3)
+	return func(r *request) { r.trace = &mode }
+}
 
 // Name groups the request in metrics, e.g. "GET /api/v1/products/:id".
 func Name(name string) Option { return func(r *request) { r.name = &name } }

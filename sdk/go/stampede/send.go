@@ -34,6 +34,10 @@ func send(r *request) (*Response, error) {
 	if r.read&readHeaders != 0 {
 		req.Read |= wit.ReadFlags_Headers
 	}
+	if r.trace != nil {
+		wit.TraceContext(*r.trace)
+		defer wit.TraceContext(wit.TraceMode_Run)
+	}
 	res := wit.Send(req)
 	if res.IsErr() {
 		e := res.Err()

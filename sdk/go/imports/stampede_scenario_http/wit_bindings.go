@@ -177,6 +177,19 @@ func MakeHttpErrorTooLarge(value string) HttpError {
 	return HttpError{HttpError_TooLarge, value}
 }
 
+const (
+	// As the run says.
+	TraceMode_Run uint8 = 0
+	// A fresh span id on each request, in the iteration's trace, sampled flag set.
+	TraceMode_Sampled   uint8 = 1
+	TraceMode_Unsampled uint8 = 2
+	// None.
+	TraceMode_Off uint8 = 3
+)
+
+// A W3C `traceparent` on requests, over the run's `--trace-context`.
+type TraceMode = uint8
+
 //go:wasmimport stampede:scenario/http@0.2.0 send
 func wasm_import_send(arg0 uintptr, arg1 uint32, arg2 uintptr, arg3 uint32, arg4 uintptr, arg5 uint32, arg6 uintptr, arg7 uint32, arg8 int32, arg9 uintptr, arg10 uint32, arg11 int32, arg12 int32, arg13 int32, arg14 uintptr)
 
@@ -343,5 +356,236 @@ func Send(request HttpRequest) witTypes.Result[HttpResponse, HttpError] {
 	}
 	result23 := result22
 	return result23
+
+}
+
+//go:wasmimport stampede:scenario/http@0.2.0 send-deferred
+func wasm_import_send_deferred(arg0 uintptr, arg1 uint32, arg2 uintptr, arg3 uint32, arg4 uintptr, arg5 uint32, arg6 uintptr, arg7 uint32, arg8 int32, arg9 uintptr, arg10 uint32, arg11 int32, arg12 int32, arg13 int32, arg14 uintptr)
+
+func SendDeferred(request HttpRequest) witTypes.Result[HttpResponse, HttpError] {
+	pinner := &runtime.Pinner{}
+	defer pinner.Unpin()
+
+	returnArea := uintptr(witRuntime.Allocate(pinner, (80 + 8*4), 8))
+	utf8 := unsafe.Pointer(unsafe.StringData((request).Method))
+	pinner.Pin(utf8)
+	utf80 := unsafe.Pointer(unsafe.StringData((request).Url))
+	pinner.Pin(utf80)
+	slice := (request).Headers
+	length := uint32(len(slice))
+	result := witRuntime.Allocate(pinner, uintptr(length*(4*4)), 4)
+	for index, element := range slice {
+		base := unsafe.Add(result, index*(4*4))
+		utf81 := unsafe.Pointer(unsafe.StringData((element).F0))
+		pinner.Pin(utf81)
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), 4)) = uint32(uint32(len((element).F0)))
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), 0)) = uint32(uintptr(uintptr(utf81)))
+		utf82 := unsafe.Pointer(unsafe.StringData((element).F1))
+		pinner.Pin(utf82)
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), (3 * 4))) = uint32(uint32(len((element).F1)))
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), (2 * 4))) = uint32(uintptr(uintptr(utf82)))
+
+	}
+
+	data := unsafe.Pointer(unsafe.SliceData((request).Body))
+	pinner.Pin(data)
+	var option int32
+	var option4 uintptr
+	var option5 uint32
+	switch (request).Name.Tag() {
+	case witTypes.OptionNone:
+
+		option = int32(0)
+		option4 = 0
+		option5 = 0
+	case witTypes.OptionSome:
+		payload := (request).Name.Some()
+		utf83 := unsafe.Pointer(unsafe.StringData(payload))
+		pinner.Pin(utf83)
+
+		option = int32(1)
+		option4 = uintptr(utf83)
+		option5 = uint32(len(payload))
+	default:
+		panic("unreachable")
+	}
+	var option6 int32
+	var option7 int32
+	switch (request).TimeoutMs.Tag() {
+	case witTypes.OptionNone:
+
+		option6 = int32(0)
+		option7 = 0
+	case witTypes.OptionSome:
+		payload := (request).TimeoutMs.Some()
+
+		option6 = int32(1)
+		option7 = int32(payload)
+	default:
+		panic("unreachable")
+	}
+	wasm_import_send_deferred(uintptr(utf8), uint32(len((request).Method)), uintptr(utf80), uint32(len((request).Url)), uintptr(result), length, uintptr(data), uint32(len((request).Body)), option, option4, option5, option6, option7, int32((request).Read), returnArea)
+	var result22 witTypes.Result[HttpResponse, HttpError]
+	switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 0))) {
+	case 0:
+		var option10 witTypes.Option[[]witTypes.Tuple2[string, string]]
+		switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))) {
+		case 0:
+
+			option10 = witTypes.None[[]witTypes.Tuple2[string, string]]()
+		case 1:
+			result9 := make([]witTypes.Tuple2[string, string], 0, *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 3*4))))
+			for index := 0; index < int(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 3*4)))); index++ {
+				base := unsafe.Add(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))), index*(4*4))
+				value := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), 0))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), 4)))
+				value8 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (3 * 4))))
+
+				result9 = append(result9, witTypes.Tuple2[string, string]{F0: value, F1: value8})
+			}
+
+			option10 = witTypes.Some[[]witTypes.Tuple2[string, string]](result9)
+		default:
+			panic("unreachable")
+		}
+		var option12 witTypes.Option[[]uint8]
+		switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 4*4)))) {
+		case 0:
+
+			option12 = witTypes.None[[]uint8]()
+		case 1:
+			value11 := unsafe.Slice((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 5*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 6*4))))
+
+			option12 = witTypes.Some[[]uint8](value11)
+		default:
+			panic("unreachable")
+		}
+		var option14 witTypes.Option[string]
+		switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (24 + 6*4)))) {
+		case 0:
+
+			option14 = witTypes.None[string]()
+		case 1:
+			value13 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (24 + 7*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (24 + 8*4))))
+
+			option14 = witTypes.Some[string](value13)
+		default:
+			panic("unreachable")
+		}
+
+		result22 = witTypes.Ok[HttpResponse, HttpError](HttpResponse{Status: uint16(uint16(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 8)))), Headers: option10, Body: option12, BodySize: uint64(*(*int64)(unsafe.Add(unsafe.Pointer(returnArea), (16 + 6*4)))), FinalUrl: option14, Timings: Timings{ConnectUs: uint64(*(*int64)(unsafe.Add(unsafe.Pointer(returnArea), (32 + 8*4)))), TlsUs: uint64(*(*int64)(unsafe.Add(unsafe.Pointer(returnArea), (40 + 8*4)))), SendUs: uint64(*(*int64)(unsafe.Add(unsafe.Pointer(returnArea), (48 + 8*4)))), WaitUs: uint64(*(*int64)(unsafe.Add(unsafe.Pointer(returnArea), (56 + 8*4)))), ReceiveUs: uint64(*(*int64)(unsafe.Add(unsafe.Pointer(returnArea), (64 + 8*4)))), TotalUs: uint64(*(*int64)(unsafe.Add(unsafe.Pointer(returnArea), (72 + 8*4))))}})
+	case 1:
+		var variant HttpError
+		switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 8))) {
+		case 0:
+			value15 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorInvalidUrl(value15)
+
+		case 1:
+			value16 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorDenied(value16)
+
+		case 2:
+			value17 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorDns(value17)
+
+		case 3:
+			value18 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorConnect(value18)
+
+		case 4:
+			value19 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorTls(value19)
+
+		case 5:
+
+			variant = MakeHttpErrorTimeout()
+
+		case 6:
+			value20 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorProtocol(value20)
+
+		case 7:
+			value21 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorTooLarge(value21)
+
+		default:
+			panic("unreachable")
+		}
+
+		result22 = witTypes.Err[HttpResponse, HttpError](variant)
+	default:
+		panic("unreachable")
+	}
+	result23 := result22
+	return result23
+
+}
+
+//go:wasmimport stampede:scenario/http@0.2.0 follow-redirects
+func wasm_import_follow_redirects(arg0 int32)
+
+func FollowRedirects(follow bool) {
+
+	var result int32
+	if follow {
+		result = 1
+	} else {
+		result = 0
+	}
+	wasm_import_follow_redirects(result)
+
+}
+
+//go:wasmimport stampede:scenario/http@0.2.0 trace-context
+func wasm_import_trace_context(arg0 int32)
+
+func TraceContext(mode TraceMode) {
+
+	wasm_import_trace_context(int32(mode))
+
+}
+
+//go:wasmimport stampede:scenario/http@0.2.0 settle
+func wasm_import_settle(arg0 int32, arg1 int32, arg2 uintptr, arg3 uint32) int32
+
+func Settle(ok bool, message witTypes.Option[string]) bool {
+	pinner := &runtime.Pinner{}
+	defer pinner.Unpin()
+
+	var result int32
+	if ok {
+		result = 1
+	} else {
+		result = 0
+	}
+	var option int32
+	var option0 uintptr
+	var option1 uint32
+	switch message.Tag() {
+	case witTypes.OptionNone:
+
+		option = int32(0)
+		option0 = 0
+		option1 = 0
+	case witTypes.OptionSome:
+		payload := message.Some()
+		utf8 := unsafe.Pointer(unsafe.StringData(payload))
+		pinner.Pin(utf8)
+
+		option = int32(1)
+		option0 = uintptr(utf8)
+		option1 = uint32(len(payload))
+	default:
+		panic("unreachable")
+	}
+	result2 := wasm_import_settle(result, option, option0, option1)
+	return (result2 != 0)
 
 }

@@ -12,6 +12,45 @@ import (
 	"unsafe"
 )
 
+type NextTask struct {
+	Task   uint32
+	WaitMs uint32
+}
+
+const (
+	// Runs task `task` of `describe().tasks` after a pause of `wait-ms`, in place
+	// of the host's pick by weight and the declared wait time.
+	Next_Task uint8 = 0
+	// Ends this user (Locust's `StopUser`): `on-stop` runs and the VU takes no
+	// more iterations (an open model starts a fresh user for its next one).
+	Next_Stop uint8 = 1
+)
+
+// What this VU does once the current lifecycle call returns, for scenarios that
+// schedule their own tasks (Locust's TaskSets, pacing, a `wait_time` method).
+type Next struct {
+	tag   uint8
+	value any
+}
+
+func (self Next) Tag() uint8 {
+	return self.tag
+}
+
+func (self Next) Task() NextTask {
+	if self.tag != Next_Task {
+		panic("tag mismatch")
+	}
+	return self.value.(NextTask)
+}
+
+func MakeNextTask(value NextTask) Next {
+	return Next{Next_Task, value}
+}
+func MakeNextStop() Next {
+	return Next{Next_Stop, nil}
+}
+
 //go:wasmimport stampede:scenario/vu@0.2.0 id
 func wasm_import_id() int32
 
@@ -71,6 +110,61 @@ func Scenario() string {
 	wasm_import_scenario(returnArea)
 	value := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 0))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 4)))
 	result := value
+	return result
+
+}
+
+//go:wasmimport stampede:scenario/vu@0.2.0 schedule
+func wasm_import_schedule(arg0 int32, arg1 int32, arg2 int32)
+
+func Schedule(next Next) {
+
+	var variant int32
+	var variant0 int32
+	var variant1 int32
+	switch next.Tag() {
+	case Next_Task:
+		payload := next.Task()
+
+		variant = int32(0)
+		variant0 = int32((payload).Task)
+		variant1 = int32((payload).WaitMs)
+
+	case Next_Stop:
+
+		variant = int32(1)
+		variant0 = 0
+		variant1 = 0
+
+	default:
+		panic("unreachable")
+	}
+	wasm_import_schedule(variant, variant0, variant1)
+
+}
+
+//go:wasmimport stampede:scenario/vu@0.2.0 setup-data
+func wasm_import_setup_data(arg0 uintptr)
+
+func SetupData() witTypes.Option[string] {
+	pinner := &runtime.Pinner{}
+	defer pinner.Unpin()
+
+	returnArea := uintptr(witRuntime.Allocate(pinner, (3 * 4), 4))
+	wasm_import_setup_data(returnArea)
+	var option witTypes.Option[string]
+	switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 0))) {
+	case 0:
+
+		option = witTypes.None[string]()
+	case 1:
+		value := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 4))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4))))
+
+		option = witTypes.Some[string](value)
+	default:
+		panic("unreachable")
+	}
+	result := option
 	return result
 
 }
