@@ -5,6 +5,7 @@ mod calls;
 mod ctx;
 mod data;
 mod exchange;
+mod host;
 mod output;
 mod trace;
 
