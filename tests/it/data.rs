@@ -413,3 +413,71 @@ fn a_k6_script_opens_data_files_and_shares_arrays() {
         assert_eq!(q.iter().filter(|x| **x == want).count(), 2, "{want}: {q:?}");
     }
 }
+
+#[test]
+fn each_scenario_of_a_run_may_have_its_own_data() {
+    let base = scratch_dir("data-per-scenario");
+    for (dir, prefix) in [("a", "a"), ("b", "b")] {
+        std::fs::create_dir_all(base.join(dir)).unwrap();
+        std::fs::write(
+            base.join(dir).join("users.csv"),
+            format!("user\n{prefix}0\n{prefix}1\n"),
+        )
+        .unwrap();
+    }
+    let conf = base.join("stampede.toml");
+    let probe = PROBE_WASM.replace('\\', "/");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"data = "a"
+
+[scenarios.first]
+scenario = "{probe}"
+load = {{ vus = 1, iterations = 2 }}
+env = {{ TASKS = "feed", PATH = "/echo/first" }}
+
+[scenarios.second]
+scenario = "{probe}"
+data = "b"
+load = {{ vus = 1, iterations = 2 }}
+env = {{ TASKS = "feed", PATH = "/echo/second" }}
+"#
+        ),
+    )
+    .unwrap();
+    let rt = own_runtime();
+    let server = rt.block_on(start_server());
+    let target = server.url();
+    let o = run_cli(
+        &[
+            "run",
+            "--config",
+            conf.to_str().unwrap(),
+            "--target",
+            &target,
+            "-q",
+        ],
+        &std::env::temp_dir().join("stampede-tests-cache"),
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let paths: BTreeMap<String, u64> = server
+        .seen
+        .by_path
+        .lock()
+        .unwrap()
+        .clone()
+        .into_iter()
+        .collect();
+    let want: BTreeMap<String, u64> = [
+        "/echo/first/a0",
+        "/echo/first/a1",
+        "/echo/second/b0",
+        "/echo/second/b1",
+    ]
+    .iter()
+    .map(|p| (p.to_string(), 1))
+    .collect();
+    assert_eq!(paths, want);
+}

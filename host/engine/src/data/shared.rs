@@ -25,6 +25,12 @@ impl SharedArray {
         self.ends.is_empty()
     }
 
+    /// Appends an item (while being published).
+    pub fn push(&mut self, item: &str) {
+        self.text.push_str(item);
+        self.ends.push(self.text.len() as u32);
+    }
+
     pub fn get(&self, i: usize) -> Option<&str> {
         let end = *self.ends.get(i)? as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
@@ -55,35 +61,47 @@ impl SharedArrays {
         self.lock().0.get(name).cloned()
     }
 
-    /// Keeps `items` under `name` unless another VU was first; returns the array kept.
-    pub fn publish(&self, name: &str, items: Vec<String>) -> Result<Arc<SharedArray>, String> {
+    /// Keeps the `count` items of `bytes` that `fill` pushes under `name`, unless another
+    /// VU was first: then its array, and `fill` is not called. The lock is held while
+    /// `fill` copies, so VUs publishing the same name at once copy it once. The outer
+    /// error is `fill`'s; the inner, a bound the array would pass.
+    pub fn publish<E>(
+        &self,
+        name: &str,
+        bytes: u64,
+        count: usize,
+        fill: impl FnOnce(&mut SharedArray) -> Result<(), E>,
+    ) -> Result<Result<Arc<SharedArray>, String>, E> {
         let mut held = self.lock();
         if let Some(a) = held.0.get(name) {
-            return Ok(a.clone());
+            return Ok(Ok(a.clone()));
         }
-        let bytes: u64 = items.iter().map(|s| s.len() as u64).sum();
         if held.0.len() >= MAX_ARRAYS {
-            return Err(format!(
+            return Ok(Err(format!(
                 "SharedArray {name:?}: a run may hold {MAX_ARRAYS} shared arrays"
-            ));
+            )));
         }
         if held.1 + bytes > self.max_bytes || bytes > u64::from(u32::MAX) {
-            return Err(format!(
+            return Ok(Err(format!(
                 "SharedArray {name:?}: {} would take the run's shared arrays past {} (max_data_file_mib under [limits] raises it)",
                 super::dir::size(bytes),
                 super::dir::size(self.max_bytes)
-            ));
+            )));
         }
-        let mut text = String::with_capacity(bytes as usize);
-        let mut ends = Vec::with_capacity(items.len());
-        for item in &items {
-            text.push_str(item);
-            ends.push(text.len() as u32);
+        let mut array = SharedArray {
+            text: String::with_capacity(bytes as usize),
+            ends: Vec::with_capacity(count),
+        };
+        fill(&mut array)?;
+        if array.text.len() as u64 > bytes {
+            return Ok(Err(format!(
+                "SharedArray {name:?}: its items changed while copied"
+            )));
         }
-        let array = Arc::new(SharedArray { text, ends });
+        let array = Arc::new(array);
         held.0.insert(name.into(), array.clone());
         held.1 += bytes;
-        Ok(array)
+        Ok(Ok(array))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
@@ -99,14 +117,30 @@ mod tests {
     #[test]
     fn the_first_publisher_wins_and_the_budget_holds() {
         let s = SharedArrays::new(10);
-        let a = s.publish("u", vec!["\"a\"".into(), "1".into()]).unwrap();
-        let b = s.publish("u", vec!["other".into()]).unwrap();
+        let items = ["\"a\"", "1"];
+        let fill = |a: &mut SharedArray| {
+            items.iter().for_each(|i| a.push(i));
+            Ok::<(), ()>(())
+        };
+        let a = s.publish("u", 4, 2, fill).unwrap().unwrap();
+        let b = s
+            .publish("u", 5, 1, |_| -> Result<(), ()> {
+                panic!("a published name is not copied again")
+            })
+            .unwrap()
+            .unwrap();
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(
             (a.len(), a.get(0), a.get(1), a.get(2)),
             (2, Some("\"a\""), Some("1"), None)
         );
-        let e = s.publish("v", vec!["123456789".into()]).unwrap_err();
-        assert!(e.contains("past 10 bytes"), "{e}");
+        let e = s
+            .publish("v", 9, 1, |_| Ok::<(), ()>(()))
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            e.contains("9 bytes would take the run's shared arrays past 10 bytes"),
+            "{e}"
+        );
     }
 }

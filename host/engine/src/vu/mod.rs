@@ -71,6 +71,7 @@ impl ScenarioRuntime {
             .and_then(|()| crate::bindings::log::add_to_linker::<_, VuView>(&mut linker, vu))
             .and_then(|()| crate::bindings::vu::add_to_linker::<_, VuView>(&mut linker, vu))
             .and_then(|()| crate::bindings::data::add_to_linker::<_, VuView>(&mut linker, vu))
+            .and_then(|()| data::add_publish(&mut linker))
             .and_then(|()| calls::add_to_linker(&mut linker))
             .map_err(|e| anyhow::Error::from(e).context("linking the stampede imports"))?;
         let p = path.display();
