@@ -177,9 +177,9 @@ pub struct RunArgs {
     /// (`unsampled`); the slowest requests' trace ids are kept in the reports.
     #[arg(long, value_name = "sampled|unsampled", num_args = 0..=1, default_missing_value = "sampled", value_parser = ["sampled", "unsampled"])]
     pub trace_context: Option<String>,
-    /// Test data: a directory every VU reads read-only (at `/data`, and by relative
-    /// paths: `open("users.csv")`), whose CSV and JSON files feeders hand out a row at
-    /// a time, parsed once per run. Symbolic links and files over --max-data-file-mib
+    /// Test data: a directory every VU reads read-only as its filesystem
+    /// (`open("users.csv")`), whose CSV and JSON files feeders hand out a row at a
+    /// time, parsed once per run. Symbolic links and files over --max-data-file-mib
     /// are refused.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,

@@ -21,6 +21,8 @@ import json
 from componentize_py_types import Err
 from wit_world.imports import data as _data
 
+from .client import _error_kind
+
 ORDERS = {
     "sequential": _data.Order.SEQUENTIAL,
     "circular": _data.Order.CIRCULAR,
@@ -42,7 +44,7 @@ def _call(f, *args):
     try:
         return f(*args)
     except Err as e:
-        kind = type(e.value).__name__.split("_", 1)[-1].lower()
+        kind = _error_kind(e.value)
         raise DataError(kind, getattr(e.value, "value", "") or kind) from None
 
 

@@ -35,31 +35,12 @@ pub enum Order {
     Unique,
 }
 
-impl Order {
-    fn name(self) -> &'static str {
-        match self {
-            Order::Sequential => "sequential",
-            Order::Circular => "circular",
-            Order::Random => "random",
-            Order::Unique => "unique",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataError {
     /// No such file, no data directory, or a file that cannot be read or parsed.
     Invalid(String),
     /// Every row was handed out (sequential), or the VU has none of its own (unique).
     Exhausted(String),
-}
-
-impl std::fmt::Display for DataError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DataError::Invalid(m) | DataError::Exhausted(m) => f.write_str(m),
-        }
-    }
 }
 
 /// A run's data directory and what was read from it, shared by all its VUs.
@@ -205,26 +186,18 @@ impl DataSet {
     pub fn warnings(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for (rel, slot) in &self.files {
-            let rows = || match slot.table.get() {
-                Some(Ok(t)) => t.rows(),
-                _ => 0,
-            };
             let (ran_out, beyond) = (
                 slot.ran_out.load(Ordering::Relaxed),
                 slot.beyond.load(Ordering::Relaxed),
             );
             if ran_out > 0 {
                 out.push(format!(
-                    "data {rel}: its rows ran out ({} handed out, {}): {ran_out} feeder calls got none",
-                    rows(),
-                    Order::Sequential.name()
+                    "data {rel}: its rows ran out (sequential): {ran_out} feeder calls got none"
                 ));
             }
             if beyond > 0 {
                 out.push(format!(
-                    "data {rel}: {beyond} calls from VUs past its {} rows got no row ({})",
-                    rows(),
-                    Order::Unique.name()
+                    "data {rel}: {beyond} calls from VUs past its last row got no row (unique)"
                 ));
             }
         }

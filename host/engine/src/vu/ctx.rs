@@ -469,12 +469,12 @@ impl VuCtx {
 
     /// The `http.trace-context` import.
     pub(super) fn trace_context(&mut self, mode: http::TraceMode) {
-        self.tracer.set(match mode {
-            http::TraceMode::Run => None,
-            http::TraceMode::Sampled => Some(Some(true)),
-            http::TraceMode::Unsampled => Some(Some(false)),
-            http::TraceMode::Off => Some(None),
-        });
+        match mode {
+            http::TraceMode::Run => self.tracer.reset(),
+            http::TraceMode::Sampled => self.tracer.set(Some(true)),
+            http::TraceMode::Unsampled => self.tracer.set(Some(false)),
+            http::TraceMode::Off => self.tracer.set(None),
+        }
     }
 
     /// At the end of a lifecycle call: records the deferred requests it left unsettled,

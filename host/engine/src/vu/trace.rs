@@ -28,11 +28,13 @@ impl Tracer {
         }
     }
 
-    /// The scenario's own choice (`None`: the run's), until set again or [`Self::reset`].
-    pub fn set(&mut self, mode: Option<Option<bool>>) {
-        self.mode = mode.unwrap_or(self.run);
+    /// The scenario's own choice (`None`: no trace context), until set again or
+    /// [`Self::reset`].
+    pub fn set(&mut self, mode: Option<bool>) {
+        self.mode = mode;
     }
 
+    /// Back to the run's setting.
     pub fn reset(&mut self) {
         self.mode = self.run;
     }
