@@ -81,7 +81,7 @@ fn k6_http_sends_what_k6_would_and_reads_responses_as_k6_does() {
         "{:?}\n{}",
         s.errors, o.stderr
     );
-    all_checks_passed(&s, 11, &o);
+    all_checks_passed(&s, 13, &o);
     let get = one(&seen, "/echo/get");
     assert_eq!(
         (get.method.as_str(), get.query.as_str()),
@@ -147,6 +147,13 @@ fn k6_http_sends_what_k6_would_and_reads_responses_as_k6_does() {
     assert_eq!(one(&seen, "/echo/items/42").method, "GET");
     assert_eq!(one(&seen, "/echo/batch/1").method, "GET");
     assert_eq!(one(&seen, "/echo/batch/2").body, b"two");
+    // http.cookieJar(): what the script set went out, and nothing once deleted.
+    assert_eq!(
+        one(&seen, "/echo/jar").header("cookie"),
+        Some("team=team_4821")
+    );
+    assert_eq!(one(&seen, "/echo/jar/deleted").header("cookie"), None);
+    assert_eq!(one(&seen, "/echo/items/42").header("cookie"), None);
     assert_eq!(s.totals.http_req_failed, 0, "{:?}", s.endpoints);
 }
 
@@ -210,6 +217,20 @@ fn setup_data_reaches_every_iteration_and_init_code_runs_per_vu() {
             .clone()
     };
     assert_eq!(custom("orders_seen").value, 12.0);
+    assert_eq!(custom("orders_seen{kind:web}").value, 12.0);
+    // The group: its checks by k6's path, its duration untagged and tagged; the
+    // script's sub-metric thresholds judged on them.
+    assert!(
+        s.checks
+            .iter()
+            .any(|c| c.name == "::with data::status 200" && c.passes == 6),
+        "{:?}",
+        s.checks
+    );
+    assert_eq!(custom("group_duration").count, 6);
+    assert_eq!(custom("group_duration{group:::with data}").count, 6);
+    // (A threshold with no samples fails: exit 0 means all four were judged and met.)
+    assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(custom("queue_depth").value, 7.0);
     assert_eq!(custom("good_rate").value, 1.0);
     assert_eq!(custom("took_ms").count, 6);
@@ -464,9 +485,13 @@ fn k6_outcomes(json_lines: &str) -> Outcomes {
         let one = data["value"].as_f64() == Some(1.0);
         match v["metric"].as_str() {
             Some("checks") => {
-                let c = checks
-                    .entry(tags["check"].as_str().unwrap().to_string())
-                    .or_default();
+                // A check in a group by its path, as Stampede records it.
+                let check = tags["check"].as_str().unwrap();
+                let name = match tags["group"].as_str() {
+                    Some(g) if !g.is_empty() => format!("{g}::{check}"),
+                    _ => check.to_string(),
+                };
+                let c = checks.entry(name).or_default();
                 if one { c.0 += 1 } else { c.1 += 1 }
             }
             Some("http_req_failed") if one => {

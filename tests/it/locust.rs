@@ -267,6 +267,10 @@ fn the_client_sends_what_requests_would() {
     assert_eq!(endpoint(&s, "absolute").requests, 1);
     assert_eq!(endpoint(&s, "renamed").requests, 1);
     assert_eq!(endpoint(&s, "echo get").requests, 1);
+    // client.cookies.clear() emptied the host's jar: nothing was sent after it.
+    assert_eq!(endpoint(&s, "cookie kept").status.get("200"), Some(&1));
+    assert_eq!(endpoint(&s, "cookie cleared").failed, 0);
+    assert_eq!(one("/echo/after-clear").header("cookie"), None);
 }
 
 #[test]

@@ -78,3 +78,25 @@ export const sharedPublish = (name, items) => {
   return shared.get(name).length;
 };
 export const sharedGet = (name, i) => shared.get(name)?.[i];
+// The VU's cookie jar as the host keeps it: (url, name, value) triples, a URL's cookies
+// being those set for it.
+export const jar = [];
+const jarError = (val) => {
+  const e = new Error('component error');
+  e.payload = { tag: 'invalid-url', val };
+  return e;
+};
+export const cookiesFor = (url) => jar.filter((c) => c[0] === url).map((c) => [c[1], c[2]]);
+export const setCookie = (url, value) => {
+  calls.push(['set-cookie', url, value]);
+  const eq = value.indexOf('=');
+  if (eq < 1) throw jarError(`"${value}" for ${url}: not a cookie`);
+  jar.push([url, value.slice(0, eq), value.slice(eq + 1).split(';')[0]]);
+};
+export const clearCookies = (url, name) => {
+  const before = jar.length;
+  for (let i = jar.length - 1; i >= 0; i--) {
+    if (jar[i][0] === url && (name === undefined || jar[i][1] === name)) jar.splice(i, 1);
+  }
+  return before - jar.length;
+};

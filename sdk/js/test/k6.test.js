@@ -120,8 +120,65 @@ test('check records each named check; sleep, group, fail, metrics', () => {
   assert.throws(() => fail('why'), /^Error: why$/);
   new Counter('orders').add(2);
   new Rate('good').add(0);
-  assert.deepEqual(host.calls, [['sleep', 250], ['counter', 'orders', 2], ['rate', 'good', false]]);
+  assert.deepEqual(host.calls.filter((c) => c[0] !== 'trend'), [['sleep', 250], ['counter', 'orders', 2], ['rate', 'good', false]]);
   assert.throws(() => new Counter('bad name'), /metric name/);
+});
+
+test('http.cookieJar(): the VU jar the host keeps, k6\'s methods on it', () => {
+  host.calls.length = 0;
+  host.jar.length = 0;
+  const jar = http.cookieJar();
+  assert.equal(http.cookieJar(), jar, 'one jar per VU');
+  jar.set('http://h/x', 'sid', 'abc', { path: '/', max_age: 60, secure: true, http_only: true });
+  assert.deepEqual(host.calls.at(-1), ['set-cookie', 'http://h/x', 'sid=abc; Path=/; Max-Age=60; Secure; HttpOnly']);
+  jar.set('http://h/x', 'theme', 'dark');
+  jar.set('http://h/x', 'theme', 'light');
+  assert.deepEqual(jar.cookiesForURL('http://h/x'), { sid: ['abc'], theme: ['dark', 'light'] });
+  jar.delete('http://h/x', 'theme');
+  assert.deepEqual(jar.cookiesForURL('http://h/x'), { sid: ['abc'] });
+  jar.clear('http://h/x');
+  assert.deepEqual(jar.cookiesForURL('http://h/x'), {});
+  // The host's refusal is an Error naming the operation.
+  assert.throws(() => jar.set('http://h/x', '', 'v'), /cookie jar set\(""\): "=v" for http:\/\/h\/x: not a cookie/);
+  // A jar of one's own is named as unsupported, in the constructor and in params.
+  assert.throws(() => new http.CookieJar(), /new http.CookieJar\(\) is not supported by Stampede/);
+  assert.throws(() => http.get('/x', { jar: {} }), /params.jar/);
+  http.get('/x', { jar });
+  assert.equal(last().url, '/x');
+});
+
+test('groups name their checks by k6\'s path and record group_duration; tagged metric series', () => {
+  host.calls.length = 0;
+  const v = group('cart', () => {
+    check(1, { 'in cart': () => true });
+    group('pay', () => check(1, { 'in pay': () => false }));
+    return 5;
+  });
+  assert.equal(v, 5);
+  check(1, { 'top': () => true });
+  assert.deepEqual(host.calls.filter((c) => c[0] === 'check'), [
+    ['check', '::cart::in cart', true],
+    ['check', '::cart::pay::in pay', false],
+    ['check', 'top', true],
+  ]);
+  assert.deepEqual(host.calls.filter((c) => c[0] === 'trend').map((c) => c[1]), [
+    'group_duration',
+    'group_duration{group:::cart::pay}',
+    'group_duration',
+    'group_duration{group:::cart}',
+  ]);
+  // A throw in a group leaves it: the next check is outside.
+  assert.throws(() => group('boom', () => { throw new Error('x'); }), /x/);
+  check(1, { 'after': () => true });
+  assert.deepEqual(host.calls.at(-1), ['check', 'after', true]);
+  assert.throws(() => group('a::b', () => 1), /may not contain '::'/);
+  host.calls.length = 0;
+  new Counter('orders').add(2, { type: 'express', region: 'eu' });
+  assert.deepEqual(host.calls, [
+    ['counter', 'orders', 2],
+    ['counter', 'orders{type:express}', 2],
+    ['counter', 'orders{region:eu}', 2],
+  ]);
 });
 
 test('durations and base64 as k6 has them', () => {

@@ -101,7 +101,7 @@ class CaseInsensitiveDict(dict):
 class CookieJar(dict):
     """``client.cookies``: the cookies the server set on responses this session saw, and
     those the script set. The host's jar already sends the server's; the script's are
-    sent with every request."""
+    sent with every request. Deleting or clearing removes them from the host's jar too."""
 
     def __init__(self):
         super().__init__()
@@ -114,11 +114,13 @@ class CookieJar(dict):
     def __delitem__(self, name):
         super().__delitem__(name)
         self._ours.discard(name)
+        _forget(name)
 
     def set(self, name, value, **_kw):
         if value is None:
             self.pop(name, None)
             self._ours.discard(name)
+            _forget(name)
         else:
             self[name] = value
 
@@ -126,9 +128,14 @@ class CookieJar(dict):
         for k, v in dict(other, **kw).items():
             self[k] = v
 
-    def clear(self):
-        super().clear()
-        self._ours.clear()
+    def clear(self, domain=None, path=None, name=None):
+        if name is not None:
+            self.pop(name, None)
+            self._ours.discard(name)
+        else:
+            super().clear()
+            self._ours.clear()
+        _forget(name)
 
     def get_dict(self, **_kw):
         return dict(self)
@@ -141,6 +148,16 @@ class CookieJar(dict):
         if extra:
             sent.update(extra)
         return "; ".join(f"{k}={v}" for k, v in sent.items())
+
+
+def _forget(name):
+    """Removes cookies (of this name, or all) from the VU's jar on the host, which sends
+    the server's."""
+    try:
+        _http.clear_cookies(None, name)
+    except Err:
+        # Not in a lifecycle call (no request was sent yet): nothing to remove.
+        pass
 
 
 class HTTPError(Exception):

@@ -45,6 +45,18 @@ export default function () {
   r = http.get(`${TARGET}/cookie/set`, { tags: { name: 'cookie set' } });
   check(r, { 'response cookies': (res) => res.cookies.session[0].value === 'abc123' });
   check(http.get(`${TARGET}/cookie/check`, { tags: { name: 'cookie check' } }), { 'jar kept the cookie': (res) => res.status === 200 });
+  // The VU's jar: the server's cookie seen, one set by the script sent, both removed.
+  const jar = http.cookieJar();
+  check(jar.cookiesForURL(`${TARGET}/cookie/check`), { 'cookiesForURL': (c) => c.session[0] === 'abc123' });
+  // At the path the cookie was set for: k6 (Go's jar) removes only cookies whose path
+  // is the URL's directory, Stampede every cookie sent to the URL; both agree here.
+  jar.clear(`${TARGET}/`);
+  jar.set(`${TARGET}/echo/jar`, 'team', __ENV.TEAM);
+  http.get(`${TARGET}/echo/jar`, { tags: { name: 'jar set' } });
+  jar.delete(`${TARGET}/echo/jar`, 'team');
+  http.get(`${TARGET}/echo/jar/deleted`, { tags: { name: 'jar deleted' }, jar });
+  const gone = http.get(`${TARGET}/cookie/check`, { tags: { name: 'jar cleared' }, responseCallback: http.expectedStatuses(400) });
+  check(gone, { 'cleared cookie not sent': (res) => res.status === 400 });
   const id = 42;
   http.get(http.url`${TARGET}/echo/items/${id}`);
   const [a, b] = http.batch([

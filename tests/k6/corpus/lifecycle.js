@@ -15,6 +15,16 @@ const depth = new Gauge('queue_depth');
 const good = new Rate('good_rate');
 const took = new Trend('took_ms', true);
 
+// Sub-metric thresholds: checks by group and by name, a group's duration, a tagged series.
+export const options = {
+  thresholds: {
+    'checks{group:::with data}': ['rate==1'],
+    'checks{check:status 200}': ['rate==1'],
+    'group_duration{group:::with data}': ['max>=0'],
+    'orders_seen{kind:web}': ['count>=8'],
+  },
+};
+
 export function setup() {
   const r = http.post(`${TARGET}/echo/setup`, 'once');
   return { token: 'tok-' + r.status, rows: rows.length };
@@ -28,7 +38,7 @@ export default function (data) {
       tags: { name: 'iteration' },
     });
     check(r, { 'setup data arrived': () => data.rows === 3, 'status 200': (res) => res.status === 200 });
-    orders.add(2);
+    orders.add(2, { kind: 'web' });
     depth.add(7);
     good.add(r.status === 200);
     took.add(r.timings.duration);

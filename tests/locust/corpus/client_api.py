@@ -37,3 +37,15 @@ class ApiUser(HttpUser):
         assert r.ok and r.text == "ok" and r.reason == "OK" and r.elapsed.total_seconds() > 0
         with c.rename_request("renamed"):
             c.get("/ok")
+        # The server's cookie is in client.cookies and sent back; clearing removes it
+        # from the jar that sends it.
+        c.get("/cookie/set", name="cookie set")
+        assert c.cookies["session"] == "abc123", dict(c.cookies)
+        assert c.get("/cookie/check", name="cookie kept").status_code == 200
+        c.cookies.clear()
+        with c.get("/cookie/check", name="cookie cleared", catch_response=True) as r:
+            if r.status_code == 400:
+                r.success()
+            else:
+                r.failure(f"a cleared cookie was sent: {r.status_code}")
+        c.get("/echo/after-clear")

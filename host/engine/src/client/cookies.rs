@@ -48,8 +48,34 @@ impl CookieLimits {
     }
 }
 
+/// What a scenario asks of its VU's jar (`http.cookies-for`, `set-cookie`,
+/// `clear-cookies`).
+#[derive(Debug)]
+pub enum JarOp {
+    Get(Url),
+    /// A `Set-Cookie` value, as if the URL had answered with it.
+    Set(Url, String),
+    /// The cookies sent to the URL (every one with none), or only those of this name.
+    Clear(Option<Url>, Option<String>),
+}
+
+#[derive(Debug)]
+pub enum JarAnswer {
+    Cookies(Vec<(String, String)>),
+    Stored(Result<(), String>),
+    Cleared(u32),
+}
+
 /// (domain, path, name): how the store keys a cookie.
 type Key = (String, String, String);
+
+fn key_of(c: &cookie_store::Cookie<'_>) -> Key {
+    (
+        c.domain.as_cow().unwrap_or_default().into_owned(),
+        c.path.as_ref().to_string(),
+        c.name().to_string(),
+    )
+}
 
 pub struct Jar {
     store: CookieStore,
@@ -69,29 +95,29 @@ impl Jar {
         }
     }
 
-    /// Stores one `Set-Cookie` value received from `url`, within the limits.
-    pub fn set(&mut self, set_cookie: &str, url: &Url) {
+    /// Stores one `Set-Cookie` value received from `url`, within the limits; why not,
+    /// when it was refused (a server's refused cookies are only counted).
+    pub fn set(&mut self, set_cookie: &str, url: &Url) -> Result<(), String> {
         if set_cookie.len() > MAX_COOKIE_BYTES {
             self.counts.refused.fetch_add(1, Ordering::Relaxed);
-            return;
+            return Err(format!(
+                "a cookie of {} bytes is over the jar's {MAX_COOKIE_BYTES}-byte limit",
+                set_cookie.len()
+            ));
         }
-        let Ok(cookie) = cookie_store::Cookie::parse(set_cookie, url) else {
-            return;
-        };
-        let key: Key = (
-            cookie.domain.as_cow().unwrap_or_default().into_owned(),
-            cookie.path.as_ref().to_string(),
-            cookie.name().to_string(),
-        );
-        if self.store.insert(cookie.into_owned(), url).is_err() {
-            return;
-        }
+        let cookie = cookie_store::Cookie::parse(set_cookie, url)
+            .map_err(|e| format!("{set_cookie:?} for {url}: {e}"))?;
+        let key = key_of(&cookie);
+        self.store
+            .insert(cookie.into_owned(), url)
+            .map_err(|e| format!("{set_cookie:?} for {url}: {e}"))?;
         if let Some(i) = self.order.iter().position(|(k, _)| *k == key) {
             let (_, size) = self.order.remove(i).expect("found");
             self.bytes -= size;
         }
         if !self.store.contains_any(&key.0, &key.1, &key.2) {
-            return;
+            // An expired cookie deletes its namesake.
+            return Ok(());
         }
         self.bytes += set_cookie.len();
         let domain = key.0.clone();
@@ -105,6 +131,32 @@ impl Jar {
         while self.order.len() > self.counts.max_cookies || self.bytes > self.counts.max_bytes {
             self.evict(0);
         }
+        Ok(())
+    }
+
+    /// Removes the cookies sent to `url`, or all with no URL (only those named `name`,
+    /// if given); how many.
+    pub fn remove(&mut self, url: Option<&Url>, name: Option<&str>) -> u32 {
+        let named = |c: &&cookie_store::Cookie<'static>| name.is_none_or(|n| c.name() == n);
+        let keys: Vec<Key> = match url {
+            Some(url) => self
+                .store
+                .matches(url)
+                .into_iter()
+                .filter(named)
+                .map(|c| key_of(c))
+                .collect(),
+            None => self.store.iter_any().filter(named).map(key_of).collect(),
+        };
+        for key in &keys {
+            self.store.remove(&key.0, &key.1, &key.2);
+            if let Some(i) = self.order.iter().position(|(k, _)| k == key)
+                && let Some((_, size)) = self.order.remove(i)
+            {
+                self.bytes -= size;
+            }
+        }
+        keys.len() as u32
     }
 
     fn evict(&mut self, i: usize) {
@@ -139,12 +191,14 @@ mod tests {
         let mut jar = Jar::new(counts.clone());
         let url: Url = "http://shop.test/a".parse().unwrap();
         // Oversized: refused.
-        jar.set(&format!("big={}; Path=/", "x".repeat(5000)), &url);
+        let e = jar.set(&format!("big={}; Path=/", "x".repeat(5000)), &url);
+        assert!(e.unwrap_err().contains("over the jar's 4096-byte limit"));
         assert!(jar.is_empty());
         assert_eq!(counts.refused.load(Ordering::Relaxed), 1);
         // 240 cookies on one domain: the newest 50 stay.
         for i in 0..240 {
-            jar.set(&format!("c{i}={}; Path=/p{i}", "v".repeat(1000)), &url);
+            jar.set(&format!("c{i}={}; Path=/p{i}", "v".repeat(1000)), &url)
+                .unwrap();
         }
         assert_eq!(jar.len(), MAX_PER_DOMAIN);
         assert_eq!(counts.evicted.load(Ordering::Relaxed), 190);
@@ -160,13 +214,13 @@ mod tests {
             "the oldest went"
         );
         // Replacing a cookie does not count it twice.
-        jar.set("c239=new; Path=/p239", &url);
+        jar.set("c239=new; Path=/p239", &url).unwrap();
         assert_eq!(jar.len(), MAX_PER_DOMAIN);
         // Many domains: the byte cap holds.
         for d in 0..200 {
             let u: Url = format!("http://d{d}.test/").parse().unwrap();
             for i in 0..10 {
-                jar.set(&format!("k{i}={}", "w".repeat(4000)), &u);
+                jar.set(&format!("k{i}={}", "w".repeat(4000)), &u).unwrap();
             }
         }
         assert!(jar.bytes <= MAX_JAR_BYTES && jar.len() <= MAX_COOKIES);
@@ -178,7 +232,7 @@ mod tests {
         let mut jar = Jar::new(counts.clone());
         for d in 0..20 {
             let u: Url = format!("http://d{d}.test/").parse().unwrap();
-            jar.set("k=v", &u);
+            jar.set("k=v", &u).unwrap();
         }
         assert_eq!(jar.len(), 5);
         assert_eq!(counts.evicted.load(Ordering::Relaxed), 15);
@@ -186,8 +240,48 @@ mod tests {
         let mut jar = Jar::new(counts.clone());
         for d in 0..20 {
             let u: Url = format!("http://d{d}.test/").parse().unwrap();
-            jar.set(&format!("k={}", "v".repeat(1000)), &u);
+            jar.set(&format!("k={}", "v".repeat(1000)), &u).unwrap();
         }
         assert!(jar.bytes <= 10_000 && jar.len() == 9, "{}", jar.len());
+    }
+
+    #[test]
+    fn a_scenario_sets_and_clears_cookies_by_url() {
+        let mut jar = Jar::new(Arc::new(CookieLimits::default()));
+        let shop: Url = "http://shop.test/cart/1".parse().unwrap();
+        jar.set("a=1; Path=/", &shop).unwrap();
+        jar.set("b=2; Path=/cart", &shop).unwrap();
+        jar.set(
+            "c=3; Domain=other.test",
+            &"http://other.test/".parse().unwrap(),
+        )
+        .unwrap();
+        // Malformed, or for a domain the URL cannot set: said, not stored.
+        assert!(jar.set("no equals sign", &shop).is_err());
+        assert!(jar.set("d=4; Domain=elsewhere.test", &shop).is_err());
+        assert_eq!(jar.len(), 3);
+        let sent = |jar: &Jar, u: &str| {
+            let mut v: Vec<String> = jar
+                .request_values(&u.parse().unwrap())
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sent(&jar, "http://shop.test/cart/2"), ["a=1", "b=2"]);
+        // Only b is sent to /cart: clearing by that URL and name leaves a.
+        assert_eq!(jar.remove(Some(&shop), Some("b")), 1);
+        assert_eq!(sent(&jar, "http://shop.test/cart/2"), ["a=1"]);
+        assert_eq!(jar.remove(Some(&shop), None), 1);
+        assert!(sent(&jar, "http://shop.test/").is_empty());
+        assert_eq!(jar.len(), 1, "other.test's cookie stays");
+        assert_eq!(jar.bytes, "c=3; Domain=other.test".len());
+        // With no URL, every cookie of that name, then every cookie.
+        jar.set("a=1", &shop).unwrap();
+        jar.set("a=2", &"http://other.test/".parse().unwrap())
+            .unwrap();
+        assert_eq!(jar.remove(None, Some("a")), 2);
+        assert_eq!(jar.remove(None, None), 1);
+        assert!(jar.is_empty() && jar.bytes == 0);
     }
 }

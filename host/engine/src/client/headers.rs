@@ -231,7 +231,7 @@ mod tests {
             "POST /p?q=1 HTTP/1.1\r\nHost: api.test\r\nUser-Agent: me\r\nAccept-Encoding: br\r\ncontent-length: 0\r\n"
         );
         // The jar's cookies join the scenario's Cookie in one field.
-        jar.set("sid=42; Path=/", &url);
+        jar.set("sid=42; Path=/", &url).unwrap();
         let t = text(Some(&jar), &[("Cookie", "a=1")], 3, Method::PUT).unwrap();
         assert!(t.contains("content-length: 3\r\n"), "{t}");
         assert!(t.ends_with("cookie: a=1; sid=42\r\n"), "{t}");

@@ -230,8 +230,9 @@ impl VuClient {
             let status = parts.status;
             if self.has_cookies || parts.headers.contains_key(header::SET_COOKIE) {
                 for v in parts.headers.get_all(header::SET_COOKIE) {
-                    if let Ok(v) = v.to_str() {
-                        self.cookies.set(v, &url);
+                    if let Ok(v) = v.to_str()
+                        && self.cookies.set(v, &url).is_ok()
+                    {
                         self.has_cookies = true;
                     }
                 }
@@ -331,6 +332,27 @@ impl VuClient {
                     String::new()
                 },
             });
+        }
+    }
+
+    /// Looks into or changes the VU's cookie jar, for the scenario.
+    pub fn jar(&mut self, op: cookies::JarOp) -> cookies::JarAnswer {
+        use cookies::{JarAnswer, JarOp};
+        match op {
+            JarOp::Get(url) => JarAnswer::Cookies(
+                self.cookies
+                    .request_values(&url)
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            JarOp::Set(url, set_cookie) => {
+                let stored = self.cookies.set(&set_cookie, &url);
+                self.has_cookies |= stored.is_ok();
+                JarAnswer::Stored(stored)
+            }
+            JarOp::Clear(url, name) => {
+                JarAnswer::Cleared(self.cookies.remove(url.as_ref(), name.as_deref()))
+            }
         }
     }
 

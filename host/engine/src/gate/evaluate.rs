@@ -160,19 +160,20 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
             }
             Ok(failed as f64 / runs as f64)
         }
-        ("checks", None | Some("check")) => {
-            let (p, f) = match tag_val {
-                Some(n) => s
+        ("checks", None | Some("check") | Some("group")) => {
+            let (p, f) = match (tag_key, tag_val) {
+                (Some(k), Some(n)) => s
                     .checks
                     .iter()
-                    .filter(|c| c.name == n)
+                    .filter(|c| check_tagged(&c.name, k, n))
                     .fold((0, 0), |(p, f), c| (p + c.passes, f + c.fails)),
-                None => (s.totals.checks_passed, s.totals.checks_failed),
+                _ => (s.totals.checks_passed, s.totals.checks_failed),
             };
             if p + f == 0 {
-                return none(match tag_val {
-                    Some(n) => format!("no check named {n:?}"),
-                    None => "no checks".into(),
+                return none(match (tag_key, tag_val) {
+                    (Some("group"), Some(n)) => format!("no check in the group {n:?}"),
+                    (_, Some(n)) => format!("no check named {n:?}"),
+                    _ => "no checks".into(),
                 });
             }
             Ok(p as f64 / (p + f) as f64)
@@ -206,8 +207,13 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
         }
         (m, Some(k)) if th.kind != Kind::Custom => Err(format!("{m} has no {k:?} tag")),
         (m, _) => {
-            let Some(c) = s.custom.iter().find(|c| c.name == m) else {
-                return none(format!("the scenario recorded no metric named {m:?}"));
+            // A tagged series is recorded under its tagged name (`m{key:value}`).
+            let series = match &th.tag {
+                Some((k, v)) => std::borrow::Cow::Owned(format!("{m}{{{k}:{v}}}")),
+                None => std::borrow::Cow::Borrowed(m),
+            };
+            let Some(c) = s.custom.iter().find(|c| c.name == *series) else {
+                return none(format!("the scenario recorded no metric named {series:?}"));
             };
             match (c.kind.as_str(), th.agg) {
                 ("trend", _) => match c.trend.as_ref().and_then(|t| trend_stat(t, th.agg, 1e-3)) {
@@ -223,6 +229,20 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
                 (kind, agg) => Err(format!("{m} is a {kind}: it cannot be judged by {agg}")),
             }
         }
+    }
+}
+
+/// Whether the check recorded as `name` has the tag `key:value`. A check in a k6
+/// group is recorded by its path, `::group::check`: its `check` tag is the last part,
+/// its `group` tag the rest, as in k6.
+fn check_tagged(name: &str, key: &str, value: &str) -> bool {
+    let (group, check) = match name.strip_prefix("::").and(name.rfind("::")) {
+        Some(i) => (&name[..i], &name[i + 2..]),
+        None => ("", name),
+    };
+    match key {
+        "check" => check == value,
+        _ => group == value,
     }
 }
 
@@ -394,6 +414,53 @@ mod tests {
         );
         assert!(judge("carts: count==20").passed);
         assert!(judge("carts: rate>=2").passed);
+    }
+
+    #[test]
+    fn k6_groups_and_tagged_series_are_judged_by_their_tags() {
+        let names = Arc::new(Names::new(100));
+        let mut agg = Aggregator::new(names.clone());
+        let check = |n: &str, ok| Event::Check {
+            name: names.intern(n),
+            ok,
+        };
+        let trend = |n: &str, v| Event::Custom {
+            name: names.intern(n),
+            value: CustomValue::Trend(v),
+        };
+        agg.add(&check("status 200", true));
+        agg.add(&check("::cart::status 200", false));
+        agg.add(&check("::cart::pay::status 200", true));
+        agg.add(&trend("group_duration", 10.0));
+        agg.add(&trend("group_duration{group:::cart}", 30.0));
+        let s = agg.summary(RunMeta::for_tests(1.0));
+        let judge = |e: &str| evaluate(&parse(e).unwrap(), &s).thresholds.remove(0);
+        // The check tag is the check's own name, in any group; the group tag its path.
+        let r = judge("checks{check:status 200}: rate>0");
+        assert!((r.observed.unwrap() - 2.0 / 3.0).abs() < 1e-9, "{r:?}");
+        assert_eq!(judge("checks{group:::cart}: rate>0").observed, Some(0.0));
+        assert_eq!(
+            judge("checks{group:::cart::pay}: rate>0").observed,
+            Some(1.0)
+        );
+        assert!(
+            judge("checks{group:::none}: rate>0")
+                .detail
+                .unwrap()
+                .contains("no check in the group \"::none\"")
+        );
+        // A custom metric's tag names its tagged series.
+        let r = judge("group_duration{group:::cart}: avg<40");
+        assert!((r.observed.unwrap() - 30.0).abs() < 0.1, "{r:?}");
+        let r = judge("group_duration: max<40");
+        assert!((r.observed.unwrap() - 10.0).abs() < 0.1, "{r:?}");
+        let r = judge("group_duration{group:::other}: avg<40");
+        assert!(!r.passed);
+        assert!(
+            r.detail
+                .unwrap()
+                .contains("no metric named \"group_duration{group:::other}\"")
+        );
     }
 
     #[test]

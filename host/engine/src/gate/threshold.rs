@@ -181,11 +181,6 @@ fn parse_text(text: &str) -> Result<Vec<Threshold>, String> {
                 err("a tag filter is {key:value}, e.g. {name:GET /api/v1/products}".into())
             })?;
             let (k, v) = (k.trim(), v.trim());
-            if !matches!(k, "name" | "check" | "task" | "scenario") {
-                return Err(err(format!(
-                    "unknown tag {k:?}; filter by name (requests), check (checks), task (iterations) or scenario"
-                )));
-            }
             (head[..open].trim(), Some((k.to_string(), v.to_string())))
         }
         None => (head.trim(), None),
@@ -211,6 +206,16 @@ fn parse_text(text: &str) -> Result<Vec<Threshold>, String> {
     {
         return Err(err(format!(
             "unknown metric {metric:?}; did you mean {near}?"
+        )));
+    }
+    // A custom metric's tag names the series the scenario recorded with it (k6's
+    // `trend.add(v, { tag: value })`); the built-in metrics have these.
+    if let Some((k, _)) = &tag
+        && kind != Kind::Custom
+        && !matches!(k.as_str(), "name" | "check" | "group" | "task" | "scenario")
+    {
+        return Err(err(format!(
+            "unknown tag {k:?}; filter by name (requests), check or group (checks), task (iterations) or scenario"
         )));
     }
     let mut out = Vec::new();
@@ -416,6 +421,11 @@ mod tests {
         );
         assert!(e("http_req_duration{name GET}: p(95)<5").contains("{key:value}"));
         assert!(e("http_req_duration{host:x}: p(95)<5").contains("unknown tag \"host\""));
+        // A custom metric takes any tag: it names the series recorded with it.
+        assert_eq!(
+            parse("orders{type:express}: count>1").unwrap()[0].tag,
+            Some(("type".into(), "express".into()))
+        );
         assert!(
             e("http_req_duration{name:x: p(95)<5").contains("expected METRIC")
                 || e("http_req_duration{name:x: p(95)<5").contains("unclosed")

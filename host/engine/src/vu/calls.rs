@@ -90,6 +90,7 @@ pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
             Ok((settled,))
         },
     )?;
+    super::jar::add(&mut i)?;
     let mut i = linker.instance(&format!("stampede:scenario/checks@{WIT_VERSION}"))?;
     i.func_wrap(
         "check",

@@ -215,7 +215,7 @@ impl VuCtx {
         Ok(parsed)
     }
 
-    fn parse_url(&self, url: &str) -> Result<Url, ClientError> {
+    pub(super) fn parse_url(&self, url: &str) -> Result<Url, ClientError> {
         let bad = |e: &dyn std::fmt::Display| {
             ClientError::new(ErrorKind::InvalidUrl, format!("{url:?}: {e}"))
         };
@@ -276,7 +276,7 @@ fn parse_method(raw: &str) -> Result<::http::Method, ClientError> {
         .map_err(|_| ClientError::new(ErrorKind::InvalidUrl, format!("invalid method {raw:?}")))
 }
 
-fn to_wit_error(e: ClientError) -> http::HttpError {
+pub(super) fn to_wit_error(e: ClientError) -> http::HttpError {
     use http::HttpError as W;
     match e.kind {
         ErrorKind::InvalidUrl => W::InvalidUrl(e.message),

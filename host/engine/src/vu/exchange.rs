@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use std::task::Poll;
 use std::time::Instant;
 
+use crate::client::cookies::{JarAnswer, JarOp};
 use crate::client::{ClientError, Measured, Request, Response, VuClient};
 use crate::metrics::ErrorKind;
 
@@ -25,8 +26,16 @@ enum Slot {
     Undriven,
     Idle,
     Posted(Request, Instant),
+    /// The scenario asks the client for its cookie jar, which lives with the client.
+    Jar(JarOp),
     Sending,
     Done(Outcome),
+    Answered(JarAnswer),
+}
+
+enum Job {
+    Send(Request, Instant),
+    Jar(JarOp),
 }
 
 /// One per VU, shared by its store (the host call) and its task ([`drive`]). They take
@@ -61,6 +70,33 @@ impl Exchange {
         Ok(())
     }
 
+    /// From the host call: hands a cookie-jar operation to the driving task.
+    pub fn post_jar(&self, op: JarOp) -> Result<(), ClientError> {
+        let mut slot = self.slot();
+        if !matches!(*slot, Slot::Idle) {
+            return Err(ClientError::new(
+                ErrorKind::Denied,
+                "the cookie jar is not available while the scenario is described or instantiated; use it from on-start, a task or on-stop",
+            ));
+        }
+        *slot = Slot::Jar(op);
+        Ok(())
+    }
+
+    /// From the host call: the answer to the jar operation it posted.
+    pub fn jar_answer(&self) -> impl Future<Output = JarAnswer> + '_ {
+        poll_fn(move |_| {
+            let mut slot = self.slot();
+            if !matches!(*slot, Slot::Answered(_)) {
+                return Poll::Pending;
+            }
+            match std::mem::replace(&mut *slot, Slot::Idle) {
+                Slot::Answered(a) => Poll::Ready(a),
+                _ => unreachable!("checked above"),
+            }
+        })
+    }
+
     /// From the host call: the outcome of the request it posted.
     pub fn outcome(&self) -> impl Future<Output = Outcome> + '_ {
         // No waker is kept: the driver polls the call again once the outcome is in.
@@ -76,13 +112,14 @@ impl Exchange {
         })
     }
 
-    fn take_posted(&self) -> Option<(Request, Instant)> {
+    fn take_posted(&self) -> Option<Job> {
         let mut slot = self.slot();
-        if !matches!(*slot, Slot::Posted(..)) {
+        if !matches!(*slot, Slot::Posted(..) | Slot::Jar(_)) {
             return None;
         }
         match std::mem::replace(&mut *slot, Slot::Sending) {
-            Slot::Posted(req, start) => Some((req, start)),
+            Slot::Posted(req, start) => Some(Job::Send(req, start)),
+            Slot::Jar(op) => Some(Job::Jar(op)),
             _ => unreachable!("checked above"),
         }
     }
@@ -124,10 +161,11 @@ pub async fn drive<T>(
         .await;
         match posted {
             Err(out) => return out,
-            Ok((req, start)) => {
+            Ok(Job::Send(req, start)) => {
                 let outcome = client.send_at(req, start).await;
                 exchange.set(Slot::Done(outcome));
             }
+            Ok(Job::Jar(op)) => exchange.set(Slot::Answered(client.jar(op))),
         }
     }
 }

@@ -6,6 +6,7 @@ mod ctx;
 mod data;
 mod exchange;
 mod host;
+mod jar;
 mod output;
 mod trace;
 

@@ -3,7 +3,7 @@
 // host's; a request is failed by k6's rule (a status outside 200-399, or the response
 // callback's) and recorded by the host.
 
-import { send, sendDeferred, settle, followRedirects, traceContext } from 'stampede:scenario/http@0.2.0';
+import { send, sendDeferred, settle, followRedirects, traceContext, cookiesFor, setCookie as hostSetCookie, clearCookies } from 'stampede:scenario/http@0.2.0';
 import { multipart, urlencode } from '../index.js';
 import { parseDuration } from './duration.js';
 
@@ -268,6 +268,9 @@ export function request(method, target, body, params = {}) {
   params ??= {};
   let u = target instanceof UrlTemplate ? target.url : String(target);
   let name = params.tags?.name ?? (target instanceof UrlTemplate ? target.name : undefined);
+  if (params.jar !== undefined && params.jar !== null && params.jar !== vuJar) {
+    throw new Error('params.jar: Stampede sends each VU\'s one jar (http.cookieJar()); a jar of your own is not supported');
+  }
   if (params.auth && params.auth !== 'basic') {
     throw new Error(`params.auth "${params.auth}" is not supported by Stampede: only basic (credentials in the URL)`);
   }
@@ -340,9 +343,68 @@ export function batch(requests) {
   return out;
 }
 
-/** `http.cookieJar()`: the VU's jar is the host's; scripts that set cookies pass them per request. */
+// A host call's error (an http-error variant) as a thrown Error naming what failed.
+function jarCall(what, f) {
+  try {
+    return f();
+  } catch (e) {
+    const p = e && e.payload;
+    if (!(p && typeof p === 'object' && 'tag' in p)) throw e;
+    throw new Error(`${what}: ${p.val ?? p.tag}`);
+  }
+}
+
+/**
+ * The VU's cookie jar, which the host keeps: the cookies servers set and those set
+ * here are sent on every request they match.
+ */
+export class CookieJar {
+  constructor(token) {
+    if (token !== VU_JAR) {
+      throw new Error('new http.CookieJar() is not supported by Stampede: each VU has one jar, the host\'s; use http.cookieJar()');
+    }
+  }
+
+  /** `{ name: [value, ...] }` of the cookies sent to `url`. */
+  cookiesForURL(url) {
+    const out = {};
+    for (const [n, v] of jarCall(`cookiesForURL(${JSON.stringify(String(url))})`, () => cookiesFor(String(url)))) {
+      (out[n] ??= []).push(v);
+    }
+    return out;
+  }
+
+  /** Sets a cookie as if `url` had: options `domain`, `path`, `expires`, `max_age`, `secure`, `http_only`. */
+  set(url, name, value, options = {}) {
+    let c = `${name}=${value}`;
+    const o = options ?? {};
+    if (o.domain) c += `; Domain=${o.domain}`;
+    if (o.path) c += `; Path=${o.path}`;
+    if (o.expires) c += `; Expires=${o.expires}`;
+    if (o.max_age !== undefined && o.max_age !== null) c += `; Max-Age=${Math.trunc(Number(o.max_age))}`;
+    if (o.secure) c += '; Secure';
+    if (o.http_only) c += '; HttpOnly';
+    jarCall(`cookie jar set(${JSON.stringify(String(name))})`, () => hostSetCookie(String(url), c));
+  }
+
+  /** Removes the cookies sent to `url`. */
+  clear(url) {
+    jarCall('cookie jar clear', () => clearCookies(String(url), undefined));
+  }
+
+  /** Removes the cookie `name` sent to `url`. */
+  delete(url, name) {
+    jarCall('cookie jar delete', () => clearCookies(String(url), String(name)));
+  }
+}
+
+const VU_JAR = Symbol('the VU jar');
+let vuJar;
+
+/** `http.cookieJar()`: this VU's jar. */
 export function cookieJar() {
-  throw new Error('http.cookieJar() is not supported by Stampede yet: the host keeps each VU\'s cookies; pass extra ones with params.cookies');
+  vuJar ??= new CookieJar(VU_JAR);
+  return vuJar;
 }
 
 export default {
@@ -360,5 +422,6 @@ export default {
   expectedStatuses,
   setResponseCallback,
   cookieJar,
+  CookieJar,
   Response,
 };

@@ -1,18 +1,23 @@
 // The `k6` module: checks, sleep, groups and fail, on Stampede's host.
 
 import { check as hostCheck } from 'stampede:scenario/checks@0.2.0';
-import { sleepMs } from 'stampede:scenario/timing@0.2.0';
+import { sleepMs, nowUs } from 'stampede:scenario/timing@0.2.0';
+import { trendAdd } from 'stampede:scenario/metrics@0.2.0';
+
+// The group being run, as k6 names it: '' at the top, '::outer::inner' inside.
+let groupPath = '';
 
 /**
  * `check(value, { name: fn })`: records each named check (pass when its function returns
  * a truthy value) and returns whether all passed. An exception in a check's function
- * ends the iteration, as in k6.
+ * ends the iteration, as in k6. In a group, a check is recorded by k6's path for it,
+ * `::group::name`.
  */
 export function check(value, sets, _tags) {
   let all = true;
   for (const [name, f] of Object.entries(sets ?? {})) {
     const ok = Boolean(typeof f === 'function' ? f(value) : f);
-    hostCheck(name, ok);
+    hostCheck(groupPath ? `${groupPath}::${name}` : name, ok);
     if (!ok) all = false;
   }
   return all;
@@ -24,10 +29,26 @@ export function sleep(seconds) {
   sleepMs(Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 0xffff_ffff) : 0);
 }
 
-/** Runs `fn` and returns its value. */
+/**
+ * Runs `fn` in the group `name` and returns its value: checks in it are named by the
+ * group's path, and its duration is recorded in `group_duration` and in
+ * `group_duration{group:::name}`, as k6 tags it.
+ */
 export function group(name, fn) {
   if (typeof fn !== 'function') throw new TypeError(`group ${JSON.stringify(name)}: the second argument must be a function`);
-  return fn();
+  name = String(name);
+  if (name.includes('::')) throw new Error(`group ${JSON.stringify(name)}: group names may not contain '::'`);
+  const outer = groupPath;
+  groupPath = `${outer}::${name}`;
+  const start = nowUs();
+  try {
+    return fn();
+  } finally {
+    const ms = Number(nowUs() - start) / 1000;
+    trendAdd('group_duration', ms);
+    trendAdd(`group_duration{group:${groupPath}}`, ms);
+    groupPath = outer;
+  }
 }
 
 /** Ends this iteration with `message`, as k6's `fail` does. */

@@ -1,5 +1,6 @@
-// `k6/metrics`: custom metrics aggregated by the host like the built-in ones. Tags
-// passed to `add` are not kept yet: each metric is one series.
+// `k6/metrics`: custom metrics aggregated by the host like the built-in ones. A value
+// added with tags also goes to one series per tag, named `metric{key:value}`, which a
+// threshold on `metric{key:value}` judges (k6's sub-metrics).
 
 import { counterAdd, trendAdd, rateAdd, gaugeSet } from 'stampede:scenario/metrics@0.2.0';
 
@@ -10,13 +11,20 @@ function named(kind, name) {
   return name;
 }
 
+// The tagged series' names for `tags`, one per tag (the host caps a run's names).
+function tagged(name, tags) {
+  return Object.entries(tags).map(([k, v]) => `${name}{${k}:${v}}`);
+}
+
 export class Counter {
   constructor(name) {
     this.name = named('Counter', name);
   }
 
-  add(value) {
-    counterAdd(this.name, Number(value));
+  add(value, tags) {
+    const v = Number(value);
+    counterAdd(this.name, v);
+    if (tags) for (const series of tagged(this.name, tags)) counterAdd(series, v);
   }
 }
 
@@ -25,8 +33,10 @@ export class Gauge {
     this.name = named('Gauge', name);
   }
 
-  add(value) {
-    gaugeSet(this.name, Number(value));
+  add(value, tags) {
+    const v = Number(value);
+    gaugeSet(this.name, v);
+    if (tags) for (const series of tagged(this.name, tags)) gaugeSet(series, v);
   }
 }
 
@@ -35,8 +45,10 @@ export class Rate {
     this.name = named('Rate', name);
   }
 
-  add(value) {
-    rateAdd(this.name, Boolean(value));
+  add(value, tags) {
+    const v = Boolean(value);
+    rateAdd(this.name, v);
+    if (tags) for (const series of tagged(this.name, tags)) rateAdd(series, v);
   }
 }
 
@@ -46,8 +58,10 @@ export class Trend {
     this.isTime = isTime;
   }
 
-  add(value) {
-    trendAdd(this.name, Number(value));
+  add(value, tags) {
+    const v = Number(value);
+    trendAdd(this.name, v);
+    if (tags) for (const series of tagged(this.name, tags)) trendAdd(series, v);
   }
 }
 
