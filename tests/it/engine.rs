@@ -181,6 +181,43 @@ async fn cookies_redirects_and_gzip() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_reads_sets_and_clears_its_cookie_jar() {
+    let server = start_server().await;
+    let cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        1,
+        Load::iterations(2),
+        &[("TASKS", "jar")],
+    );
+    let s = go(cfg).await;
+    assert_eq!(s.checks.len(), 5, "{:?}", s.checks);
+    for c in &s.checks {
+        assert_eq!((c.passes, c.fails), (2, 0), "{}: {:?}", c.name, s.checks);
+    }
+    // The server's cookie and the one the scenario set went out together.
+    let sent: Vec<Vec<String>> = server
+        .seen
+        .echoes
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.path == "/echo/jar")
+        .map(|e| {
+            let mut c: Vec<String> = e
+                .header("cookie")
+                .unwrap_or_default()
+                .split("; ")
+                .map(str::to_string)
+                .collect();
+            c.sort();
+            c
+        })
+        .collect();
+    assert_eq!(sent, [["session=abc123", "team=t1"]; 2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_phases_mean_the_same_on_http1_and_http2() {
     use stampede::client::{ClientConfig, Request, SystemResolver, VuClient, tls};
     use std::sync::Arc;

@@ -415,3 +415,27 @@ impl Multipart {
         (format!("multipart/form-data; boundary={boundary}"), body)
     }
 }
+
+/// The VU's cookie jar, which the host keeps: the cookies servers set, and those set
+/// here, go out on every request they match.
+pub mod cookies {
+    use super::{HttpError, wit};
+
+    /// The cookies the jar sends to `url` (a path resolves against the target), as
+    /// (name, value).
+    pub fn for_url(url: &str) -> Result<Vec<(String, String)>, HttpError> {
+        wit::cookies_for(url)
+    }
+
+    /// Stores a cookie as if `url` had answered with this `Set-Cookie` value, e.g.
+    /// `"theme=dark; Path=/"`.
+    pub fn set(url: &str, set_cookie: &str) -> Result<(), HttpError> {
+        wit::set_cookie(url, set_cookie)
+    }
+
+    /// Removes the cookies sent to `url` (every cookie, with `None`), or only those
+    /// named `name`; how many went.
+    pub fn clear(url: Option<&str>, name: Option<&str>) -> Result<u32, HttpError> {
+        wit::clear_cookies(url, name)
+    }
+}

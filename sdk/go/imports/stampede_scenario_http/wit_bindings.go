@@ -552,6 +552,267 @@ func TraceContext(mode TraceMode) {
 
 }
 
+//go:wasmimport stampede:scenario/http@0.2.0 cookies-for
+func wasm_import_cookies_for(arg0 uintptr, arg1 uint32, arg2 uintptr)
+
+func CookiesFor(url string) witTypes.Result[[]witTypes.Tuple2[string, string], HttpError] {
+	pinner := &runtime.Pinner{}
+	defer pinner.Unpin()
+
+	returnArea := uintptr(witRuntime.Allocate(pinner, (4 * 4), 4))
+	utf8 := unsafe.Pointer(unsafe.StringData(url))
+	pinner.Pin(utf8)
+	wasm_import_cookies_for(uintptr(utf8), uint32(len(url)), returnArea)
+	var result8 witTypes.Result[[]witTypes.Tuple2[string, string], HttpError]
+	switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 0))) {
+	case 0:
+		result := make([]witTypes.Tuple2[string, string], 0, *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4))))
+		for index := 0; index < int(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))); index++ {
+			base := unsafe.Add(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 4)))), index*(4*4))
+			value := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), 0))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), 4)))
+			value0 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (3 * 4))))
+
+			result = append(result, witTypes.Tuple2[string, string]{F0: value, F1: value0})
+		}
+
+		result8 = witTypes.Ok[[]witTypes.Tuple2[string, string], HttpError](result)
+	case 1:
+		var variant HttpError
+		switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 4))) {
+		case 0:
+			value1 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorInvalidUrl(value1)
+
+		case 1:
+			value2 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorDenied(value2)
+
+		case 2:
+			value3 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorDns(value3)
+
+		case 3:
+			value4 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorConnect(value4)
+
+		case 4:
+			value5 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorTls(value5)
+
+		case 5:
+
+			variant = MakeHttpErrorTimeout()
+
+		case 6:
+			value6 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorProtocol(value6)
+
+		case 7:
+			value7 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorTooLarge(value7)
+
+		default:
+			panic("unreachable")
+		}
+
+		result8 = witTypes.Err[[]witTypes.Tuple2[string, string], HttpError](variant)
+	default:
+		panic("unreachable")
+	}
+	result9 := result8
+	return result9
+
+}
+
+//go:wasmimport stampede:scenario/http@0.2.0 set-cookie
+func wasm_import_set_cookie(arg0 uintptr, arg1 uint32, arg2 uintptr, arg3 uint32, arg4 uintptr)
+
+func SetCookie(url string, setCookie string) witTypes.Result[witTypes.Unit, HttpError] {
+	pinner := &runtime.Pinner{}
+	defer pinner.Unpin()
+
+	returnArea := uintptr(witRuntime.Allocate(pinner, (4 * 4), 4))
+	utf8 := unsafe.Pointer(unsafe.StringData(url))
+	pinner.Pin(utf8)
+	utf80 := unsafe.Pointer(unsafe.StringData(setCookie))
+	pinner.Pin(utf80)
+	wasm_import_set_cookie(uintptr(utf8), uint32(len(url)), uintptr(utf80), uint32(len(setCookie)), returnArea)
+	var result witTypes.Result[witTypes.Unit, HttpError]
+	switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 0))) {
+	case 0:
+
+		result = witTypes.Ok[witTypes.Unit, HttpError](witTypes.Unit{})
+	case 1:
+		var variant HttpError
+		switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 4))) {
+		case 0:
+			value := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorInvalidUrl(value)
+
+		case 1:
+			value1 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorDenied(value1)
+
+		case 2:
+			value2 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorDns(value2)
+
+		case 3:
+			value3 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorConnect(value3)
+
+		case 4:
+			value4 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorTls(value4)
+
+		case 5:
+
+			variant = MakeHttpErrorTimeout()
+
+		case 6:
+			value5 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorProtocol(value5)
+
+		case 7:
+			value6 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorTooLarge(value6)
+
+		default:
+			panic("unreachable")
+		}
+
+		result = witTypes.Err[witTypes.Unit, HttpError](variant)
+	default:
+		panic("unreachable")
+	}
+	result7 := result
+	return result7
+
+}
+
+//go:wasmimport stampede:scenario/http@0.2.0 clear-cookies
+func wasm_import_clear_cookies(arg0 int32, arg1 uintptr, arg2 uint32, arg3 int32, arg4 uintptr, arg5 uint32, arg6 uintptr)
+
+func ClearCookies(url witTypes.Option[string], name witTypes.Option[string]) witTypes.Result[uint32, HttpError] {
+	pinner := &runtime.Pinner{}
+	defer pinner.Unpin()
+
+	returnArea := uintptr(witRuntime.Allocate(pinner, (4 * 4), 4))
+	var option int32
+	var option0 uintptr
+	var option1 uint32
+	switch url.Tag() {
+	case witTypes.OptionNone:
+
+		option = int32(0)
+		option0 = 0
+		option1 = 0
+	case witTypes.OptionSome:
+		payload := url.Some()
+		utf8 := unsafe.Pointer(unsafe.StringData(payload))
+		pinner.Pin(utf8)
+
+		option = int32(1)
+		option0 = uintptr(utf8)
+		option1 = uint32(len(payload))
+	default:
+		panic("unreachable")
+	}
+	var option3 int32
+	var option4 uintptr
+	var option5 uint32
+	switch name.Tag() {
+	case witTypes.OptionNone:
+
+		option3 = int32(0)
+		option4 = 0
+		option5 = 0
+	case witTypes.OptionSome:
+		payload := name.Some()
+		utf82 := unsafe.Pointer(unsafe.StringData(payload))
+		pinner.Pin(utf82)
+
+		option3 = int32(1)
+		option4 = uintptr(utf82)
+		option5 = uint32(len(payload))
+	default:
+		panic("unreachable")
+	}
+	wasm_import_clear_cookies(option, option0, option1, option3, option4, option5, returnArea)
+	var result witTypes.Result[uint32, HttpError]
+	switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 0))) {
+	case 0:
+
+		result = witTypes.Ok[uint32, HttpError](uint32(*(*int32)(unsafe.Add(unsafe.Pointer(returnArea), 4))))
+	case 1:
+		var variant HttpError
+		switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 4))) {
+		case 0:
+			value := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorInvalidUrl(value)
+
+		case 1:
+			value6 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorDenied(value6)
+
+		case 2:
+			value7 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorDns(value7)
+
+		case 3:
+			value8 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorConnect(value8)
+
+		case 4:
+			value9 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorTls(value9)
+
+		case 5:
+
+			variant = MakeHttpErrorTimeout()
+
+		case 6:
+			value10 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorProtocol(value10)
+
+		case 7:
+			value11 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (3 * 4))))
+
+			variant = MakeHttpErrorTooLarge(value11)
+
+		default:
+			panic("unreachable")
+		}
+
+		result = witTypes.Err[uint32, HttpError](variant)
+	default:
+		panic("unreachable")
+	}
+	result12 := result
+	return result12
+
+}
+
 //go:wasmimport stampede:scenario/http@0.2.0 settle
 func wasm_import_settle(arg0 int32, arg1 int32, arg2 uintptr, arg3 uint32) int32
 

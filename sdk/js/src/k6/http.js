@@ -11,6 +11,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 const READ = { body: true, headers: true };
+const READ_HEADERS = { body: false, headers: true };
+const NO_PARAMS = Object.freeze({});
 
 // k6's error codes for a request that got no response (k6 docs, "Error codes").
 const ERROR_CODES = {
@@ -105,30 +107,61 @@ function setCookie(v) {
   return c;
 }
 
+// The parts of a response k6 scripts read, made when first read: most scripts read
+// the status and a check's worth, and the interpreter pays for every property made.
 export class Response {
-  constructor(raw, request, responseType, error) {
-    this.request = request;
-    this.url = raw?.finalUrl ?? request.url;
-    this.status = raw ? raw.status : 0;
-    this.proto = raw ? 'HTTP/1.1' : '';
-    this.error = error ? error.message : '';
-    this.error_code = error ? error.code : 0;
-    const t = raw?.timings;
-    const ms = (us) => (t ? Number(us) / 1000 : 0);
-    this.timings = {
-      blocked: 0,
-      connecting: ms(t?.connectUs),
-      tls_handshaking: ms(t?.tlsUs),
-      sending: ms(t?.sendUs),
-      waiting: ms(t?.waitUs),
-      receiving: ms(t?.receiveUs),
-      duration: t ? ms(t.sendUs) + ms(t.waitUs) + ms(t.receiveUs) : 0,
-    };
+  constructor(raw, sent, responseType, error) {
     this._raw = raw;
+    this._sent = sent;
     this._type = responseType;
+    this._error = error;
+    this.status = raw ? raw.status : 0;
+    this._request = undefined;
+    this._timings = undefined;
     this._headers = undefined;
     this._cookies = undefined;
     this._body = undefined;
+  }
+
+  get request() {
+    if (this._request === undefined) {
+      const s = this._sent;
+      this._request = { method: s.method, url: s.url, headers: s.params.headers ?? {}, body: s.body ?? null };
+    }
+    return this._request;
+  }
+
+  get url() {
+    return this._raw?.finalUrl ?? this._sent.url;
+  }
+
+  get proto() {
+    return this._raw ? 'HTTP/1.1' : '';
+  }
+
+  get error() {
+    return this._error ? this._error.message : '';
+  }
+
+  get error_code() {
+    return this._error ? this._error.code : 0;
+  }
+
+  get timings() {
+    if (this._timings === undefined) {
+      const t = this._raw?.timings;
+      const ms = (us) => (t ? Number(us) / 1000 : 0);
+      this._timings = {
+        blocked: 0,
+        connecting: ms(t?.connectUs),
+        tls_handshaking: ms(t?.tlsUs),
+        sending: ms(t?.sendUs),
+        waiting: ms(t?.waitUs),
+        receiving: ms(t?.receiveUs),
+        duration: t ? ms(t.sendUs) + ms(t.waitUs) + ms(t.receiveUs) : 0,
+      };
+    }
+    return this._timings;
   }
 
   get headers() {
@@ -204,11 +237,14 @@ function select(v, path) {
   return cur;
 }
 
+// The bytes of a request body; the content type it implies, if any, in `bodyType`.
+let bodyType;
 function bodyOf(body) {
-  if (body === undefined || body === null) return [EMPTY, undefined];
-  if (typeof body === 'string') return [encoder.encode(body), undefined];
-  if (body instanceof ArrayBuffer) return [new Uint8Array(body), undefined];
-  if (ArrayBuffer.isView(body)) return [new Uint8Array(body.buffer, body.byteOffset, body.byteLength), undefined];
+  bodyType = undefined;
+  if (body === undefined || body === null) return EMPTY;
+  if (typeof body === 'string') return encoder.encode(body);
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   if (typeof body === 'object') {
     const entries = Object.entries(body);
     if (entries.some(([, v]) => v instanceof FileData)) {
@@ -216,12 +252,14 @@ function bodyOf(body) {
       for (const [k, v] of entries) {
         fields[k] = v instanceof FileData ? { data: v.data, filename: v.filename, type: v.content_type } : String(v);
       }
-      const [type, b] = multipart(fields);
-      return [b, type];
+      const parts = multipart(fields);
+      bodyType = parts[0];
+      return parts[1];
     }
-    return [encoder.encode(urlencode(entries)), 'application/x-www-form-urlencoded'];
+    bodyType = 'application/x-www-form-urlencoded';
+    return encoder.encode(urlencode(entries));
   }
-  return [encoder.encode(String(body)), undefined];
+  return encoder.encode(String(body));
 }
 
 function timeoutMs(t) {
@@ -236,12 +274,16 @@ function cookieHeader(cookies) {
     .join('; ');
 }
 
+// http://user:pass@host/: k6's basic auth; the URL without its credentials, and the
+// Authorization value in `authValue`.
+let authValue;
 function basicAuth(u) {
-  // http://user:pass@host/: k6's basic auth; the host gets the URL without credentials.
+  authValue = undefined;
+  if (u.indexOf('@') < 0) return u;
   const m = /^(https?:\/\/)([^/@]+)@(.*)$/.exec(u);
-  if (!m) return [u, undefined];
-  const cred = decodeURIComponent(m[2]);
-  return [m[1] + m[3], `Basic ${btoa(cred)}`];
+  if (!m) return u;
+  authValue = `Basic ${btoa(decodeURIComponent(m[2]))}`;
+  return m[1] + m[3];
 }
 
 class HttpError extends Error {
@@ -264,8 +306,8 @@ export function instrument(sampling) {
 }
 
 /** `http.request(method, url, body, params)`: one request, one host call. */
-export function request(method, target, body, params = {}) {
-  params ??= {};
+export function request(method, target, body, params) {
+  params ??= NO_PARAMS;
   let u = target instanceof UrlTemplate ? target.url : String(target);
   let name = params.tags?.name ?? (target instanceof UrlTemplate ? target.name : undefined);
   if (params.jar !== undefined && params.jar !== null && params.jar !== vuJar) {
@@ -274,16 +316,21 @@ export function request(method, target, body, params = {}) {
   if (params.auth && params.auth !== 'basic') {
     throw new Error(`params.auth "${params.auth}" is not supported by Stampede: only basic (credentials in the URL)`);
   }
-  let auth;
-  [u, auth] = basicAuth(u);
+  u = basicAuth(u);
+  const auth = authValue;
   const headers = [];
   let hasType = false;
-  for (const [k, v] of Object.entries(params.headers ?? {})) {
-    if (v === undefined || v === null) continue;
-    if (k.toLowerCase() === 'content-type') hasType = true;
-    headers.push([k, String(v)]);
+  const given = params.headers;
+  if (given) {
+    for (const k in given) {
+      const v = given[k];
+      if (v === undefined || v === null) continue;
+      if (k.length === 12 && k.toLowerCase() === 'content-type') hasType = true;
+      headers.push([k, String(v)]);
+    }
   }
-  const [bytes, type] = bodyOf(body);
+  const bytes = bodyOf(body);
+  const type = bodyType;
   if (type && !hasType) headers.push(['Content-Type', type]);
   if (auth) headers.push(['Authorization', auth]);
   if (params.cookies) headers.push(['Cookie', cookieHeader(params.cookies)]);
@@ -296,8 +343,8 @@ export function request(method, target, body, params = {}) {
     headers,
     body: bytes,
     name,
-    timeoutMs: timeoutMs(params.timeout),
-    read: READ,
+    timeoutMs: params.timeout === undefined ? undefined : timeoutMs(params.timeout),
+    read: responseType === 'none' ? READ_HEADERS : READ,
   };
   const noFollow = params.redirects === 0;
   if (noFollow) followRedirects(false);
@@ -314,7 +361,8 @@ export function request(method, target, body, params = {}) {
     if (noFollow) followRedirects(true);
     if (tracing) traceContext('run');
   }
-  const res = new Response(raw, { method: req.method, url: u, headers: params.headers ?? {}, body: body ?? null }, responseType, error);
+  // What was sent, made into k6's `res.request` only if read.
+  const res = new Response(raw, { method: req.method, url: u, params, body }, responseType, error);
   if (callback && raw) {
     const ok = Boolean(callback(res));
     settle(ok, ok ? undefined : `status ${res.status} not expected by the response callback`);

@@ -15,7 +15,8 @@ let groupPath = '';
  */
 export function check(value, sets, _tags) {
   let all = true;
-  for (const [name, f] of Object.entries(sets ?? {})) {
+  for (const name in sets) {
+    const f = sets[name];
     const ok = Boolean(typeof f === 'function' ? f(value) : f);
     hostCheck(groupPath ? `${groupPath}::${name}` : name, ok);
     if (!ok) all = false;
