@@ -423,7 +423,10 @@ fn a_name_resolving_to_an_internal_address_is_never_contacted() {
 #[test]
 fn the_host_filesystem_and_environment_are_invisible() {
     for case in ["file", "env"] {
-        let o = attack(case, &[], "", "");
+        // No time limit is under test here, and a loaded machine may stall a VU past the
+        // other attacks' 1 s.
+        let limits = r#"limits = { max_fuel = 300000000, max_memory_mib = 16, max_task_time = "10s", max_body_mib = 1 }"#;
+        let o = attack(case, &[], "", limits);
         let h = o.hostile();
         assert!(
             h.totals.iterations > 0 && h.totals.iterations_failed == 0,

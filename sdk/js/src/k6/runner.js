@@ -33,11 +33,23 @@ function sortedKeys(v) {
   return v;
 }
 
+// --env values do not change during a run: each is asked of the host once (a host call
+// costs the interpreter microseconds, and scripts read __ENV in every iteration).
+const envSeen = new Map();
+function envOf(key) {
+  let v = envSeen.get(key);
+  if (v === undefined && !envSeen.has(key)) {
+    v = hostEnv(key) ?? undefined;
+    envSeen.set(key, v);
+  }
+  return v;
+}
+
 const ENV = new Proxy(
   {},
   {
-    get: (_, key) => (typeof key === 'string' ? hostEnv(key) ?? undefined : undefined),
-    has: (_, key) => typeof key === 'string' && hostEnv(key) != null,
+    get: (_, key) => (typeof key === 'string' ? envOf(key) : undefined),
+    has: (_, key) => typeof key === 'string' && envOf(key) !== undefined,
     set: () => {
       throw new TypeError('__ENV is read-only here: pass values with --env KEY=VALUE');
     },
@@ -88,7 +100,8 @@ export function defineK6(load, files) {
 
   function initOnce() {
     Object.defineProperty(globalThis, '__ENV', { value: ENV, configurable: true });
-    Object.defineProperty(globalThis, '__VU', { get: () => id(), configurable: true });
+    let vu;
+    Object.defineProperty(globalThis, '__VU', { get: () => (vu ??= id()), configurable: true });
     Object.defineProperty(globalThis, '__ITER', { get: () => Number(iteration()), configurable: true });
     // The run's data directory (--data) first, then the files bundled at build.
     globalThis.open = (path, mode) => {
