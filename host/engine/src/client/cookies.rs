@@ -62,8 +62,30 @@ pub enum JarOp {
 #[derive(Debug)]
 pub enum JarAnswer {
     Cookies(Vec<(String, String)>),
+    /// Why not, in one line, if the cookie was refused.
     Stored(Result<(), String>),
     Cleared(u32),
+}
+
+/// Why a cookie was not stored.
+#[derive(Debug)]
+pub enum Refused {
+    /// Its size, over [`MAX_COOKIE_BYTES`].
+    TooLarge(usize),
+    /// Malformed, or for a domain or path the URL cannot set.
+    Invalid(cookie_store::CookieError),
+}
+
+impl Refused {
+    /// One line naming the cookie, the URL and the reason.
+    pub fn describe(&self, set_cookie: &str, url: &Url) -> String {
+        match self {
+            Refused::TooLarge(n) => {
+                format!("a cookie of {n} bytes is over the jar's {MAX_COOKIE_BYTES}-byte limit")
+            }
+            Refused::Invalid(e) => format!("{set_cookie:?} for {url}: {e}"),
+        }
+    }
 }
 
 /// (domain, path, name): how the store keys a cookie.
@@ -96,21 +118,18 @@ impl Jar {
     }
 
     /// Stores one `Set-Cookie` value received from `url`, within the limits; why not,
-    /// when it was refused (a server's refused cookies are only counted).
-    pub fn set(&mut self, set_cookie: &str, url: &Url) -> Result<(), String> {
+    /// when it was refused (a server's refused cookies are only counted, so nothing is
+    /// formatted here).
+    pub fn set(&mut self, set_cookie: &str, url: &Url) -> Result<(), Refused> {
         if set_cookie.len() > MAX_COOKIE_BYTES {
             self.counts.refused.fetch_add(1, Ordering::Relaxed);
-            return Err(format!(
-                "a cookie of {} bytes is over the jar's {MAX_COOKIE_BYTES}-byte limit",
-                set_cookie.len()
-            ));
+            return Err(Refused::TooLarge(set_cookie.len()));
         }
-        let cookie = cookie_store::Cookie::parse(set_cookie, url)
-            .map_err(|e| format!("{set_cookie:?} for {url}: {e}"))?;
+        let cookie = cookie_store::Cookie::parse(set_cookie, url).map_err(Refused::Invalid)?;
         let key = key_of(&cookie);
         self.store
             .insert(cookie.into_owned(), url)
-            .map_err(|e| format!("{set_cookie:?} for {url}: {e}"))?;
+            .map_err(Refused::Invalid)?;
         if let Some(i) = self.order.iter().position(|(k, _)| *k == key) {
             let (_, size) = self.order.remove(i).expect("found");
             self.bytes -= size;
@@ -191,8 +210,9 @@ mod tests {
         let mut jar = Jar::new(counts.clone());
         let url: Url = "http://shop.test/a".parse().unwrap();
         // Oversized: refused.
-        let e = jar.set(&format!("big={}; Path=/", "x".repeat(5000)), &url);
-        assert!(e.unwrap_err().contains("over the jar's 4096-byte limit"));
+        let big = format!("big={}; Path=/", "x".repeat(5000));
+        let e = jar.set(&big, &url).unwrap_err().describe(&big, &url);
+        assert!(e.contains("over the jar's 4096-byte limit"), "{e}");
         assert!(jar.is_empty());
         assert_eq!(counts.refused.load(Ordering::Relaxed), 1);
         // 240 cookies on one domain: the newest 50 stay.

@@ -348,7 +348,7 @@ impl VuClient {
             JarOp::Set(url, set_cookie) => {
                 let stored = self.cookies.set(&set_cookie, &url);
                 self.has_cookies |= stored.is_ok();
-                JarAnswer::Stored(stored)
+                JarAnswer::Stored(stored.map_err(|r| r.describe(&set_cookie, &url)))
             }
             JarOp::Clear(url, name) => {
                 JarAnswer::Cleared(self.cookies.remove(url.as_ref(), name.as_deref()))

@@ -57,58 +57,62 @@ impl Exchange {
     /// From the host call: hands `req`, begun at `start`, to the driving task. Refused
     /// when no call is being driven.
     pub fn post(&self, req: Request, start: Instant) -> Result<(), ClientError> {
-        let mut slot = self.slot();
-        if !matches!(*slot, Slot::Idle) {
-            // Only `describe` and instantiation run undriven: they are meant to declare
-            // the scenario, not to load the target.
-            return Err(ClientError::new(
-                ErrorKind::Denied,
-                "http.send is not available while the scenario is described or instantiated; send from on-start, a task or on-stop",
-            ));
-        }
-        *slot = Slot::Posted(req, start);
-        Ok(())
-    }
-
-    /// From the host call: hands a cookie-jar operation to the driving task.
-    pub fn post_jar(&self, op: JarOp) -> Result<(), ClientError> {
-        let mut slot = self.slot();
-        if !matches!(*slot, Slot::Idle) {
-            return Err(ClientError::new(
-                ErrorKind::Denied,
-                "the cookie jar is not available while the scenario is described or instantiated; use it from on-start, a task or on-stop",
-            ));
-        }
-        *slot = Slot::Jar(op);
-        Ok(())
-    }
-
-    /// From the host call: the answer to the jar operation it posted.
-    pub fn jar_answer(&self) -> impl Future<Output = JarAnswer> + '_ {
-        poll_fn(move |_| {
-            let mut slot = self.slot();
-            if !matches!(*slot, Slot::Answered(_)) {
-                return Poll::Pending;
-            }
-            match std::mem::replace(&mut *slot, Slot::Idle) {
-                Slot::Answered(a) => Poll::Ready(a),
-                _ => unreachable!("checked above"),
-            }
-        })
+        // Only `describe` and instantiation run undriven: they are meant to declare the
+        // scenario, not to load the target.
+        self.hand_over(Slot::Posted(req, start), "http.send is not available")
     }
 
     /// From the host call: the outcome of the request it posted.
     pub fn outcome(&self) -> impl Future<Output = Outcome> + '_ {
-        // No waker is kept: the driver polls the call again once the outcome is in.
+        self.answer(|slot| match std::mem::replace(slot, Slot::Idle) {
+            Slot::Done(outcome) => Some(outcome),
+            other => {
+                *slot = other;
+                None
+            }
+        })
+    }
+
+    /// From the host call: hands a cookie-jar operation to the driving task.
+    pub fn post_jar(&self, op: JarOp) -> Result<(), ClientError> {
+        self.hand_over(Slot::Jar(op), "the cookie jar is not available")
+    }
+
+    /// From the host call: the answer to the jar operation it posted.
+    pub fn jar_answer(&self) -> impl Future<Output = JarAnswer> + '_ {
+        self.answer(|slot| match std::mem::replace(slot, Slot::Idle) {
+            Slot::Answered(a) => Some(a),
+            other => {
+                *slot = other;
+                None
+            }
+        })
+    }
+
+    fn hand_over(&self, job: Slot, what: &str) -> Result<(), ClientError> {
+        let mut slot = self.slot();
+        if !matches!(*slot, Slot::Idle) {
+            return Err(ClientError::new(
+                ErrorKind::Denied,
+                format!(
+                    "{what} while the scenario is described or instantiated; use it from on-start, a task or on-stop"
+                ),
+            ));
+        }
+        *slot = job;
+        Ok(())
+    }
+
+    /// What the driver put in the slot for the host call, once `take` finds it there.
+    fn answer<T: 'static>(&self, take: fn(&mut Slot) -> Option<T>) -> impl Future<Output = T> + '_ {
+        // No waker is kept: the driver polls the call again once the answer is in.
         poll_fn(move |_| {
             let mut slot = self.slot();
-            if !matches!(*slot, Slot::Done(_)) {
+            // Checked first: the slot is not moved while a request is still on its way.
+            if !matches!(*slot, Slot::Done(_) | Slot::Answered(_)) {
                 return Poll::Pending;
             }
-            match std::mem::replace(&mut *slot, Slot::Idle) {
-                Slot::Done(outcome) => Poll::Ready(outcome),
-                _ => unreachable!("checked above"),
-            }
+            take(&mut slot).map_or(Poll::Pending, Poll::Ready)
         })
     }
 

@@ -42,17 +42,21 @@ fn bounded(
     Ok(s.into_owned())
 }
 
-fn mismatched() -> HttpError {
-    HttpError::Protocol("the cookie jar answered another operation".into())
-}
-
-/// The answer to the operation posted, if it was.
-async fn answer(
+/// The answer to the operation posted, if it was, as `take` finds it.
+async fn answer<T>(
     exchange: Arc<Exchange>,
     posted: Result<(), HttpError>,
-) -> Result<JarAnswer, HttpError> {
-    posted?;
-    Ok(exchange.jar_answer().await)
+    take: fn(JarAnswer) -> Option<Result<T, HttpError>>,
+) -> wasmtime::Result<(Result<T, HttpError>,)> {
+    let r = match posted {
+        Ok(()) => take(exchange.jar_answer().await).unwrap_or_else(|| {
+            Err(HttpError::Protocol(
+                "the cookie jar answered another operation".into(),
+            ))
+        }),
+        Err(e) => Err(e),
+    };
+    Ok((r,))
 }
 
 pub(super) fn add(i: &mut LinkerInstance<'_, VuState>) -> wasmtime::Result<()> {
@@ -61,14 +65,10 @@ pub(super) fn add(i: &mut LinkerInstance<'_, VuState>) -> wasmtime::Result<()> {
         |store: StoreContextMut<'_, VuState>, (url,): (WasmStr,)| {
             let posted = url_of(&store, &url).and_then(|u| post(&store, JarOp::Get(u)));
             let exchange = store.data().vu.exchange.clone();
-            Box::new(async move {
-                let r = match answer(exchange, posted).await {
-                    Ok(JarAnswer::Cookies(c)) => Ok(c),
-                    Ok(_) => Err(mismatched()),
-                    Err(e) => Err(e),
-                };
-                Ok((r,))
-            })
+            Box::new(answer(exchange, posted, |a| match a {
+                JarAnswer::Cookies(c) => Some(Ok(c)),
+                _ => None,
+            }))
         },
     )?;
     i.func_wrap_async(
@@ -79,14 +79,10 @@ pub(super) fn add(i: &mut LinkerInstance<'_, VuState>) -> wasmtime::Result<()> {
                 post(&store, JarOp::Set(u, v))
             });
             let exchange = store.data().vu.exchange.clone();
-            Box::new(async move {
-                let r = match answer(exchange, posted).await {
-                    Ok(JarAnswer::Stored(r)) => r.map_err(HttpError::InvalidUrl),
-                    Ok(_) => Err(mismatched()),
-                    Err(e) => Err(e),
-                };
-                Ok((r,))
-            })
+            Box::new(answer(exchange, posted, |a| match a {
+                JarAnswer::Stored(r) => Some(r.map_err(HttpError::InvalidUrl)),
+                _ => None,
+            }))
         },
     )?;
     i.func_wrap_async(
@@ -98,14 +94,10 @@ pub(super) fn add(i: &mut LinkerInstance<'_, VuState>) -> wasmtime::Result<()> {
                 post(&store, JarOp::Clear(url, name))
             })();
             let exchange = store.data().vu.exchange.clone();
-            Box::new(async move {
-                let r = match answer(exchange, posted).await {
-                    Ok(JarAnswer::Cleared(n)) => Ok(n),
-                    Ok(_) => Err(mismatched()),
-                    Err(e) => Err(e),
-                };
-                Ok((r,))
-            })
+            Box::new(answer(exchange, posted, |a| match a {
+                JarAnswer::Cleared(n) => Some(Ok(n)),
+                _ => None,
+            }))
         },
     )?;
     Ok(())
