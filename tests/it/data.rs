@@ -60,11 +60,7 @@ fn probe(name: &str, args: &[&str]) -> Ran {
         "PATH=/echo/d",
     ];
     all.extend_from_slice(args);
-    let out = run_cli(
-        &all,
-        &std::env::temp_dir().join("stampede-tests-cache"),
-        &[],
-    );
+    let out = run_cli(&all, &stampede_tests::compile_cache(), &[]);
     let summary = std::fs::read_to_string(&json)
         .ok()
         .and_then(|t| summary_from_json(&t).ok());
@@ -458,7 +454,7 @@ env = {{ TASKS = "feed", PATH = "/echo/second" }}
             &target,
             "-q",
         ],
-        &std::env::temp_dir().join("stampede-tests-cache"),
+        &stampede_tests::compile_cache(),
         &[],
     );
     assert_eq!(o.code, 0, "{}", o.stderr);

@@ -12,11 +12,7 @@ use crate::kit::{CliOut, run_cli};
 
 /// With the suite's shared compile cache (components compile once for all tests).
 fn stampede(args: &[&str]) -> CliOut {
-    run_cli(
-        args,
-        &std::env::temp_dir().join("stampede-tests-cache"),
-        &[],
-    )
+    run_cli(args, &stampede_tests::compile_cache(), &[])
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -463,6 +459,64 @@ async fn compiles_are_announced_and_the_cache_is_capped() {
     assert!(
         back.stderr.contains("compiling"),
         "evicted, so compiled again"
+    );
+}
+
+/// A component compiled again (its compiled file gone, or a new build of a scenario
+/// sharing most of its code) takes its functions' machine code from the cache, says
+/// how much, and runs as well as the first compilation did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recompile_reuses_the_code_of_functions_compiled_before() {
+    let server = start_server().await;
+    let url = server.url();
+    let cache = scratch_dir("code-cache");
+    let run = {
+        let cache = cache.clone();
+        move || {
+            let (url, cache) = (url.clone(), cache.clone());
+            move || {
+                run_cli(
+                    &["run", PROBE_WASM, "--target", &url, "--iterations", "1"],
+                    &cache,
+                    &[],
+                )
+            }
+        }
+    };
+    // "(R of N functions reused from earlier compilations)"
+    let reuse = |stderr: &str| -> (u64, u64) {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains("compiled in"))
+            .unwrap_or_else(|| panic!("no compile note: {stderr}"));
+        let words: Vec<&str> = line.split(['(', ' ']).collect();
+        let at = words.iter().position(|w| *w == "of").expect(line);
+        (
+            words[at - 1].parse().unwrap(),
+            words[at + 1].parse().unwrap(),
+        )
+    };
+    let first = blocking(run()).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let (reused, all) = reuse(&first.stderr);
+    assert_eq!(reused, 0, "{}", first.stderr);
+    assert!(all > 100, "{}", first.stderr);
+    let before = server.seen.total();
+    for e in std::fs::read_dir(&cache).unwrap().flatten() {
+        if e.path().extension().is_some_and(|x| x == "cwasm") {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    let again = blocking(run()).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let (reused, all_again) = reuse(&again.stderr);
+    assert_eq!(all_again, all);
+    // Functions with identical bodies within one component are compiled once each run.
+    assert!(reused * 10 >= all * 9, "{}", again.stderr);
+    assert_eq!(
+        server.seen.total(),
+        2 * before,
+        "the reused code ran the same journey"
     );
 }
 

@@ -58,7 +58,7 @@ fn output<'a>(all: &'a [(String, String)], key: &str) -> &'a str {
 async fn the_github_action_runs_the_test_sets_its_outputs_and_fails_by_the_verdict() {
     let server = start_server().await;
     let dir = scratch_dir("github-action");
-    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let cache = stampede_tests::compile_cache();
     let run = |case: &str, extra: &str| {
         let (out_file, summary) = (
             dir.join(format!("{case}.out")),
@@ -190,7 +190,7 @@ async fn the_gitlab_templates_script_runs_and_writes_the_junit_report_it_declare
         .map(|l| l.as_str().unwrap())
         .collect();
     let bin = bin_dir(&dir);
-    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let cache = stampede_tests::compile_cache();
     let run = |args: String| {
         Command::new("bash")
             .args(["-c", &script.join("\n")])

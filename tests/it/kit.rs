@@ -44,10 +44,9 @@ pub fn timed() -> std::sync::RwLockReadGuard<'static, ()> {
     CPU.read().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One toolchain and build cache for the tests that build sources (and across runs on
-/// one machine), as a user's ~/.cache/stampede would be.
+/// The cache of the tests that build sources: the suite's one cache.
 pub fn shared_cache() -> std::path::PathBuf {
-    std::env::temp_dir().join("stampede-tests-source-cache")
+    stampede_tests::compile_cache()
 }
 
 /// A one-worker runtime of the test's own, for a server beside a CLI child (the suite's

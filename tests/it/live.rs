@@ -199,7 +199,7 @@ metrics_listen = "{metrics}"
         ),
     )
     .unwrap();
-    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let cache = stampede_tests::compile_cache();
     let cfg = cfg.to_str().unwrap().to_string();
     let out = tokio::task::spawn_blocking(move || {
         run_cli(&["run", "--config", &cfg, "--allow-failures"], &cache, &[])
@@ -299,7 +299,7 @@ async fn a_metrics_address_in_use_is_one_line_before_the_load() {
     let server = start_server().await;
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let cache = stampede_tests::compile_cache();
     let target = server.url();
     let out = tokio::task::spawn_blocking(move || {
         run_cli(
@@ -336,7 +336,7 @@ async fn remote_write_pushes_the_run_to_prometheus_and_a_failed_push_is_said() {
     let prom = Prometheus::receiving(&dir).await;
     // Nothing listens here: every push to it fails.
     let closed = free_port();
-    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let cache = stampede_tests::compile_cache();
     let (target, json) = (server.url(), dir.join("s.json"));
     let (rw, bad) = (
         format!("prometheus-rw=http://{}/api/v1/write", prom.addr),
@@ -453,7 +453,7 @@ async fn remote_write_pushes_the_run_to_prometheus_and_a_failed_push_is_said() {
 
 #[test]
 fn a_bad_out_is_one_line_before_the_load() {
-    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let cache = stampede_tests::compile_cache();
     for (spec, says) in [
         (
             "influxdb=http://127.0.0.1:1",
@@ -566,7 +566,7 @@ async fn otlp_exports_decode_with_the_official_definitions_and_match_the_summary
     let server = start_server().await;
     let dir = scratch_dir("live-otlp");
     let receiver = OtlpReceiver::start(&dir);
-    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let cache = stampede_tests::compile_cache();
     let (target, json) = (server.url(), dir.join("s.json"));
     let out_spec = format!("otlp=http://127.0.0.1:{}", receiver.port);
     let j = json.to_str().unwrap().to_string();

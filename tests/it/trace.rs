@@ -33,7 +33,7 @@ const OWN: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 async fn every_request_carries_a_trace_context_and_the_slowest_are_reported() {
     let server = start_server().await;
     let dir = scratch_dir("trace-context");
-    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let cache = stampede_tests::compile_cache();
     let (target, d) = (server.url(), dir.clone());
     let out = tokio::task::spawn_blocking(move || {
         run_cli(
@@ -130,7 +130,7 @@ async fn every_request_carries_a_trace_context_and_the_slowest_are_reported() {
 async fn unsampled_clears_the_flag_and_without_the_flag_nothing_is_added() {
     let server = start_server().await;
     let dir = scratch_dir("trace-context-off");
-    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let cache = stampede_tests::compile_cache();
     let run = |flags: &'static [&'static str]| {
         let (target, cache, json) = (server.url(), cache.clone(), dir.join("s.json"));
         tokio::task::spawn_blocking(move || {
@@ -182,7 +182,7 @@ fn by_path(server: &TestServer) -> HashMap<String, Vec<String>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scenario_chooses_trace_context_per_request_over_the_runs() {
     let server = start_server().await;
-    let cache = std::env::temp_dir().join("stampede-tests-cache");
+    let cache = stampede_tests::compile_cache();
     let run = |flags: &'static [&'static str]| {
         let (target, cache) = (server.url(), cache.clone());
         tokio::task::spawn_blocking(move || {

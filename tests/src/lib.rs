@@ -392,8 +392,15 @@ pub fn config(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    cfg.cache_dir = Some(std::env::temp_dir().join("stampede-tests-cache"));
+    cfg.cache_dir = Some(compile_cache());
     cfg
+}
+
+/// The suite's one cache of compiled components, built sources and toolchains (and
+/// across runs on one machine), as a user's ~/.cache/stampede would be: a component
+/// compiles once for all tests, and a new JS or Python one reuses the code of the last.
+pub fn compile_cache() -> PathBuf {
+    std::env::temp_dir().join("stampede-tests-cache")
 }
 
 /// A fresh directory under the target dir for one test's files.

@@ -272,9 +272,12 @@ fn script_options(
     let mut cfg = cfg.clone();
     cfg.scenario_bytes = Some(bytes);
     let mut printer = crate::progress::Printer::new(quiet);
-    // Only what is printed even with -q (a first compile): the run notes the rest.
+    // A first compile happens here: its notice, and how long it took.
     let mut show = |p: stampede::run::Progress| {
-        if matches!(p, stampede::run::Progress::Notice(_)) {
+        if matches!(
+            p,
+            stampede::run::Progress::Notice(_) | stampede::run::Progress::Note(_)
+        ) {
             printer.show(p)
         }
     };

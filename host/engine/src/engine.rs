@@ -1,7 +1,13 @@
 //! Once per run: the wasmtime `Engine` (configured here and nowhere else) and the
 //! scenario component, compiled once and cached on disk.
 
+mod code_cache;
+
+use code_cache::CodeCache;
+pub use code_cache::CodeReuse;
+
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use sha2::{Digest, Sha256};
@@ -78,10 +84,13 @@ impl InstanceNeeds {
 
 /// An engine whose pool holds `settings.max_instances` instances of a component with
 /// `needs` at once (each VU one instance), so no VU can fail for want of a slot.
+/// With `code_cache`, compilations reuse the machine code of functions compiled before
+/// (by any run sharing the cache directory).
 fn sized_engine(
     settings: EngineSettings,
     needs: InstanceNeeds,
     reservation: u64,
+    code_cache: Option<Arc<CodeCache>>,
 ) -> Result<Engine> {
     let n = settings.max_instances.saturating_add(SLACK);
     let mut pool = PoolingAllocationConfig::new();
@@ -115,14 +124,25 @@ fn sized_engine(
     if std::env::var_os("STAMPEDE_PROFILE").is_some_and(|v| v == "perfmap") {
         config.profiler(ProfilingStrategy::PerfMap);
     }
+    if let Some(store) = code_cache {
+        config.enable_incremental_compilation(store)?;
+    }
     Engine::new(&config)
         .map_err(|e| anyhow::Error::from(e).context("configuring the wasmtime engine"))
 }
 
 /// An engine for components not known yet: the pool allows the per-component maxima.
 pub fn engine(settings: EngineSettings) -> Result<Engine> {
-    sized_engine(settings, InstanceNeeds::MAX, memory_reservation(settings))
+    sized_engine(
+        settings,
+        InstanceNeeds::MAX,
+        memory_reservation(settings),
+        None,
+    )
 }
+
+/// The incremental code cache's file in the cache directory.
+const CODE_CACHE_FILE: &str = "functions.pack";
 
 /// The engine and the scenario's component, its pool sized from what the component
 /// needs. The component is compiled (or read from the cache) on a probe engine first:
@@ -138,6 +158,10 @@ pub fn load_sized(
     compiling: &mut dyn FnMut(),
 ) -> Result<(Engine, LoadedComponent)> {
     let reservation = memory_reservation(settings);
+    // A quarter of the compile cache's cap: the interpreters of JS and Python (the
+    // functions worth keeping) take tens of MiB each.
+    let code_cache =
+        cache_dir.map(|dir| Arc::new(CodeCache::new(dir.join(CODE_CACHE_FILE), cache_cap() / 4)));
     let probe = sized_engine(
         EngineSettings {
             max_instances: 1,
@@ -145,10 +169,13 @@ pub fn load_sized(
         },
         InstanceNeeds::MAX,
         reservation,
+        code_cache.clone(),
     )?;
-    let loaded = load_component_with(&probe, path, bytes, cache_dir, compiling)?;
+    let mut loaded = load_component_with(&probe, path, bytes, cache_dir, compiling)?;
+    loaded.code_reuse = code_cache.and_then(|c| c.reuse());
     let needs = InstanceNeeds::of(&loaded.component).unwrap_or(InstanceNeeds::MAX);
-    let engine = sized_engine(settings, needs, reservation)?;
+    // This engine only loads the probe's compiled code: no code cache.
+    let engine = sized_engine(settings, needs, reservation, None)?;
     // SAFETY: the file or the bytes were written by an engine of the same compilation
     // settings (only the pool's sizes differ, which compiled code does not depend on).
     // From the cache the code is mapped, not copied.
@@ -216,6 +243,8 @@ pub struct LoadedComponent {
     pub cache_hit: bool,
     /// The compiled code's file in the cache, when it is there.
     pub cache_file: Option<PathBuf>,
+    /// When it was compiled with the code cache: how many functions came from it.
+    pub code_reuse: Option<CodeReuse>,
 }
 
 /// Compiles `bytes` (read from `path`), or loads the cached compilation keyed by the
@@ -261,6 +290,7 @@ pub fn load_component_with(
                 sha256,
                 cache_hit: true,
                 cache_file: Some(file.clone()),
+                code_reuse: None,
             });
         }
     }
@@ -305,6 +335,7 @@ pub fn load_component_with(
         sha256,
         cache_hit: false,
         cache_file,
+        code_reuse: None,
     })
 }
 
@@ -403,7 +434,7 @@ mod tests {
         // Both engines of a large run (the probe and the pool) still build.
         for n in [1, 4_000, 10_000] {
             let s = settings(n);
-            sized_engine(s, InstanceNeeds::MAX, memory_reservation(s)).unwrap();
+            sized_engine(s, InstanceNeeds::MAX, memory_reservation(s), None).unwrap();
         }
     }
 }

@@ -73,14 +73,19 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
         },
     )?;
     progress(Progress::Note(format!(
-        "scenario {} {} in {}",
+        "scenario {} {} in {}{}",
         path.display(),
         if loaded.cache_hit {
             "loaded from cache"
         } else {
             "compiled"
         },
-        crate::report::fmt::secs(compile_start.elapsed().as_secs_f64())
+        crate::report::fmt::secs(compile_start.elapsed().as_secs_f64()),
+        loaded.code_reuse.map_or(String::new(), |r| format!(
+            " ({} of {} functions reused from earlier compilations)",
+            r.reused,
+            r.reused + r.compiled
+        ))
     )));
     let rt = Arc::new(ScenarioRuntime::new(
         &engine,
