@@ -30,18 +30,40 @@ pub fn run_cli(args: &[&str], cache: &std::path::Path, envs: &[(&str, &str)]) ->
 }
 
 /// Tests share one process and two cores: a test that builds projects with whole
-/// toolchains (minutes of CPU on both cores) runs alone, not beside one whose figures
-/// depend on timing (a journey of a few seconds, a neighbour's schedule).
-static CPU: std::sync::RwLock<()> = std::sync::RwLock::new(());
+/// toolchains (minutes of CPU) never runs beside one whose figures depend on timing (a
+/// journey of a few seconds, a neighbour's schedule). Heavy tests may run together, and
+/// timed ones together: the room holds one kind at a time.
+static ROOM: std::sync::Mutex<[usize; 2]> = std::sync::Mutex::new([0, 0]);
+static ROOM_FREED: std::sync::Condvar = std::sync::Condvar::new();
 
-/// Held by a test that keeps both cores busy for long.
-pub fn heavy() -> std::sync::RwLockWriteGuard<'static, ()> {
-    CPU.write().unwrap_or_else(|e| e.into_inner())
+/// Presence in the room, left when dropped.
+pub struct InRoom(usize);
+
+fn enter(kind: usize) -> InRoom {
+    let mut inside = ROOM.lock().unwrap_or_else(|e| e.into_inner());
+    while inside[1 - kind] > 0 {
+        inside = ROOM_FREED.wait(inside).unwrap_or_else(|e| e.into_inner());
+    }
+    inside[kind] += 1;
+    InRoom(kind)
+}
+
+impl Drop for InRoom {
+    fn drop(&mut self) {
+        let mut inside = ROOM.lock().unwrap_or_else(|e| e.into_inner());
+        inside[self.0] -= 1;
+        ROOM_FREED.notify_all();
+    }
+}
+
+/// Held by a test that keeps the cores busy for long.
+pub fn heavy() -> InRoom {
+    enter(0)
 }
 
 /// Held by a test whose figures depend on timing, while it measures.
-pub fn timed() -> std::sync::RwLockReadGuard<'static, ()> {
-    CPU.read().unwrap_or_else(|e| e.into_inner())
+pub fn timed() -> InRoom {
+    enter(1)
 }
 
 /// The cache of the tests that build sources: the suite's one cache.

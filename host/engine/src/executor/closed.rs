@@ -60,6 +60,12 @@ pub async fn run<L: Future<Output = ()> + Send>(
         mut cut,
         load_start,
     } = ctx;
+    // As k6 does, VUs of a fixed count all get their instance before any starts: one
+    // slow to instantiate (a loaded machine) would otherwise find shared iterations
+    // spent by the others. Ramping VUs start as they are wanted.
+    let gate = wanted
+        .is_none()
+        .then(|| Arc::new(tokio::sync::Barrier::new(plan.vus as usize)));
     for id in 1..=plan.vus {
         vus.spawn(vu_loop(
             shared.clone(),
@@ -67,6 +73,7 @@ pub async fn run<L: Future<Output = ()> + Send>(
             budget(id),
             vu_stop.clone(),
             wanted.clone(),
+            gate.clone(),
         ));
     }
     let start = *load_start.get_or_init(tokio::time::Instant::now);
@@ -119,13 +126,15 @@ pub async fn run_counted(
 }
 
 /// One VU's loop. With `wanted` (ramping VUs), VU `id` loops only while `id <= wanted`
-/// and parks between iterations otherwise.
+/// and parks between iterations otherwise. With `gate`, the VU first gets its instance
+/// and waits for every other VU of the gate to have tried to get theirs.
 pub async fn vu_loop(
     shared: Arc<VuShared>,
     id: u32,
     budget: Arc<Budget>,
     mut stop: watch::Receiver<bool>,
     mut wanted: Option<watch::Receiver<u32>>,
+    gate: Option<Arc<tokio::sync::Barrier>>,
 ) {
     let lifecycle = shared.lifecycle;
     let mut active: Option<user::Active> = None;
@@ -137,6 +146,19 @@ pub async fn vu_loop(
     let mut task_ids: Vec<NameId> = Vec::new();
     // An iteration claimed but not yet run (setup succeeded on it).
     let mut claimed = false;
+    if let Some(gate) = gate {
+        // A VU that fails here tries again in the loop, as one that failed later would.
+        if let Some((v, ids)) = user::instantiate(&shared, id).await {
+            ever = true;
+            shared.active.started_one();
+            vu = Some(v);
+            task_ids = ids;
+        }
+        tokio::select! {
+            _ = gate.wait() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
     while !*stop.borrow() {
         if let Some(w) = &mut wanted
             && *w.borrow() < id
