@@ -2,7 +2,7 @@
 // `stampede:scenario` WIT imports, and `defineUser`, which turns a plain user object
 // into the `user` export the host calls. Every request is one host call.
 
-import { send, traceContext } from 'stampede:scenario/http@0.2.0';
+import { sendPacked, traceContext } from 'stampede:scenario/http@0.2.0';
 import { check as hostCheck } from 'stampede:scenario/checks@0.2.0';
 import { nowUs, sleepMs } from 'stampede:scenario/timing@0.2.0';
 import { counterAdd, trendAdd, rateAdd, gaugeSet } from 'stampede:scenario/metrics@0.2.0';
@@ -44,18 +44,21 @@ export class Response {
     this.bodySize = Number(raw.bodySize);
     // The host sends it only after redirects; otherwise the request's own URL.
     this.finalUrl = raw.finalUrl ?? url;
+    // connect, tls, send, wait, receive, total (µs), as the host packs them.
     const t = raw.timings;
     /** Phases in milliseconds. */
     this.timings = {
-      connect: Number(t.connectUs) / 1000,
-      tls: Number(t.tlsUs) / 1000,
-      send: Number(t.sendUs) / 1000,
-      wait: Number(t.waitUs) / 1000,
-      receive: Number(t.receiveUs) / 1000,
-      total: Number(t.totalUs) / 1000,
+      connect: t[0] / 1000,
+      tls: t[1] / 1000,
+      send: t[2] / 1000,
+      wait: t[3] / 1000,
+      receive: t[4] / 1000,
+      total: t[5] / 1000,
     };
-    // Absent (undefined) unless the request asked for them.
-    this._headers = raw.headers ?? [];
+    // Absent (undefined) unless the request asked for them: `name\nvalue\n` per field,
+    // split when first read.
+    this._head = raw.head ?? '';
+    this._headers = undefined;
     this._body = raw.body;
   }
 
@@ -65,9 +68,16 @@ export class Response {
 
   /** First header with this name (case-insensitive); needs `read: true` or `'headers'`. */
   header(name) {
+    if (this._headers === undefined) {
+      this._headers = this._head.split('\n');
+      this._headers.pop();
+    }
     const n = name.toLowerCase();
-    const h = this._headers.find(([k]) => k.toLowerCase() === n);
-    return h ? h[1] : undefined;
+    const f = this._headers;
+    for (let i = 0; i + 1 < f.length; i += 2) {
+      if (f[i].toLowerCase() === n) return f[i + 1];
+    }
+    return undefined;
   }
 
   get body() {
@@ -204,15 +214,18 @@ export function request(method, url, opts = {}) {
   if (trace) traceContext(trace);
   let raw;
   try {
-    raw = send({
-      method,
-      url,
-      headers,
-      body,
-      name: opts.name,
-      timeoutMs: opts.timeout === undefined ? undefined : Math.max(0, Math.round(opts.timeout)),
-      read,
-    });
+    raw = sendPacked(
+      {
+        method,
+        url,
+        headers,
+        body,
+        name: opts.name,
+        timeoutMs: opts.timeout === undefined ? undefined : Math.max(0, Math.round(opts.timeout)),
+        read,
+      },
+      false,
+    );
   } catch (e) {
     const p = e && e.payload;
     if (p && typeof p === 'object' && 'tag' in p) throw new HttpError(p.tag, p.val);

@@ -39,6 +39,21 @@ export const sendDeferred = (req) => {
   calls.push(['deferred']);
   return send(req);
 };
+// As the host packs a response (`packed-response`): the head as name\nvalue\n lines,
+// the timings as six numbers.
+export const sendPacked = (req, deferred) => {
+  if (deferred) calls.push(['deferred']);
+  const r = send(req);
+  const t = r.timings;
+  return {
+    status: r.status,
+    head: r.headers?.map(([k, v]) => `${k}\n${v}\n`).join(''),
+    body: r.body,
+    bodySize: r.bodySize,
+    finalUrl: r.finalUrl,
+    timings: [t.connectUs, t.tlsUs, t.sendUs, t.waitUs, t.receiveUs, t.totalUs].map(Number),
+  };
+};
 export const settle = (ok, message) => calls.push(['settle', ok, message]);
 export const followRedirects = (follow) => calls.push(['follow', follow]);
 export const traceContext = (mode) => calls.push(['trace', mode]);

@@ -181,6 +181,12 @@ class _Request:
         self.method, self.url, self.headers, self.body = method, url, headers, body
 
 
+def _fields(head):
+    """The host's packed head (``name\\nvalue\\n`` per field) as (name, value) pairs."""
+    f = head.split("\n")
+    return list(zip(f[0:-1:2], f[1::2]))
+
+
 def _set_cookies(headers):
     out = {}
     for k, v in headers:
@@ -205,23 +211,25 @@ class Response:
         if raw is None:
             self.status_code = 0
             self.url = url
-            self._raw_headers = ()
+            self._raw_headers = ""
             self.cookies = {}
             self._content = _EMPTY
             self._total_us = 0
             return
         self.status_code = raw.status
         self.url = raw.final_url if raw.final_url is not None else url
-        headers = raw.headers or ()
-        self._raw_headers = headers
-        self.cookies = _set_cookies(headers) if headers else {}
+        # One string crosses the boundary; it is split into fields only when read (the
+        # cookies: only when a Set-Cookie is in it).
+        head = raw.head or ""
+        self._raw_headers = head
+        self.cookies = _set_cookies(_fields(head)) if "et-cookie" in head.lower() else {}
         self._content = raw.body if raw.body is not None else _EMPTY
-        self._total_us = raw.timings.total_us
+        self._total_us = raw.timings[5]
 
     @property
     def headers(self):
         if self._headers is None:
-            self._headers = CaseInsensitiveDict(self._raw_headers)
+            self._headers = CaseInsensitiveDict(_fields(self._raw_headers))
         return self._headers
 
     @headers.setter
@@ -480,11 +488,10 @@ class HttpSession:
         req.method, req.url, req.headers, req.body = method, url, pairs, body
         req.name = name or self.request_name
         req.timeout_ms = _timeout_ms(timeout) if timeout is not None else None
-        send = _http.send_deferred if catch_response else _http.send
         if not allow_redirects:
             _http.follow_redirects(False)
         try:
-            raw = send(req)
+            raw = _http.send_packed(req, bool(catch_response))
             error = None
         except Err as e:
             raw = None

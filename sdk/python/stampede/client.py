@@ -42,19 +42,22 @@ class Response:
         self.body_size = raw.body_size
         # The host sends a final URL only after redirects; otherwise the request's own.
         self.url = raw.final_url if raw.final_url is not None else url
+        # connect, tls, send, wait, receive, total (µs), as the host packs them.
         t = raw.timings
         # Phases in milliseconds.
         self.timings = {
-            "connect": t.connect_us / 1000,
-            "tls": t.tls_us / 1000,
-            "send": t.send_us / 1000,
-            "wait": t.wait_us / 1000,
-            "receive": t.receive_us / 1000,
-            "total": t.total_us / 1000,
+            "connect": t[0] / 1000,
+            "tls": t[1] / 1000,
+            "send": t[2] / 1000,
+            "wait": t[3] / 1000,
+            "receive": t[4] / 1000,
+            "total": t[5] / 1000,
         }
-        self.elapsed_ms = t.total_us / 1000
-        # Headers and body are None unless the request asked for them.
-        self.headers = {k.lower(): v for k, v in raw.headers or ()}
+        self.elapsed_ms = t[5] / 1000
+        # Headers and body are None unless the request asked for them; the head comes
+        # as ``name\\nvalue\\n`` per field.
+        f = (raw.head or "").split("\n")
+        self.headers = {k.lower(): v for k, v in zip(f[0:-1:2], f[1::2])}
         self._body = raw.body
         self._catch = catch
         self._failure = None
@@ -211,7 +214,7 @@ class Client:
         if mode is not None:
             _http.trace_context(mode)
         try:
-            raw = (_http.send_deferred if catch_response else _http.send)(req)
+            raw = _http.send_packed(req, bool(catch_response))
         except Err as e:
             if catch_response:
                 # Nothing came back to judge: recorded as the failure it is.

@@ -36,9 +36,20 @@ def fake_send(req, deferred=False):
                              timings=t)
 
 
+def packed(r):
+    """An http-response as the host packs it for send-packed."""
+    t = r.timings
+    return http.PackedResponse(
+        status=r.status,
+        head=None if r.headers is None else "".join(f"{k}\n{v}\n" for k, v in r.headers),
+        body=r.body, body_size=r.body_size, final_url=r.final_url,
+        timings=[t.connect_us, t.tls_us, t.send_us, t.wait_us, t.receive_us, t.total_us])
+
+
 def install():
     """The host functions as recorders (in each test: other test modules install theirs)."""
     http.send = fake_send
+    http.send_packed = lambda req, deferred: packed(fake_send(req, deferred))
     http.send_deferred = lambda req: fake_send(req, True)
     http.settle = lambda ok, message: settled.append((ok, message)) or True
     http.follow_redirects = lambda follow: calls.append(("follow", follow))

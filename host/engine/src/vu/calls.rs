@@ -34,18 +34,14 @@ struct RequestArg {
 
 pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
     let mut i = linker.instance(&format!("stampede:scenario/http@{WIT_VERSION}"))?;
+    // Each request is read and posted before the call's future is built, which then
+    // holds only what the response needs: wasmtime copies it into a box and polls it
+    // on the fiber.
     for (name, deferred) in [("send", false), ("send-deferred", true)] {
         i.func_wrap_async(
             name,
             move |mut store: StoreContextMut<'_, VuState>, (req,): (RequestArg,)| {
-                // Read and posted before the future is built, which then holds only what
-                // the response needs: wasmtime copies it into a box and polls it on the
-                // fiber.
-                let now = std::time::Instant::now();
-                let posted = prepare(&mut store, &req, now).map(|(p, request)| {
-                    let failed = request.and_then(|r| store.data().vu.exchange.post(r, now));
-                    (p, failed.err())
-                });
+                let posted = post(&mut store, &req);
                 Box::new(async move {
                     let (p, failed) = posted?;
                     let vu = &mut store.data_mut().vu;
@@ -58,6 +54,21 @@ pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
             },
         )?;
     }
+    i.func_wrap_async(
+        "send-packed",
+        move |mut store: StoreContextMut<'_, VuState>, (req, deferred): (RequestArg, bool)| {
+            let posted = post(&mut store, &req);
+            Box::new(async move {
+                let (p, failed) = posted?;
+                let vu = &mut store.data_mut().vu;
+                let (result, measured) = match failed {
+                    None => vu.exchange.outcome().await,
+                    Some(e) => (Err(e), Measured::default()),
+                };
+                Ok((vu.finish(&p, result, measured, deferred).map(packed),))
+            })
+        },
+    )?;
     i.func_wrap(
         "follow-redirects",
         |mut store: StoreContextMut<'_, VuState>, (follow,): (bool,)| {
@@ -105,6 +116,58 @@ pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
         },
     )?;
     Ok(())
+}
+
+/// Reads the request and hands it to the VU's task; what the answer needs, and the
+/// error that kept the request from going out, if one did.
+fn post(
+    store: &mut StoreContextMut<'_, VuState>,
+    req: &RequestArg,
+) -> wasmtime::Result<(super::ctx::Prepared, Option<crate::client::ClientError>)> {
+    let now = std::time::Instant::now();
+    prepare(store, req, now).map(|(p, request)| {
+        let failed = request.and_then(|r| store.data().vu.exchange.post(r, now));
+        (p, failed.err())
+    })
+}
+
+/// A response as `packed-response` (see the WIT): the header fields as one string of
+/// `name\nvalue\n` lines, the timings as six numbers.
+fn packed(r: http::HttpResponse) -> http::PackedResponse {
+    let head = r.headers.map(|fields| {
+        let len = fields.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        let mut head = String::with_capacity(len);
+        for (k, v) in &fields {
+            head.push_str(k);
+            head.push('\n');
+            // HTTP allows no line feed in a field value; should one come, it must not
+            // shift the guest's reading of every field after it.
+            if v.as_bytes().contains(&b'\n') {
+                head.push_str(&v.replace('\n', " "));
+            } else {
+                head.push_str(v);
+            }
+            head.push('\n');
+        }
+        head
+    });
+    let t = &r.timings;
+    let us = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    http::PackedResponse {
+        status: r.status,
+        head,
+        body: r.body,
+        body_size: r.body_size,
+        final_url: r.final_url,
+        timings: vec![
+            us(t.connect_us),
+            us(t.tls_us),
+            us(t.send_us),
+            us(t.wait_us),
+            us(t.receive_us),
+            us(t.total_us),
+        ],
+    }
 }
 
 /// Copies `s` to the end of `text`; where it landed.

@@ -177,6 +177,26 @@ func MakeHttpErrorTooLarge(value string) HttpError {
 	return HttpError{HttpError_TooLarge, value}
 }
 
+// A response as `send-packed` returns it: the parts of `http-response` in fewer
+// values, for guests whose language makes every string and number an object of
+// its own (JS, Python), where lifting a value costs more than the host's work.
+type PackedResponse struct {
+	Status uint16
+	// Only when `read-flags.headers` was asked for: each field as its name and its
+	// value, each followed by a line feed (`name\nvalue\n`), in the response's
+	// order (a field value holds no line feed).
+	Head witTypes.Option[string]
+	// Only when `read-flags.body` was asked for.
+	Body witTypes.Option[[]uint8]
+	// Size of the (decoded) body, whether or not it was copied.
+	BodySize uint64
+	// Only when redirects were followed: the URL of the last response.
+	FinalUrl witTypes.Option[string]
+	// `timings`' six phases in its order (connect, tls, send, wait, receive,
+	// total), in microseconds, each at most 4,294,967,295 (71 minutes).
+	Timings []uint32
+}
+
 const (
 	// As the run says.
 	TraceMode_Run uint8 = 0
@@ -520,6 +540,175 @@ func SendDeferred(request HttpRequest) witTypes.Result[HttpResponse, HttpError] 
 		}
 
 		result22 = witTypes.Err[HttpResponse, HttpError](variant)
+	default:
+		panic("unreachable")
+	}
+	result23 := result22
+	return result23
+
+}
+
+//go:wasmimport stampede:scenario/http@0.2.0 send-packed
+func wasm_import_send_packed(arg0 uintptr, arg1 uint32, arg2 uintptr, arg3 uint32, arg4 uintptr, arg5 uint32, arg6 uintptr, arg7 uint32, arg8 int32, arg9 uintptr, arg10 uint32, arg11 int32, arg12 int32, arg13 int32, arg14 int32, arg15 uintptr)
+
+func SendPacked(request HttpRequest, deferred bool) witTypes.Result[PackedResponse, HttpError] {
+	pinner := &runtime.Pinner{}
+	defer pinner.Unpin()
+
+	returnArea := uintptr(witRuntime.Allocate(pinner, (32 + 10*4), 8))
+	utf8 := unsafe.Pointer(unsafe.StringData((request).Method))
+	pinner.Pin(utf8)
+	utf80 := unsafe.Pointer(unsafe.StringData((request).Url))
+	pinner.Pin(utf80)
+	slice := (request).Headers
+	length := uint32(len(slice))
+	result := witRuntime.Allocate(pinner, uintptr(length*(4*4)), 4)
+	for index, element := range slice {
+		base := unsafe.Add(result, index*(4*4))
+		utf81 := unsafe.Pointer(unsafe.StringData((element).F0))
+		pinner.Pin(utf81)
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), 4)) = uint32(uint32(len((element).F0)))
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), 0)) = uint32(uintptr(uintptr(utf81)))
+		utf82 := unsafe.Pointer(unsafe.StringData((element).F1))
+		pinner.Pin(utf82)
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), (3 * 4))) = uint32(uint32(len((element).F1)))
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), (2 * 4))) = uint32(uintptr(uintptr(utf82)))
+
+	}
+
+	data := unsafe.Pointer(unsafe.SliceData((request).Body))
+	pinner.Pin(data)
+	var option int32
+	var option4 uintptr
+	var option5 uint32
+	switch (request).Name.Tag() {
+	case witTypes.OptionNone:
+
+		option = int32(0)
+		option4 = 0
+		option5 = 0
+	case witTypes.OptionSome:
+		payload := (request).Name.Some()
+		utf83 := unsafe.Pointer(unsafe.StringData(payload))
+		pinner.Pin(utf83)
+
+		option = int32(1)
+		option4 = uintptr(utf83)
+		option5 = uint32(len(payload))
+	default:
+		panic("unreachable")
+	}
+	var option6 int32
+	var option7 int32
+	switch (request).TimeoutMs.Tag() {
+	case witTypes.OptionNone:
+
+		option6 = int32(0)
+		option7 = 0
+	case witTypes.OptionSome:
+		payload := (request).TimeoutMs.Some()
+
+		option6 = int32(1)
+		option7 = int32(payload)
+	default:
+		panic("unreachable")
+	}
+	var result8 int32
+	if deferred {
+		result8 = 1
+	} else {
+		result8 = 0
+	}
+	wasm_import_send_packed(uintptr(utf8), uint32(len((request).Method)), uintptr(utf80), uint32(len((request).Url)), uintptr(result), length, uintptr(data), uint32(len((request).Body)), option, option4, option5, option6, option7, int32((request).Read), result8, returnArea)
+	var result22 witTypes.Result[PackedResponse, HttpError]
+	switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 0))) {
+	case 0:
+		var option9 witTypes.Option[string]
+		switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))) {
+		case 0:
+
+			option9 = witTypes.None[string]()
+		case 1:
+			value := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 3*4))))
+
+			option9 = witTypes.Some[string](value)
+		default:
+			panic("unreachable")
+		}
+		var option11 witTypes.Option[[]uint8]
+		switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 4*4)))) {
+		case 0:
+
+			option11 = witTypes.None[[]uint8]()
+		case 1:
+			value10 := unsafe.Slice((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 5*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 6*4))))
+
+			option11 = witTypes.Some[[]uint8](value10)
+		default:
+			panic("unreachable")
+		}
+		var option13 witTypes.Option[string]
+		switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (24 + 6*4)))) {
+		case 0:
+
+			option13 = witTypes.None[string]()
+		case 1:
+			value12 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (24 + 7*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (24 + 8*4))))
+
+			option13 = witTypes.Some[string](value12)
+		default:
+			panic("unreachable")
+		}
+		value14 := unsafe.Slice((*uint32)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (24 + 9*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (24 + 10*4))))
+
+		result22 = witTypes.Ok[PackedResponse, HttpError](PackedResponse{Status: uint16(uint16(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 8)))), Head: option9, Body: option11, BodySize: uint64(*(*int64)(unsafe.Add(unsafe.Pointer(returnArea), (16 + 6*4)))), FinalUrl: option13, Timings: value14})
+	case 1:
+		var variant HttpError
+		switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 8))) {
+		case 0:
+			value15 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorInvalidUrl(value15)
+
+		case 1:
+			value16 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorDenied(value16)
+
+		case 2:
+			value17 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorDns(value17)
+
+		case 3:
+			value18 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorConnect(value18)
+
+		case 4:
+			value19 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorTls(value19)
+
+		case 5:
+
+			variant = MakeHttpErrorTimeout()
+
+		case 6:
+			value20 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorProtocol(value20)
+
+		case 7:
+			value21 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (8 + 2*4))))
+
+			variant = MakeHttpErrorTooLarge(value21)
+
+		default:
+			panic("unreachable")
+		}
+
+		result22 = witTypes.Err[PackedResponse, HttpError](variant)
 	default:
 		panic("unreachable")
 	}

@@ -3,7 +3,7 @@
 // host's; a request is failed by k6's rule (a status outside 200-399, or the response
 // callback's) and recorded by the host.
 
-import { send, sendDeferred, settle, followRedirects, traceContext, cookiesFor, setCookie as hostSetCookie, clearCookies } from 'stampede:scenario/http@0.2.0';
+import { sendPacked, settle, followRedirects, traceContext, cookiesFor, setCookie as hostSetCookie, clearCookies } from 'stampede:scenario/http@0.2.0';
 import { multipart, urlencode } from '../index.js';
 import { parseDuration } from './duration.js';
 
@@ -107,6 +107,15 @@ function setCookie(v) {
   return c;
 }
 
+// The host's packed head (`name\nvalue\n` per field) as [name, value, name, ...]: one
+// string crosses the boundary, split only when a script reads the headers.
+function fields(head) {
+  if (!head) return [];
+  const f = head.split('\n');
+  f.pop();
+  return f;
+}
+
 // The parts of a response k6 scripts read, made when first read: most scripts read
 // the status and a check's worth, and the interpreter pays for every property made.
 export class Response {
@@ -149,16 +158,17 @@ export class Response {
 
   get timings() {
     if (this._timings === undefined) {
+      // connect, tls, send, wait, receive, total (µs): the host's packed timings.
       const t = this._raw?.timings;
-      const ms = (us) => (t ? Number(us) / 1000 : 0);
+      const ms = (i) => (t ? t[i] / 1000 : 0);
       this._timings = {
         blocked: 0,
-        connecting: ms(t?.connectUs),
-        tls_handshaking: ms(t?.tlsUs),
-        sending: ms(t?.sendUs),
-        waiting: ms(t?.waitUs),
-        receiving: ms(t?.receiveUs),
-        duration: t ? ms(t.sendUs) + ms(t.waitUs) + ms(t.receiveUs) : 0,
+        connecting: ms(0),
+        tls_handshaking: ms(1),
+        sending: ms(2),
+        waiting: ms(3),
+        receiving: ms(4),
+        duration: ms(2) + ms(3) + ms(4),
       };
     }
     return this._timings;
@@ -167,9 +177,10 @@ export class Response {
   get headers() {
     if (this._headers === undefined) {
       const h = {};
-      for (const [k, v] of this._raw?.headers ?? []) {
-        const c = canonical(k);
-        h[c] = c in h ? `${h[c]}, ${v}` : v;
+      const f = fields(this._raw?.head);
+      for (let i = 0; i + 1 < f.length; i += 2) {
+        const c = canonical(f[i]);
+        h[c] = c in h ? `${h[c]}, ${f[i + 1]}` : f[i + 1];
       }
       this._headers = h;
     }
@@ -179,9 +190,10 @@ export class Response {
   get cookies() {
     if (this._cookies === undefined) {
       const out = {};
-      for (const [k, v] of this._raw?.headers ?? []) {
-        if (k.length === 10 && k.toLowerCase() === 'set-cookie') {
-          const c = setCookie(v);
+      const f = fields(this._raw?.head);
+      for (let i = 0; i + 1 < f.length; i += 2) {
+        if (f[i].length === 10 && f[i].toLowerCase() === 'set-cookie') {
+          const c = setCookie(f[i + 1]);
           if (c) (out[c.name] ??= []).push(c);
         }
       }
@@ -352,7 +364,7 @@ export function request(method, target, body, params) {
   let raw;
   let error;
   try {
-    raw = (callback ? sendDeferred : send)(req);
+    raw = sendPacked(req, Boolean(callback));
   } catch (e) {
     const p = e && e.payload;
     if (!(p && typeof p === 'object' && 'tag' in p)) throw e;
