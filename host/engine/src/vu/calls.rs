@@ -247,3 +247,53 @@ fn prepare(
     vu.text = text;
     Ok(prepared)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packed_head_is_name_and_value_lines_whatever_a_value_holds() {
+        let r = http::HttpResponse {
+            status: 200,
+            headers: Some(vec![
+                ("content-type".into(), "text/plain".into()),
+                ("x-odd".into(), "a\nb".into()),
+                ("set-cookie".into(), String::new()),
+            ]),
+            body: None,
+            body_size: 3,
+            final_url: None,
+            timings: http::Timings {
+                connect_us: 1,
+                tls_us: 2,
+                send_us: 3,
+                wait_us: 4,
+                receive_us: 5,
+                total_us: u64::MAX,
+            },
+        };
+        let p = packed(r);
+        assert_eq!(
+            p.head.as_deref(),
+            Some("content-type\ntext/plain\nx-odd\na b\nset-cookie\n\n")
+        );
+        assert_eq!(p.timings, [1, 2, 3, 4, 5, u32::MAX]);
+        let none = packed(http::HttpResponse {
+            status: 204,
+            headers: None,
+            body: None,
+            body_size: 0,
+            final_url: None,
+            timings: http::Timings {
+                connect_us: 0,
+                tls_us: 0,
+                send_us: 0,
+                wait_us: 0,
+                receive_us: 0,
+                total_us: 0,
+            },
+        });
+        assert_eq!((none.status, none.head), (204, None));
+    }
+}
