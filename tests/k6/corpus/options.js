@@ -1,5 +1,6 @@
 // The script's options plan the run and judge it, as in k6; flags override them.
 import http from 'k6/http';
+import { sleep } from 'k6';
 
 export const options = {
   vus: 2,
@@ -14,4 +15,7 @@ export const options = {
 export default function () {
   // The VU in a header: which VU takes which shared iteration is not fixed.
   http.get(`${__ENV.TARGET}/echo/options`, { headers: { 'X-VU': `${__VU}` }, tags: { name: 'fast' } });
+  // Long enough that one VU cannot take every iteration before the other is scheduled
+  // on a loaded machine.
+  sleep(0.2);
 }
