@@ -42,15 +42,7 @@ pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
             name,
             move |mut store: StoreContextMut<'_, VuState>, (req,): (RequestArg,)| {
                 let posted = post(&mut store, &req);
-                Box::new(async move {
-                    let (p, failed) = posted?;
-                    let vu = &mut store.data_mut().vu;
-                    let (result, measured) = match failed {
-                        None => vu.exchange.outcome().await,
-                        Some(e) => (Err(e), Measured::default()),
-                    };
-                    Ok((vu.finish(&p, result, measured, deferred),))
-                })
+                Box::new(async move { Ok((answer(&mut store, posted, deferred).await?,)) })
             },
         )?;
     }
@@ -58,15 +50,7 @@ pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
         "send-packed",
         move |mut store: StoreContextMut<'_, VuState>, (req, deferred): (RequestArg, bool)| {
             let posted = post(&mut store, &req);
-            Box::new(async move {
-                let (p, failed) = posted?;
-                let vu = &mut store.data_mut().vu;
-                let (result, measured) = match failed {
-                    None => vu.exchange.outcome().await,
-                    Some(e) => (Err(e), Measured::default()),
-                };
-                Ok((vu.finish(&p, result, measured, deferred).map(packed),))
-            })
+            Box::new(async move { Ok((answer(&mut store, posted, deferred).await?.map(packed),)) })
         },
     )?;
     i.func_wrap(
@@ -129,6 +113,22 @@ fn post(
         let failed = request.and_then(|r| store.data().vu.exchange.post(r, now));
         (p, failed.err())
     })
+}
+
+/// Waits for the posted request's outcome (none when it could not go out), records it
+/// and makes the scenario's answer.
+async fn answer(
+    store: &mut StoreContextMut<'_, VuState>,
+    posted: wasmtime::Result<(super::ctx::Prepared, Option<crate::client::ClientError>)>,
+    deferred: bool,
+) -> wasmtime::Result<Result<http::HttpResponse, http::HttpError>> {
+    let (p, failed) = posted?;
+    let vu = &mut store.data_mut().vu;
+    let (result, measured) = match failed {
+        None => vu.exchange.outcome().await,
+        Some(e) => (Err(e), Measured::default()),
+    };
+    Ok(vu.finish(&p, result, measured, deferred))
 }
 
 /// A response as `packed-response` (see the WIT): the header fields as one string of
