@@ -25,6 +25,7 @@ from locust import (
 )
 from locust._runner import _pick_class, export
 from locust.exception import InterruptTaskSet, RescheduleTask, StopUser
+from packing import packed
 
 sent = []
 settled = []
@@ -42,16 +43,6 @@ def fake_send(req, deferred=False):
     t = http.Timings(connect_us=0, tls_us=0, send_us=0, wait_us=1000, receive_us=0, total_us=1500)
     return http.HttpResponse(status=r["status"], headers=r.get("headers", []), body=r.get("body", b""),
                              body_size=len(r.get("body", b"")), final_url=None, timings=t)
-
-
-def packed(r):
-    """An http-response as the host packs it for send-packed."""
-    t = r.timings
-    return http.PackedResponse(
-        status=r.status,
-        head=None if r.headers is None else "".join(f"{k}\n{v}\n" for k, v in r.headers),
-        body=r.body, body_size=r.body_size, final_url=r.final_url,
-        timings=[t.connect_us, t.tls_us, t.send_us, t.wait_us, t.receive_us, t.total_us])
 
 
 def install():

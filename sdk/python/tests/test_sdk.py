@@ -12,6 +12,7 @@ from wit_world.imports import checks, http, timing, vu
 import stampede
 from stampede import HttpError, HttpUser, Failure, between, check, constant, env, sleep, task
 from stampede._export import export
+from packing import packed
 
 calls = []
 replies = []
@@ -34,16 +35,6 @@ def fake_send(req, deferred=False):
     return http.HttpResponse(status=r["status"], headers=headers, body=body,
                              body_size=len(r.get("body", b"")), final_url=r.get("final_url"),
                              timings=t)
-
-
-def packed(r):
-    """An http-response as the host packs it for send-packed."""
-    t = r.timings
-    return http.PackedResponse(
-        status=r.status,
-        head=None if r.headers is None else "".join(f"{k}\n{v}\n" for k, v in r.headers),
-        body=r.body, body_size=r.body_size, final_url=r.final_url,
-        timings=[t.connect_us, t.tls_us, t.send_us, t.wait_us, t.receive_us, t.total_us])
 
 
 def install():
