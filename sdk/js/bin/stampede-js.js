@@ -238,6 +238,8 @@ async function main() {
   const t0 = Date.now();
   const { source, world, inputs } = await bundle(entry);
   const { componentize } = await import('@bytecodealliance/componentize-js');
+  // componentize-js's generated glue leaks each import call's arguments: mended here.
+  await (await import('./glue.js')).mendSplicer();
   const work = await mkdtemp(join(tmpdir(), 'stampede-js-'));
   let failure;
   try {

@@ -30,7 +30,11 @@ pub async fn run_all(
     let Some(first) = cfgs.first() else {
         anyhow::bail!("no scenario to run");
     };
-    let (stop, stopped_for_memory) = match memory::Budget::of(first.max_total_memory) {
+    let max_total_memory = first.max_total_memory;
+    for note in memory::language_defaults(&mut cfgs) {
+        progress(Progress::Note(note));
+    }
+    let (stop, stopped_for_memory) = match memory::Budget::of(max_total_memory) {
         Some(budget) => {
             let base = memory::resident_bytes().unwrap_or(0);
             for note in memory::fit(&mut cfgs, &budget, base)? {

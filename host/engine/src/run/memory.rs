@@ -26,6 +26,47 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(5);
 /// The smallest memory cap a VU is given to fit a budget.
 const MIN_FITTED_CAP: u64 = 1 << 20;
 
+/// The default memory cap of a JavaScript VU. SpiderMonkey (inside ComponentizeJS)
+/// runs a full collection only once its heap has grown by tens of MiB, and a component
+/// cannot tune that: a VU iterating without pause settles at 64-87 MiB of linear
+/// memory (measured: an empty iteration, a GET of 2 KB, the k6 checkout journey, POSTs
+/// of 256 KiB), where 64 MiB made such runs fail iterations every few seconds.
+pub const JAVASCRIPT_MEMORY_CAP: usize = 128 << 20;
+
+/// Gives each scenario whose cap was not chosen the default of its guest's language
+/// (read from the component's producers section), with a note for each one changed.
+/// A scenario whose file cannot be read is left for the run to report.
+pub fn language_defaults(cfgs: &mut [RunConfig]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for c in cfgs.iter_mut().filter(|c| !c.memory_cap_chosen) {
+        if c.scenario_bytes.is_none() {
+            let Ok(bytes) = std::fs::read(&c.scenario) else {
+                continue;
+            };
+            c.scenario_bytes = Some(bytes.into());
+        }
+        let Some(bytes) = &c.scenario_bytes else {
+            continue;
+        };
+        let js = crate::engine::producers::languages(bytes)
+            .iter()
+            .any(|l| l == "JavaScript");
+        if js && c.limits.memory_cap < JAVASCRIPT_MEMORY_CAP {
+            c.limits.memory_cap = JAVASCRIPT_MEMORY_CAP;
+            let whose = c
+                .name
+                .as_deref()
+                .map(|n| format!("scenario {n}: "))
+                .unwrap_or_default();
+            notes.push(format!(
+                "{whose}memory cap {} per VU: a JavaScript VU's heap grows by tens of MiB between collections; --max-memory-mib sets it",
+                mib(JAVASCRIPT_MEMORY_CAP as u64)
+            ));
+        }
+    }
+    notes
+}
+
 /// A run's memory budget, and where it comes from (for messages).
 #[derive(Debug, Clone)]
 pub struct Budget {
