@@ -147,7 +147,8 @@ fn build_time(script: &Path, cache: &Path) -> f64 {
         .arg("build")
         .arg(script)
         .arg("-o")
-        .arg(script.with_extension("wasm"))
+        // Into the bench's own directory: never beside the script in the checkout.
+        .arg(cache.join(script.with_extension("wasm").file_name().unwrap()))
         .env("STAMPEDE_CACHE_DIR", cache)
         .output()
         .unwrap();
