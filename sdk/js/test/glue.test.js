@@ -39,7 +39,17 @@ function import_t$send(arg0) {
   var text = new TextDecoder().decode(new Uint8Array($memory.buffer, dataView($memory).getUint32(ret + 4, true), len));
   return text;
 }
-return import_t$send;`;
+async function export_t$run(f) {
+  let ret;
+  try {
+    const hostRet0 = await f();
+    ret = { tag: 'ok', val: hostRet0 };
+  } catch (e) {
+    ret = { tag: 'err', val: String(e) };
+  }
+  return ret;
+}
+return { send: import_t$send, run: export_t$run };`;
 
 // The bindings evaluated over a fake guest memory: the host call answers with a
 // (length, pointer) pair at address 0 naming what it was sent, which the glue reads back.
@@ -71,13 +81,22 @@ test('the debug-log calls go, parentheses in their strings and templates include
 });
 
 test('strings still reach the host as their UTF-8 bytes', () => {
-  const send = load(mendBindings(BINDINGS));
+  const { send } = load(mendBindings(BINDINGS));
   for (const s of ['GET', 'http://127.0.0.1/a?b=c', 'héllo ✓ 𝄞', '']) {
     assert.equal(send(s), s);
   }
   // A lone surrogate is sent as U+FFFD, as the original encoder sent it.
   assert.equal(send('a\ud800b'), 'a\ufffdb');
   assert.throws(() => send(42), /expected a string/);
+});
+
+test('an export awaits what the script returned only when it is a promise', async () => {
+  const { run } = load(mendBindings(BINDINGS));
+  assert.deepEqual(await run(() => 7), { tag: 'ok', val: 7 });
+  assert.deepEqual(await run(async () => 8), { tag: 'ok', val: 8 });
+  assert.deepEqual(await run(() => ({ then: (ok) => ok(9) })), { tag: 'ok', val: 9 });
+  assert.deepEqual(await run(() => { throw new Error('no'); }), { tag: 'err', val: 'Error: no' });
+  assert.deepEqual(await run(async () => { throw new Error('late'); }), { tag: 'err', val: 'Error: late' });
 });
 
 test('a shape it does not know stops the build', () => {
