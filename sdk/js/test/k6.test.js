@@ -18,6 +18,33 @@ const text = (b) => new TextDecoder().decode(b);
 const sends = () => host.calls.filter((c) => c[0] === 'send').map((c) => c[1]);
 const last = () => sends().at(-1);
 
+test('json() parses once while plain values are read, and never shares an object it handed out', () => {
+  host.replies.push({ status: 200, body: new TextEncoder().encode('{"items":[{"id":7},{"id":8}],"n":2}') });
+  const r = http.get('/items');
+  let parses = 0;
+  const parse = JSON.parse;
+  JSON.parse = (t) => {
+    parses++;
+    return parse(t);
+  };
+  try {
+    assert.equal(r.json('items.#'), 2);
+    assert.equal(r.json('n'), 2);
+    assert.equal(parses, 1);
+    const items = r.json('items');
+    items[0].id = 99;
+    assert.equal(r.json('items.0.id'), 7);
+    assert.equal(parses, 2);
+    const whole = r.json();
+    whole.n = 5;
+    assert.equal(r.json().n, 2);
+    assert.notEqual(r.json(), r.json());
+    assert.equal(parses, 5);
+  } finally {
+    JSON.parse = parse;
+  }
+});
+
 test('a k6 request: URL, body, params, and the response k6 scripts read', () => {
   host.calls.length = 0;
   host.replies.push({

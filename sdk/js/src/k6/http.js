@@ -130,6 +130,7 @@ export class Response {
     this._headers = undefined;
     this._cookies = undefined;
     this._body = undefined;
+    this._json = undefined;
   }
 
   get request() {
@@ -216,13 +217,23 @@ export class Response {
     return this.status ? `${this.status}` : '';
   }
 
-  /** The body as JSON; with a selector (`items.0.id`, `items.#`), that part of it. */
+  /**
+   * The body as JSON; with a selector (`items.0.id`, `items.#`), that part of it. As in
+   * k6, every call returns values of its own. The parsed body is kept while only plain
+   * values (numbers, strings, ...) were read from it, so `json('items.#')` then
+   * `json('items')` parse once; an object or array handed out is the script's to change,
+   * so the next call parses again.
+   */
   json(selector) {
-    const body = this.body;
-    if (body === null) throw new Error('the response has no body (responseType: "none")');
-    const text = typeof body === 'string' ? body : decoder.decode(body);
-    const v = JSON.parse(text);
-    return selector === undefined ? v : select(v, selector);
+    let v = this._json;
+    if (v === undefined) {
+      const body = this.body;
+      if (body === null) throw new Error('the response has no body (responseType: "none")');
+      v = JSON.parse(typeof body === 'string' ? body : decoder.decode(body));
+    }
+    const out = selector === undefined ? v : select(v, selector);
+    this._json = out !== null && typeof out === 'object' ? undefined : v;
+    return out;
   }
 
   html() {
