@@ -16,9 +16,12 @@
 // shape is checked: if another componentize-js generates it differently, the build
 // stops with a message rather than guess.
 
+// The first line of a generated import function.
+const IMPORT_FN = /^function import_[A-Za-z0-9_$]+\(/m;
+
 /** The bindings, trimmed; throws if their shape is not the one expected. */
 export function mendBindings(js) {
-  if (!/^function import_[A-Za-z0-9_$]+\(/m.test(js)) throw new GlueError('no import functions');
+  if (!IMPORT_FN.test(js)) throw new GlueError('no import functions');
   const stripped = stripDebugLog(js);
   if (stripped.length === js.length) throw new GlueError('no _debugLog calls');
   return noAwaitOfValues(oneDataView(replaceEncoder(stripped)));
@@ -46,7 +49,7 @@ function oneDataView(js) {
   const lines = js.split('\n');
   const out = [];
   for (let i = 0; i < lines.length; i++) {
-    if (!/^function import_[A-Za-z0-9_$]+\(/.test(lines[i])) {
+    if (!IMPORT_FN.test(lines[i])) {
       out.push(lines[i]);
       continue;
     }

@@ -12,7 +12,7 @@ from urllib.parse import urlencode as _urlencode
 from componentize_py_types import Err
 from wit_world.imports import http as _http
 
-from stampede.client import _error_kind, _multipart
+from stampede.client import _error_kind, _fields, _multipart
 
 from .exception import CatchResponseError, LocustError, ResponseError
 
@@ -179,12 +179,6 @@ class _Request:
 
     def __init__(self, method, url, headers, body):
         self.method, self.url, self.headers, self.body = method, url, headers, body
-
-
-def _fields(head):
-    """The host's packed head (``name\\nvalue\\n`` per field) as (name, value) pairs."""
-    f = head.split("\n")
-    return list(zip(f[0:-1:2], f[1::2]))
 
 
 def _set_cookies(headers):

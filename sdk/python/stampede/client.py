@@ -36,6 +36,12 @@ def _error_kind(e) -> str:
     return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
 
 
+def _fields(head):
+    """The host's packed head (``name\\nvalue\\n`` per field) as (name, value) pairs."""
+    f = head.split("\n")
+    return list(zip(f[0:-1:2], f[1::2]))
+
+
 class Response:
     def __init__(self, raw, url: str, catch: bool = False):
         self.status_code = raw.status
@@ -56,8 +62,7 @@ class Response:
         self.elapsed_ms = t[5] / 1000
         # Headers and body are None unless the request asked for them; the head comes
         # as ``name\\nvalue\\n`` per field.
-        f = (raw.head or "").split("\n")
-        self.headers = {k.lower(): v for k, v in zip(f[0:-1:2], f[1::2])}
+        self.headers = {k.lower(): v for k, v in _fields(raw.head or "")}
         self._body = raw.body
         self._catch = catch
         self._failure = None
