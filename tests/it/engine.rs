@@ -386,6 +386,37 @@ async fn custom_metrics_are_aggregated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_kept_apart_by_the_tags_thresholds_filter_by() {
+    let server = start_server().await;
+    let mut cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        2,
+        Load::iterations(6),
+        &[("TASKS", "tagged")],
+    );
+    cfg.tags = [("env".to_string(), "ci".to_string())].into();
+    cfg.request_tags = [("type", "API"), ("env", "ci"), ("method", "POST")]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec();
+    let s = go(cfg).await;
+    let t = |tag: &str| {
+        let t = s.tagged.iter().find(|t| t.tag == tag).unwrap();
+        (t.requests, t.duration.count)
+    };
+    // Each task's first request carries no tag: the last task's went when it returned.
+    assert_eq!(t("type:API"), (6, 6));
+    assert_eq!(
+        t("env:ci"),
+        (12, 12),
+        "the scenario's tags are every request's"
+    );
+    assert_eq!(t("method:POST"), (0, 0));
+    assert_eq!(s.totals.checks_failed, 0, "{:?}", s.checks);
+    assert_eq!(s.totals.checks_passed, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_still_summarises_what_it_measured() {
     let server = start_server().await;
     let cfg = config(

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use stampede::gate::Judged;
 use stampede::metrics::summary::Summary;
 use stampede_tests::*;
 
@@ -13,6 +14,12 @@ use crate::kit::{CliOut, endpoint, heavy, own_runtime, run_cli, shared_cache};
 /// Runs the corpus script `name` with `args` (and `-q`, a summary, `TARGET` in its
 /// environment); the summary, the server's record and the CLI's output.
 fn run_k6(name: &str, args: &[&str]) -> (Option<Summary>, Arc<Seen>, CliOut) {
+    let (j, seen, o) = run_k6_judged(name, args);
+    (j.map(|j| j.summary), seen, o)
+}
+
+/// [`run_k6`] with the judgement the run wrote: its thresholds' results.
+fn run_k6_judged(name: &str, args: &[&str]) -> (Option<Judged>, Arc<Seen>, CliOut) {
     let _cpu = heavy();
     let rt = own_runtime();
     let server = rt.block_on(start_server());
@@ -36,7 +43,7 @@ fn run_k6(name: &str, args: &[&str]) -> (Option<Summary>, Arc<Seen>, CliOut) {
     let o = run_cli(&all, &shared_cache(), &[]);
     let s = std::fs::read_to_string(&out)
         .ok()
-        .and_then(|t| summary_from_json(&t).ok());
+        .and_then(|t| Judged::from_json(&t).ok());
     (s, server.seen.clone(), o)
 }
 
@@ -379,6 +386,52 @@ fn an_iteration_bound_scenario_stops_at_its_max_duration_and_says_so() {
 }
 
 #[test]
+fn thresholds_filter_requests_by_their_tags_groups_methods_and_statuses() {
+    let judged = |args: &[&str]| {
+        let (j, seen, o) = run_k6_judged("tags.js", args);
+        let j = j.unwrap_or_else(|| panic!("no summary\n{}", o.stderr));
+        (j, seen, o)
+    };
+    let (j, seen, o) = judged(&["--iterations", "1"]);
+    assert_eq!(seen.echoes.lock().unwrap().len(), 6, "{}", o.stderr);
+    // Every threshold of the script holds only when each request is tagged as in k6.
+    let failed: Vec<_> = j.thresholds.iter().filter(|t| !t.passed).collect();
+    assert!(failed.is_empty(), "{failed:#?}\n{}", o.stderr);
+    assert_eq!(j.thresholds.len(), 13);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let tagged = |tag: &str| {
+        let t = j.summary.tagged.iter().find(|t| t.tag == tag).unwrap();
+        (t.requests, t.failed, t.duration.count)
+    };
+    assert_eq!(tagged("type:API"), (3, 0, 3));
+    assert_eq!(tagged("group:::shop::cart"), (1, 0, 1));
+    assert_eq!(tagged("expected_response:false"), (1, 1, 1));
+    assert_eq!(tagged("env:test"), (7, 1, 7));
+    // Thresholds the run does not meet: judged on the same figures, and failed.
+    let (j, _, o) = judged(&[
+        "--iterations",
+        "1",
+        "--threshold",
+        "http_reqs{type:API}: count==4",
+        "--threshold",
+        "http_req_duration{type:nothing}: p(95)<500",
+    ]);
+    assert_eq!(o.code, 99, "{}", o.stderr);
+    let by = |e: &str| {
+        j.thresholds
+            .iter()
+            .find(|t| t.expression.starts_with(e))
+            .unwrap()
+    };
+    assert_eq!(by("http_reqs{type:API}").observed, Some(3.0));
+    assert!(!by("http_reqs{type:API}").passed);
+    assert_eq!(
+        by("http_req_duration{type:nothing}").detail.as_deref(),
+        Some("no samples: no request tagged type:nothing")
+    );
+}
+
+#[test]
 fn a_javascript_vu_has_room_for_its_garbage_collector_by_default() {
     // 1,000 iterations of 256 KiB of garbage each: SpiderMonkey lets the heap pass
     // 64 MiB before it collects, which the old default cap turned into failures.
@@ -563,6 +616,7 @@ fn k6_itself_sends_the_same_requests_and_reaches_the_same_verdicts() {
         ("lifecycle.js", "4", 0),
         ("options.js", "", 99),
         ("scenarios.js", "", 0),
+        ("tags.js", "1", 0),
     ] {
         let mut args = vec!["--env", "TEAM=team_4821"];
         if !iterations.is_empty() {

@@ -30,6 +30,15 @@ export const counterAdd = (n, v) => calls.push(['counter', n, v]);
 export const trendAdd = (n, v) => calls.push(['trend', n, v]);
 export const rateAdd = (n, v) => calls.push(['rate', n, v]);
 export const gaugeSet = (n, v) => calls.push(['gauge', n, v]);
+export const setTags = (tags) => {
+  // As the host refuses them (metrics.set-tags).
+  if (tags.some(([k]) => k === 'status')) {
+    const e = new Error('component error');
+    e.payload = 'the tag "status" is the host\'s own (name a request with its name)';
+    throw e;
+  }
+  calls.push(['tags', tags]);
+};
 export const log = (level, msg) => calls.push(['log', level, msg]);
 export const id = () => 7;
 export const iteration = () => 3n;

@@ -10,6 +10,7 @@ import { parseDuration } from '../src/k6/duration.js';
 import crypto from '../src/k6/crypto.js';
 import { SharedArray } from '../src/k6/data.js';
 import tracing from '../src/k6/tracing.js';
+import { forgetTags } from '../src/k6/tags.js';
 import { feeder, readData, DataError } from '../src/data.js';
 import * as nodeCrypto from 'node:crypto';
 
@@ -304,4 +305,32 @@ test('k6/experimental/tracing: instrumentHTTP puts trace context on each request
   http.get('http://x/after');
   const seen = host.calls.filter((c) => c[0] === 'trace' || c[0] === 'send').map((c) => (c[0] === 'trace' ? c[1] : c[0]));
   assert.deepEqual(seen, ['send', 'sampled', 'send', 'run']);
+});
+
+test('requests carry their params.tags and group to the host, sent only when they change', () => {
+  forgetTags();
+  host.calls.length = 0;
+  const tags = () => host.calls.filter((c) => c[0] === 'tags').map((c) => c[1]);
+  http.get('http://x/a');
+  http.get('http://x/b', { tags: { name: 'b' } });
+  assert.deepEqual(tags(), [], 'no tags, no call');
+  http.get('http://x/c', { tags: { type: 'API', name: 'c' } });
+  http.get('http://x/d', { tags: { type: 'API' } });
+  group('shop', () => {
+    http.get('http://x/e');
+    http.get('http://x/f');
+    http.get('http://x/g', { tags: { type: 'static', group: 'mine' } });
+  });
+  http.get('http://x/h');
+  assert.deepEqual(tags(), [
+    [['type', 'API']],
+    [['group', '::shop']],
+    [['type', 'static'], ['group', 'mine']],
+    [],
+  ]);
+  // Each lifecycle call starts with none held: the host dropped them.
+  forgetTags();
+  http.get('http://x/i', { tags: { type: 'API' } });
+  assert.deepEqual(tags().at(-1), [['type', 'API']]);
+  assert.throws(() => http.get('http://x/j', { tags: { status: '200' } }), /params\.tags: the tag "status" is the host's own/);
 });

@@ -169,4 +169,11 @@ pub mod metrics {
     pub fn gauge(name: &str, value: f64) {
         m::gauge_set(name, value)
     }
+    /// Tags this VU's next requests carry (until set again or the task returns), for
+    /// thresholds that filter by them: `http_req_duration{type:API}`. An empty slice
+    /// clears them. `Err` says why the host refused them (a key of its own, such as
+    /// `status`; more than 256 bytes in all).
+    pub fn set_tags(tags: &[(&str, &str)]) -> Result<(), String> {
+        m::set_tags(tags)
+    }
 }

@@ -33,6 +33,8 @@ pub(crate) fn merge_cost() {
                 all.record(us);
                 agg.add(&Event::Request(RequestSample {
                     verdict: Default::default(),
+                    method: Default::default(),
+                    tags: None,
                     name: *id,
                     status: 200,
                     error: None,

@@ -359,6 +359,8 @@ mod tests {
         for (duration_us, status) in samples {
             agg.add(&Event::Request(RequestSample {
                 verdict: Default::default(),
+                method: Default::default(),
+                tags: None,
                 trace: None,
                 name: a,
                 status,

@@ -75,6 +75,9 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
         };
         return observe(&untagged, part);
     }
+    if let Some((k, v)) = th.request_tag() {
+        return observe_tagged(th, s, k, v);
+    }
     let tag_val = th.tag.as_ref().map(|(_, v)| v.as_str());
     let tag_key = th.tag.as_ref().map(|(k, _)| k.as_str());
     // Requests of that name in every scenario, as one.
@@ -232,6 +235,35 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
     }
 }
 
+/// A request metric filtered by a tag the run kept its requests apart by.
+fn observe_tagged(th: &Threshold, s: &Summary, key: &str, value: &str) -> Result<f64, String> {
+    let tag = format!("{key}:{value}");
+    let none = || Err(format!("no samples: no request tagged {tag}"));
+    let Some(t) = s.tagged.iter().find(|t| t.tag == tag) else {
+        return none();
+    };
+    // A count is meaningful at zero (count<1); the others need a request.
+    if t.requests == 0 && th.metric != "http_reqs" {
+        return none();
+    }
+    match th.metric.as_str() {
+        "http_req_failed" => Ok(t.failed as f64 / t.requests as f64),
+        "http_reqs" => Ok(match th.agg {
+            Agg::Rate => t.requests as f64 / s.duration_s.max(1e-9),
+            _ => t.requests as f64,
+        }),
+        m => {
+            let trend = if m == "http_req_waiting" {
+                &t.waiting
+            } else {
+                &t.duration
+            };
+            trend_stat(trend, th.agg, 1e-3)
+                .ok_or_else(|| format!("no samples: no request tagged {tag}"))
+        }
+    }
+}
+
 /// Whether the check recorded as `name` has the tag `key:value`. A check in a k6
 /// group is recorded by its path, `::group::check`: its `check` tag is the last part,
 /// its `group` tag the rest, as in k6.
@@ -353,6 +385,8 @@ mod tests {
         let req = |name, ms: u64, status| {
             Event::Request(RequestSample {
                 verdict: Default::default(),
+                method: Default::default(),
+                tags: None,
                 trace: None,
                 name,
                 status,
@@ -414,6 +448,56 @@ mod tests {
         );
         assert!(judge("carts: count==20").passed);
         assert!(judge("carts: rate>=2").passed);
+    }
+
+    #[test]
+    fn requests_filtered_by_a_tag_are_judged_from_those_the_run_kept() {
+        let names = Arc::new(Names::new(100));
+        let filters = [("status", "500"), ("status", "404"), ("group", "::cart")]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let mut agg = Aggregator::new(names.clone()).with_tag_filters(&filters, Default::default());
+        let cart = crate::metrics::tags::encode(&[("group".into(), "::cart".into())]).unwrap();
+        for (status, ms) in [(200, 10), (500, 30), (200, 50)] {
+            agg.add(&Event::Request(RequestSample {
+                name: names.intern("GET /"),
+                method: Default::default(),
+                tags: cart.as_deref().map(|c| names.intern(c)),
+                status,
+                error: None,
+                at_ms: 0,
+                duration_us: ms * 1000,
+                waiting_us: ms * 500,
+                connecting_us: 0,
+                tls_us: 0,
+                bytes_sent: 0,
+                bytes_received: 0,
+                verdict: Default::default(),
+                trace: None,
+            }));
+        }
+        let s = agg.summary(RunMeta::for_tests(2.0));
+        let judge = |e: &str| evaluate(&parse(e).unwrap(), &s).thresholds.remove(0);
+        let r = judge("http_req_failed{group:::cart}: rate<0.5");
+        assert!(
+            (r.observed.unwrap() - 1.0 / 3.0).abs() < 1e-9 && r.passed,
+            "{r:?}"
+        );
+        // Read from the HDR histograms: within their 0.1%.
+        let near = |e: &str, v: f64| (judge(e).observed.unwrap() - v).abs() < v * 1e-3;
+        assert!(near("http_req_duration{status:500}: max<40", 30.0));
+        assert!(near("http_req_waiting{status:500}: max<40", 15.0));
+        assert_eq!(judge("http_reqs{group:::cart}: rate>1").observed, Some(1.5));
+        // None matched: a count is judged at zero, anything else has no sample.
+        let r = judge("http_reqs{status:404}: count<1");
+        assert_eq!((r.observed, r.passed), (Some(0.0), true));
+        let r = judge("http_req_duration{status:404}: p(95)<1");
+        assert_eq!(
+            r.detail.as_deref(),
+            Some("no samples: no request tagged status:404")
+        );
+        assert!(!r.passed);
+        // A filter the run did not keep (the summary of another run): no sample either.
+        assert!(!judge("http_req_duration{type:API}: p(95)<1").passed);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::evaluate::ThresholdResult;
 use crate::metrics::Summary;
 use crate::metrics::summary::{
     CheckSummary, CustomSummary, EndpointSummary, ErrorCount, SCHEMA, ScenarioInfo, SegmentInfo,
-    SeriesPoint, TaskSummary, Totals, TrendSummary,
+    SeriesPoint, TaggedSummary, TaskSummary, Totals, TrendSummary,
 };
 
 /// A summary and what the gate made of it.
@@ -132,6 +132,9 @@ struct Document<'a> {
     http_req_tls_handshaking: Cow<'a, TrendSummary>,
     iteration_duration: Cow<'a, TrendSummary>,
     endpoints: Cow<'a, [EndpointSummary]>,
+    /// Requests by each tag a threshold filters them by (`http_req_duration{type:API}`).
+    #[serde(default, skip_serializing_if = "is_empty")]
+    tagged: Cow<'a, [TaggedSummary]>,
     checks: Cow<'a, [CheckSummary]>,
     tasks: Cow<'a, [TaskSummary]>,
     /// Distinct failure messages (task errors, traps, setup failures) with counts.
@@ -200,6 +203,7 @@ impl<'a> Document<'a> {
             http_req_tls_handshaking: Cow::Borrowed(&s.http_req_tls_handshaking),
             iteration_duration: Cow::Borrowed(&s.iteration_duration),
             endpoints: Cow::Borrowed(&s.endpoints),
+            tagged: Cow::Borrowed(&s.tagged),
             checks: Cow::Borrowed(&s.checks),
             tasks: Cow::Borrowed(&s.tasks),
             errors: Cow::Borrowed(&s.errors),
@@ -242,6 +246,7 @@ impl<'a> Document<'a> {
             http_req_tls_handshaking,
             iteration_duration,
             endpoints,
+            tagged,
             checks,
             tasks,
             errors,
@@ -277,6 +282,7 @@ impl<'a> Document<'a> {
                 http_req_tls_handshaking: http_req_tls_handshaking.into_owned(),
                 iteration_duration: iteration_duration.into_owned(),
                 endpoints: endpoints.into_owned(),
+                tagged: tagged.into_owned(),
                 checks: checks.into_owned(),
                 tasks: tasks.into_owned(),
                 errors: errors.into_owned(),

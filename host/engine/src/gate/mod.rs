@@ -32,6 +32,8 @@ pub(crate) mod tests {
             .map(|i| {
                 Event::Request(RequestSample {
                     verdict: Default::default(),
+                    method: Default::default(),
+                    tags: None,
                     trace: None,
                     name: n,
                     status: if i < ok { 200 } else { 500 },

@@ -107,7 +107,26 @@ pub struct Threshold {
     pub value: f64,
 }
 
+/// The request metrics a tag other than `name` filters (from the run's tagged
+/// requests, [`crate::metrics::summary::TaggedSummary`]).
+const TAGGED_REQUEST_METRICS: &[&str] = &[
+    "http_req_duration",
+    "http_req_waiting",
+    "http_req_failed",
+    "http_reqs",
+];
+
 impl Threshold {
+    /// The `(key, value)` this threshold filters requests by, when the run must keep
+    /// the requests carrying it apart (any tag but `name` and `scenario`, which the
+    /// summary has already).
+    pub fn request_tag(&self) -> Option<(&str, &str)> {
+        let (k, v) = self.tag.as_ref()?;
+        (TAGGED_REQUEST_METRICS.contains(&self.metric.as_str())
+            && !matches!(k.as_str(), "name" | "scenario"))
+        .then_some((k.as_str(), v.as_str()))
+    }
+
     /// The unit of the value this threshold observes: `ms` for durations, `/s` for
     /// a count per second, none for a fraction or a count.
     pub fn unit(&self) -> Option<&'static str> {
@@ -181,6 +200,14 @@ fn parse_text(text: &str) -> Result<Vec<Threshold>, String> {
                 err("a tag filter is {key:value}, e.g. {name:GET /api/v1/products}".into())
             })?;
             let (k, v) = (k.trim(), v.trim());
+            // k6 allows `{a:x,b:y}`; each threshold here filters by one tag.
+            if let Some((_, last)) = v.rsplit_once(',')
+                && last.contains(':')
+            {
+                return Err(err(format!(
+                    "{{{inner}}} filters by more than one tag; write one threshold per tag"
+                )));
+            }
             (head[..open].trim(), Some((k.to_string(), v.to_string())))
         }
         None => (head.trim(), None),
@@ -210,12 +237,15 @@ fn parse_text(text: &str) -> Result<Vec<Threshold>, String> {
     }
     // A custom metric's tag names the series the scenario recorded with it (k6's
     // `trend.add(v, { tag: value })`); the built-in metrics have these.
+    // Requests carry any tag (the host's, the script's); the other built-in metrics
+    // the ones their records have.
     if let Some((k, _)) = &tag
         && kind != Kind::Custom
+        && !TAGGED_REQUEST_METRICS.contains(&metric)
         && !matches!(k.as_str(), "name" | "check" | "group" | "task" | "scenario")
     {
         return Err(err(format!(
-            "unknown tag {k:?}; filter by name (requests), check or group (checks), task (iterations) or scenario"
+            "unknown tag {k:?}; filter requests by any tag (name, method, status, expected_response, group or the script's own), checks by check or group, iterations by task, and any metric by scenario"
         )));
     }
     let mut out = Vec::new();
@@ -420,7 +450,18 @@ mod tests {
                 .contains("http_req_failed cannot be judged by p(95): use rate")
         );
         assert!(e("http_req_duration{name GET}: p(95)<5").contains("{key:value}"));
-        assert!(e("http_req_duration{host:x}: p(95)<5").contains("unknown tag \"host\""));
+        assert!(e("http_req_connecting{host:x}: p(95)<5").contains("unknown tag \"host\""));
+        assert!(e("iterations{type:API}: count>1").contains("unknown tag \"type\""));
+        // Requests take any tag (k6's sub-metrics); the run keeps those apart.
+        let t = &parse("http_req_duration{type:API}: p(95)<5").unwrap()[0];
+        assert_eq!(t.request_tag(), Some(("type", "API")));
+        let t = &parse("http_reqs{group:::shop::cart}: count>0").unwrap()[0];
+        assert_eq!(t.request_tag(), Some(("group", "::shop::cart")));
+        let t = &parse("http_req_failed{name:GET /}: rate<0.1").unwrap()[0];
+        assert_eq!(t.request_tag(), None, "names are in the summary already");
+        assert!(
+            e("http_req_duration{type:API,method:GET}: p(95)<5").contains("one threshold per tag")
+        );
         // A custom metric takes any tag: it names the series recorded with it.
         assert_eq!(
             parse("orders{type:express}: count>1").unwrap()[0].tag,

@@ -9,6 +9,7 @@ use super::names::{NameId, Names};
 use super::series::Series;
 use super::snapshot::Snapshot;
 use super::summary::*;
+use super::tags::Tagged;
 use super::trend::Trend;
 
 /// Distinct error messages kept; more are folded into one line.
@@ -137,6 +138,7 @@ pub struct Aggregator {
     errors: HashMap<Box<str>, u64>,
     custom: BTreeMap<NameId, Custom>,
     series: Series,
+    tagged: Tagged,
 }
 
 impl Aggregator {
@@ -153,7 +155,19 @@ impl Aggregator {
             errors: HashMap::new(),
             custom: BTreeMap::new(),
             series: Series::default(),
+            tagged: Tagged::default(),
         }
+    }
+
+    /// Also keeps the requests matching each `(key, value)` of `filters` (the tags the
+    /// run's thresholds filter by); `scenario_tags` are every request's.
+    pub fn with_tag_filters(
+        mut self,
+        filters: &[(String, String)],
+        scenario_tags: BTreeMap<String, String>,
+    ) -> Self {
+        self.tagged = Tagged::new(filters, scenario_tags);
+        self
     }
 
     fn count_error(&mut self, message: &str) {
@@ -239,6 +253,7 @@ impl Aggregator {
                 self.connecting.record(s.connecting_us);
                 self.tls.record(s.tls_us);
                 self.series.request(s.at_ms, s.duration_us, s.failed());
+                self.tagged.add(s, &self.names);
             }
             Event::Check { name, ok } => {
                 let c = self.checks.entry(*name).or_default();
@@ -430,6 +445,7 @@ impl Aggregator {
             http_req_tls_handshaking: ms(&self.tls),
             iteration_duration: ms(&self.iteration_duration),
             endpoints,
+            tagged: self.tagged.summaries(),
             checks,
             tasks,
             errors,
@@ -456,6 +472,8 @@ mod tests {
     fn req(name: NameId, status: u16, error: Option<ErrorKind>, us: u64, at_ms: u32) -> Event {
         Event::Request(RequestSample {
             verdict: Default::default(),
+            method: Default::default(),
+            tags: None,
             trace: None,
             name,
             status,

@@ -10,6 +10,9 @@ pub use crate::client::ErrorKind;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestSample {
     pub name: NameId,
+    pub method: super::tags::Method,
+    /// The tags its VU set (`metrics.set-tags`), interned ([`super::tags::encode`]).
+    pub tags: Option<NameId>,
     /// HTTP status of the final response; 0 when `error` is set.
     pub status: u16,
     pub error: Option<ErrorKind>,

@@ -193,6 +193,7 @@ pub fn merge(parts: &[Summary]) -> Summary {
     let mut checks: BTreeMap<Key, (u64, u64)> = BTreeMap::new();
     let mut tasks: BTreeMap<Key, Vec<&TaskSummary>> = BTreeMap::new();
     let mut custom: BTreeMap<String, Vec<&CustomSummary>> = BTreeMap::new();
+    let mut tagged: BTreeMap<String, Vec<&TaggedSummary>> = BTreeMap::new();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     // Parts that ran long enough to have their buckets widened are met at the widest.
     let dt = parts
@@ -224,6 +225,9 @@ pub fn merge(parts: &[Summary]) -> Summary {
         }
         for c in &p.custom {
             custom.entry(c.name.clone()).or_default().push(c);
+        }
+        for t in &p.tagged {
+            tagged.entry(t.tag.clone()).or_default().push(t);
         }
         for e in &p.errors {
             *errors.entry(e.message.clone()).or_default() += e.count;
@@ -258,6 +262,16 @@ pub fn merge(parts: &[Summary]) -> Summary {
             runs: ts.iter().map(|t| t.runs).sum(),
             failures: ts.iter().map(|t| t.failures).sum(),
             duration: merge_trends(ts.iter().map(|t| &t.duration)),
+        })
+        .collect();
+    let tagged = tagged
+        .into_iter()
+        .map(|(tag, ts)| TaggedSummary {
+            tag,
+            requests: ts.iter().map(|t| t.requests).sum(),
+            failed: ts.iter().map(|t| t.failed).sum(),
+            duration: merge_trends(ts.iter().map(|t| &t.duration)),
+            waiting: merge_trends(ts.iter().map(|t| &t.waiting)),
         })
         .collect();
     let custom = custom
@@ -325,6 +339,7 @@ pub fn merge(parts: &[Summary]) -> Summary {
         http_req_tls_handshaking: merge_trends(parts.iter().map(|p| &p.http_req_tls_handshaking)),
         iteration_duration: merge_trends(parts.iter().map(|p| &p.iteration_duration)),
         endpoints,
+        tagged,
         checks,
         tasks,
         errors: sorted_errors(errors),
@@ -359,10 +374,13 @@ mod tests {
     fn part(name: &str, n: u64, offset_ms: u64) -> Summary {
         let names = Arc::new(Names::new(100));
         let (a, c) = (names.intern("GET /a"), names.intern("ok"));
-        let mut agg = Aggregator::new(names);
+        let filter = [("method".to_string(), "GET".to_string())];
+        let mut agg = Aggregator::new(names).with_tag_filters(&filter, Default::default());
         for ms in 1..=n {
             agg.add(&Event::Request(RequestSample {
                 verdict: Default::default(),
+                method: Default::default(),
+                tags: None,
                 trace: None,
                 name: a,
                 status: 200,
@@ -415,6 +433,11 @@ mod tests {
         assert_eq!(twice.endpoints[0].requests, 200);
         assert_eq!(twice.http_req_duration.p95, a.http_req_duration.p95);
         assert_eq!(twice.checks[0].passes, 200);
+        // Requests kept by tag add up too, their histograms losslessly.
+        assert_eq!(twice.tagged.len(), 1);
+        assert_eq!(twice.tagged[0].requests, 200);
+        assert_eq!(twice.tagged[0].duration.p95, a.http_req_duration.p95);
+        assert_eq!(m.tagged[0].requests, 200, "{:?}", m.tagged);
     }
 
     #[test]

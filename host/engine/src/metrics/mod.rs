@@ -14,6 +14,7 @@ pub mod segments;
 pub mod series;
 pub mod snapshot;
 pub mod summary;
+pub mod tags;
 pub mod trend;
 
 pub use aggregate::Aggregator;

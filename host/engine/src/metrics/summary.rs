@@ -32,6 +32,8 @@ pub struct Summary {
     pub http_req_tls_handshaking: TrendSummary,
     pub iteration_duration: TrendSummary,
     pub endpoints: Vec<EndpointSummary>,
+    /// Requests by the tags thresholds filter them by.
+    pub tagged: Vec<TaggedSummary>,
     pub checks: Vec<CheckSummary>,
     pub tasks: Vec<TaskSummary>,
     pub errors: Vec<ErrorCount>,
@@ -151,6 +153,19 @@ pub struct EndpointSummary {
     /// request carried a trace context.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exemplars: Vec<super::exemplars::Exemplar>,
+}
+
+/// The requests carrying one tag (k6's sub-metric: `http_req_duration{type:API}`), kept
+/// for each tag the run's thresholds filter by.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaggedSummary {
+    /// `key:value`, as the threshold names it.
+    pub tag: String,
+    pub requests: u64,
+    pub failed: u64,
+    pub duration: TrendSummary,
+    pub waiting: TrendSummary,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]

@@ -59,6 +59,9 @@ pub struct RunConfig {
     pub max_total_memory: Option<u64>,
     /// Thresholds that stop the run as soon as they are lost.
     pub aborts: Vec<AbortRule>,
+    /// The tags the run's thresholds filter requests by (`http_req_duration{type:API}`):
+    /// the requests carrying each are kept apart.
+    pub request_tags: Vec<(String, String)>,
     /// The scenario's name in metrics and reports (default: the file's stem).
     pub name: Option<String>,
     /// The run's time zero, shared by scenarios running together (default: now).
@@ -131,6 +134,7 @@ impl RunConfig {
             memory_cap_chosen: false,
             max_total_memory: None,
             aborts: Vec::new(),
+            request_tags: Vec::new(),
             name: None,
             epoch: None,
             start_delay: Duration::ZERO,

@@ -44,12 +44,14 @@ impl Monitor {
         mut batches: mpsc::UnboundedReceiver<Batch>,
         backlog: Arc<Backlog>,
         aborts: Vec<AbortRule>,
+        request_tags: &[(String, String)],
         meta: RunMeta,
         live: Option<(Publisher, Arc<Gauge>)>,
     ) -> Monitor {
         let (ticks, mut tick_rx) = mpsc::channel::<Tick>(1);
+        let mut agg =
+            Aggregator::new(names).with_tag_filters(request_tags, meta.scenario.tags.clone());
         let task = tokio::spawn(async move {
-            let mut agg = Aggregator::new(names);
             loop {
                 tokio::select! {
                     b = batches.recv() => match b {

@@ -18,7 +18,8 @@ use crate::bindings::{http, vu};
 use crate::client::{ClientConfig, ClientError, Measured, Request, Resolver, Response, VuClient};
 use crate::metrics::event::{RequestSample, Verdict};
 use crate::metrics::names::LocalNames;
-use crate::metrics::{ErrorKind, Event, Recorder};
+use crate::metrics::tags::Method;
+use crate::metrics::{ErrorKind, Event, NameId, Recorder};
 
 /// Host state of one VU (one store, one instance).
 pub struct VuCtx {
@@ -52,6 +53,8 @@ pub struct VuCtx {
     pending: Vec<RequestSample>,
     /// The scenario asked not to follow redirects (`http.follow-redirects`).
     no_redirects: bool,
+    /// The tags its next requests carry (`metrics.set-tags`), interned.
+    pub(super) tags: Option<NameId>,
     /// What the scenario scheduled next (`vu.schedule`), taken by the executor.
     pub next: Option<vu::Next>,
     /// What the run's `setup` returned, once it has run.
@@ -175,6 +178,7 @@ impl VuCtx {
             urls_next: 0,
             pending: Vec::new(),
             no_redirects: false,
+            tags: None,
             next: None,
             setup_data: Arc::default(),
             tracer: super::trace::Tracer::new(client_config.trace_context),
@@ -310,6 +314,7 @@ pub(super) type PreparedRequest = (Prepared, Result<Request, ClientError>);
 /// What the host knows of a request before it goes out.
 pub(super) struct Prepared {
     name: u32,
+    method: Method,
     at_ms: u32,
     lag_us: u64,
     read_headers: bool,
@@ -377,6 +382,7 @@ impl VuCtx {
         (
             Prepared {
                 name,
+                method: Method::of(req.method),
                 at_ms,
                 lag_us,
                 read_headers,
@@ -399,6 +405,8 @@ impl VuCtx {
         let t = measured.timings;
         let sample = RequestSample {
             name: p.name,
+            method: p.method,
+            tags: self.tags,
             status: result.as_ref().map(|r| r.status).unwrap_or(0),
             error: result.as_ref().err().map(|e| e.kind),
             at_ms: p.at_ms,
@@ -482,6 +490,7 @@ impl VuCtx {
     pub(super) fn settle_pending(&mut self) {
         // Per call, like the requests they govern.
         self.no_redirects = false;
+        self.tags = None;
         self.tracer.reset();
         for sample in self.pending.drain(..) {
             self.recorder.record(Event::Request(sample));

@@ -52,6 +52,12 @@ impl metrics::Host for VuCtx {
             value: CustomValue::Gauge(value),
         });
     }
+
+    fn set_tags(&mut self, tags: Vec<(String, String)>) -> Result<(), String> {
+        // Interned like a name: a run's distinct tag sets count toward its names' cap.
+        self.tags = crate::metrics::tags::encode(&tags)?.map(|set| self.names.intern(&set));
+        Ok(())
+    }
 }
 
 impl log::Host for VuCtx {

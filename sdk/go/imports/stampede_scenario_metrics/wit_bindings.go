@@ -6,6 +6,8 @@
 package stampede_scenario_metrics
 
 import (
+	witRuntime "go.bytecodealliance.org/pkg/wit/runtime"
+	witTypes "go.bytecodealliance.org/pkg/wit/types"
 	"runtime"
 	"unsafe"
 )
@@ -65,5 +67,47 @@ func GaugeSet(name string, value float64) {
 	utf8 := unsafe.Pointer(unsafe.StringData(name))
 	pinner.Pin(utf8)
 	wasm_import_gauge_set(uintptr(utf8), uint32(len(name)), value)
+
+}
+
+//go:wasmimport stampede:scenario/metrics@0.2.0 set-tags
+func wasm_import_set_tags(arg0 uintptr, arg1 uint32, arg2 uintptr)
+
+func SetTags(tags []witTypes.Tuple2[string, string]) witTypes.Result[witTypes.Unit, string] {
+	pinner := &runtime.Pinner{}
+	defer pinner.Unpin()
+
+	returnArea := uintptr(witRuntime.Allocate(pinner, (3 * 4), 4))
+	slice := tags
+	length := uint32(len(slice))
+	result := witRuntime.Allocate(pinner, uintptr(length*(4*4)), 4)
+	for index, element := range slice {
+		base := unsafe.Add(result, index*(4*4))
+		utf8 := unsafe.Pointer(unsafe.StringData((element).F0))
+		pinner.Pin(utf8)
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), 4)) = uint32(uint32(len((element).F0)))
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), 0)) = uint32(uintptr(uintptr(utf8)))
+		utf80 := unsafe.Pointer(unsafe.StringData((element).F1))
+		pinner.Pin(utf80)
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), (3 * 4))) = uint32(uint32(len((element).F1)))
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), (2 * 4))) = uint32(uintptr(uintptr(utf80)))
+
+	}
+
+	wasm_import_set_tags(uintptr(result), length, returnArea)
+	var result1 witTypes.Result[witTypes.Unit, string]
+	switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 0))) {
+	case 0:
+
+		result1 = witTypes.Ok[witTypes.Unit, string](witTypes.Unit{})
+	case 1:
+		value := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 4))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4))))
+
+		result1 = witTypes.Err[witTypes.Unit, string](value)
+	default:
+		panic("unreachable")
+	}
+	result2 := result1
+	return result2
 
 }

@@ -3,9 +3,7 @@
 import { check as hostCheck } from 'stampede:scenario/checks@0.2.0';
 import { sleepMs, nowUs } from 'stampede:scenario/timing@0.2.0';
 import { trendAdd } from 'stampede:scenario/metrics@0.2.0';
-
-// The group being run, as k6 names it: '' at the top, '::outer::inner' inside.
-let groupPath = '';
+import { currentGroup, enterGroup } from './tags.js';
 
 /**
  * `check(value, { name: fn })`: records each named check (pass when its function returns
@@ -15,6 +13,7 @@ let groupPath = '';
  */
 export function check(value, sets, _tags) {
   let all = true;
+  const groupPath = currentGroup();
   for (const name in sets) {
     const f = sets[name];
     const ok = Boolean(typeof f === 'function' ? f(value) : f);
@@ -32,15 +31,16 @@ export function sleep(seconds) {
 
 /**
  * Runs `fn` in the group `name` and returns its value: checks in it are named by the
- * group's path, and its duration is recorded in `group_duration` and in
+ * group's path, its requests carry it as their `group` tag, and its duration is recorded in `group_duration` and in
  * `group_duration{group:::name}`, as k6 tags it.
  */
 export function group(name, fn) {
   if (typeof fn !== 'function') throw new TypeError(`group ${JSON.stringify(name)}: the second argument must be a function`);
   name = String(name);
   if (name.includes('::')) throw new Error(`group ${JSON.stringify(name)}: group names may not contain '::'`);
-  const outer = groupPath;
-  groupPath = `${outer}::${name}`;
+  const outer = currentGroup();
+  const groupPath = `${outer}::${name}`;
+  enterGroup(groupPath);
   const start = nowUs();
   try {
     return fn();
@@ -48,7 +48,7 @@ export function group(name, fn) {
     const ms = Number(nowUs() - start) / 1000;
     trendAdd('group_duration', ms);
     trendAdd(`group_duration{group:${groupPath}}`, ms);
-    groupPath = outer;
+    enterGroup(outer);
   }
 }
 

@@ -7,6 +7,7 @@
 import { env as hostEnv, id, iteration, scenario, setupData } from 'stampede:scenario/vu@0.2.0';
 import { scenarioExecutor } from './execution.js';
 import { readData, DataError } from '../data.js';
+import { forgetTags } from './tags.js';
 
 function message(e) {
   if (e instanceof Error) return e.name === 'Error' ? e.message : `${e.name}: ${e.message}`;
@@ -159,9 +160,11 @@ export function defineK6(load, files) {
       return { tasks: [{ name: iterateName, weight: 1 }], wait: { tag: 'none' } };
     },
     onStart() {
+      forgetTags();
       task();
     },
     runTask(_index) {
+      forgetTags();
       const f = task();
       const d = dataOf();
       guarded('', () => f(d));
@@ -171,6 +174,7 @@ export function defineK6(load, files) {
 
   const run = {
     setup() {
+      forgetTags();
       const m = init();
       if (typeof m.setup !== 'function') return undefined;
       const d = guarded('setup', () => m.setup());
@@ -183,6 +187,7 @@ export function defineK6(load, files) {
       return guarded('options', () => JSON.stringify(m.options));
     },
     teardown(raw) {
+      forgetTags();
       const m = init();
       if (typeof m.teardown !== 'function') return;
       const d = raw === undefined || raw === null ? undefined : JSON.parse(raw);

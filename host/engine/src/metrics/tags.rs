@@ -1,0 +1,298 @@
+//! Requests filtered by their tags (k6's sub-metrics: `http_req_duration{type:API}`,
+//! `http_reqs{status:201}`). Only the filters the run's thresholds name are kept, so a
+//! run without them pays nothing past two fields of each sample.
+//!
+//! A request's tags are the host's own (`name`, `method`, `status`,
+//! `expected_response`), the ones its VU set (`metrics.set-tags`: k6's `params.tags`
+//! and group), then the scenario's configured tags (k6's `options.tags`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::event::RequestSample;
+use super::names::{MAX_NAME_BYTES, NameId, Names};
+use super::summary::{TaggedSummary, TrendSummary};
+use super::trend::Trend;
+
+/// Tags the host sets on every request; a scenario cannot set them.
+pub const HOST_TAGS: &[&str] = &["name", "method", "status", "expected_response", "scenario"];
+
+/// Between a key and its value, and between pairs, in a tag set's interned form.
+const KV: char = '\u{1f}';
+const PAIR: char = '\u{1e}';
+
+/// A request's method, as its `method` tag reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    #[default]
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+    Options,
+    /// Any other: no `method` filter matches it.
+    Other,
+}
+
+impl Method {
+    pub fn of(method: &str) -> Method {
+        match method {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "HEAD" => Method::Head,
+            "OPTIONS" => Method::Options,
+            _ => Method::Other,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+            Method::Other => "",
+        }
+    }
+}
+
+/// The interned form of a VU's tags (sorted by key), or why they are refused. `None`
+/// for no tags.
+pub fn encode(tags: &[(String, String)]) -> Result<Option<String>, String> {
+    if tags.is_empty() {
+        return Ok(None);
+    }
+    let mut sorted: Vec<&(String, String)> = tags.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::new();
+    for (i, (k, v)) in sorted.iter().enumerate() {
+        if k.is_empty() {
+            return Err("a tag's key is empty".into());
+        }
+        if HOST_TAGS.contains(&k.as_str()) {
+            return Err(format!(
+                "the tag {k:?} is the host's own (name a request with its name)"
+            ));
+        }
+        if k.chars().chain(v.chars()).any(char::is_control) {
+            return Err(format!("the tag {k:?} holds a control character"));
+        }
+        if i > 0 && sorted[i - 1].0 == *k {
+            return Err(format!("the tag {k:?} is given twice"));
+        }
+        if i > 0 {
+            out.push(PAIR);
+        }
+        out.push_str(k);
+        out.push(KV);
+        out.push_str(v);
+    }
+    if out.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "tags of {} bytes in all; at most {MAX_NAME_BYTES}",
+            out.len()
+        ));
+    }
+    Ok(Some(out))
+}
+
+/// The value of `key` in an interned tag set.
+fn lookup<'a>(set: &'a str, key: &str) -> Option<&'a str> {
+    set.split(PAIR)
+        .filter_map(|p| p.split_once(KV))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+}
+
+/// One `key:value` filter and the requests it matched.
+#[derive(Debug)]
+struct Filter {
+    key: String,
+    value: String,
+    requests: u64,
+    failed: u64,
+    duration: Trend,
+    waiting: Trend,
+}
+
+/// The filtered requests of one aggregator.
+#[derive(Debug, Default)]
+pub struct Tagged {
+    filters: Vec<Filter>,
+    /// The scenario's configured tags (k6's `options.tags`), matched last.
+    scenario_tags: BTreeMap<String, String>,
+    /// Request names and tag sets read from the registry, once each.
+    sets: HashMap<NameId, std::sync::Arc<str>>,
+}
+
+impl Tagged {
+    /// Keeps the requests matching each `(key, value)` filter.
+    pub fn new(filters: &[(String, String)], scenario_tags: BTreeMap<String, String>) -> Self {
+        let mut kept: Vec<Filter> = Vec::new();
+        for (k, v) in filters {
+            if !kept.iter().any(|f| f.key == *k && f.value == *v) {
+                kept.push(Filter {
+                    key: k.clone(),
+                    value: v.clone(),
+                    requests: 0,
+                    failed: 0,
+                    duration: Trend::new(),
+                    waiting: Trend::new(),
+                });
+            }
+        }
+        Tagged {
+            filters: kept,
+            scenario_tags,
+            sets: HashMap::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.filters.is_empty()
+    }
+
+    /// Adds `s` to the filters it matches.
+    pub fn add(&mut self, s: &RequestSample, names: &Names) {
+        if self.filters.is_empty() {
+            return;
+        }
+        let mut read = |id: NameId| self.sets.entry(id).or_insert_with(|| names.get(id)).clone();
+        let set = s.tags.map(&mut read);
+        let name = read(s.name);
+        let failed = s.failed();
+        for f in &mut self.filters {
+            let hit = match f.key.as_str() {
+                "name" => *name == *f.value,
+                "method" => s.method.as_str() == f.value,
+                "status" => f.value.parse() == Ok(s.status),
+                "expected_response" => (if failed { "false" } else { "true" }) == f.value,
+                key => {
+                    set.as_deref()
+                        .and_then(|t| lookup(t, key))
+                        .or(self.scenario_tags.get(key).map(String::as_str))
+                        == Some(f.value.as_str())
+                }
+            };
+            if hit {
+                f.requests += 1;
+                f.failed += failed as u64;
+                f.duration.record(s.duration_us);
+                f.waiting.record(s.waiting_us);
+            }
+        }
+    }
+
+    /// The summary's `tagged`: every filter, matched or not.
+    pub fn summaries(&self) -> Vec<TaggedSummary> {
+        let mut out: Vec<TaggedSummary> = self
+            .filters
+            .iter()
+            .map(|f| TaggedSummary {
+                tag: format!("{}:{}", f.key, f.value),
+                requests: f.requests,
+                failed: f.failed,
+                duration: TrendSummary::from_trend(&f.duration, 1e-3, "us"),
+                waiting: TrendSummary::from_trend(&f.waiting, 1e-3, "us"),
+            })
+            .collect();
+        out.sort_by(|a, b| a.tag.cmp(&b.tag));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::event::Verdict;
+
+    fn sample(names: &Names, name: &str, status: u16, tags: Option<&str>) -> RequestSample {
+        RequestSample {
+            name: names.intern(name),
+            method: Method::Get,
+            tags: tags.map(|t| names.intern(t)),
+            status,
+            error: None,
+            at_ms: 0,
+            duration_us: 1000,
+            waiting_us: 500,
+            connecting_us: 0,
+            tls_us: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            verdict: Verdict::ByStatus,
+            trace: None,
+        }
+    }
+
+    #[test]
+    fn tags_are_encoded_sorted_and_bounded() {
+        let t = |v: &[(&str, &str)]| {
+            encode(
+                &v.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let set = t(&[("type", "API"), ("group", "::shop")]).unwrap().unwrap();
+        assert_eq!(lookup(&set, "type"), Some("API"));
+        assert_eq!(lookup(&set, "group"), Some("::shop"));
+        assert_eq!(lookup(&set, "other"), None);
+        assert_eq!(
+            set,
+            t(&[("group", "::shop"), ("type", "API")]).unwrap().unwrap()
+        );
+        assert_eq!(t(&[]).unwrap(), None);
+        assert!(t(&[("status", "200")]).unwrap_err().contains("host's own"));
+        assert!(t(&[("", "x")]).unwrap_err().contains("empty"));
+        assert!(t(&[("a", "x\ny")]).unwrap_err().contains("control"));
+        assert!(t(&[("a", "x"), ("a", "y")]).unwrap_err().contains("twice"));
+        let long = "v".repeat(300);
+        assert!(t(&[("a", &long)]).unwrap_err().contains("at most 256"));
+    }
+
+    #[test]
+    fn each_filter_keeps_the_requests_it_matches() {
+        let names = Names::new(100);
+        let tags = [("type", "API"), ("status", "404"), ("method", "GET")]
+            .iter()
+            .chain(&[("expected_response", "true"), ("env", "staging")])
+            .chain(&[("group", "::shop"), ("name", "home")])
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>();
+        let scenario = BTreeMap::from([("env".to_string(), "staging".to_string())]);
+        let mut t = Tagged::new(&tags, scenario);
+        let api = encode(&[("type".into(), "API".into())]).unwrap().unwrap();
+        let shop = encode(&[("group".into(), "::shop".into())])
+            .unwrap()
+            .unwrap();
+        t.add(&sample(&names, "products", 200, Some(&api)), &names);
+        t.add(&sample(&names, "products", 404, Some(&api)), &names);
+        t.add(&sample(&names, "home", 200, Some(&shop)), &names);
+        t.add(&sample(&names, "home", 200, None), &names);
+        let got: BTreeMap<String, (u64, u64)> = t
+            .summaries()
+            .into_iter()
+            .map(|s| (s.tag, (s.requests, s.failed)))
+            .collect();
+        assert_eq!(got["type:API"], (2, 1));
+        assert_eq!(got["status:404"], (1, 1));
+        assert_eq!(got["method:GET"], (4, 1));
+        assert_eq!(got["expected_response:true"], (3, 0));
+        assert_eq!(
+            got["env:staging"],
+            (4, 1),
+            "the scenario's tags apply to all"
+        );
+        assert_eq!(got["group:::shop"], (1, 0));
+        assert_eq!(got["name:home"], (2, 0));
+        assert_eq!(t.summaries()[0].duration.count, t.summaries()[0].requests);
+    }
+}
