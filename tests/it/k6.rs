@@ -397,7 +397,7 @@ fn thresholds_filter_requests_by_their_tags_groups_methods_and_statuses() {
     // Every threshold of the script holds only when each request is tagged as in k6.
     let failed: Vec<_> = j.thresholds.iter().filter(|t| !t.passed).collect();
     assert!(failed.is_empty(), "{failed:#?}\n{}", o.stderr);
-    assert_eq!(j.thresholds.len(), 13);
+    assert_eq!(j.thresholds.len(), 15);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let tagged = |tag: &str| {
         let t = j.summary.tagged.iter().find(|t| t.tag == tag).unwrap();
@@ -407,6 +407,13 @@ fn thresholds_filter_requests_by_their_tags_groups_methods_and_statuses() {
     assert_eq!(tagged("group:::shop::cart"), (1, 0, 1));
     assert_eq!(tagged("expected_response:false"), (1, 1, 1));
     assert_eq!(tagged("env:test"), (7, 1, 7));
+    let checks: Vec<_> = j
+        .summary
+        .tagged_checks
+        .iter()
+        .map(|t| (t.tag.as_str(), t.passes, t.fails))
+        .collect();
+    assert_eq!(checks, [("env:test", 1, 1), ("myTag:hola", 1, 0)]);
     // Thresholds the run does not meet: judged on the same figures, and failed.
     let (j, _, o) = judged(&[
         "--iterations",

@@ -192,14 +192,21 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
     apply_segment(&mut cfgs, &args.segments)?;
     // Again, now that segments are known: they split the rows sequential feeders give.
     crate::data::apply(&mut cfgs, args, &file)?;
-    // Each scenario keeps apart the requests carrying a tag a threshold filters by.
+    // Each scenario keeps apart the requests and checks carrying a tag a threshold
+    // filters by.
     let request_tags: Vec<(String, String)> = thresholds
         .iter()
         .filter_map(|t| t.request_tag())
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    let check_tags: Vec<(String, String)> = thresholds
+        .iter()
+        .filter_map(|t| t.check_tag())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     for cfg in &mut cfgs {
         cfg.request_tags = request_tags.clone();
+        cfg.check_tags = check_tags.clone();
     }
     let (baseline, history) = baseline(&args.baseline, file.baseline)?;
     Ok(Job {

@@ -332,5 +332,15 @@ test('requests carry their params.tags and group to the host, sent only when the
   forgetTags();
   http.get('http://x/i', { tags: { type: 'API' } });
   assert.deepEqual(tags().at(-1), [['type', 'API']]);
-  assert.throws(() => http.get('http://x/j', { tags: { status: '200' } }), /params\.tags: the tag "status" is the host's own/);
+  assert.throws(() => http.get('http://x/j', { tags: { status: '200' } }), /tags: the tag "status" is the host's own/);
+  // A check carries its own tags, not the last request's.
+  host.calls.length = 0;
+  check(1, { 'a': () => true }, { myTag: 'hola' });
+  check(1, { 'b': () => true });
+  assert.deepEqual(host.calls.map((c) => c[0] === 'tags' ? c : c.slice(0, 2)), [
+    ['tags', [['myTag', 'hola']]],
+    ['check', 'a'],
+    ['tags', []],
+    ['check', 'b'],
+  ]);
 });

@@ -1,9 +1,9 @@
-// Thresholds on tagged requests (k6's sub-metrics, from its "Thresholds" and "Tags and
-// Groups" docs): a request's own tags, its group, its method, status and whether its
-// response was expected, and the test-wide tags of `options.tags`. Every threshold
-// holds only if each request is tagged as k6 tags it.
+// Thresholds on tagged requests and checks (k6's sub-metrics, from its "Thresholds" and
+// "Tags and Groups" docs): a request's own tags, its group, its method, status and
+// whether its response was expected, a check's own tags, and the test-wide tags of
+// `options.tags`. Every threshold holds only if each is tagged as k6 tags it.
 import http from 'k6/http';
-import { group } from 'k6';
+import { check, group } from 'k6';
 
 const TARGET = __ENV.TARGET;
 
@@ -22,11 +22,15 @@ export const options = {
     'http_reqs{expected_response:true}': ['count==6'],
     'http_reqs{env:test}': ['count==7'],
     'http_req_waiting{group:::shop}': ['avg<60000'],
+    'checks{myTag:hola}': ['rate==1'],
+    'checks{env:test}': ['rate==0.5'],
   },
 };
 
 export default function () {
-  http.get(`${TARGET}/echo/api/1`, { tags: { type: 'API' } });
+  const r = http.get(`${TARGET}/echo/api/1`, { tags: { type: 'API' } });
+  check(r, { 'api answered': (res) => res.status === 200 }, { myTag: 'hola' });
+  check(r, { 'not tagged': () => false });
   http.get(`${TARGET}/echo/api/2`, { tags: { type: 'API', name: 'second api' } });
   group('shop', () => {
     http.get(`${TARGET}/echo/shop`, { tags: { type: 'API' } });

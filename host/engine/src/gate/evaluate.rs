@@ -78,6 +78,13 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
     if let Some((k, v)) = th.request_tag() {
         return observe_tagged(th, s, k, v);
     }
+    if let Some((k, v)) = th.check_tag() {
+        let tag = format!("{k}:{v}");
+        return match s.tagged_checks.iter().find(|t| t.tag == tag) {
+            Some(t) if t.passes + t.fails > 0 => Ok(t.passes as f64 / (t.passes + t.fails) as f64),
+            _ => Err(format!("no samples: no check tagged {tag}")),
+        };
+    }
     let tag_val = th.tag.as_ref().map(|(_, v)| v.as_str());
     let tag_key = th.tag.as_ref().map(|(k, _)| k.as_str());
     // Requests of that name in every scenario, as one.
@@ -405,13 +412,21 @@ mod tests {
         }
         for _ in 0..10 {
             agg.add(&req(b, 2000, 200));
-            agg.add(&Event::Check { name: c, ok: true });
+            agg.add(&Event::Check {
+                name: c,
+                ok: true,
+                tags: None,
+            });
             agg.add(&Event::Custom {
                 name: k,
                 value: CustomValue::Counter(2.0),
             });
         }
-        agg.add(&Event::Check { name: c, ok: false });
+        agg.add(&Event::Check {
+            name: c,
+            ok: false,
+            tags: None,
+        });
         agg.summary(RunMeta::for_tests(10.0))
     }
 
@@ -507,6 +522,7 @@ mod tests {
         let check = |n: &str, ok| Event::Check {
             name: names.intern(n),
             ok,
+            tags: None,
         };
         let trend = |n: &str, v| Event::Custom {
             name: names.intern(n),

@@ -14,7 +14,7 @@ use super::evaluate::ThresholdResult;
 use crate::metrics::Summary;
 use crate::metrics::summary::{
     CheckSummary, CustomSummary, EndpointSummary, ErrorCount, SCHEMA, ScenarioInfo, SegmentInfo,
-    SeriesPoint, TaggedSummary, TaskSummary, Totals, TrendSummary,
+    SeriesPoint, TaggedChecks, TaggedSummary, TaskSummary, Totals, TrendSummary,
 };
 
 /// A summary and what the gate made of it.
@@ -136,6 +136,9 @@ struct Document<'a> {
     #[serde(default, skip_serializing_if = "is_empty")]
     tagged: Cow<'a, [TaggedSummary]>,
     checks: Cow<'a, [CheckSummary]>,
+    /// Checks by each tag a threshold filters them by (`checks{myTag:x}`).
+    #[serde(default, skip_serializing_if = "is_empty")]
+    tagged_checks: Cow<'a, [TaggedChecks]>,
     tasks: Cow<'a, [TaskSummary]>,
     /// Distinct failure messages (task errors, traps, setup failures) with counts.
     errors: Cow<'a, [ErrorCount]>,
@@ -205,6 +208,7 @@ impl<'a> Document<'a> {
             endpoints: Cow::Borrowed(&s.endpoints),
             tagged: Cow::Borrowed(&s.tagged),
             checks: Cow::Borrowed(&s.checks),
+            tagged_checks: Cow::Borrowed(&s.tagged_checks),
             tasks: Cow::Borrowed(&s.tasks),
             errors: Cow::Borrowed(&s.errors),
             custom: Cow::Borrowed(&s.custom),
@@ -248,6 +252,7 @@ impl<'a> Document<'a> {
             endpoints,
             tagged,
             checks,
+            tagged_checks,
             tasks,
             errors,
             custom,
@@ -284,6 +289,7 @@ impl<'a> Document<'a> {
                 endpoints: endpoints.into_owned(),
                 tagged: tagged.into_owned(),
                 checks: checks.into_owned(),
+                tagged_checks: tagged_checks.into_owned(),
                 tasks: tasks.into_owned(),
                 errors: errors.into_owned(),
                 custom: custom.into_owned(),

@@ -127,6 +127,15 @@ impl Threshold {
         .then_some((k.as_str(), v.as_str()))
     }
 
+    /// The `(key, value)` this threshold filters checks by, when the run must keep the
+    /// checks carrying it apart (any tag but `check`, `group` and `scenario`, which
+    /// checks' names and the summary have already).
+    pub fn check_tag(&self) -> Option<(&str, &str)> {
+        let (k, v) = self.tag.as_ref()?;
+        (self.metric == "checks" && !matches!(k.as_str(), "check" | "group" | "scenario"))
+            .then_some((k.as_str(), v.as_str()))
+    }
+
     /// The unit of the value this threshold observes: `ms` for durations, `/s` for
     /// a count per second, none for a fraction or a count.
     pub fn unit(&self) -> Option<&'static str> {
@@ -242,10 +251,11 @@ fn parse_text(text: &str) -> Result<Vec<Threshold>, String> {
     if let Some((k, _)) = &tag
         && kind != Kind::Custom
         && !TAGGED_REQUEST_METRICS.contains(&metric)
+        && metric != "checks"
         && !matches!(k.as_str(), "name" | "check" | "group" | "task" | "scenario")
     {
         return Err(err(format!(
-            "unknown tag {k:?}; filter requests by any tag (name, method, status, expected_response, group or the script's own), checks by check or group, iterations by task, and any metric by scenario"
+            "unknown tag {k:?}; filter requests by any tag (name, method, status, expected_response, group or the script's own), checks by check, group or the script's own, iterations by task, and any metric by scenario"
         )));
     }
     let mut out = Vec::new();
@@ -459,6 +469,10 @@ mod tests {
         assert_eq!(t.request_tag(), Some(("group", "::shop::cart")));
         let t = &parse("http_req_failed{name:GET /}: rate<0.1").unwrap()[0];
         assert_eq!(t.request_tag(), None, "names are in the summary already");
+        let t = &parse("checks{myTag:hola}: rate>0.9").unwrap()[0];
+        assert_eq!(t.check_tag(), Some(("myTag", "hola")));
+        let t = &parse("checks{group:::shop}: rate>0.9").unwrap()[0];
+        assert_eq!(t.check_tag(), None, "a check's group is in its name");
         assert!(
             e("http_req_duration{type:API,method:GET}: p(95)<5").contains("one threshold per tag")
         );

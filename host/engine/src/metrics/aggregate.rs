@@ -170,6 +170,13 @@ impl Aggregator {
         self
     }
 
+    /// Also keeps the checks matching each `(key, value)` of `filters` (k6's
+    /// `checks{myTag:x}`, tags given to `check`).
+    pub fn with_check_tag_filters(mut self, filters: &[(String, String)]) -> Self {
+        self.tagged.keep_checks(filters);
+        self
+    }
+
     fn count_error(&mut self, message: &str) {
         if let Some(n) = self.errors.get_mut(message) {
             *n += 1;
@@ -255,9 +262,14 @@ impl Aggregator {
                 self.series.request(s.at_ms, s.duration_us, s.failed());
                 self.tagged.add(s, &self.names);
             }
-            Event::Check { name, ok } => {
+            Event::Check { name, ok, tags } => {
                 let c = self.checks.entry(*name).or_default();
-                if *ok { c.0 += 1 } else { c.1 += 1 }
+                if *ok {
+                    c.0 += 1
+                } else {
+                    c.1 += 1
+                }
+                self.tagged.add_check(*tags, *ok, &self.names);
             }
             Event::Iteration {
                 task,
@@ -446,6 +458,7 @@ impl Aggregator {
             iteration_duration: ms(&self.iteration_duration),
             endpoints,
             tagged: self.tagged.summaries(),
+            tagged_checks: self.tagged.check_summaries(),
             checks,
             tasks,
             errors,
@@ -506,10 +519,12 @@ mod tests {
             Event::Check {
                 name: chk,
                 ok: true,
+                tags: None,
             },
             Event::Check {
                 name: chk,
                 ok: false,
+                tags: None,
             },
         ]);
         let s = agg.summary(meta());

@@ -141,6 +141,8 @@ pub enum Event {
     Check {
         name: NameId,
         ok: bool,
+        /// The tags its VU set (`metrics.set-tags`), interned.
+        tags: Option<NameId>,
     },
     /// One task run (a k6 iteration). `error` carries the scenario's failure message or
     /// the trap, only on failure.

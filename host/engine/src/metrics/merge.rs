@@ -194,6 +194,7 @@ pub fn merge(parts: &[Summary]) -> Summary {
     let mut tasks: BTreeMap<Key, Vec<&TaskSummary>> = BTreeMap::new();
     let mut custom: BTreeMap<String, Vec<&CustomSummary>> = BTreeMap::new();
     let mut tagged: BTreeMap<String, Vec<&TaggedSummary>> = BTreeMap::new();
+    let mut tagged_checks: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     // Parts that ran long enough to have their buckets widened are met at the widest.
     let dt = parts
@@ -228,6 +229,11 @@ pub fn merge(parts: &[Summary]) -> Summary {
         }
         for t in &p.tagged {
             tagged.entry(t.tag.clone()).or_default().push(t);
+        }
+        for t in &p.tagged_checks {
+            let k = tagged_checks.entry(t.tag.clone()).or_default();
+            k.0 += t.passes;
+            k.1 += t.fails;
         }
         for e in &p.errors {
             *errors.entry(e.message.clone()).or_default() += e.count;
@@ -341,6 +347,10 @@ pub fn merge(parts: &[Summary]) -> Summary {
         endpoints,
         tagged,
         checks,
+        tagged_checks: tagged_checks
+            .into_iter()
+            .map(|(tag, (passes, fails))| TaggedChecks { tag, passes, fails })
+            .collect(),
         tasks,
         errors: sorted_errors(errors),
         custom,
@@ -393,7 +403,11 @@ mod tests {
                 bytes_sent: 1,
                 bytes_received: 2,
             }));
-            agg.add(&Event::Check { name: c, ok: true });
+            agg.add(&Event::Check {
+                name: c,
+                ok: true,
+                tags: None,
+            });
         }
         let mut meta = RunMeta::for_tests(10.0);
         meta.scenario.name = name.into();

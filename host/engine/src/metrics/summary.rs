@@ -35,6 +35,8 @@ pub struct Summary {
     /// Requests by the tags thresholds filter them by.
     pub tagged: Vec<TaggedSummary>,
     pub checks: Vec<CheckSummary>,
+    /// Checks by the tags thresholds filter them by.
+    pub tagged_checks: Vec<TaggedChecks>,
     pub tasks: Vec<TaskSummary>,
     pub errors: Vec<ErrorCount>,
     pub custom: Vec<CustomSummary>,
@@ -166,6 +168,17 @@ pub struct TaggedSummary {
     pub failed: u64,
     pub duration: TrendSummary,
     pub waiting: TrendSummary,
+}
+
+/// The checks carrying one tag (k6's `checks{myTag:x}`: tags given to `check`), kept for
+/// each tag the run's thresholds filter checks by.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaggedChecks {
+    /// `key:value`, as the threshold names it.
+    pub tag: String,
+    pub passes: u64,
+    pub fails: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]

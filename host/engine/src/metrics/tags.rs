@@ -10,8 +10,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::event::RequestSample;
 use super::names::{MAX_NAME_BYTES, NameId, Names};
-use super::summary::{TaggedSummary, TrendSummary};
+use super::summary::{TaggedChecks, TaggedSummary, TrendSummary};
 use super::trend::Trend;
+
+/// A threshold's `key:value` filter.
+pub type TagFilter = (String, String);
 
 /// Tags the host sets on every request; a scenario cannot set them.
 pub const HOST_TAGS: &[&str] = &["name", "method", "status", "expected_response", "scenario"];
@@ -122,10 +125,20 @@ struct Filter {
     waiting: Trend,
 }
 
-/// The filtered requests of one aggregator.
+/// One `key:value` filter on checks, and the outcomes it matched.
+#[derive(Debug)]
+struct CheckFilter {
+    key: String,
+    value: String,
+    passes: u64,
+    fails: u64,
+}
+
+/// The filtered requests and checks of one aggregator.
 #[derive(Debug, Default)]
 pub struct Tagged {
     filters: Vec<Filter>,
+    checks: Vec<CheckFilter>,
     /// The scenario's configured tags (k6's `options.tags`), matched last.
     scenario_tags: BTreeMap<String, String>,
     /// Request names and tag sets read from the registry, once each.
@@ -150,13 +163,57 @@ impl Tagged {
         }
         Tagged {
             filters: kept,
+            checks: Vec::new(),
             scenario_tags,
             sets: HashMap::new(),
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.filters.is_empty()
+    /// Also keeps the checks matching each `(key, value)` filter.
+    pub fn keep_checks(&mut self, filters: &[(String, String)]) {
+        for (k, v) in filters {
+            if !self.checks.iter().any(|f| f.key == *k && f.value == *v) {
+                self.checks.push(CheckFilter {
+                    key: k.clone(),
+                    value: v.clone(),
+                    passes: 0,
+                    fails: 0,
+                });
+            }
+        }
+    }
+
+    /// Adds a check's outcome to the filters it matches: by the tags its VU set, then
+    /// the scenario's.
+    pub fn add_check(&mut self, tags: Option<NameId>, ok: bool, names: &Names) {
+        if self.checks.is_empty() {
+            return;
+        }
+        let set = tags.map(|id| self.sets.entry(id).or_insert_with(|| names.get(id)).clone());
+        for f in &mut self.checks {
+            let value = set
+                .as_deref()
+                .and_then(|t| lookup(t, &f.key))
+                .or(self.scenario_tags.get(&f.key).map(String::as_str));
+            if value == Some(f.value.as_str()) {
+                if ok { f.passes += 1 } else { f.fails += 1 }
+            }
+        }
+    }
+
+    /// The summary's `tagged_checks`: every check filter, matched or not.
+    pub fn check_summaries(&self) -> Vec<TaggedChecks> {
+        let mut out: Vec<TaggedChecks> = self
+            .checks
+            .iter()
+            .map(|f| TaggedChecks {
+                tag: format!("{}:{}", f.key, f.value),
+                passes: f.passes,
+                fails: f.fails,
+            })
+            .collect();
+        out.sort_by(|a, b| a.tag.cmp(&b.tag));
+        out
     }
 
     /// Adds `s` to the filters it matches.

@@ -62,6 +62,8 @@ pub struct RunConfig {
     /// The tags the run's thresholds filter requests by (`http_req_duration{type:API}`):
     /// the requests carrying each are kept apart.
     pub request_tags: Vec<(String, String)>,
+    /// The tags they filter checks by (`checks{myTag:x}`).
+    pub check_tags: Vec<(String, String)>,
     /// The scenario's name in metrics and reports (default: the file's stem).
     pub name: Option<String>,
     /// The run's time zero, shared by scenarios running together (default: now).
@@ -135,6 +137,7 @@ impl RunConfig {
             max_total_memory: None,
             aborts: Vec::new(),
             request_tags: Vec::new(),
+            check_tags: Vec::new(),
             name: None,
             epoch: None,
             start_delay: Duration::ZERO,

@@ -14,6 +14,7 @@ use crate::gate::AbortRule;
 use crate::live::Publisher;
 use crate::metrics::aggregate::{Live, RunMeta};
 use crate::metrics::recorder::{Backlog, Batch};
+use crate::metrics::tags::TagFilter;
 use crate::metrics::{Aggregator, Names};
 
 struct Tick {
@@ -44,13 +45,14 @@ impl Monitor {
         mut batches: mpsc::UnboundedReceiver<Batch>,
         backlog: Arc<Backlog>,
         aborts: Vec<AbortRule>,
-        request_tags: &[(String, String)],
+        (request_tags, check_tags): (&[TagFilter], &[TagFilter]),
         meta: RunMeta,
         live: Option<(Publisher, Arc<Gauge>)>,
     ) -> Monitor {
         let (ticks, mut tick_rx) = mpsc::channel::<Tick>(1);
-        let mut agg =
-            Aggregator::new(names).with_tag_filters(request_tags, meta.scenario.tags.clone());
+        let mut agg = Aggregator::new(names)
+            .with_tag_filters(request_tags, meta.scenario.tags.clone())
+            .with_check_tag_filters(check_tags);
         let task = tokio::spawn(async move {
             loop {
                 tokio::select! {

@@ -183,7 +183,7 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
         rx,
         backlog.clone(),
         cfg.aborts.clone(),
-        &cfg.request_tags,
+        (&cfg.request_tags, &cfg.check_tags),
         meta.clone(),
         cfg.live.as_ref().map(|board| {
             (

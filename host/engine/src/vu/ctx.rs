@@ -500,7 +500,11 @@ impl VuCtx {
     /// The `checks.check` import.
     pub(super) fn check(&mut self, name: &str, ok: bool) {
         let name = self.names.intern(name);
-        self.recorder.record(Event::Check { name, ok });
+        self.recorder.record(Event::Check {
+            name,
+            ok,
+            tags: self.tags,
+        });
     }
 }
 

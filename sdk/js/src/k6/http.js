@@ -6,7 +6,7 @@
 import { sendPacked, settle, followRedirects, traceContext, cookiesFor, setCookie as hostSetCookie, clearCookies } from 'stampede:scenario/http@0.2.0';
 import { multipart, urlencode } from '../index.js';
 import { parseDuration } from './duration.js';
-import { tagRequest } from './tags.js';
+import { tagNext } from './tags.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -370,7 +370,7 @@ export function request(method, target, body, params) {
     timeoutMs: params.timeout === undefined ? undefined : timeoutMs(params.timeout),
     read: responseType === 'none' ? READ_HEADERS : READ,
   };
-  tagRequest(params.tags);
+  tagNext(params.tags);
   const noFollow = params.redirects === 0;
   if (noFollow) followRedirects(false);
   if (tracing) traceContext(Math.random() < tracing.sampling ? 'sampled' : 'unsampled');

@@ -3,16 +3,17 @@
 import { check as hostCheck } from 'stampede:scenario/checks@0.2.0';
 import { sleepMs, nowUs } from 'stampede:scenario/timing@0.2.0';
 import { trendAdd } from 'stampede:scenario/metrics@0.2.0';
-import { currentGroup, enterGroup } from './tags.js';
+import { currentGroup, enterGroup, tagNext } from './tags.js';
 
 /**
  * `check(value, { name: fn })`: records each named check (pass when its function returns
  * a truthy value) and returns whether all passed. An exception in a check's function
  * ends the iteration, as in k6. In a group, a check is recorded by k6's path for it,
- * `::group::name`.
+ * `::group::name`. `tags` are the checks' own (for `checks{myTag:x}` thresholds).
  */
-export function check(value, sets, _tags) {
+export function check(value, sets, tags) {
   let all = true;
+  tagNext(tags);
   const groupPath = currentGroup();
   for (const name in sets) {
     const f = sets[name];

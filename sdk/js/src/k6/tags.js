@@ -1,7 +1,8 @@
-// The tags a VU's requests carry, as k6 tags them: the group being run and the
-// request's own `params.tags` (its `name` aside). The host keeps them for thresholds
-// that filter by tag (`http_req_duration{type:API}`); they are sent only when they
-// change, so a script without tags or groups makes no extra host call.
+// The tags a VU's requests and checks carry, as k6 tags them: the group being run and
+// the request's own `params.tags` (its `name` aside) or the tags given to `check`. The
+// host keeps them for thresholds that filter by tag (`http_req_duration{type:API}`,
+// `checks{myTag:x}`); they are sent only when they change, so a script without tags
+// or groups makes no extra host call.
 
 import { setTags } from 'stampede:scenario/metrics@0.2.0';
 
@@ -23,8 +24,8 @@ export function forgetTags() {
   held = '';
 }
 
-/** Before a request: the host's tags become the group's and `own`'s. */
-export function tagRequest(own) {
+/** Before a request or check: the host's tags become the group's and `own`'s. */
+export function tagNext(own) {
   let list;
   let key = '';
   if (own) {
@@ -45,7 +46,7 @@ export function tagRequest(own) {
     setTags(list ?? []);
   } catch (e) {
     const why = e && typeof e.payload === 'string' ? e.payload : String(e);
-    throw new TypeError(`params.tags: ${why}`);
+    throw new TypeError(`tags: ${why}`);
   }
   held = key;
 }
