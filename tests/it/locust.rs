@@ -381,6 +381,38 @@ fn the_standard_library_works_in_the_sandbox() {
 }
 
 #[test]
+fn a_user_classs_host_is_the_target_unless_the_run_names_one() {
+    let _cpu = heavy();
+    let rt = own_runtime();
+    let (named, given) = (rt.block_on(start_server()), rt.block_on(start_server()));
+    let dir = scratch_dir("locust-host");
+    let script = dir.join("hosted.py");
+    std::fs::write(
+        &script,
+        format!(
+            "from locust import HttpUser, task\n\nclass Shop(HttpUser):\n    host = \"{}\"\n\n    @task\n    def home(self):\n        self.client.get(\"/echo/home\")\n",
+            named.url()
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", script.to_str().unwrap(), "--iterations", "3", "-q"];
+        args.extend_from_slice(extra);
+        run_cli(&args, &shared_cache(), &[])
+    };
+    // No --target: the class's host is the target, as in Locust without -H.
+    let o = run(&[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(echoes(&named.seen, "/echo/home").len(), 3);
+    // --target over the class's host: the class's host sees nothing more.
+    let target = given.url();
+    let o = run(&["--target", &target]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(echoes(&given.seen, "/echo/home").len(), 3);
+    assert_eq!(echoes(&named.seen, "/echo/home").len(), 3);
+}
+
+#[test]
 fn unsupported_apis_and_missing_users_are_one_line() {
     let _cpu = heavy();
     let dir = scratch_dir("locust-bad");

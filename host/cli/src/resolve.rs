@@ -99,6 +99,17 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         let script = script_options(&cfg, args.quiet)?;
         match &script {
             Some(o) => {
+                if cfg.target.is_none()
+                    && let Some(h) = &o.host
+                {
+                    // A locustfile's user classes name the target when the run does not.
+                    cfg.target = Some(stampede::parse::parse_target_url(h).map_err(|e| {
+                        anyhow::anyhow!(
+                            "{}: the user class's host {h:?}: {e}",
+                            cfg.scenario.display()
+                        )
+                    })?);
+                }
                 cfg.insecure |= o.insecure;
                 cfg.tags = o.tags.clone();
                 cfg.setup_timeout = o.setup_timeout;

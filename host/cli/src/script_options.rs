@@ -29,6 +29,8 @@ pub struct ScriptOptions {
     /// k6's `setupTimeout` and `teardownTimeout`.
     pub setup_timeout: Option<Duration>,
     pub teardown_timeout: Option<Duration>,
+    /// The target its user classes name (a locustfile's `host`), for a run given none.
+    pub host: Option<String>,
     /// Options Stampede does not apply, for one warning line.
     pub ignored: Vec<String>,
 }
@@ -96,6 +98,13 @@ pub fn parse(json: &str) -> Result<ScriptOptions> {
             "setupTimeout" => o.setup_timeout = Some(duration(v, "options.setupTimeout")?),
             "teardownTimeout" => o.teardown_timeout = Some(duration(v, "options.teardownTimeout")?),
             "scenarios" => o.scenarios = crate::script_scenarios::parse(v, &mut o.ignored)?,
+            "host" => {
+                o.host = Some(
+                    v.as_str()
+                        .ok_or_else(|| anyhow!("host: {v} is not a URL"))?
+                        .to_string(),
+                )
+            }
             "tags" => {
                 let map = v
                     .as_object()

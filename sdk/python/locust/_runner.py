@@ -5,6 +5,7 @@ wait, and hands both to the host (``vu.schedule``), which waits. The build's ent
 calls ``export``; a module-level error in it is a build error."""
 
 import inspect
+import json
 import os
 import random
 import traceback
@@ -127,6 +128,21 @@ def _pick_class(classes, n):
         best = max(range(len(pool)), key=current.__getitem__)
         current[best] -= total
     return pool[best]
+
+
+def _host_option(classes):
+    """The options JSON naming the classes' one ``host``; ``None`` when none names one."""
+    hosts = {}
+    for c in classes:
+        h = getattr(c, "host", None)
+        if h:
+            hosts.setdefault(str(h), c.__name__)
+    if not hosts:
+        return None
+    if len(hosts) > 1:
+        named = ", ".join(f"{c}.host = {h!r}" for h, c in hosts.items())
+        raise Err(f"the user classes name different hosts ({named}): give the run one with --target")
+    return json.dumps({"host": next(iter(hosts))})
 
 
 def _where(e):
@@ -350,8 +366,10 @@ def export(module):
 
         def options(self):
             at_run_time()
-            # A locustfile states its load on the command line, as Locust's does.
-            return None
+            # A locustfile states its load on the command line, as Locust's does; its
+            # user classes' `host` is the run's target when none is given (Locust's -H
+            # over the class's).
+            return _host_option(classes)
 
         def teardown(self, data):
             try:

@@ -117,6 +117,32 @@ class Scheduler(unittest.TestCase):
         self.assertEqual(log_, ["enter", ("view", "Shopper", "Shopper"), "leave"])
         self.assertEqual(next_task(names), ("Browse", 0))
 
+    def test_the_user_classes_host_is_the_runs_target_when_it_has_none(self):
+        class Shop(HttpUser):
+            host = "http://127.0.0.1:8089"
+
+            @task
+            def t(self):
+                pass
+
+        class Admin(HttpUser):
+            @task
+            def t(self):
+                pass
+
+        _, Run = export(module(Shop, Admin))
+        self.assertEqual(Run().options(), '{"host": "http://127.0.0.1:8089"}')
+        _, Run = export(module(Admin))
+        self.assertIsNone(Run().options())
+
+        class Other(Admin):
+            host = "http://127.0.0.1:9000"
+
+        _, Run = export(module(Shop, Other))
+        with self.assertRaises(Err) as e:
+            Run().options()
+        self.assertIn("name different hosts (Shop.host = 'http://127.0.0.1:8089', Other.host = 'http://127.0.0.1:9000')", e.exception.value)
+
     def test_schedule_task_takes_bound_methods_and_any_callable(self):
         ran = []
 

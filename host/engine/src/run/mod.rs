@@ -219,7 +219,7 @@ pub async fn run(
         client_limits,
         backlog,
         logs,
-    } = prepare::prepare(&cfg, &mut progress)?;
+    } = prepare::prepare(&cfg, &mut progress, false)?;
     let _ticker = EpochTicker::start(engine);
     let (active, failures) = (shared.active.clone(), shared.failures.clone());
     for line in cfg.plan.describe() {

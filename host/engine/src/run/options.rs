@@ -46,7 +46,7 @@ async fn read(
     cfg: &RunConfig,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Option<String>> {
-    let prepared = prepare::prepare(cfg, &mut |p| progress(p))?;
+    let prepared = prepare::prepare(cfg, &mut |p| progress(p), true)?;
     if !prepared.shared.rt.has_options() {
         return Ok(None);
     }

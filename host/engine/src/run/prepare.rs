@@ -38,7 +38,13 @@ pub(super) struct Prepared {
     pub logs: Arc<LogLimiter>,
 }
 
-pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> Result<Prepared> {
+/// `options_only`: for reading the scenario's options, which sends nothing (a
+/// locustfile's options may name the target the run lacks).
+pub(super) fn prepare(
+    cfg: &RunConfig,
+    progress: &mut impl FnMut(Progress),
+    options_only: bool,
+) -> Result<Prepared> {
     let path = &cfg.scenario;
     let bytes: Arc<[u8]> = match &cfg.scenario_bytes {
         Some(b) => b.clone(),
@@ -93,7 +99,7 @@ pub(super) fn prepare(cfg: &RunConfig, progress: &mut impl FnMut(Progress)) -> R
         path,
         cfg.limits,
     )?);
-    if cfg.target.is_none() && cfg.allow_hosts.is_empty() {
+    if cfg.target.is_none() && cfg.allow_hosts.is_empty() && !options_only {
         anyhow::bail!(
             "no target: with no --target (target in stampede.toml) and no --allow-host, no request could go anywhere; pass --target URL, e.g. --target http://127.0.0.1:8080"
         );
