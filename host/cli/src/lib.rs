@@ -15,6 +15,7 @@ mod script_scenarios;
 mod script_values;
 mod sdk;
 pub mod source;
+pub mod thresholds;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

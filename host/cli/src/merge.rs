@@ -83,7 +83,7 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         Some(p) => config::load(p)?.config,
         None => FileConfig::default(),
     };
-    let (thresholds, _) = resolve::gate(&file, &args.thresholds, &[])?;
+    let (thresholds, _) = crate::thresholds::gate(&file, &args.thresholds, &[])?;
     let (baseline, history) = resolve::baseline(&args.baseline, file.baseline)?;
     let gate = stampede::gate::Gate {
         thresholds,

@@ -8,14 +8,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 use crate::baseline::UseHistory;
-use crate::config::{self, FileConfig, ThresholdSpec};
+use crate::config::{self, FileConfig};
 use crate::history::{DEFAULT_KEEP, DEFAULT_LABEL, History};
 use crate::load::{LoadSpec, weighted_plans};
+use crate::thresholds::{aborts_of, gate};
 use crate::{OutputArgs, RunArgs, parse_rules, parse_target, read_summary};
 use stampede::executor::segment::Segment;
 use stampede::executor::{Load, Plan};
+use stampede::gate::Gate;
 use stampede::gate::verdict::BaselineGate;
-use stampede::gate::{AbortRule, Gate, Threshold};
 use stampede::run::RunConfig;
 
 /// Everything `stampede run` needs, checked before any load starts.
@@ -203,22 +204,7 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
     apply_segment(&mut cfgs, &args.segments)?;
     // Again, now that segments are known: they split the rows sequential feeders give.
     crate::data::apply(&mut cfgs, args, &file)?;
-    // Each scenario keeps apart the requests and checks carrying a tag a threshold
-    // filters by.
-    let request_tags: Vec<(String, String)> = thresholds
-        .iter()
-        .filter_map(|t| t.request_tag())
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let check_tags: Vec<(String, String)> = thresholds
-        .iter()
-        .filter_map(|t| t.check_tag())
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    for cfg in &mut cfgs {
-        cfg.request_tags = request_tags.clone();
-        cfg.check_tags = check_tags.clone();
-    }
+    crate::thresholds::keep_tags(&thresholds, &mut cfgs);
     let (baseline, history) = baseline(&args.baseline, file.baseline)?;
     Ok(Job {
         cfgs,
@@ -232,26 +218,6 @@ pub fn resolve(args: &RunArgs) -> Result<Job> {
         history,
         config_file,
     })
-}
-
-/// A scenario's abort rules: its own without the tag, and the untagged ones (judged on
-/// its own figures: an abort anywhere stops the whole run).
-fn aborts_of(rules: &[AbortRule], name: &str) -> Vec<AbortRule> {
-    let mut out = Vec::new();
-    for r in rules {
-        match &r.threshold.tag {
-            Some((k, v)) if k == "scenario" && v == name => out.push(AbortRule {
-                threshold: Threshold {
-                    tag: None,
-                    ..r.threshold.clone()
-                },
-                delay: r.delay,
-            }),
-            Some((k, _)) if k == "scenario" => {}
-            _ => out.push(r.clone()),
-        }
-    }
-    out
 }
 
 /// A k6 script's `scenarios`: one run of the script each, named as in the script (its
@@ -338,44 +304,6 @@ fn build_source(cfg: &mut RunConfig) -> Result<()> {
     })?;
     cfg.scenario_bytes = Some(built.wasm.into());
     Ok(())
-}
-
-/// The thresholds to judge by, and those that abort: a flag replaces the file's
-/// thresholds on the same metric and tag.
-pub fn gate(
-    file: &FileConfig,
-    flags: &[String],
-    script: &[ThresholdSpec],
-) -> Result<(Vec<Threshold>, Vec<AbortRule>)> {
-    let flags = crate::parse_thresholds(flags)?;
-    let replaced = |t: &Threshold| flags.iter().any(|f| f.metric == t.metric && f.tag == t.tag);
-    let in_file = |t: &Threshold| {
-        file.thresholds
-            .iter()
-            .flat_map(|s| &s.parsed)
-            .any(|f| f.metric == t.metric && f.tag == t.tag)
-    };
-    let mut thresholds = Vec::new();
-    let mut aborts = Vec::new();
-    // The script's (k6 options) under the file's, the file's under the flags.
-    let script = script.iter().map(|s| (s, true));
-    for (spec, from_script) in script.chain(file.thresholds.iter().map(|s| (s, false))) {
-        for t in spec
-            .parsed
-            .iter()
-            .filter(|t| !(replaced(t) || (from_script && in_file(t))))
-        {
-            thresholds.push(t.clone());
-            if let Some(a) = spec.abort {
-                aborts.push(AbortRule {
-                    threshold: t.clone(),
-                    delay: a.delay,
-                });
-            }
-        }
-    }
-    thresholds.extend(flags);
-    Ok((thresholds, aborts))
 }
 
 /// The baseline to compare with: flags over the file's `[baseline]`. A history
