@@ -470,13 +470,18 @@ mod tests {
         let names = Arc::new(Names::new(100));
         let filters = [("status", "500"), ("status", "404"), ("group", "::cart")]
             .map(|(k, v)| (k.to_string(), v.to_string()));
-        let mut agg = Aggregator::new(names.clone()).with_tag_filters(&filters, Default::default());
+        let sets = Arc::new(Names::new(100));
+        let mut agg = Aggregator::new(names.clone()).with_tag_filters(
+            &filters,
+            Default::default(),
+            sets.clone(),
+        );
         let cart = crate::metrics::tags::encode(&[("group".into(), "::cart".into())]).unwrap();
         for (status, ms) in [(200, 10), (500, 30), (200, 50)] {
             agg.add(&Event::Request(RequestSample {
                 name: names.intern("GET /"),
                 method: Default::default(),
-                tags: cart.as_deref().map(|c| names.intern(c)),
+                tags: cart.as_deref().map(|c| sets.intern(c)),
                 status,
                 error: None,
                 at_ms: 0,

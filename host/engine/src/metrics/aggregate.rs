@@ -160,13 +160,15 @@ impl Aggregator {
     }
 
     /// Also keeps the requests matching each `(key, value)` of `filters` (the tags the
-    /// run's thresholds filter by); `scenario_tags` are every request's.
+    /// run's thresholds filter by); `scenario_tags` are every request's; the VUs' tag
+    /// sets are interned in `tag_sets`.
     pub fn with_tag_filters(
         mut self,
         filters: &[(String, String)],
         scenario_tags: BTreeMap<String, String>,
+        tag_sets: Arc<Names>,
     ) -> Self {
-        self.tagged = Tagged::new(filters, scenario_tags);
+        self.tagged = Tagged::new(filters, scenario_tags, tag_sets);
         self
     }
 
@@ -269,7 +271,7 @@ impl Aggregator {
                 } else {
                     c.1 += 1
                 }
-                self.tagged.add_check(*tags, *ok, &self.names);
+                self.tagged.add_check(*tags, *ok);
             }
             Event::Iteration {
                 task,
@@ -413,6 +415,12 @@ impl Aggregator {
             })
             .collect();
         let mut warnings = meta.warnings.clone();
+        if self.tagged.overflowed() {
+            warnings.push(format!(
+                "more than {} distinct sets of tags: requests and checks past them carry none of their own (thresholds on tags miss them); tag with a few values, not ids",
+                super::tags::MAX_TAG_SETS
+            ));
+        }
         if self.names.overflowed() {
             warnings.push(format!(
                 "more than {} distinct metric names: the rest were counted under \"{}\"; name requests with a pattern (e.g. .name(\"GET /products/:id\"))",

@@ -385,7 +385,8 @@ mod tests {
         let names = Arc::new(Names::new(100));
         let (a, c) = (names.intern("GET /a"), names.intern("ok"));
         let filter = [("method".to_string(), "GET".to_string())];
-        let mut agg = Aggregator::new(names).with_tag_filters(&filter, Default::default());
+        let sets = Arc::new(Names::new(10));
+        let mut agg = Aggregator::new(names).with_tag_filters(&filter, Default::default(), sets);
         for ms in 1..=n {
             agg.add(&Event::Request(RequestSample {
                 verdict: Default::default(),

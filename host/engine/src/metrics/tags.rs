@@ -7,6 +7,7 @@
 //! and group), then the scenario's configured tags (k6's `options.tags`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::event::RequestSample;
 use super::names::{MAX_NAME_BYTES, NameId, Names};
@@ -15,6 +16,11 @@ use super::trend::Trend;
 
 /// A threshold's `key:value` filter.
 pub type TagFilter = (String, String);
+
+/// Distinct tag sets a run keeps apart, in a registry of their own: a scenario that
+/// tags each request with an id cannot crowd out its request names. Past the cap a
+/// set is folded into one that matches no filter, and the summary says so.
+pub const MAX_TAG_SETS: usize = 1000;
 
 /// Tags the host sets on every request; a scenario cannot set them.
 pub const HOST_TAGS: &[&str] = &["name", "method", "status", "expected_response", "scenario"];
@@ -141,13 +147,21 @@ pub struct Tagged {
     checks: Vec<CheckFilter>,
     /// The scenario's configured tags (k6's `options.tags`), matched last.
     scenario_tags: BTreeMap<String, String>,
-    /// Request names and tag sets read from the registry, once each.
-    sets: HashMap<NameId, std::sync::Arc<str>>,
+    /// The run's tag sets (`None`: no filter, so no tag is ever read).
+    registry: Option<Arc<Names>>,
+    /// Tag sets and request names read from their registries, once each.
+    sets: HashMap<NameId, Arc<str>>,
+    names: HashMap<NameId, Arc<str>>,
 }
 
 impl Tagged {
-    /// Keeps the requests matching each `(key, value)` filter.
-    pub fn new(filters: &[(String, String)], scenario_tags: BTreeMap<String, String>) -> Self {
+    /// Keeps the requests matching each `(key, value)` filter; their tag sets are
+    /// interned in `registry`.
+    pub fn new(
+        filters: &[(String, String)],
+        scenario_tags: BTreeMap<String, String>,
+        registry: Arc<Names>,
+    ) -> Self {
         let mut kept: Vec<Filter> = Vec::new();
         for (k, v) in filters {
             if !kept.iter().any(|f| f.key == *k && f.value == *v) {
@@ -165,8 +179,26 @@ impl Tagged {
             filters: kept,
             checks: Vec::new(),
             scenario_tags,
+            registry: Some(registry),
             sets: HashMap::new(),
+            names: HashMap::new(),
         }
+    }
+
+    /// The interned form of the tag set `id`.
+    fn set(&mut self, id: Option<NameId>) -> Option<Arc<str>> {
+        let (id, registry) = (id?, self.registry.as_ref()?);
+        Some(
+            self.sets
+                .entry(id)
+                .or_insert_with(|| registry.get(id))
+                .clone(),
+        )
+    }
+
+    /// Whether some tag set was folded for want of room.
+    pub fn overflowed(&self) -> bool {
+        self.registry.as_ref().is_some_and(|r| r.overflowed())
     }
 
     /// Also keeps the checks matching each `(key, value)` filter.
@@ -185,11 +217,11 @@ impl Tagged {
 
     /// Adds a check's outcome to the filters it matches: by the tags its VU set, then
     /// the scenario's.
-    pub fn add_check(&mut self, tags: Option<NameId>, ok: bool, names: &Names) {
+    pub fn add_check(&mut self, tags: Option<NameId>, ok: bool) {
         if self.checks.is_empty() {
             return;
         }
-        let set = tags.map(|id| self.sets.entry(id).or_insert_with(|| names.get(id)).clone());
+        let set = self.set(tags);
         for f in &mut self.checks {
             let value = set
                 .as_deref()
@@ -221,9 +253,12 @@ impl Tagged {
         if self.filters.is_empty() {
             return;
         }
-        let mut read = |id: NameId| self.sets.entry(id).or_insert_with(|| names.get(id)).clone();
-        let set = s.tags.map(&mut read);
-        let name = read(s.name);
+        let set = self.set(s.tags);
+        let name = self
+            .names
+            .entry(s.name)
+            .or_insert_with(|| names.get(s.name))
+            .clone();
         let failed = s.failed();
         for f in &mut self.filters {
             let hit = match f.key.as_str() {
@@ -270,11 +305,17 @@ mod tests {
     use super::*;
     use crate::metrics::event::Verdict;
 
-    fn sample(names: &Names, name: &str, status: u16, tags: Option<&str>) -> RequestSample {
+    fn sample(
+        names: &Names,
+        sets: &Names,
+        name: &str,
+        status: u16,
+        tags: Option<&str>,
+    ) -> RequestSample {
         RequestSample {
             name: names.intern(name),
             method: Method::Get,
-            tags: tags.map(|t| names.intern(t)),
+            tags: tags.map(|t| sets.intern(t)),
             status,
             error: None,
             at_ms: 0,
@@ -325,15 +366,26 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<Vec<_>>();
         let scenario = BTreeMap::from([("env".to_string(), "staging".to_string())]);
-        let mut t = Tagged::new(&tags, scenario);
+        let sets = Arc::new(Names::new(100));
+        let mut t = Tagged::new(&tags, scenario, sets.clone());
         let api = encode(&[("type".into(), "API".into())]).unwrap().unwrap();
         let shop = encode(&[("group".into(), "::shop".into())])
             .unwrap()
             .unwrap();
-        t.add(&sample(&names, "products", 200, Some(&api)), &names);
-        t.add(&sample(&names, "products", 404, Some(&api)), &names);
-        t.add(&sample(&names, "home", 200, Some(&shop)), &names);
-        t.add(&sample(&names, "home", 200, None), &names);
+        t.add(&sample(&names, &sets, "products", 200, Some(&api)), &names);
+        t.add(&sample(&names, &sets, "products", 404, Some(&api)), &names);
+        t.add(&sample(&names, &sets, "home", 200, Some(&shop)), &names);
+        t.add(&sample(&names, &sets, "home", 200, None), &names);
+        // A set past the registry's cap is folded, matches nothing, and is said.
+        let full = Arc::new(Names::new(1));
+        let mut f = Tagged::new(&tags, BTreeMap::new(), full.clone());
+        f.add(&sample(&names, &full, "x", 200, Some(&api)), &names);
+        assert!(f.overflowed());
+        assert_eq!(
+            f.summaries().iter().map(|s| s.requests).sum::<u64>(),
+            2,
+            "method and expected_response only"
+        );
         let got: BTreeMap<String, (u64, u64)> = t
             .summaries()
             .into_iter()

@@ -45,13 +45,13 @@ impl Monitor {
         mut batches: mpsc::UnboundedReceiver<Batch>,
         backlog: Arc<Backlog>,
         aborts: Vec<AbortRule>,
-        (request_tags, check_tags): (&[TagFilter], &[TagFilter]),
+        (request_tags, check_tags, tag_sets): (&[TagFilter], &[TagFilter], Arc<Names>),
         meta: RunMeta,
         live: Option<(Publisher, Arc<Gauge>)>,
     ) -> Monitor {
         let (ticks, mut tick_rx) = mpsc::channel::<Tick>(1);
         let mut agg = Aggregator::new(names)
-            .with_tag_filters(request_tags, meta.scenario.tags.clone())
+            .with_tag_filters(request_tags, meta.scenario.tags.clone(), tag_sets)
             .with_check_tag_filters(check_tags);
         let task = tokio::spawn(async move {
             loop {

@@ -125,6 +125,7 @@ pub(super) fn prepare(
         }),
     });
     let names = Arc::new(Names::new(MAX_NAMES));
+    let tag_sets = Arc::new(Names::new(crate::metrics::tags::MAX_TAG_SETS));
     let lifecycle = LifecycleNames {
         on_start: names.intern("on_start"),
         on_stop: names.intern("on_stop"),
@@ -189,7 +190,7 @@ pub(super) fn prepare(
         rx,
         backlog.clone(),
         cfg.aborts.clone(),
-        (&cfg.request_tags, &cfg.check_tags),
+        (&cfg.request_tags, &cfg.check_tags, tag_sets.clone()),
         meta.clone(),
         cfg.live.as_ref().map(|board| {
             (
@@ -234,6 +235,7 @@ pub(super) fn prepare(
                 resolver.clone(),
                 Recorder::new(tx.clone(), backlog.clone()),
                 LocalNames::new(names.clone()),
+                LocalNames::new(tag_sets.clone()),
                 run_start,
                 logs.clone(),
             );

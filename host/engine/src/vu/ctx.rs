@@ -35,6 +35,8 @@ pub struct VuCtx {
     resolver: Arc<dyn Resolver>,
     pub recorder: Recorder,
     pub names: LocalNames,
+    /// The run's tag sets (`metrics.set-tags`), apart from its names.
+    pub(super) tag_sets: LocalNames,
     pub run_start: Instant,
     pub logs: Arc<LogLimiter>,
     /// Open model: when the current iteration was scheduled to start. Its first request
@@ -155,6 +157,7 @@ impl VuCtx {
         resolver: Arc<dyn Resolver>,
         recorder: Recorder,
         names: LocalNames,
+        tag_sets: LocalNames,
         run_start: Instant,
         logs: Arc<LogLimiter>,
     ) -> Self {
@@ -168,6 +171,7 @@ impl VuCtx {
             resolver,
             recorder,
             names,
+            tag_sets,
             run_start,
             logs,
             scheduled_start: None,

@@ -54,8 +54,8 @@ impl metrics::Host for VuCtx {
     }
 
     fn set_tags(&mut self, tags: Vec<(String, String)>) -> Result<(), String> {
-        // Interned like a name: a run's distinct tag sets count toward its names' cap.
-        self.tags = crate::metrics::tags::encode(&tags)?.map(|set| self.names.intern(&set));
+        // Interned apart from names, so tags with ids cannot crowd out request names.
+        self.tags = crate::metrics::tags::encode(&tags)?.map(|set| self.tag_sets.intern(&set));
         Ok(())
     }
 }
