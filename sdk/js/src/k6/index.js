@@ -32,8 +32,8 @@ export function sleep(seconds) {
 
 /**
  * Runs `fn` in the group `name` and returns its value: checks in it are named by the
- * group's path, its requests carry it as their `group` tag, and its duration is recorded in `group_duration` and in
- * `group_duration{group:::name}`, as k6 tags it.
+ * group's path, its requests carry it as their `group` tag, and its duration is
+ * recorded in `group_duration` and in `group_duration{group:::name}`, as k6 tags it.
  */
 export function group(name, fn) {
   if (typeof fn !== 'function') throw new TypeError(`group ${JSON.stringify(name)}: the second argument must be a function`);
