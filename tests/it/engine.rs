@@ -397,7 +397,7 @@ async fn requests_are_kept_apart_by_the_tags_thresholds_filter_by() {
     );
     cfg.tags = [("env".to_string(), "ci".to_string())].into();
     cfg.request_tags = [("type", "API"), ("env", "ci"), ("method", "POST")]
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| vec![(k.to_string(), v.to_string())])
         .to_vec();
     let s = go(cfg).await;
     let t = |tag: &str| {

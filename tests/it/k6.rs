@@ -397,7 +397,7 @@ fn thresholds_filter_requests_by_their_tags_groups_methods_and_statuses() {
     // Every threshold of the script holds only when each request is tagged as in k6.
     let failed: Vec<_> = j.thresholds.iter().filter(|t| !t.passed).collect();
     assert!(failed.is_empty(), "{failed:#?}\n{}", o.stderr);
-    assert_eq!(j.thresholds.len(), 15);
+    assert_eq!(j.thresholds.len(), 17);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let tagged = |tag: &str| {
         let t = j.summary.tagged.iter().find(|t| t.tag == tag).unwrap();

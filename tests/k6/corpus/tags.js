@@ -14,6 +14,8 @@ export const options = {
     'http_req_duration{type:API}': ['p(95)<60000', 'max<60000'],
     'http_req_failed{type:API}': ['rate==0'],
     'http_reqs{type:static}': ['count==2'],
+    'http_reqs{type:API,method:GET}': ['count==3'],
+    'http_reqs{group:::shop,type:API}': ['count==1'],
     'http_reqs{group:::shop}': ['count==1'],
     'http_reqs{group:::shop::cart}': ['count==1'],
     'http_reqs{method:POST}': ['count==1'],

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::threshold::{Agg, Kind, Threshold, fmt_num};
 use crate::metrics::Summary;
 use crate::metrics::summary::TrendSummary;
+use crate::metrics::tags::label as tag_label;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,7 +60,9 @@ fn trend_stat(t: &TrendSummary, agg: Agg, hdr_scale: f64) -> Option<f64> {
 fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
     let secs = s.duration_s.max(1e-9);
     let none = |what: String| Err(format!("no samples: {what}"));
-    if let Some(("scenario", name)) = th.tag.as_ref().map(|(k, v)| (k.as_str(), v.as_str())) {
+    if let Some(("scenario", name)) = th.tag.as_ref().map(|(k, v)| (k.as_str(), v.as_str()))
+        && th.more_tags.is_empty()
+    {
         // The scenario's own summary, judged by the threshold without its tag.
         let part = if s.scenarios.is_empty() && s.scenario.name == name {
             Some(s)
@@ -75,11 +78,11 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
         };
         return observe(&untagged, part);
     }
-    if let Some((k, v)) = th.request_tag() {
-        return observe_tagged(th, s, k, v);
+    if let Some(pairs) = th.request_tags() {
+        return observe_tagged(th, s, &tag_label(&pairs));
     }
-    if let Some((k, v)) = th.check_tag() {
-        let tag = format!("{k}:{v}");
+    if let Some(pairs) = th.check_tags() {
+        let tag = tag_label(&pairs);
         return match s.tagged_checks.iter().find(|t| t.tag == tag) {
             Some(t) if t.passes + t.fails > 0 => Ok(t.passes as f64 / (t.passes + t.fails) as f64),
             _ => Err(format!("no samples: no check tagged {tag}")),
@@ -243,8 +246,7 @@ fn observe(th: &Threshold, s: &Summary) -> Result<f64, String> {
 }
 
 /// A request metric filtered by a tag the run kept its requests apart by.
-fn observe_tagged(th: &Threshold, s: &Summary, key: &str, value: &str) -> Result<f64, String> {
-    let tag = format!("{key}:{value}");
+fn observe_tagged(th: &Threshold, s: &Summary, tag: &str) -> Result<f64, String> {
     let none = || Err(format!("no samples: no request tagged {tag}"));
     let Some(t) = s.tagged.iter().find(|t| t.tag == tag) else {
         return none();
@@ -469,7 +471,7 @@ mod tests {
     fn requests_filtered_by_a_tag_are_judged_from_those_the_run_kept() {
         let names = Arc::new(Names::new(100));
         let filters = [("status", "500"), ("status", "404"), ("group", "::cart")]
-            .map(|(k, v)| (k.to_string(), v.to_string()));
+            .map(|(k, v)| vec![(k.to_string(), v.to_string())]);
         let sets = Arc::new(Names::new(100));
         let mut agg = Aggregator::new(names.clone()).with_tag_filters(
             &filters,

@@ -101,6 +101,8 @@ pub struct Threshold {
     pub kind: Kind,
     /// `(key, value)` of a `{key:value}` filter.
     pub tag: Option<(String, String)>,
+    /// The filter's further pairs (k6's `{type:API,method:GET}`: requests and checks).
+    pub more_tags: Vec<(String, String)>,
     pub agg: Agg,
     pub op: Op,
     /// In the metric's unit (milliseconds for trends).
@@ -117,23 +119,28 @@ const TAGGED_REQUEST_METRICS: &[&str] = &[
 ];
 
 impl Threshold {
-    /// The `(key, value)` this threshold filters requests by, when the run must keep
-    /// the requests carrying it apart (any tag but `name` and `scenario`, which the
-    /// summary has already).
-    pub fn request_tag(&self) -> Option<(&str, &str)> {
-        let (k, v) = self.tag.as_ref()?;
-        (TAGGED_REQUEST_METRICS.contains(&self.metric.as_str())
-            && !matches!(k.as_str(), "name" | "scenario"))
-        .then_some((k.as_str(), v.as_str()))
+    /// Every `(key, value)` of the filter, in the order written.
+    fn tags(&self) -> Vec<(String, String)> {
+        self.tag.iter().chain(&self.more_tags).cloned().collect()
     }
 
-    /// The `(key, value)` this threshold filters checks by, when the run must keep the
-    /// checks carrying it apart (any tag but `check`, `group` and `scenario`, which
-    /// checks' names and the summary have already).
-    pub fn check_tag(&self) -> Option<(&str, &str)> {
-        let (k, v) = self.tag.as_ref()?;
-        (self.metric == "checks" && !matches!(k.as_str(), "check" | "group" | "scenario"))
-            .then_some((k.as_str(), v.as_str()))
+    /// The pairs this threshold filters requests by, when the run must keep the
+    /// requests carrying them apart (all but a lone `name` or `scenario`, which the
+    /// summary has already).
+    pub fn request_tags(&self) -> Option<Vec<(String, String)>> {
+        let (k, _) = self.tag.as_ref()?;
+        let lone = self.more_tags.is_empty() && matches!(k.as_str(), "name" | "scenario");
+        (TAGGED_REQUEST_METRICS.contains(&self.metric.as_str()) && !lone).then(|| self.tags())
+    }
+
+    /// The pairs this threshold filters checks by, when the run must keep the checks
+    /// carrying them apart (all but a lone `check`, `group` or `scenario`, which checks'
+    /// names and the summary have already).
+    pub fn check_tags(&self) -> Option<Vec<(String, String)>> {
+        let (k, _) = self.tag.as_ref()?;
+        let lone =
+            self.more_tags.is_empty() && matches!(k.as_str(), "check" | "group" | "scenario");
+        (self.metric == "checks" && !lone).then(|| self.tags())
     }
 
     /// The unit of the value this threshold observes: `ms` for durations, `/s` for
@@ -150,7 +157,7 @@ impl Threshold {
     /// `metric{tag}: agg op value`, the canonical form of one expression.
     pub fn describe(&self) -> String {
         let tag = match &self.tag {
-            Some((k, v)) => format!("{{{k}:{v}}}"),
+            Some(_) => format!("{{{}}}", crate::metrics::tags::label(&self.tags())),
             None => String::new(),
         };
         let unit = if self.kind == Kind::Trend && !matches!(self.agg, Agg::Count) {
@@ -198,29 +205,38 @@ fn parse_text(text: &str) -> Result<Vec<Threshold>, String> {
     let (head, exprs) = split_head(text).ok_or_else(|| {
         err("expected METRIC: EXPRESSION, e.g. 'http_req_duration: p(95)<500ms'".into())
     })?;
-    let (metric, tag) = match head.find('{') {
+    let (metric, mut pairs) = match head.find('{') {
         Some(open) => {
             let close = head
                 .rfind('}')
                 .filter(|&c| c > open && head[c + 1..].trim().is_empty())
                 .ok_or_else(|| err("unclosed '{' in the tag filter".into()))?;
             let inner = &head[open + 1..close];
-            let (k, v) = inner.split_once(':').ok_or_else(|| {
-                err("a tag filter is {key:value}, e.g. {name:GET /api/v1/products}".into())
-            })?;
-            let (k, v) = (k.trim(), v.trim());
-            // k6 allows `{a:x,b:y}`; each threshold here filters by one tag.
-            if let Some((_, last)) = v.rsplit_once(',')
-                && last.contains(':')
-            {
-                return Err(err(format!(
-                    "{{{inner}}} filters by more than one tag; write one threshold per tag"
-                )));
-            }
-            (head[..open].trim(), Some((k.to_string(), v.to_string())))
+            let pair = |p: &str| {
+                p.split_once(':')
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            };
+            // k6's `{a:x,b:y}` when every part is a pair; else one pair whose value may
+            // hold commas (`{name:GET /a,b}`).
+            let parts: Vec<&str> = inner.split(',').collect();
+            let pairs: Vec<(String, String)> =
+                if parts.len() > 1 && parts.iter().all(|p| p.contains(':')) {
+                    parts.iter().filter_map(|p| pair(p)).collect()
+                } else {
+                    vec![pair(inner).ok_or_else(|| {
+                        err("a tag filter is {key:value}, e.g. {name:GET /api/v1/products}".into())
+                    })?]
+                };
+            (head[..open].trim(), pairs)
         }
-        None => (head.trim(), None),
+        None => (head.trim(), Vec::new()),
     };
+    let more_tags = if pairs.len() > 1 {
+        pairs.split_off(1)
+    } else {
+        Vec::new()
+    };
+    let tag = pairs.pop();
     if metric.is_empty()
         || !metric
             .chars()
@@ -258,6 +274,18 @@ fn parse_text(text: &str) -> Result<Vec<Threshold>, String> {
             "unknown tag {k:?}; filter requests by any tag (name, method, status, expected_response, group or the script's own), checks by check, group or the script's own, iterations by task, and any metric by scenario"
         )));
     }
+    // Several pairs filter only what the run keeps apart by tag: requests, and checks
+    // by the tags a script gives them (a check's name and group are in its name).
+    if !more_tags.is_empty() {
+        let all = || tag.iter().chain(&more_tags);
+        let checks_ok =
+            metric == "checks" && !all().any(|(k, _)| matches!(k.as_str(), "check" | "group"));
+        if !(TAGGED_REQUEST_METRICS.contains(&metric) || checks_ok) {
+            return Err(err(
+                "only requests, and checks by their own tags, filter by several tags; write one threshold per tag".into(),
+            ));
+        }
+    }
     let mut out = Vec::new();
     for expr in exprs.split(',') {
         let expr = expr.trim();
@@ -273,6 +301,7 @@ fn parse_text(text: &str) -> Result<Vec<Threshold>, String> {
             metric: metric.to_string(),
             kind,
             tag: tag.clone(),
+            more_tags: more_tags.clone(),
             agg,
             op,
             value,
@@ -463,19 +492,43 @@ mod tests {
         assert!(e("http_req_connecting{host:x}: p(95)<5").contains("unknown tag \"host\""));
         assert!(e("iterations{type:API}: count>1").contains("unknown tag \"type\""));
         // Requests take any tag (k6's sub-metrics); the run keeps those apart.
+        let pairs = |v: &[(&str, &str)]| {
+            Some(
+                v.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        };
         let t = &parse("http_req_duration{type:API}: p(95)<5").unwrap()[0];
-        assert_eq!(t.request_tag(), Some(("type", "API")));
+        assert_eq!(t.request_tags(), pairs(&[("type", "API")]));
         let t = &parse("http_reqs{group:::shop::cart}: count>0").unwrap()[0];
-        assert_eq!(t.request_tag(), Some(("group", "::shop::cart")));
+        assert_eq!(t.request_tags(), pairs(&[("group", "::shop::cart")]));
         let t = &parse("http_req_failed{name:GET /}: rate<0.1").unwrap()[0];
-        assert_eq!(t.request_tag(), None, "names are in the summary already");
+        assert_eq!(t.request_tags(), None, "names are in the summary already");
         let t = &parse("checks{myTag:hola}: rate>0.9").unwrap()[0];
-        assert_eq!(t.check_tag(), Some(("myTag", "hola")));
+        assert_eq!(t.check_tags(), pairs(&[("myTag", "hola")]));
         let t = &parse("checks{group:::shop}: rate>0.9").unwrap()[0];
-        assert_eq!(t.check_tag(), None, "a check's group is in its name");
-        assert!(
-            e("http_req_duration{type:API,method:GET}: p(95)<5").contains("one threshold per tag")
+        assert_eq!(t.check_tags(), None, "a check's group is in its name");
+        // k6's several pairs, all of which a record must carry.
+        let t = &parse("http_req_duration{type:API, method:GET}: p(95)<5").unwrap()[0];
+        assert_eq!(
+            t.request_tags(),
+            pairs(&[("type", "API"), ("method", "GET")])
         );
+        assert_eq!(
+            t.describe(),
+            "http_req_duration{type:API,method:GET}: p(95)<5ms"
+        );
+        let t = &parse("http_reqs{name:POST /a, scenario:pay}: count>0").unwrap()[0];
+        assert_eq!(
+            t.request_tags(),
+            pairs(&[("name", "POST /a"), ("scenario", "pay")])
+        );
+        // A value with a comma that is not another pair stays one value.
+        let t = &parse("http_reqs{name:GET /a,b}: count>0").unwrap()[0];
+        assert_eq!(t.tag, Some(("name".into(), "GET /a,b".into())));
+        assert!(e("iterations{task:a,scenario:b}: count>1").contains("one threshold per tag"));
+        assert!(e("checks{group:::a,myTag:x}: rate>0").contains("one threshold per tag"));
         // A custom metric takes any tag: it names the series recorded with it.
         assert_eq!(
             parse("orders{type:express}: count>1").unwrap()[0].tag,

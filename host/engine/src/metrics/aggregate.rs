@@ -164,7 +164,7 @@ impl Aggregator {
     /// sets are interned in `tag_sets`.
     pub fn with_tag_filters(
         mut self,
-        filters: &[(String, String)],
+        filters: &[super::tags::TagFilter],
         scenario_tags: BTreeMap<String, String>,
         tag_sets: Arc<Names>,
     ) -> Self {
@@ -174,7 +174,7 @@ impl Aggregator {
 
     /// Also keeps the checks matching each `(key, value)` of `filters` (k6's
     /// `checks{myTag:x}`, tags given to `check`).
-    pub fn with_check_tag_filters(mut self, filters: &[(String, String)]) -> Self {
+    pub fn with_check_tag_filters(mut self, filters: &[super::tags::TagFilter]) -> Self {
         self.tagged.keep_checks(filters);
         self
     }

@@ -384,7 +384,7 @@ mod tests {
     fn part(name: &str, n: u64, offset_ms: u64) -> Summary {
         let names = Arc::new(Names::new(100));
         let (a, c) = (names.intern("GET /a"), names.intern("ok"));
-        let filter = [("method".to_string(), "GET".to_string())];
+        let filter = [vec![("method".to_string(), "GET".to_string())]];
         let sets = Arc::new(Names::new(10));
         let mut agg = Aggregator::new(names).with_tag_filters(&filter, Default::default(), sets);
         for ms in 1..=n {

@@ -14,8 +14,8 @@ use super::names::{MAX_NAME_BYTES, NameId, Names};
 use super::summary::{TaggedChecks, TaggedSummary, TrendSummary};
 use super::trend::Trend;
 
-/// A threshold's `key:value` filter.
-pub type TagFilter = (String, String);
+/// A threshold's filter: its `key:value` pairs, all of which a record must carry.
+pub type TagFilter = Vec<(String, String)>;
 
 /// Distinct tag sets a run keeps apart, in a registry of their own: a scenario that
 /// tags each request with an id cannot crowd out its request names. Past the cap a
@@ -120,22 +120,20 @@ fn lookup<'a>(set: &'a str, key: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// One `key:value` filter and the requests it matched.
+/// One filter (its `key:value` pairs) and the requests it matched.
 #[derive(Debug)]
 struct Filter {
-    key: String,
-    value: String,
+    pairs: TagFilter,
     requests: u64,
     failed: u64,
     duration: Trend,
     waiting: Trend,
 }
 
-/// One `key:value` filter on checks, and the outcomes it matched.
+/// One filter on checks, and the outcomes it matched.
 #[derive(Debug)]
 struct CheckFilter {
-    key: String,
-    value: String,
+    pairs: TagFilter,
     passes: u64,
     fails: u64,
 }
@@ -145,7 +143,7 @@ struct CheckFilter {
 pub struct Tagged {
     filters: Vec<Filter>,
     checks: Vec<CheckFilter>,
-    /// The scenario's configured tags (k6's `options.tags`), matched last.
+    /// The scenario's name and configured tags (k6's `options.tags`), matched last.
     scenario_tags: BTreeMap<String, String>,
     /// The run's tag sets (`None`: no filter, so no tag is ever read).
     registry: Option<Arc<Names>>,
@@ -155,19 +153,18 @@ pub struct Tagged {
 }
 
 impl Tagged {
-    /// Keeps the requests matching each `(key, value)` filter; their tag sets are
-    /// interned in `registry`.
+    /// Keeps the requests matching each filter; their tag sets are interned in
+    /// `registry`; `scenario_tags` (with `scenario`, its name) are every request's.
     pub fn new(
-        filters: &[(String, String)],
+        filters: &[TagFilter],
         scenario_tags: BTreeMap<String, String>,
         registry: Arc<Names>,
     ) -> Self {
         let mut kept: Vec<Filter> = Vec::new();
-        for (k, v) in filters {
-            if !kept.iter().any(|f| f.key == *k && f.value == *v) {
+        for pairs in filters {
+            if !kept.iter().any(|f| f.pairs == *pairs) {
                 kept.push(Filter {
-                    key: k.clone(),
-                    value: v.clone(),
+                    pairs: pairs.clone(),
                     requests: 0,
                     failed: 0,
                     duration: Trend::new(),
@@ -201,13 +198,12 @@ impl Tagged {
         self.registry.as_ref().is_some_and(|r| r.overflowed())
     }
 
-    /// Also keeps the checks matching each `(key, value)` filter.
-    pub fn keep_checks(&mut self, filters: &[(String, String)]) {
-        for (k, v) in filters {
-            if !self.checks.iter().any(|f| f.key == *k && f.value == *v) {
+    /// Also keeps the checks matching each filter.
+    pub fn keep_checks(&mut self, filters: &[TagFilter]) {
+        for pairs in filters {
+            if !self.checks.iter().any(|f| f.pairs == *pairs) {
                 self.checks.push(CheckFilter {
-                    key: k.clone(),
-                    value: v.clone(),
+                    pairs: pairs.clone(),
                     passes: 0,
                     fails: 0,
                 });
@@ -222,12 +218,15 @@ impl Tagged {
             return;
         }
         let set = self.set(tags);
+        let scenario = &self.scenario_tags;
         for f in &mut self.checks {
-            let value = set
-                .as_deref()
-                .and_then(|t| lookup(t, &f.key))
-                .or(self.scenario_tags.get(&f.key).map(String::as_str));
-            if value == Some(f.value.as_str()) {
+            let hit = f.pairs.iter().all(|(k, v)| {
+                set.as_deref()
+                    .and_then(|t| lookup(t, k))
+                    .or(scenario.get(k).map(String::as_str))
+                    == Some(v.as_str())
+            });
+            if hit {
                 if ok { f.passes += 1 } else { f.fails += 1 }
             }
         }
@@ -239,7 +238,7 @@ impl Tagged {
             .checks
             .iter()
             .map(|f| TaggedChecks {
-                tag: format!("{}:{}", f.key, f.value),
+                tag: label(&f.pairs),
                 passes: f.passes,
                 fails: f.fails,
             })
@@ -260,20 +259,21 @@ impl Tagged {
             .or_insert_with(|| names.get(s.name))
             .clone();
         let failed = s.failed();
+        let scenario = &self.scenario_tags;
+        let one = |key: &str, value: &str| match key {
+            "name" => *name == *value,
+            "method" => s.method.as_str() == value,
+            "status" => value.parse() == Ok(s.status),
+            "expected_response" => (if failed { "false" } else { "true" }) == value,
+            key => {
+                set.as_deref()
+                    .and_then(|t| lookup(t, key))
+                    .or(scenario.get(key).map(String::as_str))
+                    == Some(value)
+            }
+        };
         for f in &mut self.filters {
-            let hit = match f.key.as_str() {
-                "name" => *name == *f.value,
-                "method" => s.method.as_str() == f.value,
-                "status" => f.value.parse() == Ok(s.status),
-                "expected_response" => (if failed { "false" } else { "true" }) == f.value,
-                key => {
-                    set.as_deref()
-                        .and_then(|t| lookup(t, key))
-                        .or(self.scenario_tags.get(key).map(String::as_str))
-                        == Some(f.value.as_str())
-                }
-            };
-            if hit {
+            if f.pairs.iter().all(|(k, v)| one(k, v)) {
                 f.requests += 1;
                 f.failed += failed as u64;
                 f.duration.record(s.duration_us);
@@ -288,7 +288,7 @@ impl Tagged {
             .filters
             .iter()
             .map(|f| TaggedSummary {
-                tag: format!("{}:{}", f.key, f.value),
+                tag: label(&f.pairs),
                 requests: f.requests,
                 failed: f.failed,
                 duration: TrendSummary::from_trend(&f.duration, 1e-3, "us"),
@@ -298,6 +298,13 @@ impl Tagged {
         out.sort_by(|a, b| a.tag.cmp(&b.tag));
         out
     }
+}
+
+/// `key:value[,key:value...]`: how a threshold writes a filter, and how the summary's
+/// `tagged` and `tagged_checks` name it.
+pub fn label(pairs: &[(String, String)]) -> String {
+    let parts: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    parts.join(",")
 }
 
 #[cfg(test)]
@@ -363,7 +370,11 @@ mod tests {
             .iter()
             .chain(&[("expected_response", "true"), ("env", "staging")])
             .chain(&[("group", "::shop"), ("name", "home")])
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| vec![(k.to_string(), v.to_string())])
+            .chain([vec![
+                ("type".to_string(), "API".to_string()),
+                ("status".to_string(), "404".to_string()),
+            ]])
             .collect::<Vec<_>>();
         let scenario = BTreeMap::from([("env".to_string(), "staging".to_string())]);
         let sets = Arc::new(Names::new(100));
@@ -402,6 +413,7 @@ mod tests {
         );
         assert_eq!(got["group:::shop"], (1, 0));
         assert_eq!(got["name:home"], (2, 0));
+        assert_eq!(got["type:API,status:404"], (1, 1), "every pair of a filter");
         assert_eq!(t.summaries()[0].duration.count, t.summaries()[0].requests);
     }
 }

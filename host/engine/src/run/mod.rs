@@ -61,9 +61,9 @@ pub struct RunConfig {
     pub aborts: Vec<AbortRule>,
     /// The tags the run's thresholds filter requests by (`http_req_duration{type:API}`):
     /// the requests carrying each are kept apart.
-    pub request_tags: Vec<(String, String)>,
+    pub request_tags: Vec<crate::metrics::tags::TagFilter>,
     /// The tags they filter checks by (`checks{myTag:x}`).
-    pub check_tags: Vec<(String, String)>,
+    pub check_tags: Vec<crate::metrics::tags::TagFilter>,
     /// The scenario's name in metrics and reports (default: the file's stem).
     pub name: Option<String>,
     /// The run's time zero, shared by scenarios running together (default: now).

@@ -36,6 +36,15 @@ pub struct Monitor {
     task: JoinHandle<Aggregator>,
 }
 
+/// The tags every request and check of the scenario carries: its configured ones and
+/// its name (a filter of several pairs may name the scenario).
+fn every_records_tags(meta: &RunMeta) -> std::collections::BTreeMap<String, String> {
+    let mut tags = meta.scenario.tags.clone();
+    tags.entry("scenario".into())
+        .or_insert_with(|| meta.scenario.name.clone());
+    tags
+}
+
 impl Monitor {
     /// Starts the task. `meta` describes the run for the live summaries that abort
     /// rules are judged on; `live`, when a live output is on, is where the figures so
@@ -51,7 +60,7 @@ impl Monitor {
     ) -> Monitor {
         let (ticks, mut tick_rx) = mpsc::channel::<Tick>(1);
         let mut agg = Aggregator::new(names)
-            .with_tag_filters(request_tags, meta.scenario.tags.clone(), tag_sets)
+            .with_tag_filters(request_tags, every_records_tags(&meta), tag_sets)
             .with_check_tag_filters(check_tags);
         let task = tokio::spawn(async move {
             loop {
