@@ -24,7 +24,11 @@ fn run_k6_judged(name: &str, args: &[&str]) -> (Option<Judged>, Arc<Seen>, CliOu
     let rt = own_runtime();
     let server = rt.block_on(start_server());
     let target = server.url();
-    let out = scratch_dir(&format!("k6-{name}")).join("summary.json");
+    // A directory per run: the cross-check runs the corpus beside the tests of each
+    // script (heavy tests share the room).
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = scratch_dir(&format!("k6-{name}-{n}")).join("summary.json");
     let script = repo_root().join("tests/k6/corpus").join(name);
     let target_env = format!("TARGET={target}");
     let mut all = vec![

@@ -90,7 +90,10 @@ fn run_attack(case: &str, env: &[(&str, &str)], top: &str, hostile_extra: &str) 
     let _timed = crate::kit::timed();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(start_server());
-    let dir = scratch_dir(&format!("sandbox-{case}"));
+    // A directory per attack: two tests may run the same case at once.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = scratch_dir(&format!("sandbox-{case}-{n}"));
     let mut hostile_env = format!("HOSTILE = {case:?}");
     for (k, v) in env {
         hostile_env.push_str(&format!(", {k} = {v:?}"));
