@@ -443,6 +443,42 @@ fn thresholds_filter_requests_by_their_tags_groups_methods_and_statuses() {
 }
 
 #[test]
+fn a_batch_is_in_flight_at_once_within_batch_per_host_each_request_with_its_own_params() {
+    let (j, seen, o) = run_k6_judged("batch.js", &["--iterations", "1"]);
+    let j = j.unwrap_or_else(|| panic!("no summary\n{}", o.stderr));
+    let s = &j.summary;
+    all_checks_passed(s, 8, &o);
+    let failed: Vec<_> = j.thresholds.iter().filter(|t| !t.passed).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // The server's own count: all three at once, and never more than three per host.
+    let dwell = seen.dwell.lock().unwrap().clone();
+    assert_eq!(dwell["trio"], (0, 3));
+    assert_eq!(dwell["five"], (0, 3));
+    // Each request judged by its own callback, whatever order they came back in.
+    let failed_by_name = |n: &str| s.endpoints.iter().find(|e| e.name == n).unwrap().failed;
+    assert_eq!(failed_by_name("unexpected 201"), 1);
+    assert_eq!(failed_by_name("unavailable"), 1);
+    assert_eq!(failed_by_name("expected 404"), 0);
+    assert_eq!(failed_by_name("posted"), 0);
+    let post = one(&seen, "/echo/batch/post");
+    assert_eq!(post.header("content-type"), Some("application/json"));
+    assert_eq!(post.body, br#"{"a":1}"#);
+    assert_eq!(s.totals.http_reqs, 3 + 5 + 6 + 2 + 1);
+    // More than 1,000 at once: refused whole, nothing sent, and the iteration says why.
+    let (s, seen, o) = ran("batch.js", &["--iterations", "1", "--env", "OVERSIZE=1"]);
+    assert!(echoes(&seen, "/echo/never").is_empty());
+    assert!(
+        s.errors.iter().any(|e| e
+            .message
+            .contains("http.batch: 1001 requests in one batch, more than 1000: split it")),
+        "{:?}\n{}",
+        s.errors,
+        o.stderr
+    );
+}
+
+#[test]
 fn a_javascript_vu_has_room_for_its_garbage_collector_by_default() {
     // 1,000 iterations of 256 KiB of garbage each: SpiderMonkey lets the heap pass
     // 64 MiB before it collects, which the old default cap turned into failures.
@@ -628,6 +664,7 @@ fn k6_itself_sends_the_same_requests_and_reaches_the_same_verdicts() {
         ("options.js", "", 99),
         ("scenarios.js", "", 0),
         ("tags.js", "1", 0),
+        ("batch.js", "1", 0),
     ] {
         let mut args = vec!["--env", "TEAM=team_4821"];
         if !iterations.is_empty() {

@@ -34,6 +34,8 @@ pub struct Seen {
     pub cycle_count: AtomicU64,
     /// Requests to `/echo/...`, as they arrived.
     pub echoes: Mutex<Vec<Echo>>,
+    /// `/dwell/KEY/MS`: per key, the requests in now and the most ever in at once.
+    pub dwell: Mutex<HashMap<String, (u64, u64)>>,
 }
 
 /// A request to `/echo/...`: what the server saw (header names lowercased).
@@ -219,6 +221,24 @@ async fn route(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Full<Bytes>>
         let k = seen.cycle_count.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(k % n)).await;
         return resp(200, "cycle");
+    }
+    if let Some((key, ms)) = path
+        .strip_prefix("/dwell/")
+        .and_then(|rest| rest.split_once('/'))
+    {
+        // Stays MS ms, then answers the most requests of KEY ever in at once (requests
+        // sent together overlap for all of their stay).
+        let bump = |d: i64| {
+            let mut all = seen.dwell.lock().unwrap();
+            let e = all.entry(key.to_string()).or_default();
+            e.0 = e.0.saturating_add_signed(d);
+            e.1 = e.1.max(e.0);
+            e.1
+        };
+        bump(1);
+        tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
+        let most = bump(-1);
+        return resp(200, most.to_string());
     }
     if let Some(ms) = path.strip_prefix("/slow/") {
         tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;

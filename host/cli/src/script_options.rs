@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use serde::Deserialize;
 use serde_json::Value;
 use stampede::executor::Stage;
@@ -116,6 +116,18 @@ pub fn parse(json: &str) -> Result<ScriptOptions> {
                     o.tags.insert(k.clone(), t.to_string());
                 }
             }
+            // Applied by the script's own k6 layer (`http.batch`): checked here, before
+            // any load, against the host's bound.
+            "batch" | "batchPerHost" => {
+                let field = format!("options.{key}");
+                let n = count(v, &field)?;
+                let max = stampede::client::MAX_BATCH_PARALLEL;
+                if n == 0 || n > u64::from(max) {
+                    bail!(
+                        "{field}: {n} requests of a batch at once; Stampede allows 1 to {max} per VU"
+                    );
+                }
+            }
             k if HARMLESS.contains(&k) => {}
             other => o.ignored.push(other.to_string()),
         }
@@ -178,7 +190,8 @@ mod tests {
                 "thresholds": {"http_req_duration{name:GET /}": ["p(95)<500", {"threshold": "p(99)<900", "abortOnFail": true, "delayAbortEval": "5s"}],
                                "http_req_failed": "rate<0.01"},
                 "insecureSkipTLSVerify": true, "summaryTrendStats": ["avg"], "userAgent": "x",
-                "setupTimeout": "5s", "teardownTimeout": 2000, "tags": {"team": "pay"}}"#,
+                "setupTimeout": "5s", "teardownTimeout": 2000, "tags": {"team": "pay"},
+                "batch": 64, "batchPerHost": 1}"#,
         )
         .unwrap();
         assert_eq!(o.load.vus, Some(5));
@@ -215,6 +228,11 @@ mod tests {
             ),
             (r#"{"thresholds": {"http_req_duration": [7]}}"#, "neither"),
             ("[1]", "not an object"),
+            (
+                r#"{"batch": 65}"#,
+                "options.batch: 65 requests of a batch at once",
+            ),
+            (r#"{"batchPerHost": 0}"#, "options.batchPerHost"),
         ] {
             let e = parse(json).unwrap_err().to_string();
             assert!(e.contains(want), "{json}: {e}");

@@ -63,6 +63,18 @@ export const sendPacked = (req, deferred) => {
     timings: [t.connectUs, t.tlsUs, t.sendUs, t.waitUs, t.receiveUs, t.totalUs].map(Number),
   };
 };
+// A batch as the host answers it: each item's packed response or error, in order.
+export const sendBatch = (items, limits) => {
+  calls.push(['batch', items.length, limits.parallel, limits.perHost]);
+  return items.map((item) => {
+    try {
+      return { tag: 'ok', val: sendPacked(item.request, item.deferred) };
+    } catch (e) {
+      if (e && e.payload && typeof e.payload === 'object') return { tag: 'err', val: e.payload };
+      throw e;
+    }
+  });
+};
 export const settle = (ok, message) => calls.push(['settle', ok, message]);
 export const followRedirects = (follow) => calls.push(['follow', follow]);
 export const traceContext = (mode) => calls.push(['trace', mode]);

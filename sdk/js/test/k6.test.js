@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as host from './host-stub.js';
-import http from '../src/k6/http.js';
+import http, { setBatchLimits } from '../src/k6/http.js';
 import { check, sleep, group, fail } from '../src/k6/index.js';
 import { Counter, Rate } from '../src/k6/metrics.js';
 import encoding from '../src/k6/encoding.js';
@@ -343,4 +343,32 @@ test('requests carry their params.tags and group to the host, sent only when the
     ['tags', []],
     ['check', 'b'],
   ]);
+});
+
+test('a batch is one host call; each request keeps its params, tags and callback', () => {
+  host.calls.length = 0;
+  forgetTags();
+  setBatchLimits({ batch: 8, batchPerHost: 3 });
+  host.replies.push({ status: 200 }, { status: 201 }, { error: { tag: 'timeout' } }, { status: 404 });
+  const out = http.batch({
+    a: '/a',
+    b: ['POST', '/b', { z: 1, a: "it's" }, { tags: { kind: 'x', name: 'bee' }, redirects: 0 }],
+    c: { url: '/c', params: { responseCallback: http.expectedStatuses(200) } },
+    d: { method: 'GET', url: '/d', params: { responseCallback: http.expectedStatuses(404) } },
+  });
+  assert.deepEqual(Object.keys(out), ['a', 'b', 'c', 'd']);
+  assert.deepEqual(Object.values(out).map((r) => r.status), [200, 201, 0, 404]);
+  assert.equal(out.c.error_code, 1050);
+  assert.deepEqual(host.calls.find((c) => c[0] === 'batch'), ['batch', 4, 8, 3]);
+  const sent = sends();
+  assert.deepEqual(sent.map((r) => r.url), ['/a', '/b', '/c', '/d']);
+  // k6's form encoding: keys sorted, and Go's escaping.
+  assert.equal(text(sent[1].body), 'a=it%27s&z=1');
+  assert.equal(sent[1].name, 'bee');
+  // Only the answered request with a callback is settled; no per-VU state is touched.
+  assert.deepEqual(host.calls.filter((c) => c[0] === 'settle'), [['settle', true, undefined]]);
+  assert.equal(host.calls.filter((c) => ['follow', 'tags'].includes(c[0])).length, 0);
+  assert.equal(http.batch([]).length, 0);
+  assert.throws(() => http.batch([7]), /a request is a URL, an array or an object/);
+  setBatchLimits({ batch: 20, batchPerHost: 6 });
 });

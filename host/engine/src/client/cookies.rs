@@ -117,6 +117,21 @@ impl Jar {
         }
     }
 
+    /// A copy for one request of a batch: it sends what this jar holds, and counts
+    /// nothing in the run's figures (what it learns is stored here again, and counted
+    /// then).
+    pub fn copy_uncounted(&self) -> Jar {
+        Jar {
+            store: self.store.clone(),
+            order: self.order.clone(),
+            bytes: self.bytes,
+            counts: Arc::new(CookieLimits::new(
+                self.counts.max_cookies,
+                self.counts.max_bytes,
+            )),
+        }
+    }
+
     /// Stores one `Set-Cookie` value received from `url`, within the limits; why not,
     /// when it was refused (a server's refused cookies are only counted, so nothing is
     /// formatted here).

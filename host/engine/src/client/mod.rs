@@ -1,6 +1,7 @@
 //! The per-VU HTTP client: the VU's own keep-alive connections (`pool`, one per origin, as a
 //! real client holds them), its cookie jar, redirects and content codings, with every phase timed.
 
+mod batch;
 mod body;
 mod connect;
 pub mod cookies;
@@ -26,6 +27,7 @@ use http::{Method, StatusCode};
 use url::Url;
 
 use crate::timeout::{Elapsed, Timeout};
+pub use batch::{BatchLimits, MAX_BATCH_PARALLEL};
 use body::{BodyLimit, Coding, Out};
 use connect::{ConnectTimes, Sender};
 pub use error::{ClientError, ErrorKind};
@@ -44,6 +46,9 @@ pub struct VuClient {
     read_hint: usize,
     /// The request timeout's timer, kept from one request to the next.
     timer: Timeout,
+    /// On a batch's lane: the `Set-Cookie` values its responses carried, for the VU's
+    /// jar.
+    learned: Option<Vec<(Box<str>, Arc<Url>)>>,
 }
 
 fn us(d: Duration) -> u64 {
@@ -61,6 +66,7 @@ impl VuClient {
             has_cookies: false,
             read_hint: h1::MIN_FIRST_READ,
             timer: Timeout::default(),
+            learned: None,
         }
     }
 
@@ -230,9 +236,11 @@ impl VuClient {
             let status = parts.status;
             if self.has_cookies || parts.headers.contains_key(header::SET_COOKIE) {
                 for v in parts.headers.get_all(header::SET_COOKIE) {
-                    if let Ok(v) = v.to_str()
-                        && self.cookies.set(v, &url).is_ok()
-                    {
+                    let Ok(v) = v.to_str() else { continue };
+                    if let Some(learned) = &mut self.learned {
+                        learned.push((v.into(), url.clone()));
+                    }
+                    if self.cookies.set(v, &url).is_ok() {
                         self.has_cookies = true;
                     }
                 }

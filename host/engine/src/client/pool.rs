@@ -41,6 +41,16 @@ impl Pool {
         self.conns.swap_remove(i)
     }
 
+    /// Takes out a live connection to the origin of `url`, for a batch's request.
+    pub fn take(&mut self, url: &Url) -> Option<Conn> {
+        self.find(url).map(|i| self.conns.remove(i))
+    }
+
+    /// Takes every connection out.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Conn> {
+        self.conns.drain(..)
+    }
+
     /// Closes every connection (a half-used one cannot be trusted after a timeout).
     pub fn clear(&mut self) {
         self.conns.clear();

@@ -21,7 +21,7 @@ const MAX_REQUEST_HEAD: usize = 256 << 10;
 /// `http-request` as the guest passes it, its strings and lists still in its memory.
 #[derive(ComponentType, Lift)]
 #[component(record)]
-struct RequestArg {
+pub(super) struct RequestArg {
     method: WasmStr,
     url: WasmStr,
     headers: WasmList<(WasmStr, WasmStr)>,
@@ -85,6 +85,7 @@ pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
             Ok((settled,))
         },
     )?;
+    super::batch::add(&mut i)?;
     super::jar::add(&mut i)?;
     let mut i = linker.instance(&format!("stampede:scenario/checks@{WIT_VERSION}"))?;
     i.func_wrap(
@@ -133,7 +134,7 @@ async fn answer(
 
 /// A response as `packed-response` (see the WIT): the header fields as one string of
 /// `name\nvalue\n` lines, the timings as six numbers.
-fn packed(r: http::HttpResponse) -> http::PackedResponse {
+pub(super) fn packed(r: http::HttpResponse) -> http::PackedResponse {
     let head = r.headers.map(|fields| {
         let len = fields.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
         let mut head = String::with_capacity(len);
@@ -178,7 +179,7 @@ fn push(text: &mut String, s: &str) -> Range<usize> {
 }
 
 /// Reads the request out of the guest's memory and prepares it (see `VuCtx::prepare`).
-fn prepare(
+pub(super) fn prepare(
     store: &mut StoreContextMut<'_, VuState>,
     req: &RequestArg,
     now: std::time::Instant,

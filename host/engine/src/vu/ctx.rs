@@ -54,9 +54,11 @@ pub struct VuCtx {
     /// Deferred requests (`http.send-deferred`) not settled yet, latest last.
     pending: Vec<RequestSample>,
     /// The scenario asked not to follow redirects (`http.follow-redirects`).
-    no_redirects: bool,
+    pub(super) no_redirects: bool,
     /// The tags its next requests carry (`metrics.set-tags`), interned.
     pub(super) tags: Option<NameId>,
+    /// Bytes of response bodies one batch may hand back: the instance's memory limit.
+    pub(super) body_budget: usize,
     /// What the scenario scheduled next (`vu.schedule`), taken by the executor.
     pub next: Option<vu::Next>,
     /// What the run's `setup` returned, once it has run.
@@ -85,7 +87,8 @@ pub struct VuState {
 impl VuState {
     /// Fails only when the data directory cannot be opened for this VU (as when the
     /// process is out of file descriptors: each VU holds one).
-    pub fn new(vu: VuCtx, memory_cap: usize) -> Result<Self, String> {
+    pub fn new(mut vu: VuCtx, memory_cap: usize) -> Result<Self, String> {
+        vu.body_budget = memory_cap;
         let output = |stream: &str, keep: Option<Arc<Mutex<String>>>| {
             GuestOutput::new(
                 format!("{} vu {} {stream}", vu.scenario, vu.id).into(),
@@ -183,6 +186,7 @@ impl VuCtx {
             pending: Vec::new(),
             no_redirects: false,
             tags: None,
+            body_budget: usize::MAX,
             next: None,
             setup_data: Arc::default(),
             tracer: super::trace::Tracer::new(client_config.trace_context),
@@ -324,6 +328,8 @@ pub(super) struct Prepared {
     read_headers: bool,
     read_body: bool,
     trace: Option<crate::metrics::event::TraceIds>,
+    /// The VU's tags when it went out (a batch's requests each have their own).
+    tags: Option<NameId>,
 }
 
 // The work around the exchange is in plain functions, called by the `http.send` host call
@@ -392,6 +398,7 @@ impl VuCtx {
                 read_headers,
                 read_body,
                 trace,
+                tags: self.tags,
             },
             request,
         )
@@ -410,7 +417,7 @@ impl VuCtx {
         let sample = RequestSample {
             name: p.name,
             method: p.method,
-            tags: self.tags,
+            tags: p.tags,
             status: result.as_ref().map(|r| r.status).unwrap_or(0),
             error: result.as_ref().err().map(|e| e.kind),
             at_ms: p.at_ms,

@@ -15,7 +15,7 @@ use std::task::Poll;
 use std::time::Instant;
 
 use crate::client::cookies::{JarAnswer, JarOp};
-use crate::client::{ClientError, Measured, Request, Response, VuClient};
+use crate::client::{BatchLimits, ClientError, Measured, Request, Response, VuClient};
 use crate::metrics::ErrorKind;
 
 /// What became of a request, and what it cost.
@@ -26,15 +26,20 @@ enum Slot {
     Undriven,
     Idle,
     Posted(Request, Instant),
+    /// Requests to send at once (`http.send-batch`).
+    Batch(Vec<Request>, BatchLimits),
     /// The scenario asks the client for its cookie jar, which lives with the client.
     Jar(JarOp),
     Sending,
     Done(Outcome),
+    /// A batch's outcomes, in its order.
+    BatchDone(Vec<Outcome>),
     Answered(JarAnswer),
 }
 
 enum Job {
     Send(Request, Instant),
+    Batch(Vec<Request>, BatchLimits),
     Jar(JarOp),
 }
 
@@ -66,6 +71,25 @@ impl Exchange {
     pub fn outcome(&self) -> impl Future<Output = Outcome> + '_ {
         self.answer(|slot| match std::mem::replace(slot, Slot::Idle) {
             Slot::Done(outcome) => Some(outcome),
+            other => {
+                *slot = other;
+                None
+            }
+        })
+    }
+
+    /// From the host call: hands a batch of requests to the driving task.
+    pub fn post_batch(&self, reqs: Vec<Request>, limits: BatchLimits) -> Result<(), ClientError> {
+        self.hand_over(
+            Slot::Batch(reqs, limits),
+            "http.send-batch is not available",
+        )
+    }
+
+    /// From the host call: the outcomes of the batch it posted, in its order.
+    pub fn batch_outcomes(&self) -> impl Future<Output = Vec<Outcome>> + '_ {
+        self.answer(|slot| match std::mem::replace(slot, Slot::Idle) {
+            Slot::BatchDone(outcomes) => Some(outcomes),
             other => {
                 *slot = other;
                 None
@@ -109,7 +133,10 @@ impl Exchange {
         poll_fn(move |_| {
             let mut slot = self.slot();
             // Checked first: the slot is not moved while a request is still on its way.
-            if !matches!(*slot, Slot::Done(_) | Slot::Answered(_)) {
+            if !matches!(
+                *slot,
+                Slot::Done(_) | Slot::BatchDone(_) | Slot::Answered(_)
+            ) {
                 return Poll::Pending;
             }
             take(&mut slot).map_or(Poll::Pending, Poll::Ready)
@@ -118,11 +145,12 @@ impl Exchange {
 
     fn take_posted(&self) -> Option<Job> {
         let mut slot = self.slot();
-        if !matches!(*slot, Slot::Posted(..) | Slot::Jar(_)) {
+        if !matches!(*slot, Slot::Posted(..) | Slot::Batch(..) | Slot::Jar(_)) {
             return None;
         }
         match std::mem::replace(&mut *slot, Slot::Sending) {
             Slot::Posted(req, start) => Some(Job::Send(req, start)),
+            Slot::Batch(reqs, limits) => Some(Job::Batch(reqs, limits)),
             Slot::Jar(op) => Some(Job::Jar(op)),
             _ => unreachable!("checked above"),
         }
@@ -168,6 +196,11 @@ pub async fn drive<T>(
             Ok(Job::Send(req, start)) => {
                 let outcome = client.send_at(req, start).await;
                 exchange.set(Slot::Done(outcome));
+            }
+            Ok(Job::Batch(reqs, limits)) => {
+                // Boxed: a batch is rare, and its state stays out of every call's future.
+                let outcomes = Box::pin(client.send_batch(reqs, limits)).await;
+                exchange.set(Slot::BatchDone(outcomes));
             }
             Ok(Job::Jar(op)) => exchange.set(Slot::Answered(client.jar(op))),
         }

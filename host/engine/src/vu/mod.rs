@@ -1,6 +1,7 @@
 //! One virtual user: a store and an instance of the scenario, driven through its
 //! lifecycle. [`ScenarioRuntime`] holds what is shared once per run (`InstancePre`).
 
+mod batch;
 mod calls;
 mod ctx;
 mod data;

@@ -197,6 +197,25 @@ type PackedResponse struct {
 	Timings []uint32
 }
 
+// One request of a `send-batch`, with what `send-deferred`, `follow-redirects` and
+// `metrics.set-tags` would set for it alone.
+type BatchItem struct {
+	Request HttpRequest
+	// Left for `settle`, as `send-deferred` leaves it; a batch's deferred requests
+	// are settled latest first.
+	Deferred        bool
+	FollowRedirects bool
+	// The tags it carries instead of the VU's (as `metrics.set-tags` takes them).
+	Tags witTypes.Option[[]witTypes.Tuple2[string, string]]
+}
+
+// How many of a batch's requests are in flight at once: in all, and to one origin
+// (k6's `batch` and `batchPerHost`); each at least 1 and at most 64, the host's bound.
+type BatchLimits struct {
+	Parallel uint32
+	PerHost  uint32
+}
+
 const (
 	// As the run says.
 	TraceMode_Run uint8 = 0
@@ -714,6 +733,242 @@ func SendPacked(request HttpRequest, deferred bool) witTypes.Result[PackedRespon
 	}
 	result23 := result22
 	return result23
+
+}
+
+//go:wasmimport stampede:scenario/http@0.2.0 send-batch
+func wasm_import_send_batch(arg0 uintptr, arg1 uint32, arg2 int32, arg3 int32, arg4 uintptr)
+
+func SendBatch(items []BatchItem, limits BatchLimits) witTypes.Result[[]witTypes.Result[PackedResponse, HttpError], string] {
+	pinner := &runtime.Pinner{}
+	defer pinner.Unpin()
+
+	returnArea := uintptr(witRuntime.Allocate(pinner, (3 * 4), 4))
+	slice11 := items
+	length13 := uint32(len(slice11))
+	result12 := witRuntime.Allocate(pinner, uintptr(length13*(8+16*4)), 4)
+	for index, element := range slice11 {
+		base := unsafe.Add(result12, index*(8+16*4))
+		utf8 := unsafe.Pointer(unsafe.StringData(((element).Request).Method))
+		pinner.Pin(utf8)
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), 4)) = uint32(uint32(len(((element).Request).Method)))
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), 0)) = uint32(uintptr(uintptr(utf8)))
+		utf80 := unsafe.Pointer(unsafe.StringData(((element).Request).Url))
+		pinner.Pin(utf80)
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), (3 * 4))) = uint32(uint32(len(((element).Request).Url)))
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), (2 * 4))) = uint32(uintptr(uintptr(utf80)))
+		slice := ((element).Request).Headers
+		length := uint32(len(slice))
+		result := witRuntime.Allocate(pinner, uintptr(length*(4*4)), 4)
+		for index, element := range slice {
+			base := unsafe.Add(result, index*(4*4))
+			utf81 := unsafe.Pointer(unsafe.StringData((element).F0))
+			pinner.Pin(utf81)
+			*(*uint32)(unsafe.Add(unsafe.Pointer(base), 4)) = uint32(uint32(len((element).F0)))
+			*(*uint32)(unsafe.Add(unsafe.Pointer(base), 0)) = uint32(uintptr(uintptr(utf81)))
+			utf82 := unsafe.Pointer(unsafe.StringData((element).F1))
+			pinner.Pin(utf82)
+			*(*uint32)(unsafe.Add(unsafe.Pointer(base), (3 * 4))) = uint32(uint32(len((element).F1)))
+			*(*uint32)(unsafe.Add(unsafe.Pointer(base), (2 * 4))) = uint32(uintptr(uintptr(utf82)))
+
+		}
+
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), (5 * 4))) = uint32(length)
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), (4 * 4))) = uint32(uintptr(uintptr(result)))
+		data := unsafe.Pointer(unsafe.SliceData(((element).Request).Body))
+		pinner.Pin(data)
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), (7 * 4))) = uint32(uint32(len(((element).Request).Body)))
+		*(*uint32)(unsafe.Add(unsafe.Pointer(base), (6 * 4))) = uint32(uintptr(uintptr(data)))
+
+		switch ((element).Request).Name.Tag() {
+		case witTypes.OptionNone:
+			*(*int8)(unsafe.Add(unsafe.Pointer(base), (8 * 4))) = int8(int32(0))
+
+		case witTypes.OptionSome:
+			payload := ((element).Request).Name.Some()
+			*(*int8)(unsafe.Add(unsafe.Pointer(base), (8 * 4))) = int8(int32(1))
+			utf83 := unsafe.Pointer(unsafe.StringData(payload))
+			pinner.Pin(utf83)
+			*(*uint32)(unsafe.Add(unsafe.Pointer(base), (10 * 4))) = uint32(uint32(len(payload)))
+			*(*uint32)(unsafe.Add(unsafe.Pointer(base), (9 * 4))) = uint32(uintptr(uintptr(utf83)))
+
+		default:
+			panic("unreachable")
+		}
+
+		switch ((element).Request).TimeoutMs.Tag() {
+		case witTypes.OptionNone:
+			*(*int8)(unsafe.Add(unsafe.Pointer(base), (11 * 4))) = int8(int32(0))
+
+		case witTypes.OptionSome:
+			payload := ((element).Request).TimeoutMs.Some()
+			*(*int8)(unsafe.Add(unsafe.Pointer(base), (11 * 4))) = int8(int32(1))
+			*(*int32)(unsafe.Add(unsafe.Pointer(base), (4 + 11*4))) = int32(payload)
+
+		default:
+			panic("unreachable")
+		}
+		*(*int8)(unsafe.Add(unsafe.Pointer(base), (8 + 11*4))) = int8(int32(((element).Request).Read))
+		var result4 int32
+		if (element).Deferred {
+			result4 = 1
+		} else {
+			result4 = 0
+		}
+		*(*int8)(unsafe.Add(unsafe.Pointer(base), (8 + 12*4))) = int8(result4)
+		var result5 int32
+		if (element).FollowRedirects {
+			result5 = 1
+		} else {
+			result5 = 0
+		}
+		*(*int8)(unsafe.Add(unsafe.Pointer(base), (9 + 12*4))) = int8(result5)
+
+		switch (element).Tags.Tag() {
+		case witTypes.OptionNone:
+			*(*int8)(unsafe.Add(unsafe.Pointer(base), (8 + 13*4))) = int8(int32(0))
+
+		case witTypes.OptionSome:
+			payload := (element).Tags.Some()
+			*(*int8)(unsafe.Add(unsafe.Pointer(base), (8 + 13*4))) = int8(int32(1))
+			slice8 := payload
+			length10 := uint32(len(slice8))
+			result9 := witRuntime.Allocate(pinner, uintptr(length10*(4*4)), 4)
+			for index, element := range slice8 {
+				base := unsafe.Add(result9, index*(4*4))
+				utf86 := unsafe.Pointer(unsafe.StringData((element).F0))
+				pinner.Pin(utf86)
+				*(*uint32)(unsafe.Add(unsafe.Pointer(base), 4)) = uint32(uint32(len((element).F0)))
+				*(*uint32)(unsafe.Add(unsafe.Pointer(base), 0)) = uint32(uintptr(uintptr(utf86)))
+				utf87 := unsafe.Pointer(unsafe.StringData((element).F1))
+				pinner.Pin(utf87)
+				*(*uint32)(unsafe.Add(unsafe.Pointer(base), (3 * 4))) = uint32(uint32(len((element).F1)))
+				*(*uint32)(unsafe.Add(unsafe.Pointer(base), (2 * 4))) = uint32(uintptr(uintptr(utf87)))
+
+			}
+
+			*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 15*4))) = uint32(length10)
+			*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 14*4))) = uint32(uintptr(uintptr(result9)))
+
+		default:
+			panic("unreachable")
+		}
+
+	}
+
+	wasm_import_send_batch(uintptr(result12), length13, int32((limits).Parallel), int32((limits).PerHost), returnArea)
+	var result29 witTypes.Result[[]witTypes.Result[PackedResponse, HttpError], string]
+	switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 0))) {
+	case 0:
+		result27 := make([]witTypes.Result[PackedResponse, HttpError], 0, *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4))))
+		for index := 0; index < int(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4)))); index++ {
+			base := unsafe.Add(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 4)))), index*(32+10*4))
+			var result26 witTypes.Result[PackedResponse, HttpError]
+			switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(base), 0))) {
+			case 0:
+				var option witTypes.Option[string]
+				switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 1*4)))) {
+				case 0:
+
+					option = witTypes.None[string]()
+				case 1:
+					value := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 2*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 3*4))))
+
+					option = witTypes.Some[string](value)
+				default:
+					panic("unreachable")
+				}
+				var option15 witTypes.Option[[]uint8]
+				switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 4*4)))) {
+				case 0:
+
+					option15 = witTypes.None[[]uint8]()
+				case 1:
+					value14 := unsafe.Slice((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 5*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 6*4))))
+
+					option15 = witTypes.Some[[]uint8](value14)
+				default:
+					panic("unreachable")
+				}
+				var option17 witTypes.Option[string]
+				switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (24 + 6*4)))) {
+				case 0:
+
+					option17 = witTypes.None[string]()
+				case 1:
+					value16 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (24 + 7*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (24 + 8*4))))
+
+					option17 = witTypes.Some[string](value16)
+				default:
+					panic("unreachable")
+				}
+				value18 := unsafe.Slice((*uint32)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (24 + 9*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (24 + 10*4))))
+
+				result26 = witTypes.Ok[PackedResponse, HttpError](PackedResponse{Status: uint16(uint16(*(*uint32)(unsafe.Add(unsafe.Pointer(base), 8)))), Head: option, Body: option15, BodySize: uint64(*(*int64)(unsafe.Add(unsafe.Pointer(base), (16 + 6*4)))), FinalUrl: option17, Timings: value18})
+			case 1:
+				var variant HttpError
+				switch uint8(*(*uint32)(unsafe.Add(unsafe.Pointer(base), 8))) {
+				case 0:
+					value19 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 2*4))))
+
+					variant = MakeHttpErrorInvalidUrl(value19)
+
+				case 1:
+					value20 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 2*4))))
+
+					variant = MakeHttpErrorDenied(value20)
+
+				case 2:
+					value21 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 2*4))))
+
+					variant = MakeHttpErrorDns(value21)
+
+				case 3:
+					value22 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 2*4))))
+
+					variant = MakeHttpErrorConnect(value22)
+
+				case 4:
+					value23 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 2*4))))
+
+					variant = MakeHttpErrorTls(value23)
+
+				case 5:
+
+					variant = MakeHttpErrorTimeout()
+
+				case 6:
+					value24 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 2*4))))
+
+					variant = MakeHttpErrorProtocol(value24)
+
+				case 7:
+					value25 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 1*4)))))), *(*uint32)(unsafe.Add(unsafe.Pointer(base), (8 + 2*4))))
+
+					variant = MakeHttpErrorTooLarge(value25)
+
+				default:
+					panic("unreachable")
+				}
+
+				result26 = witTypes.Err[PackedResponse, HttpError](variant)
+			default:
+				panic("unreachable")
+			}
+
+			result27 = append(result27, result26)
+		}
+
+		result29 = witTypes.Ok[[]witTypes.Result[PackedResponse, HttpError], string](result27)
+	case 1:
+		value28 := unsafe.String((*uint8)(unsafe.Pointer(uintptr(*(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), 4))))), *(*uint32)(unsafe.Add(unsafe.Pointer(returnArea), (2 * 4))))
+
+		result29 = witTypes.Err[[]witTypes.Result[PackedResponse, HttpError], string](value28)
+	default:
+		panic("unreachable")
+	}
+	result30 := result29
+	return result30
 
 }
 

@@ -3,10 +3,10 @@
 // host's; a request is failed by k6's rule (a status outside 200-399, or the response
 // callback's) and recorded by the host.
 
-import { sendPacked, settle, followRedirects, traceContext, cookiesFor, setCookie as hostSetCookie, clearCookies } from 'stampede:scenario/http@0.2.0';
-import { multipart, urlencode } from '../index.js';
+import { sendPacked, sendBatch, settle, followRedirects, traceContext, cookiesFor, setCookie as hostSetCookie, clearCookies } from 'stampede:scenario/http@0.2.0';
+import { multipart } from '../index.js';
 import { parseDuration } from './duration.js';
-import { tagNext } from './tags.js';
+import { currentGroup, tagNext } from './tags.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -281,9 +281,21 @@ function bodyOf(body) {
       return parts[1];
     }
     bodyType = 'application/x-www-form-urlencoded';
-    return encoder.encode(urlencode(entries));
+    return encoder.encode(formOf(entries));
   }
   return encoder.encode(String(body));
+}
+
+// A form as k6 (Go's url.Values) encodes it: keys sorted, and every byte but letters,
+// digits and `-_.~` escaped (encodeURIComponent leaves `!'()*` as they are).
+function formOf(entries) {
+  const esc = (v) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return entries
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => [String(k), String(v)])
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([k, v]) => `${esc(k)}=${esc(v)}`.replace(/%20/g, '+'))
+    .join('&');
 }
 
 function timeoutMs(t) {
@@ -329,9 +341,8 @@ export function instrument(sampling) {
   tracing = { sampling };
 }
 
-/** `http.request(method, url, body, params)`: one request, one host call. */
-export function request(method, target, body, params) {
-  params ??= NO_PARAMS;
+// k6's request arguments as the host's request; `params` with it, for the response.
+function build(method, target, body, params) {
   let u = target instanceof UrlTemplate ? target.url : String(target);
   let name = params.tags?.name ?? (target instanceof UrlTemplate ? target.name : undefined);
   if (params.jar !== undefined && params.jar !== null && params.jar !== vuJar) {
@@ -359,9 +370,7 @@ export function request(method, target, body, params) {
   if (auth) headers.push(['Authorization', auth]);
   if (params.cookies) headers.push(['Cookie', cookieHeader(params.cookies)]);
   const responseType = params.responseType ?? 'text';
-  let callback = params.responseCallback !== undefined ? params.responseCallback : defaultCallback;
-  if (callback === null) callback = NEVER_FAILED;
-  const req = {
+  return {
     method: method.toUpperCase(),
     url: u,
     headers,
@@ -370,6 +379,38 @@ export function request(method, target, body, params) {
     timeoutMs: params.timeout === undefined ? undefined : timeoutMs(params.timeout),
     read: responseType === 'none' ? READ_HEADERS : READ,
   };
+}
+
+// The response callback that judges a request, or null: the host's k6 rule.
+function callbackOf(params) {
+  const callback = params.responseCallback !== undefined ? params.responseCallback : defaultCallback;
+  return callback === null ? NEVER_FAILED : callback;
+}
+
+// A host http-error, thrown by componentize-js as an object with a payload.
+function httpError(e) {
+  const p = e && e.payload;
+  if (!(p && typeof p === 'object' && 'tag' in p)) throw e;
+  return new HttpError(p.tag, p.val);
+}
+
+// The host's answer as k6's response; settles it by `callback` when it was deferred.
+function respond(raw, error, req, params, body, callback) {
+  const responseType = params.responseType ?? 'text';
+  // What was sent, made into k6's `res.request` only if read.
+  const res = new Response(raw, { method: req.method, url: req.url, params, body }, responseType, error);
+  if (callback && raw) {
+    const ok = Boolean(callback(res));
+    settle(ok, ok ? undefined : `status ${res.status} not expected by the response callback`);
+  }
+  return res;
+}
+
+/** `http.request(method, url, body, params)`: one request, one host call. */
+export function request(method, target, body, params) {
+  params ??= NO_PARAMS;
+  const req = build(method, target, body, params);
+  const callback = callbackOf(params);
   tagNext(params.tags);
   const noFollow = params.redirects === 0;
   if (noFollow) followRedirects(false);
@@ -379,20 +420,12 @@ export function request(method, target, body, params) {
   try {
     raw = sendPacked(req, Boolean(callback));
   } catch (e) {
-    const p = e && e.payload;
-    if (!(p && typeof p === 'object' && 'tag' in p)) throw e;
-    error = new HttpError(p.tag, p.val);
+    error = httpError(e);
   } finally {
     if (noFollow) followRedirects(true);
     if (tracing) traceContext('run');
   }
-  // What was sent, made into k6's `res.request` only if read.
-  const res = new Response(raw, { method: req.method, url: u, params, body }, responseType, error);
-  if (callback && raw) {
-    const ok = Boolean(callback(res));
-    settle(ok, ok ? undefined : `status ${res.status} not expected by the response callback`);
-  }
-  return res;
+  return respond(raw, error, req, params, body, callback);
 }
 
 export const get = (u, params) => request('GET', u, null, params);
@@ -403,17 +436,87 @@ export const patch = (u, body, params) => request('PATCH', u, body, params);
 export const del = (u, body, params) => request('DELETE', u, body, params);
 export const options = (u, body, params) => request('OPTIONS', u, body, params);
 
-/** `http.batch(...)`: k6 sends these in parallel; Stampede's VU sends them one after another. */
+// k6's defaults for how many of a batch's requests are in flight at once (`batch`,
+// `batchPerHost`); the script's options set them (`setBatchLimits`).
+const limits = { parallel: 20, perHost: 6 };
+
+/** From the script's `options`: its `batch` and `batchPerHost`, as the host checked them. */
+export function setBatchLimits(options) {
+  if (!options || typeof options !== 'object') return;
+  if (Number.isInteger(options.batch) && options.batch > 0) limits.parallel = options.batch;
+  if (Number.isInteger(options.batchPerHost) && options.batchPerHost > 0) limits.perHost = options.batchPerHost;
+}
+
+// One `http.batch` entry as k6 takes it: a URL, an array `[method, url, body, params]`
+// or an object `{method, url, body, params}`.
+function entry(r) {
+  if (typeof r === 'string' || r instanceof UrlTemplate) return ['GET', r, null, NO_PARAMS];
+  if (Array.isArray(r)) return [r[0], r[1], r[2] ?? null, r[3] ?? NO_PARAMS];
+  if (r && typeof r === 'object') return [r.method ?? 'GET', r.url, r.body ?? null, r.params ?? NO_PARAMS];
+  throw new TypeError(`http.batch: a request is a URL, an array or an object, not ${typeof r}`);
+}
+
+// The tags a batch's request carries: the group's and its own, as `tagNext` sends them.
+function itemTags(own) {
+  let list;
+  if (own) {
+    for (const k in own) {
+      const v = own[k];
+      if (k === 'name' || v === undefined || v === null) continue;
+      (list ??= []).push([k, String(v)]);
+    }
+  }
+  const group = currentGroup();
+  if (group && !(own && 'group' in own)) (list ??= []).push(['group', group]);
+  return list;
+}
+
+/**
+ * `http.batch(requests)`: the requests in flight at once, each on a connection of its
+ * own, as many as `batch` and `batchPerHost` allow; the responses in the same shape
+ * (an array, or an object by the same keys).
+ */
 export function batch(requests) {
-  const one = (r) => {
-    if (typeof r === 'string' || r instanceof UrlTemplate) return get(r);
-    if (Array.isArray(r)) return request(r[0], r[1], r[2], r[3]);
-    return request(r.method ?? 'GET', r.url, r.body, r.params);
-  };
-  if (Array.isArray(requests)) return requests.map(one);
-  const out = {};
-  for (const [k, r] of Object.entries(requests)) out[k] = one(r);
-  return out;
+  const keys = Array.isArray(requests) ? null : Object.keys(requests ?? {});
+  const list = keys ? keys.map((k) => requests[k]) : requests;
+  const built = list.map((r) => {
+    const [method, target, body, params] = entry(r);
+    const req = build(method, target, body, params);
+    const callback = callbackOf(params);
+    return { req, body, params, callback };
+  });
+  const items = built.map(({ req, params, callback }) => ({
+    request: req,
+    deferred: Boolean(callback),
+    followRedirects: params.redirects !== 0,
+    // Always a list: the VU's tags are whatever its last request or check held.
+    tags: itemTags(params.tags) ?? [],
+  }));
+  if (tracing) traceContext(Math.random() < tracing.sampling ? 'sampled' : 'unsampled');
+  let answers;
+  try {
+    answers = sendBatch(items, limits);
+  } catch (e) {
+    const why = e && typeof e.payload === 'string' ? e.payload : String(e);
+    throw new TypeError(`http.batch: ${why}`);
+  } finally {
+    if (tracing) traceContext('run');
+  }
+  // The host settles a batch's deferred requests latest first.
+  const out = new Array(built.length);
+  for (let i = built.length - 1; i >= 0; i--) {
+    const { req, body, params, callback } = built[i];
+    const a = answers[i];
+    const raw = a.tag === 'ok' ? a.val : undefined;
+    const error = a.tag === 'err' ? new HttpError(a.val.tag, a.val.val) : undefined;
+    out[i] = respond(raw, error, req, params, body, callback);
+  }
+  if (!keys) return out;
+  const byKey = {};
+  keys.forEach((k, i) => {
+    byKey[k] = out[i];
+  });
+  return byKey;
 }
 
 // A host call's error (an http-error variant) as a thrown Error naming what failed.

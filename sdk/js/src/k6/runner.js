@@ -8,6 +8,7 @@ import { env as hostEnv, id, iteration, scenario, setupData } from 'stampede:sce
 import { scenarioExecutor } from './execution.js';
 import { readData, DataError } from '../data.js';
 import { forgetTags } from './tags.js';
+import { setBatchLimits } from './http.js';
 
 function message(e) {
   if (e instanceof Error) return e.name === 'Error' ? e.message : `${e.name}: ${e.message}`;
@@ -119,6 +120,7 @@ export function defineK6(load, files) {
       return mode === 'b' ? f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength) : new TextDecoder().decode(f);
     };
     const m = guarded('init code', load);
+    setBatchLimits(m.options);
     // This VU's scenario: one of the script's own (by name), or the run's single one.
     const own = guarded('', () => execs(m))[scenario()];
     if (own) {
