@@ -417,6 +417,42 @@ async fn requests_are_kept_apart_by_the_tags_thresholds_filter_by() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_in_flight_at_once_and_its_bodies_are_bounded_by_the_memory_cap() {
+    let server = start_server().await;
+    let mut cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        1,
+        Load::iterations(1),
+        &[("TASKS", "batch"), ("BIG", "3145728")],
+    );
+    // Half of it for a batch's bodies: the first 3 MiB body fits, the others do not.
+    cfg.limits.memory_cap = 8 << 20;
+    cfg.memory_cap_chosen = true;
+    let s = go(cfg).await;
+    assert_eq!(s.totals.checks_failed, 0, "{:?}\n{:?}", s.checks, s.errors);
+    assert_eq!(s.totals.checks_passed, 5);
+    assert_eq!(server.seen.dwell.lock().unwrap()["probe"], (0, 4));
+    let by = |n: &str| s.endpoints.iter().find(|e| e.name == n).unwrap();
+    assert_eq!((by("dwell").requests, by("dwell").failed), (4, 0));
+    assert_eq!(
+        by("bad").errors.get("invalid_url"),
+        Some(&1),
+        "{:?}",
+        by("bad")
+    );
+    // All three were sent and measured; the two past the budget are failed, named.
+    assert_eq!(by("big").requests, 3);
+    assert_eq!(
+        by("big").errors.get("too_large"),
+        Some(&2),
+        "{:?}",
+        by("big")
+    );
+    assert_eq!(server.seen.by_path.lock().unwrap().get("/never"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_still_summarises_what_it_measured() {
     let server = start_server().await;
     let cfg = config(

@@ -222,6 +222,78 @@ impl<'a> Request<'a> {
     }
 }
 
+/// Sends `requests` at once (each on a connection of its own), at most 20 in flight and
+/// 6 to one origin, as k6's `http.batch` does; their outcomes in the same order. Each is
+/// recorded as `send` records one. The error is the host refusing the batch whole (more
+/// than 1,000 requests).
+pub fn batch(requests: Vec<Request<'_>>) -> Result<Vec<Result<Response, HttpError>>, Error> {
+    batch_within(requests, 20, 6)
+}
+
+/// [`batch`] with its limits: in flight at once in all, and to one origin (each 1 to 64).
+pub fn batch_within(
+    requests: Vec<Request<'_>>,
+    parallel: u32,
+    per_host: u32,
+) -> Result<Vec<Result<Response, HttpError>>, Error> {
+    let headers: Vec<Vec<(&str, &str)>> = requests
+        .iter()
+        .map(|r| r.headers.iter().map(|(k, v)| (&**k, &**v)).collect())
+        .collect();
+    let items: Vec<wit::BatchItem<'_>> = requests
+        .iter()
+        .zip(&headers)
+        .map(|(r, headers)| wit::BatchItem {
+            request: wit::HttpRequest {
+                method: &r.method,
+                url: &r.url,
+                headers,
+                body: &r.body,
+                name: r.name.as_deref(),
+                timeout_ms: r.timeout_ms,
+                read: r.read,
+            },
+            deferred: false,
+            follow_redirects: true,
+            tags: None,
+        })
+        .collect();
+    let answers =
+        wit::send_batch(&items, wit::BatchLimits { parallel, per_host }).map_err(Error)?;
+    Ok(answers
+        .into_iter()
+        .map(|a| a.map(|p| Response { inner: unpacked(p) }))
+        .collect())
+}
+
+/// A `packed-response` as the `http-response` it packs.
+fn unpacked(p: wit::PackedResponse) -> wit::HttpResponse {
+    let headers = p.head.map(|head| {
+        let mut lines = head.split('\n');
+        let mut out = Vec::new();
+        while let (Some(k), Some(v)) = (lines.next(), lines.next()) {
+            out.push((k.to_string(), v.to_string()));
+        }
+        out
+    });
+    let t = |i: usize| u64::from(p.timings.get(i).copied().unwrap_or(0));
+    wit::HttpResponse {
+        status: p.status,
+        headers,
+        body: p.body,
+        body_size: p.body_size,
+        final_url: p.final_url,
+        timings: wit::Timings {
+            connect_us: t(0),
+            tls_us: t(1),
+            send_us: t(2),
+            wait_us: t(3),
+            receive_us: t(4),
+            total_us: t(5),
+        },
+    }
+}
+
 pub struct Response {
     inner: wit::HttpResponse,
 }

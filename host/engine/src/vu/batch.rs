@@ -143,7 +143,7 @@ fn set_tags(
 }
 
 /// Waits for the batch's outcomes and records each item in its order; a batch whose
-/// kept bodies would pass the VU's memory limit has its later responses failed.
+/// kept bodies would pass half the VU's memory limit has its later responses failed.
 async fn answer(
     store: &mut StoreContextMut<'_, VuState>,
     posted: wasmtime::Result<Result<Vec<Item>, String>>,
@@ -172,8 +172,8 @@ async fn answer(
                 result = Err(ClientError::new(
                     ErrorKind::TooLarge,
                     format!(
-                        "the batch's response bodies pass the VU's {} MiB memory limit: read fewer at once",
-                        budget >> 20
+                        "the batch's response bodies pass half the VU's {} MiB memory limit: read fewer at once",
+                        budget >> 19
                     ),
                 ));
             }

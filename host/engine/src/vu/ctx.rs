@@ -57,7 +57,8 @@ pub struct VuCtx {
     pub(super) no_redirects: bool,
     /// The tags its next requests carry (`metrics.set-tags`), interned.
     pub(super) tags: Option<NameId>,
-    /// Bytes of response bodies one batch may hand back: the instance's memory limit.
+    /// Bytes of response bodies one batch may hand back: half the instance's memory
+    /// limit (the guest needs the rest to take them).
     pub(super) body_budget: usize,
     /// What the scenario scheduled next (`vu.schedule`), taken by the executor.
     pub next: Option<vu::Next>,
@@ -88,7 +89,7 @@ impl VuState {
     /// Fails only when the data directory cannot be opened for this VU (as when the
     /// process is out of file descriptors: each VU holds one).
     pub fn new(mut vu: VuCtx, memory_cap: usize) -> Result<Self, String> {
-        vu.body_budget = memory_cap;
+        vu.body_budget = memory_cap / 2;
         let output = |stream: &str, keep: Option<Arc<Mutex<String>>>| {
             GuestOutput::new(
                 format!("{} vu {} {stream}", vu.scenario, vu.id).into(),
