@@ -479,6 +479,37 @@ fn a_batch_is_in_flight_at_once_within_batch_per_host_each_request_with_its_own_
 }
 
 #[test]
+fn async_scripts_await_their_requests_and_async_requests_go_out_at_once() {
+    let (s, seen, o) = ran("async.js", &["--iterations", "2", "--vus", "1"]);
+    assert_eq!(
+        s.totals.iterations_failed, 0,
+        "{:?}\n{}",
+        s.errors, o.stderr
+    );
+    all_checks_passed(&s, 10, &o);
+    // Two at once, never one after the other; setup's request once.
+    assert_eq!(seen.dwell.lock().unwrap()["async"], (0, 2));
+    assert_eq!(echoes(&seen, "/echo/async/setup").len(), 1);
+    assert_eq!(echoes(&seen, "/echo/async/post").len(), 2);
+    let by = |n: &str| s.endpoints.iter().find(|e| e.name == n).unwrap();
+    assert_eq!((by("dwell").requests, by("missing").failed), (4, 2));
+    // An exception after an await fails that iteration, named; the VU goes on.
+    let (s, seen, o) = ran(
+        "async.js",
+        &["--iterations", "2", "--vus", "1", "--env", "THROW_LATE=1"],
+    );
+    assert_eq!(echoes(&seen, "/echo/async/late").len(), 2, "{}", o.stderr);
+    assert_eq!(s.totals.iterations_failed, 2);
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.message.contains("thrown after an await") && e.count == 2),
+        "{:?}",
+        s.errors
+    );
+}
+
+#[test]
 fn a_javascript_vu_has_room_for_its_garbage_collector_by_default() {
     // 1,000 iterations of 256 KiB of garbage each: SpiderMonkey lets the heap pass
     // 64 MiB before it collects, which the old default cap turned into failures.
@@ -665,6 +696,7 @@ fn k6_itself_sends_the_same_requests_and_reaches_the_same_verdicts() {
         ("scenarios.js", "", 0),
         ("tags.js", "1", 0),
         ("batch.js", "1", 0),
+        ("async.js", "2", 0),
     ] {
         let mut args = vec!["--env", "TEAM=team_4821"];
         if !iterations.is_empty() {

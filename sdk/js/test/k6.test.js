@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as host from './host-stub.js';
 import http, { setBatchLimits } from '../src/k6/http.js';
-import { check, sleep, group, fail } from '../src/k6/index.js';
+import { check, sleep, group, fail, randomSeed } from '../src/k6/index.js';
 import { Counter, Rate } from '../src/k6/metrics.js';
 import encoding from '../src/k6/encoding.js';
 import { parseDuration } from '../src/k6/duration.js';
@@ -371,4 +371,32 @@ test('a batch is one host call; each request keeps its params, tags and callback
   assert.equal(http.batch([]).length, 0);
   assert.throws(() => http.batch([7]), /a request is a URL, an array or an object/);
   setBatchLimits({ batch: 20, batchPerHost: 6 });
+});
+
+test('async requests started together go out as one batch; each promise its own response', async () => {
+  host.calls.length = 0;
+  host.replies.push({ status: 200 }, { status: 503 }, { status: 204 });
+  const [a, b] = await Promise.all([http.asyncRequest('GET', '/a'), http.asyncRequest('POST', '/b', 'x')]);
+  assert.deepEqual([a.status, b.status], [200, 503]);
+  assert.deepEqual(host.calls.filter((c) => c[0] === 'batch'), [['batch', 2, 64, 64]]);
+  const c = await http.asyncRequest('GET', '/c');
+  assert.equal(c.status, 204);
+  assert.equal(host.calls.filter((x) => x[0] === 'batch').length, 2);
+  await assert.rejects(http.asyncRequest('GET', '/d', null, { auth: 'ntlm' }), /ntlm.*not supported/);
+});
+
+test('randomSeed fixes Math.random for this VU', () => {
+  const saved = Math.random;
+  try {
+    randomSeed(42);
+    const a = [Math.random(), Math.random()];
+    randomSeed(42);
+    assert.deepEqual([Math.random(), Math.random()], a);
+    randomSeed(43);
+    assert.notDeepEqual([Math.random(), Math.random()], a);
+    assert.ok(a.every((x) => x >= 0 && x < 1));
+    assert.throws(() => randomSeed('soon'), /randomSeed: soon is not a number/);
+  } finally {
+    Math.random = saved;
+  }
 });

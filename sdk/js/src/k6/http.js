@@ -471,34 +471,29 @@ function itemTags(own) {
   return list;
 }
 
-/**
- * `http.batch(requests)`: the requests in flight at once, each on a connection of its
- * own, as many as `batch` and `batchPerHost` allow; the responses in the same shape
- * (an array, or an object by the same keys).
- */
-export function batch(requests) {
-  const keys = Array.isArray(requests) ? null : Object.keys(requests ?? {});
-  const list = keys ? keys.map((k) => requests[k]) : requests;
-  const built = list.map((r) => {
-    const [method, target, body, params] = entry(r);
-    const req = build(method, target, body, params);
-    const callback = callbackOf(params);
-    return { req, body, params, callback };
-  });
-  const items = built.map(({ req, params, callback }) => ({
+// One request of a batch, built from k6's arguments: what `sendAll` sends. Its tags are
+// taken when it is built (the group being run then).
+function batchItem(method, target, body, params) {
+  const req = build(method, target, body, params);
+  return { req, body, params, callback: callbackOf(params), tags: itemTags(params.tags) };
+}
+
+// Sends built requests at once (`http.send-batch`); their responses, in order.
+function sendAll(built, within, what) {
+  const items = built.map(({ req, params, callback, tags }) => ({
     request: req,
     deferred: Boolean(callback),
     followRedirects: params.redirects !== 0,
     // Always a list: the VU's tags are whatever its last request or check held.
-    tags: itemTags(params.tags) ?? [],
+    tags: tags ?? [],
   }));
   if (tracing) traceContext(Math.random() < tracing.sampling ? 'sampled' : 'unsampled');
   let answers;
   try {
-    answers = sendBatch(items, limits);
+    answers = sendBatch(items, within);
   } catch (e) {
     const why = e && typeof e.payload === 'string' ? e.payload : String(e);
-    throw new TypeError(`http.batch: ${why}`);
+    throw new TypeError(`${what}: ${why}`);
   } finally {
     if (tracing) traceContext('run');
   }
@@ -511,12 +506,70 @@ export function batch(requests) {
     const error = a.tag === 'err' ? new HttpError(a.val.tag, a.val.val) : undefined;
     out[i] = respond(raw, error, req, params, body, callback);
   }
+  return out;
+}
+
+/**
+ * `http.batch(requests)`: the requests in flight at once, each on a connection of its
+ * own, as many as `batch` and `batchPerHost` allow; the responses in the same shape
+ * (an array, or an object by the same keys).
+ */
+export function batch(requests) {
+  const keys = Array.isArray(requests) ? null : Object.keys(requests ?? {});
+  const list = keys ? keys.map((k) => requests[k]) : requests;
+  const built = list.map((r) => batchItem(...entry(r)));
+  const out = sendAll(built, limits, 'http.batch');
   if (!keys) return out;
   const byKey = {};
   keys.forEach((k, i) => {
     byKey[k] = out[i];
   });
   return byKey;
+}
+
+// What `asyncRequest` has queued since the script last yielded to the job queue.
+let queued = null;
+// k6 bounds no number of async requests; the host bounds a VU's at once.
+const ASYNC_LIMITS = { parallel: 64, perHost: 64 };
+
+/**
+ * `http.asyncRequest(method, url, body, params)`: a promise of the response. The requests
+ * a script starts before it awaits (`Promise.all([...])`) go out at once, as one batch
+ * (at most 64 at a time); each promise settles when that batch is done.
+ */
+export function asyncRequest(method, target, body, params) {
+  return new Promise((resolve, reject) => {
+    let item;
+    try {
+      item = batchItem(method, target, body ?? null, params ?? NO_PARAMS);
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    if (queued === null) {
+      queued = [];
+      Promise.resolve().then(flushAsync);
+    }
+    queued.push({ item, resolve, reject });
+  });
+}
+
+// Sends what `asyncRequest` queued: one request alone, several as one batch.
+function flushAsync() {
+  const q = queued;
+  queued = null;
+  let out;
+  try {
+    out = sendAll(
+      q.map((x) => x.item),
+      ASYNC_LIMITS,
+      'http.asyncRequest',
+    );
+  } catch (e) {
+    for (const x of q) x.reject(e);
+    return;
+  }
+  q.forEach((x, i) => x.resolve(out[i]));
 }
 
 // A host call's error (an http-error variant) as a thrown Error naming what failed.
@@ -593,6 +646,7 @@ export default {
   del,
   options,
   batch,
+  asyncRequest,
   file,
   url,
   expectedStatuses,

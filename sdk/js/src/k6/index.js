@@ -58,7 +58,24 @@ export function fail(message) {
   throw new Error(message === undefined ? 'fail() called' : String(message));
 }
 
-/** `randomSeed(n)`: Stampede leaves Math.random to the JS engine (each VU draws its own). */
-export function randomSeed(_seed) {}
+/**
+ * `randomSeed(n)`: from here on, `Math.random()` in this VU draws a sequence fixed by `n`
+ * (the same on every run and in every VU seeded alike; not Go's sequence, so not the
+ * numbers k6 itself draws).
+ */
+export function randomSeed(seed) {
+  const n = Number(seed);
+  if (!Number.isFinite(n)) throw new TypeError(`randomSeed: ${String(seed)} is not a number`);
+  // SplitMix32 over the seed's low and high 32 bits: small, fast in an interpreter,
+  // and every seed gives a sequence of its own.
+  let state = (Math.trunc(n) >>> 0) ^ Math.imul(Math.trunc(n / 4294967296) >>> 0, 0x9e3779b9);
+  Math.random = function random() {
+    state = (state + 0x9e3779b9) | 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+  };
+}
 
 export default { check, sleep, group, fail, randomSeed };

@@ -10,6 +10,14 @@ import { readData, DataError } from '../data.js';
 import { forgetTags } from './tags.js';
 import { setBatchLimits } from './http.js';
 
+// An async function's outcome as the host expects it: a rejection becomes `err`.
+function settled(what, r, then) {
+  if (r === null || typeof r !== 'object' || typeof r.then !== 'function') return then(r);
+  return r.then(then, (e) => {
+    throw { payload: what ? `${what}: ${message(e)}` : message(e) };
+  });
+}
+
 function message(e) {
   if (e instanceof Error) return e.name === 'Error' ? e.message : `${e.name}: ${e.message}`;
   return String(e);
@@ -169,7 +177,8 @@ export function defineK6(load, files) {
       forgetTags();
       const f = task();
       const d = dataOf();
-      guarded('', () => f(d));
+      // An async default function is awaited (the host drives the job queue).
+      return settled('', guarded('', () => f(d)), () => undefined);
     },
     onStop() {},
   };
@@ -179,9 +188,10 @@ export function defineK6(load, files) {
       forgetTags();
       const m = init();
       if (typeof m.setup !== 'function') return undefined;
-      const d = guarded('setup', () => m.setup());
-      if (d === undefined) return undefined;
-      return guarded('setup', () => JSON.stringify(sortedKeys(d)));
+      return settled('setup', guarded('setup', () => m.setup()), (d) => {
+        if (d === undefined) return undefined;
+        return guarded('setup', () => JSON.stringify(sortedKeys(d)));
+      });
     },
     options() {
       const m = init();
@@ -193,7 +203,7 @@ export function defineK6(load, files) {
       const m = init();
       if (typeof m.teardown !== 'function') return;
       const d = raw === undefined || raw === null ? undefined : JSON.parse(raw);
-      guarded('teardown', () => m.teardown(d));
+      return settled('teardown', guarded('teardown', () => m.teardown(d)), () => undefined);
     },
   };
 
