@@ -318,13 +318,25 @@ function message(e) {
   return String(e);
 }
 
-// The host expects `err(string)`; componentize-js takes a thrown object's `payload`.
+// The host expects `err(string)`; componentize-js takes a thrown object's `payload`. An
+// async method's promise is returned, for the host to await: its rejection fails the
+// call as an exception would.
 function guarded(f) {
+  let r;
   try {
-    f();
+    r = f();
   } catch (e) {
     throw { payload: message(e) };
   }
+  if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
+    return r.then(
+      () => undefined,
+      (e) => {
+        throw { payload: message(e) };
+      },
+    );
+  }
+  return undefined;
 }
 
 /**
@@ -354,15 +366,17 @@ export function defineUser(user) {
       };
     },
     onStart() {
-      if (user.onStart) guarded(() => user.onStart());
+      if (user.onStart) return guarded(() => user.onStart());
+      return undefined;
     },
     runTask(index) {
       const t = tasks[index];
       if (!t) throw { payload: `no task ${index}` };
-      guarded(() => t.run.call(user));
+      return guarded(() => t.run.call(user));
     },
     onStop() {
-      if (user.onStop) guarded(() => user.onStop());
+      if (user.onStop) return guarded(() => user.onStop());
+      return undefined;
     },
   };
 }

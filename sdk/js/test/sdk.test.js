@@ -128,3 +128,20 @@ test('defineUser describes tasks and turns throws into err payloads', () => {
   assert.throws(() => defineUser({ tasks: [] }), /no tasks/);
   assert.throws(() => defineUser(undefined), /must export a user object/);
 });
+
+test('an async task is awaited: its rejection is the task failing, named', async () => {
+  const u = defineUser({
+    tasks: [
+      task(1, async function fine() {
+        await null;
+      }),
+      task(1, async function late() {
+        await null;
+        throw new Error('after an await');
+      }),
+    ],
+  });
+  assert.equal(await u.runTask(0), undefined);
+  await assert.rejects(u.runTask(1), (e) => e.payload === 'Error: after an await');
+  assert.equal(u.onStart(), undefined);
+});
