@@ -201,6 +201,12 @@ fn setup_data_reaches_every_iteration_and_init_code_runs_per_vu() {
         s.errors, o.stderr
     );
     all_checks_passed(&s, 12, &o);
+    let unsaid = o
+        .stderr
+        .lines()
+        .filter(|l| l.contains("lifecycle.js: handleSummary() is not called"))
+        .count();
+    assert_eq!(unsaid, 1, "{}", o.stderr);
     // setup once, teardown once with setup's data.
     assert_eq!(one(&seen, "/echo/setup").body, b"once");
     assert_eq!(
