@@ -201,12 +201,6 @@ fn setup_data_reaches_every_iteration_and_init_code_runs_per_vu() {
         s.errors, o.stderr
     );
     all_checks_passed(&s, 12, &o);
-    let unsaid = o
-        .stderr
-        .lines()
-        .filter(|l| l.contains("lifecycle.js: handleSummary() is not called"))
-        .count();
-    assert_eq!(unsaid, 1, "{}", o.stderr);
     // setup once, teardown once with setup's data.
     assert_eq!(one(&seen, "/echo/setup").body, b"once");
     assert_eq!(
@@ -513,6 +507,53 @@ fn async_scripts_await_their_requests_and_async_requests_go_out_at_once() {
         "{:?}",
         s.errors
     );
+}
+
+#[test]
+fn handle_summary_gets_k6s_summary_data_and_its_outputs_are_written_within_the_run_directory() {
+    let _cpu = heavy();
+    let rt = own_runtime();
+    let server = rt.block_on(start_server());
+    let target = server.url();
+    let dir = scratch_dir("k6-handle-summary");
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    let script = repo_root().join("tests/k6/corpus/summary.js");
+    let env = format!("TARGET={target}");
+    let o = crate::kit::run_cli_in(
+        &dir,
+        &[
+            "run",
+            script.to_str().unwrap(),
+            "--target",
+            &target,
+            "--iterations",
+            "2",
+            "--env",
+            &env,
+        ],
+        &shared_cache(),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("requests=2 checks=2 thresholds ok=true"),
+        "{}",
+        o.stdout
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        written,
+        serde_json::json!({"reqs": 2, "failed": 0, "group": "shop", "check": "status 200", "passes": 2, "p95": true})
+    );
+    // A script does not choose where on the host it writes.
+    assert!(
+        o.stderr
+            .contains("summary.js: handleSummary: ../escape.txt: not written"),
+        "{}",
+        o.stderr
+    );
+    assert!(!dir.join("../escape.txt").exists());
 }
 
 #[test]

@@ -29,6 +29,24 @@ pub fn run_cli(args: &[&str], cache: &std::path::Path, envs: &[(&str, &str)]) ->
     out
 }
 
+/// [`run_cli`] from `dir`, where the run writes what its script asks to.
+pub fn run_cli_in(dir: &std::path::Path, args: &[&str], cache: &std::path::Path) -> CliOut {
+    let o = std::process::Command::new(stampede_bin!())
+        .args(args)
+        .current_dir(dir)
+        .env("STAMPEDE_CACHE_DIR", cache)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    let out = CliOut {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    out
+}
+
 /// Tests share one process and two cores: a test that builds projects with whole
 /// toolchains (minutes of CPU) never runs beside one whose figures depend on timing (a
 /// journey of a few seconds, a neighbour's schedule). Heavy tests may run together, and

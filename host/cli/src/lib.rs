@@ -4,10 +4,12 @@ pub mod baseline;
 pub mod config;
 mod data;
 pub mod history;
+mod k6_summary;
 pub mod k8s;
 pub mod load;
 pub mod merge;
 mod progress;
+mod reports;
 pub mod resolve;
 pub mod scaffold;
 mod script_options;
@@ -17,8 +19,7 @@ mod sdk;
 pub mod source;
 pub mod thresholds;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,8 +30,9 @@ use url::Url;
 
 use stampede::executor::{Load, Plan};
 use stampede::gate::{Gate, Threshold};
-use stampede::metrics::Summary;
 use stampede::run::{self, RunConfig};
+
+pub(crate) use reports::finish;
 
 pub use baseline::{BaselineArgs, CompareArgs, parse_rules, read_summary};
 pub use stampede::exit;
@@ -387,6 +389,8 @@ pub async fn execute(job: resolve::Job) -> Result<u8> {
     for c in &mut cfgs {
         c.live = board.clone();
     }
+    // A k6 script's handleSummary is asked after the reports (its scenarios share it).
+    let script = cfgs.first().cloned();
     let summary = run::run_all(cfgs, run::StopSignals::ctrl_c(), |p| printer.show(p)).await;
     printer.done();
     let mut summary = summary?;
@@ -394,7 +398,13 @@ pub async fn execute(job: resolve::Job) -> Result<u8> {
     if let Some(p) = pusher {
         summary.warnings.extend(p.finish());
     }
-    let code = finish(summary, job.gate, &job.outputs, job.history.as_ref());
+    let code = finish(
+        summary,
+        job.gate,
+        &job.outputs,
+        job.history.as_ref(),
+        script.as_ref(),
+    );
     if let Some(server) = metrics {
         linger(server);
     }
@@ -420,94 +430,6 @@ fn linger(server: stampede::live::MetricsServer) {
             limit.as_secs_f64()
         );
     }
-}
-
-fn write_file(
-    flag: &str,
-    path: &Path,
-    f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
-) -> Result<()> {
-    let mut buf = Vec::new();
-    f(&mut buf)?;
-    std::fs::write(path, buf).with_context(|| format!("{flag} {}: cannot write", path.display()))
-}
-
-/// Judges the run once (against its history, when it has one), writes every report of
-/// that one verdict, adds a passing run to the history when asked, and returns its
-/// exit code.
-pub(crate) fn finish(
-    mut summary: Summary,
-    mut gate: Gate,
-    outputs: &OutputArgs,
-    history: Option<&baseline::UseHistory>,
-) -> Result<u8> {
-    // A history that cannot be read must not lose the run: it is said, and the run is
-    // judged without a baseline.
-    if let Some(h) = history
-        && let Err(e) = h.fill(&mut summary, &mut gate)
-    {
-        summary.run_errors.push(format!("baseline: {e:#}"));
-        gate.baseline = None;
-    }
-    let judged = stampede::gate::judge(summary, &gate);
-    // Files first: a console that went away must not lose the reports.
-    match &outputs.summary_json {
-        // To stdout between markers, so a pod's log carries it to `stampede merge`.
-        Some(path) if path.as_os_str() == "-" => {
-            let mut out = std::io::stdout().lock();
-            writeln!(
-                out,
-                "{}\n{}\n{}",
-                merge::BEGIN,
-                judged.to_json(),
-                merge::END
-            )?;
-        }
-        Some(path) => write_file("--summary-json", path, |w| {
-            w.write_all(judged.to_json().as_bytes())
-        })?,
-        None => {}
-    }
-    if let Some(path) = &outputs.junit {
-        write_file("--junit", path, |w| {
-            stampede::report::junit::write(w, &judged)
-        })?;
-    }
-    if let Some(path) = &outputs.markdown {
-        write_file("--markdown", path, |w| {
-            stampede::report::markdown::write(w, &judged)
-        })?;
-    }
-    if let Some(path) = &outputs.html {
-        write_file("--html", path, |w| {
-            stampede::report::html::write(w, &judged)
-        })?;
-    }
-    if let Some(step) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-        let mut buf = Vec::new();
-        stampede::report::markdown::write(&mut buf, &judged)?;
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&step)
-            .with_context(|| {
-                format!(
-                    "$GITHUB_STEP_SUMMARY {}: cannot append",
-                    PathBuf::from(&step).display()
-                )
-            })?;
-        f.write_all(&buf)?;
-    }
-    let mut out = std::io::stdout().lock();
-    stampede::report::console::write(&mut out, &judged)?;
-    out.flush()?;
-    if let Some(h) = history {
-        h.accept_if_passed(&judged)?;
-    }
-    Ok(judged
-        .verdict
-        .as_ref()
-        .map_or(exit::CONFIG_ERROR, |v| v.exit_code))
 }
 
 /// `stampede demo`: the demo target in-process and the bundled checkout scenario.

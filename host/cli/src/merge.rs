@@ -91,5 +91,5 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         baseline,
     };
     let outputs = resolve::outputs(&args.outputs, file.outputs);
-    crate::finish(merged, gate, &outputs, history.as_ref())
+    crate::finish(merged, gate, &outputs, history.as_ref(), None)
 }

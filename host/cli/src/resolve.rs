@@ -286,12 +286,6 @@ fn script_options(
             o.ignored.join(", ")
         );
     }
-    if o.handle_summary {
-        eprintln!(
-            "stampede: warning: {}: handleSummary() is not called, so the outputs it returns are not written; Stampede writes its own: --summary-json, --junit, --markdown, --html",
-            cfg.scenario.display()
-        );
-    }
     Ok(Some(o))
 }
 

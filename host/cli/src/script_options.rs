@@ -33,8 +33,6 @@ pub struct ScriptOptions {
     pub host: Option<String>,
     /// Options Stampede does not apply, for one warning line.
     pub ignored: Vec<String>,
-    /// The script exports `handleSummary`, which Stampede does not call.
-    pub handle_summary: bool,
 }
 
 // Options that change nothing a Stampede run measures or judges.
@@ -120,8 +118,6 @@ pub fn parse(json: &str) -> Result<ScriptOptions> {
             }
             // Applied by the script's own k6 layer (`http.batch`): checked here, before
             // any load, against the host's bound.
-            // Not an option: the k6 layer's word that the script exports handleSummary.
-            "handleSummary" => o.handle_summary = v.as_bool().unwrap_or(false),
             "batch" | "batchPerHost" => {
                 let field = format!("options.{key}");
                 let n = count(v, &field)?;

@@ -148,9 +148,11 @@ async function bundle(entry) {
   // First pass: is it a k6 script (it imports k6 modules), and which files it opens.
   const seen = { k6: false };
   const sources = [];
+  let exported = [];
   try {
-    await esbuild.build({
+    const first = await esbuild.build({
       ...COMMON,
+      metafile: true,
       entryPoints: [entry],
       plugins: [
         k6Plugin(seen),
@@ -167,10 +169,14 @@ async function bundle(entry) {
         },
       ],
     });
+    exported = Object.values(first.metafile.outputs).flatMap((o) => o.exports ?? []);
   } catch (e) {
     esbuildDie(e);
   }
   if (seen.k6) {
+    // A script with handleSummary exports `summary` too (world scenario-k6), which the
+    // host calls once after the run; without, nothing after the run loads it again.
+    const summary = exported.includes('handleSummary');
     const files = scanOpens(entry, sources);
     // The script is required, not imported: esbuild then wraps its top level in a
     // function, so init code runs in each VU (as in k6), not when the module is built.
@@ -179,7 +185,7 @@ import { b64decode } from ${JSON.stringify(join(k6Dir, 'encoding.js'))};
 const opened = ${JSON.stringify(files)};
 const files = {};
 for (const k of Object.keys(opened)) files[k] = new Uint8Array(b64decode(opened[k]));
-export const { user, run } = defineK6(() => require(${JSON.stringify(entry)}), files);
+export const { user, run${summary ? ', summary' : ''} } = defineK6(() => require(${JSON.stringify(entry)}), files);
 `;
     try {
       const out = await esbuild.build({
@@ -189,7 +195,8 @@ export const { user, run } = defineK6(() => require(${JSON.stringify(entry)}), f
         plugins: [k6Plugin({})],
       });
       const opened = Object.keys(files).map((rel) => resolve(dirname(entry), rel));
-      return { source: out.outputFiles[0].text, world: 'scenario-with-setup', inputs: [...inputsOf(out.metafile), ...opened] };
+      const world = summary ? 'scenario-k6' : 'scenario-with-setup';
+      return { source: out.outputFiles[0].text, world, inputs: [...inputsOf(out.metafile), ...opened] };
     } catch (e) {
       esbuildDie(e);
     }

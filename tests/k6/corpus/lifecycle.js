@@ -49,8 +49,3 @@ export default function (data) {
 export function teardown(data) {
   http.post(`${TARGET}/echo/teardown`, JSON.stringify(data));
 }
-
-// Not called by Stampede, which says so and writes its own reports.
-export function handleSummary() {
-  return {};
-}

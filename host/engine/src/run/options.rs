@@ -1,7 +1,8 @@
 //! The scenario's own plan and gate (k6's `options`, the optional `run.options`
-//! export), read before the load is planned: the component is loaded as for a run of
-//! one VU, and an instance of its own, as VU 0, is asked for them. What the caller
-//! makes of the JSON (and which settings override it) is the CLI's business.
+//! export), read before the load is planned, and after the run its own report (k6's
+//! `handleSummary`, the `summary` export): the component is loaded as for a run of one
+//! VU, and an instance of its own, as VU 0, is asked. What the caller makes of the JSON
+//! (and which settings override it, where the outputs go) is the CLI's business.
 
 use std::time::Duration;
 
@@ -13,6 +14,9 @@ use crate::executor::{Load, Plan};
 
 /// How long `options` may take: it returns data the init code already computed.
 const OPTIONS_TIME_LIMIT: Duration = Duration::from_secs(30);
+
+/// How long `handleSummary` may take: it formats figures the host computed.
+const SUMMARY_TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// Whether the component may export `run` at all: the export's name is in its bytes.
 /// Components without it (most) are not loaded twice.
@@ -27,6 +31,38 @@ pub fn script_options(
     cfg: &RunConfig,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Option<String>> {
+    match once(cfg, progress, Ask::Options)? {
+        Answer::Options(o) => Ok(o),
+        Answer::Summary(_) => unreachable!("asked for the options"),
+    }
+}
+
+/// What a k6 script's `handleSummary` returned for k6's summary `data` (JSON): each
+/// destination and what to write there; `None` when the scenario exports none.
+pub fn script_summary(
+    cfg: &RunConfig,
+    data: String,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Option<Vec<(String, String)>>> {
+    match once(cfg, progress, Ask::Summary(data))? {
+        Answer::Summary(s) => Ok(s),
+        Answer::Options(_) => unreachable!("asked for the summary"),
+    }
+}
+
+enum Ask {
+    Options,
+    Summary(String),
+}
+
+enum Answer {
+    Options(Option<String>),
+    Summary(Option<Vec<(String, String)>>),
+}
+
+/// One call on an instance of its own, on a thread of its own: the caller may be
+/// inside a runtime.
+fn once(cfg: &RunConfig, progress: &mut (dyn FnMut(Progress) + Send), ask: Ask) -> Result<Answer> {
     let mut probe = cfg.clone();
     probe.plan = Plan::new(1, Load::iterations(1));
     probe.aborts.clear();
@@ -35,26 +71,47 @@ pub fn script_options(
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(read(&probe, progress))
+            rt.block_on(read(&probe, progress, ask))
         })
         .join()
-        .unwrap_or_else(|_| Err(anyhow::anyhow!("reading the scenario's options panicked")))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("asking the scenario panicked")))
     })
 }
 
 async fn read(
     cfg: &RunConfig,
     progress: &mut (dyn FnMut(Progress) + Send),
-) -> Result<Option<String>> {
+    ask: Ask,
+) -> Result<Answer> {
     let prepared = prepare::prepare(cfg, &mut |p| progress(p), true)?;
-    if !prepared.shared.rt.has_options() {
-        return Ok(None);
+    let rt = &prepared.shared.rt;
+    let has = match ask {
+        Ask::Options => rt.has_options(),
+        Ask::Summary(_) => rt.has_summary(),
+    };
+    if !has {
+        return Ok(match ask {
+            Ask::Options => Answer::Options(None),
+            Ask::Summary(_) => Answer::Summary(None),
+        });
     }
     let _ticker = EpochTicker::start(prepared.engine.clone());
     let path = cfg.scenario.display();
-    let mut vu = super::once::instance(&prepared.shared.rt, &*prepared.shared.make_ctx, "options")
+    let what = match ask {
+        Ask::Options => "options",
+        Ask::Summary(_) => "handleSummary",
+    };
+    let mut vu = super::once::instance(rt, &*prepared.shared.make_ctx, what)
         .await
         .map_err(|e| anyhow::anyhow!("scenario {path}: {e}"))?;
-    let r = vu.options(OPTIONS_TIME_LIMIT).await;
-    r.map_err(|e| anyhow::anyhow!("scenario {path}: options: {}", e.message()))
+    let failed =
+        |e: crate::vu::CallError| anyhow::anyhow!("scenario {path}: {what}: {}", e.message());
+    Ok(match ask {
+        Ask::Options => Answer::Options(vu.options(OPTIONS_TIME_LIMIT).await.map_err(failed)?),
+        Ask::Summary(data) => Answer::Summary(
+            vu.handle_summary(data, SUMMARY_TIME_LIMIT)
+                .await
+                .map_err(failed)?,
+        ),
+    })
 }

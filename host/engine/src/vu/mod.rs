@@ -113,6 +113,10 @@ impl ScenarioRuntime {
                     teardown: f("teardown")?,
                     // Components built before `options` existed have none.
                     options: component.get_export_index(Some(&run), "options"),
+                    // Only k6 scripts export `summary` (their `handleSummary`).
+                    summary: component
+                        .get_export_index(None, format!("stampede:scenario/summary@{WIT_VERSION}"))
+                        .and_then(|i| component.get_export_index(Some(&i), "handle")),
                 })
             })
             .transpose()?;
@@ -134,6 +138,11 @@ impl ScenarioRuntime {
     pub fn has_options(&self) -> bool {
         self.run.is_some_and(|r| r.options.is_some())
     }
+
+    /// Whether the scenario exports `summary` (a k6 script's `handleSummary`).
+    pub fn has_summary(&self) -> bool {
+        self.run.is_some_and(|r| r.summary.is_some())
+    }
 }
 
 /// The `run` export's functions.
@@ -142,6 +151,7 @@ struct RunExports {
     setup: ComponentExportIndex,
     teardown: ComponentExportIndex,
     options: Option<ComponentExportIndex>,
+    summary: Option<ComponentExportIndex>,
 }
 
 /// How a lifecycle call ended, when it did not succeed.
@@ -461,6 +471,22 @@ impl Vu {
     pub async fn options(&mut self, limit: Duration) -> Result<Option<String>, CallError> {
         match self.run.and_then(|r| r.options) {
             Some(options) => self.run_export(options, "options", (), limit).await,
+            None => Ok(None),
+        }
+    }
+
+    /// What a k6 script's `handleSummary` returns for k6's summary `data` (JSON):
+    /// destinations and what to write there (none: `Ok(None)`).
+    pub async fn handle_summary(
+        &mut self,
+        data: String,
+        limit: Duration,
+    ) -> Result<Option<Vec<(String, String)>>, CallError> {
+        match self.run.and_then(|r| r.summary) {
+            Some(f) => self
+                .run_export(f, "handleSummary", (data,), limit)
+                .await
+                .map(Some),
             None => Ok(None),
         }
     }

@@ -195,12 +195,8 @@ export function defineK6(load, files) {
     },
     options() {
       const m = init();
-      const given = m.options === undefined || m.options === null ? undefined : m.options;
-      // A `handleSummary` export is not called: said (as an option key k6 has not got),
-      // so the run warns instead of leaving its outputs silently unwritten.
-      const summary = typeof m.handleSummary === 'function';
-      if (given === undefined && !summary) return undefined;
-      return guarded('options', () => JSON.stringify(summary ? { ...(given ?? {}), handleSummary: true } : given));
+      if (m.options === undefined || m.options === null) return undefined;
+      return guarded('options', () => JSON.stringify(m.options));
     },
     teardown(raw) {
       forgetTags();
@@ -211,5 +207,31 @@ export function defineK6(load, files) {
     },
   };
 
-  return { user, run };
+  // `handleSummary(data)`, once after the run: what it returns, as pairs of a
+  // destination and its text.
+  const summary = {
+    handle(raw) {
+      const m = init();
+      if (typeof m.handleSummary !== 'function') return [];
+      const data = JSON.parse(raw);
+      return settled('handleSummary', guarded('handleSummary', () => m.handleSummary(data)), outputsOf);
+    },
+  };
+
+  return { user, run, summary };
+}
+
+// What handleSummary returned ({ stdout: '...', 'out/summary.json': '...' }) as the
+// host takes it; bytes are read as UTF-8 text.
+function outputsOf(out) {
+  if (out === undefined || out === null) return [];
+  if (typeof out !== 'object') {
+    throw { payload: `handleSummary: returned ${typeof out}, not an object of destinations to text` };
+  }
+  const decoder = new TextDecoder();
+  return Object.entries(out).map(([to, v]) => {
+    if (v instanceof ArrayBuffer) return [to, decoder.decode(new Uint8Array(v))];
+    if (ArrayBuffer.isView(v)) return [to, decoder.decode(v)];
+    return [to, String(v)];
+  });
 }
