@@ -554,6 +554,32 @@ fn handle_summary_gets_k6s_summary_data_and_its_outputs_are_written_within_the_r
         o.stderr
     );
     assert!(!dir.join("../escape.txt").exists());
+
+    // k6 itself hands the same script data of the same shape and figures.
+    let theirs = scratch_dir("k6-reference-handle-summary");
+    std::fs::create_dir_all(theirs.join("out")).unwrap();
+    let r = std::process::Command::new(k6_reference())
+        .args(["run", "--quiet", "--no-usage-report", "--iterations", "2"])
+        .args(["-e", &env])
+        .arg(&script)
+        .current_dir(&theirs)
+        .output()
+        .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("requests=2 checks=2 thresholds ok=true"),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+    let k6_wrote: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(theirs.join("out/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(k6_wrote, written);
 }
 
 #[test]
