@@ -111,6 +111,9 @@ async fn scaffold_build_and_run(lang: &str, build: &[&str]) {
     assert_eq!(get(&st.logins), 2, "one login per VU");
     assert!(get(&st.product_lists) > 0 && get(&st.product_views) > 0 && get(&st.me) > 0);
     assert_eq!(s["totals"]["http_reqs"], get(&st.requests));
+    // A passing project's folder goes (a JS one holds 400 MB of node_modules); a failing
+    // one stays, for a look.
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,7 @@ import crypto from '../src/k6/crypto.js';
 import { SharedArray } from '../src/k6/data.js';
 import tracing from '../src/k6/tracing.js';
 import { forgetTags } from '../src/k6/tags.js';
+import { thresholdsAsWritten } from '../src/k6/runner.js';
 import { feeder, readData, DataError } from '../src/data.js';
 import * as nodeCrypto from 'node:crypto';
 
@@ -399,4 +400,27 @@ test('randomSeed fixes Math.random for this VU', () => {
   } finally {
     Math.random = saved;
   }
+});
+
+test("handleSummary's thresholds are keyed as the script wrote them", () => {
+  const data = {
+    metrics: {
+      http_req_duration: { thresholds: { 'avg<2000ms': { ok: true }, 'p(95)<500ms': { ok: false }, 'max<9ms': { ok: true } } },
+      http_req_failed: { thresholds: { 'rate<0.01': { ok: true } } },
+    },
+  };
+  thresholdsAsWritten(data, {
+    thresholds: {
+      http_req_duration: ['p(95)<500', { threshold: 'avg < 2s', abortOnFail: true }],
+      http_req_failed: 'rate<0.01',
+      checks: ['rate>0.9'],
+    },
+  });
+  assert.deepEqual(data.metrics.http_req_duration.thresholds, {
+    'p(95)<500': { ok: false },
+    'avg < 2s': { ok: true },
+    // From --threshold, not the script: the host's name.
+    'max<9ms': { ok: true },
+  });
+  assert.deepEqual(data.metrics.http_req_failed.thresholds, { 'rate<0.01': { ok: true } });
 });

@@ -214,11 +214,46 @@ export function defineK6(load, files) {
       const m = init();
       if (typeof m.handleSummary !== 'function') return [];
       const data = JSON.parse(raw);
+      thresholdsAsWritten(data, m.options);
       return settled('handleSummary', guarded('handleSummary', () => m.handleSummary(data)), outputsOf);
     },
   };
 
   return { user, run, summary };
+}
+
+// A threshold rule's meaning, for matching the host's canonical form of it with the
+// script's own text: its aggregation, operator and bound (in ms when it has a unit).
+const UNITS = { us: 0.001, µs: 0.001, ms: 1, s: 1000, m: 60000, h: 3600000 };
+function ruleKey(rule) {
+  const m = /^\s*([a-z_]+(?:\([^)]*\))?)\s*(<=|>=|==|!=|<|>)\s*(-?[0-9.]+)\s*([a-zµ]*)\s*$/.exec(String(rule));
+  if (!m) return undefined;
+  const scale = m[4] ? UNITS[m[4]] : 1;
+  if (scale === undefined) return undefined;
+  return `${m[1]}${m[2]}${Number(m[3]) * scale}`;
+}
+
+// The data's thresholds keyed as the script wrote them (`p(95)<500`, `avg<2s`), where
+// the host names them in its canonical form (`p(95)<500ms`, `avg<2000ms`).
+export function thresholdsAsWritten(data, options) {
+  const given = options && typeof options === 'object' ? options.thresholds : undefined;
+  if (!given || typeof given !== 'object' || !data || !data.metrics) return;
+  for (const [metric, rules] of Object.entries(given)) {
+    const held = data.metrics[metric] && data.metrics[metric].thresholds;
+    if (!held) continue;
+    const byKey = new Map(Object.keys(held).map((k) => [ruleKey(k), k]));
+    const out = {};
+    for (const r of Array.isArray(rules) ? rules : [rules]) {
+      const text = typeof r === 'string' ? r : r && r.threshold;
+      const ours = byKey.get(ruleKey(text));
+      if (text === undefined || ours === undefined) continue;
+      out[text] = held[ours];
+      byKey.delete(ruleKey(text));
+    }
+    // Rules the script did not write (from --threshold) keep the host's names.
+    for (const k of byKey.values()) out[k] = held[k];
+    data.metrics[metric].thresholds = out;
+  }
 }
 
 // What handleSummary returned ({ stdout: '...', 'out/summary.json': '...' }) as the
