@@ -9,7 +9,11 @@
 //   copied. The engine's native encoder now does both.
 // - each field of a result read through a fresh look-up of the memory's buffer (a call
 //   into the engine). One DataView now serves the whole result.
-// - each export call (an iteration) awaiting a plain value, a turn of the job queue.
+// - each export call (an iteration) awaiting a plain value, a turn of the job queue;
+//   and, being an async function, building a generator and a promise and resolving it
+//   (with the async stack captured). Exports now run synchronously and return one
+//   promise resolved once, unless the script's function returned a promise: an empty
+//   iteration went from 8.1 to 7.1 CPU-µs, a GET with a check from 87 to 85.
 //
 // On a GET with one check the four took 119 CPU-µs per request to 83, and an empty k6
 // iteration 13 to 8 (alternating 5-s runs of one script built both ways). The glue's
@@ -24,7 +28,64 @@ export function mendBindings(js) {
   if (!IMPORT_FN.test(js)) throw new GlueError('no import functions');
   const stripped = stripDebugLog(js);
   if (stripped.length === js.length) throw new GlueError('no _debugLog calls');
-  return noAwaitOfValues(oneDataView(replaceEncoder(stripped)));
+  return syncExports(noAwaitOfValues(oneDataView(replaceEncoder(stripped))));
+}
+
+// The conditional await `noAwaitOfValues` leaves in an export: `if (<thenable v>) v = await v;`.
+const LATE_AWAIT = /^\s*if \((\w+) !== null && \(typeof \1 === 'object' \|\| typeof \1 === 'function'\) && typeof \1\.then === 'function'\) \1 = await \1;$/;
+
+// An export (each iteration is one) is an async function, so each call builds a
+// generator and a promise and resolves it, capturing the async stack: work for the
+// interpreter even when the script's function returned a plain value. Each export runs
+// synchronously instead and returns one promise resolved once; only when the script's
+// function returns a promise does the generated async code (`$late`, taking that
+// promise in place of the call) run.
+function syncExports(js) {
+  const lines = js.split('\n');
+  const out = [];
+  let n = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const head = /^async function (export_[A-Za-z0-9_$]+)\(([^)]*)\) \{$/.exec(lines[i]);
+    if (!head) {
+      out.push(lines[i]);
+      continue;
+    }
+    const end = lines.indexOf('}', i);
+    const body = lines.slice(i + 1, end);
+    const [, name, params] = head;
+    const at = body.findIndex((l) => LATE_AWAIT.test(l));
+    const v = at >= 0 ? LATE_AWAIT.exec(body[at])[1] : undefined;
+    // The call whose value is awaited: the last assignment of it before the await.
+    let call = -1;
+    for (let k = at - 1; k >= 0 && v; k--) {
+      if (new RegExp(`^\\s*(let |const )?${v} = .*;$`).test(body[k])) {
+        call = k;
+        break;
+      }
+    }
+    if (at < 0 || call < 0 || body.filter((l) => l.includes('await ')).length !== 1) {
+      throw new GlueError(`export ${name} is not of the shape expected`);
+    }
+    const args = params.trim() ? `, ${params}` : '';
+    const late = body.map((l, k) => (k === call ? l.replace(/ = .*;$/, ' = $pending;') : l));
+    const now = body.map((l, k) => (k === at ? `    if (${v} !== null && (typeof ${v} === 'object' || typeof ${v} === 'function') && typeof ${v}.then === 'function') return ${name}$late(${v}${args});` : l));
+    out.push(
+      `async function ${name}$late($pending${args}) {`,
+      ...late,
+      '}',
+      `function ${name}$now(${params}) {`,
+      ...now,
+      '}',
+      `function ${name}(${params}) {`,
+      `  const r = ${name}$now(${params});`,
+      '  return r instanceof Promise ? r : r === undefined ? $RESOLVED : Promise.resolve(r);',
+      '}',
+    );
+    n++;
+    i = end;
+  }
+  if (n === 0) throw new GlueError('no async export functions');
+  return 'const $RESOLVED = Promise.resolve();\n' + out.join('\n');
 }
 
 // Each export (an iteration, on-start, ...) awaits what the script's function returned,

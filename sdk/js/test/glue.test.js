@@ -99,6 +99,19 @@ test('an export awaits what the script returned only when it is a promise', asyn
   assert.deepEqual(await run(async () => { throw new Error('late'); }), { tag: 'err', val: 'Error: late' });
 });
 
+test('an export runs synchronously, and only a promise from the script takes the async path', async () => {
+  const out = mendBindings(BINDINGS);
+  assert.equal(out.match(/^async function export_t\$run\(/m), null);
+  assert.match(out, /^async function export_t\$run\$late\(\$pending, f\) \{/m);
+  const { run } = load(out);
+  let late = 0;
+  const r = run(() => 7);
+  assert.ok(r instanceof Promise);
+  assert.deepEqual(await r, { tag: 'ok', val: 7 });
+  assert.deepEqual(await run(() => ({ then: (ok) => { late++; ok(9); } })), { tag: 'ok', val: 9 });
+  assert.equal(late, 1, 'the script is called once');
+});
+
 test('a shape it does not know stops the build', () => {
   assert.throws(() => mendBindings('let x = 1;'), GlueError);
   assert.throws(() => mendBindings(BINDINGS.replaceAll('_debugLog(', 'debugLog(')), /no _debugLog calls/);
