@@ -13,31 +13,27 @@ pub struct CliOut {
 /// Runs the `stampede` binary with `args`, its compile cache in `cache`, no step summary
 /// file, and `envs` added; a panic of the host fails the test.
 pub fn run_cli(args: &[&str], cache: &std::path::Path, envs: &[(&str, &str)]) -> CliOut {
-    let o = std::process::Command::new(stampede_bin!())
-        .args(args)
-        .env("STAMPEDE_CACHE_DIR", cache)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .envs(envs.iter().copied())
-        .output()
-        .unwrap();
-    let out = CliOut {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    };
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    out
+    let mut c = command(cache);
+    output(c.args(args).envs(envs.iter().copied()))
 }
 
 /// [`run_cli`] from `dir`, where the run writes what its script asks to.
 pub fn run_cli_in(dir: &std::path::Path, args: &[&str], cache: &std::path::Path) -> CliOut {
-    let o = std::process::Command::new(stampede_bin!())
-        .args(args)
-        .current_dir(dir)
-        .env("STAMPEDE_CACHE_DIR", cache)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
+    let mut c = command(cache);
+    output(c.args(args).current_dir(dir))
+}
+
+/// The binary with the test cache and without the CI's job summary (a test may set one).
+fn command(cache: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(stampede_bin!());
+    c.env("STAMPEDE_CACHE_DIR", cache)
+        .env_remove("GITHUB_STEP_SUMMARY");
+    c
+}
+
+/// What the run printed; a panic of the host fails the test.
+fn output(c: &mut std::process::Command) -> CliOut {
+    let o = c.output().unwrap();
     let out = CliOut {
         code: o.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),

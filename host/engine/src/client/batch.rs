@@ -139,7 +139,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
-    use crate::client::{ClientConfig, SystemResolver, tls};
+    use crate::client::testing::{client, get};
 
     /// Counts the requests in flight at once: each is answered 50 ms after it came,
     /// with a cookie named after its path.
@@ -198,24 +198,6 @@ mod tests {
             }
         });
         s
-    }
-
-    fn client() -> VuClient {
-        let tls = tls::client_config(&[] as &[&str], false).unwrap();
-        VuClient::new(Arc::new(ClientConfig::new(tls)), Arc::new(SystemResolver))
-    }
-
-    fn get(url: &str) -> Request {
-        Request {
-            method: ::http::Method::GET,
-            url: Arc::new(url::Url::parse(url).unwrap()),
-            headers: Vec::new(),
-            body: Default::default(),
-            timeout: None,
-            read_body: true,
-            read_headers: false,
-            follow_redirects: true,
-        }
     }
 
     #[tokio::test]

@@ -403,6 +403,33 @@ pub fn fuzz_h1_response(data: &[u8]) {
     h1::fuzz_response(data);
 }
 
+/// What the client's and the VU's unit tests build: a client with the default settings,
+/// and a GET that reads its body.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::Arc;
+
+    use super::{ClientConfig, Request, SystemResolver, VuClient, tls};
+
+    pub fn client() -> VuClient {
+        let tls = tls::client_config(&[] as &[&str], false).unwrap();
+        VuClient::new(Arc::new(ClientConfig::new(tls)), Arc::new(SystemResolver))
+    }
+
+    pub fn get(url: &str) -> Request {
+        Request {
+            method: ::http::Method::GET,
+            url: Arc::new(url::Url::parse(url).unwrap()),
+            headers: Vec::new(),
+            body: Default::default(),
+            timeout: None,
+            read_body: true,
+            read_headers: false,
+            follow_redirects: true,
+        }
+    }
+}
+
 /// A request built for the protocol of the connection it goes out on.
 enum Outgoing {
     H1(h1::RequestHead),

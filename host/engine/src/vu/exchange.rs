@@ -215,7 +215,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
-    use crate::client::{ClientConfig, SystemResolver, tls};
+    use crate::client::testing::{client, get};
 
     /// A keep-alive HTTP/1.1 server on 127.0.0.1 that answers every request "ok" and
     /// counts them.
@@ -245,24 +245,6 @@ mod tests {
             }
         });
         (url, seen)
-    }
-
-    fn client() -> VuClient {
-        let tls = tls::client_config(&[] as &[&str], false).unwrap();
-        VuClient::new(Arc::new(ClientConfig::new(tls)), Arc::new(SystemResolver))
-    }
-
-    fn get(url: &str) -> Request {
-        Request {
-            method: ::http::Method::GET,
-            url: Arc::new(url::Url::parse(url).unwrap()),
-            headers: Vec::new(),
-            body: Default::default(),
-            timeout: None,
-            read_body: true,
-            read_headers: false,
-            follow_redirects: true,
-        }
     }
 
     #[tokio::test]
