@@ -15,28 +15,22 @@ const MAX_OUTPUT: usize = 64 << 20;
 /// Destinations one `handleSummary` may name.
 const MAX_OUTPUTS: usize = 64;
 
-/// Whether the component may export `summary` at all: its name is in its bytes.
-fn may_have_summary(bytes: &[u8]) -> bool {
-    let needle = b"stampede:scenario/summary@";
-    bytes.windows(needle.len()).any(|w| w == needle)
-}
-
 /// Calls the script's `handleSummary` with the run's figures and writes what it returns
 /// (files relative to the current directory). Problems are said on stderr: the run's
 /// own reports are already written and its verdict stands.
 pub fn handle(cfg: &RunConfig, judged: &Judged) {
     let bytes = match &cfg.scenario_bytes {
-        Some(b) => b.to_vec(),
+        Some(b) => b.clone(),
         None => match std::fs::read(&cfg.scenario) {
-            Ok(b) => b,
+            Ok(b) => b.into(),
             Err(_) => return,
         },
     };
-    if !may_have_summary(&bytes) {
+    if !stampede::run::may_handle_summary(&bytes) {
         return;
     }
     let mut cfg = cfg.clone();
-    cfg.scenario_bytes = Some(bytes.into());
+    cfg.scenario_bytes = Some(bytes);
     let name = cfg.scenario.display().to_string();
     let outputs = match stampede::run::script_summary(&cfg, data(judged).to_string(), &mut |_| {}) {
         Ok(Some(o)) => o,
@@ -166,9 +160,15 @@ pub fn data(j: &Judged) -> Value {
         let Some((metric, rule)) = th.expression.split_once(": ") else {
             continue;
         };
+        // A sub-metric (`http_reqs{type:API}`) not listed is of its metric's kind.
+        let base = metric.split('{').next().unwrap_or(metric);
+        let kind = metrics.get(base).map_or_else(
+            || (json!("trend"), json!("default")),
+            |m| (m["type"].clone(), m["contains"].clone()),
+        );
         let entry = metrics
             .entry(metric.to_string())
-            .or_insert_with(|| json!({"type": "trend", "contains": "default", "values": {}}));
+            .or_insert_with(|| json!({"type": kind.0, "contains": kind.1, "values": {}}));
         let thresholds = entry
             .as_object_mut()
             .expect("a metric is an object")

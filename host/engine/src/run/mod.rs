@@ -12,7 +12,7 @@ mod supervise;
 
 pub use many::run_all;
 pub use once::OnceGroup;
-pub use options::{may_state_options, script_options, script_summary};
+pub use options::{may_handle_summary, may_state_options, script_options, script_summary};
 pub use signals::{Cut, StopSignals};
 
 use std::path::PathBuf;

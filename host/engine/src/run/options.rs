@@ -21,8 +21,17 @@ const SUMMARY_TIME_LIMIT: Duration = Duration::from_secs(60);
 /// Whether the component may export `run` at all: the export's name is in its bytes.
 /// Components without it (most) are not loaded twice.
 pub fn may_state_options(bytes: &[u8]) -> bool {
-    let needle = b"stampede:scenario/run@";
-    bytes.windows(needle.len()).any(|w| w == needle)
+    names(bytes, b"stampede:scenario/run@")
+}
+
+/// Whether the component may export `summary` (a k6 script's `handleSummary`): only
+/// such components are loaded again after the run.
+pub fn may_handle_summary(bytes: &[u8]) -> bool {
+    names(bytes, b"stampede:scenario/summary@")
+}
+
+fn names(bytes: &[u8], interface: &[u8]) -> bool {
+    bytes.windows(interface.len()).any(|w| w == interface)
 }
 
 /// What `run.options` returned, `None` when the scenario has no such export or it

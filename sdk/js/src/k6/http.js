@@ -6,7 +6,7 @@
 import { sendPacked, sendBatch, settle, followRedirects, traceContext, cookiesFor, setCookie as hostSetCookie, clearCookies } from 'stampede:scenario/http@0.2.0';
 import { multipart } from '../index.js';
 import { parseDuration } from './duration.js';
-import { currentGroup, tagNext } from './tags.js';
+import { tagNext, tagsFor } from './tags.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -456,26 +456,11 @@ function entry(r) {
   throw new TypeError(`http.batch: a request is a URL, an array or an object, not ${typeof r}`);
 }
 
-// The tags a batch's request carries: the group's and its own, as `tagNext` sends them.
-function itemTags(own) {
-  let list;
-  if (own) {
-    for (const k in own) {
-      const v = own[k];
-      if (k === 'name' || v === undefined || v === null) continue;
-      (list ??= []).push([k, String(v)]);
-    }
-  }
-  const group = currentGroup();
-  if (group && !(own && 'group' in own)) (list ??= []).push(['group', group]);
-  return list;
-}
-
 // One request of a batch, built from k6's arguments: what `sendAll` sends. Its tags are
 // taken when it is built (the group being run then).
 function batchItem(method, target, body, params) {
   const req = build(method, target, body, params);
-  return { req, body, params, callback: callbackOf(params), tags: itemTags(params.tags) };
+  return { req, body, params, callback: callbackOf(params), tags: tagsFor(params.tags) };
 }
 
 // Sends built requests at once (`http.send-batch`); their responses, in order.

@@ -24,23 +24,28 @@ export function forgetTags() {
   held = '';
 }
 
-/** Before a request or check: the host's tags become the group's and `own`'s. */
-export function tagNext(own) {
+/**
+ * The tags a request or check carries, as the host takes them: `own` (its `name`
+ * aside) and the group being run; `undefined` for none.
+ */
+export function tagsFor(own) {
   let list;
-  let key = '';
   if (own) {
     for (const k in own) {
       const v = own[k];
       if (k === 'name' || v === undefined || v === null) continue;
-      const s = String(v);
-      (list ??= []).push([k, s]);
-      key += `\x1e${k}\x1f${s}`;
+      (list ??= []).push([k, String(v)]);
     }
   }
-  if (groupPath && !(own && 'group' in own)) {
-    (list ??= []).push(['group', groupPath]);
-    key += `\x1egroup\x1f${groupPath}`;
-  }
+  if (groupPath && !(own && 'group' in own)) (list ??= []).push(['group', groupPath]);
+  return list;
+}
+
+/** Before a request or check: the host's tags become the group's and `own`'s. */
+export function tagNext(own) {
+  const list = tagsFor(own);
+  let key = '';
+  if (list) for (const [k, v] of list) key += `\x1e${k}\x1f${v}`;
   if (key === held) return;
   try {
     setTags(list ?? []);
