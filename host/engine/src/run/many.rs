@@ -11,7 +11,7 @@
 //! neighbour's p95 34x what it was alone; `BENCH_ONLY=isolation just bench`.)
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use tokio::sync::{mpsc, watch};
@@ -94,8 +94,9 @@ async fn run_many(
     stop: StopSignals,
     mut progress: impl FnMut(Progress),
 ) -> Result<Summary> {
-    // A time zero set by the caller (`--start-at`) holds for every scenario.
-    let epoch = cfgs[0].epoch.unwrap_or_else(Instant::now);
+    // One time zero for every scenario: the caller's (`--start-at`), or when the last
+    // is prepared.
+    let mut arrivals = super::together::start_together(cfgs.len(), cfgs[0].epoch).into_iter();
     // One switch per kind of stop, flipped by the caller's signals or by an abort.
     let (graceful_tx, graceful_rx) = watch::channel(false);
     let (hard_tx, hard_rx) = watch::channel(None::<Cut>);
@@ -137,8 +138,8 @@ async fn run_many(
         .map(|c| c.name.clone().unwrap_or_default())
         .collect();
     let delays: Vec<Duration> = cfgs.iter().map(|c| c.start_delay).collect();
-    for (i, mut cfg) in cfgs.into_iter().enumerate() {
-        cfg.epoch = Some(epoch);
+    for (i, cfg) in cfgs.into_iter().enumerate() {
+        let arrival = arrivals.next();
         let mut abort = abort_rx.clone();
         let signals = StopSignals {
             graceful: Box::pin(flipped(graceful_rx.clone())),
@@ -159,9 +160,14 @@ async fn run_many(
             .map_err(|e| anyhow::anyhow!("cannot start threads for scenario {}: {e}", names[i]))?;
         runs.spawn_on(
             async move {
-                let r = super::run(cfg, signals, |p| {
-                    let _ = tx.send((i, p));
-                })
+                let r = super::run_with(
+                    cfg,
+                    signals,
+                    |p| {
+                        let _ = tx.send((i, p));
+                    },
+                    arrival,
+                )
                 .await;
                 (i, r)
             },

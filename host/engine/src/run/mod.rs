@@ -9,6 +9,7 @@ mod options;
 mod prepare;
 mod signals;
 mod supervise;
+mod together;
 
 pub use many::run_all;
 pub use once::OnceGroup;
@@ -66,7 +67,8 @@ pub struct RunConfig {
     pub check_tags: Vec<crate::metrics::tags::TagFilter>,
     /// The scenario's name in metrics and reports (default: the file's stem).
     pub name: Option<String>,
-    /// The run's time zero, shared by scenarios running together (default: now).
+    /// The run's time zero, fixed by the caller (`--start-at`); default: when the run's
+    /// scenarios are all prepared.
     pub epoch: Option<Instant>,
     /// When this scenario's load starts, from the time zero.
     pub start_delay: Duration,
@@ -208,8 +210,24 @@ fn setup_errors(failures: &SetupFailures, planned_vus: u32) -> Vec<String> {
 pub async fn run(
     cfg: RunConfig,
     stop: StopSignals,
-    mut progress: impl FnMut(Progress),
+    progress: impl FnMut(Progress),
 ) -> Result<Summary> {
+    run_with(cfg, stop, progress, None).await
+}
+
+/// [`run`], as one of several scenarios starting together: the time zero is taken once
+/// all of them are prepared.
+async fn run_with(
+    cfg: RunConfig,
+    stop: StopSignals,
+    mut progress: impl FnMut(Progress),
+    together: Option<together::Arrival>,
+) -> Result<Summary> {
+    let loaded = prepare::load(&cfg, &mut progress, false)?;
+    let zero = match together {
+        Some(arrival) => arrival.ready().await,
+        None => cfg.epoch.unwrap_or_else(Instant::now),
+    };
     let Prepared {
         engine,
         shared,
@@ -219,7 +237,7 @@ pub async fn run(
         client_limits,
         backlog,
         logs,
-    } = prepare::prepare(&cfg, &mut progress, false)?;
+    } = prepare::assemble(&cfg, loaded, zero)?;
     let _ticker = EpochTicker::start(engine);
     let (active, failures) = (shared.active.clone(), shared.failures.clone());
     for line in cfg.plan.describe() {
@@ -238,10 +256,22 @@ pub async fn run(
         interrupted,
         aborted,
         errors: once_errors,
+        late,
     } = supervise::supervise(&cfg, shared, &monitor, run_start, stop, &mut progress).await;
     let duration = run_start.elapsed();
     let agg = monitor.finish().await?;
     let mut warnings = Vec::new();
+    if let Some(by) = late {
+        warnings.push(format!(
+            "the load started {:.1}s after its start time ({}), which passed while the scenario was prepared",
+            by.as_secs_f64(),
+            if cfg.epoch.is_some() {
+                "--start-at"
+            } else {
+                "start_time"
+            }
+        ));
+    }
     let (refused, evicted) = (
         client_limits.refused.load(Ordering::Relaxed),
         client_limits.evicted.load(Ordering::Relaxed),

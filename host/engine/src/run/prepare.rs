@@ -38,6 +38,15 @@ pub(super) struct Prepared {
     pub logs: Arc<LogLimiter>,
 }
 
+/// The component loaded and its VUs makeable: the slow part of a preparation, done
+/// before the run's time zero is taken.
+pub(super) struct Loaded {
+    engine: wasmtime::Engine,
+    sha256: String,
+    rt: Arc<ScenarioRuntime>,
+}
+
+/// A whole preparation with the time zero taken at once (`cfg.epoch`, or now).
 /// `options_only`: for reading the scenario's options, which sends nothing (a
 /// locustfile's options may name the target the run lacks).
 pub(super) fn prepare(
@@ -45,6 +54,16 @@ pub(super) fn prepare(
     progress: &mut impl FnMut(Progress),
     options_only: bool,
 ) -> Result<Prepared> {
+    let loaded = load(cfg, progress, options_only)?;
+    assemble(cfg, loaded, cfg.epoch.unwrap_or_else(Instant::now))
+}
+
+/// Loads (compiling on a cache miss) the scenario's component on an engine sized for it.
+pub(super) fn load(
+    cfg: &RunConfig,
+    progress: &mut impl FnMut(Progress),
+    options_only: bool,
+) -> Result<Loaded> {
     let path = &cfg.scenario;
     let bytes: Arc<[u8]> = match &cfg.scenario_bytes {
         Some(b) => b.clone(),
@@ -104,6 +123,17 @@ pub(super) fn prepare(
             "no target: with no --target (target in stampede.toml) and no --allow-host, no request could go anywhere; pass --target URL, e.g. --target http://127.0.0.1:8080"
         );
     }
+    Ok(Loaded {
+        engine,
+        sha256: loaded.sha256,
+        rt,
+    })
+}
+
+/// The rest of a preparation, on the run's time zero `run_start`.
+pub(super) fn assemble(cfg: &RunConfig, loaded: Loaded, run_start: Instant) -> Result<Prepared> {
+    let Loaded { engine, sha256, rt } = loaded;
+    let path = &cfg.scenario;
     let client_limits = Arc::new(CookieLimits::new(cfg.max_cookies, cfg.max_cookie_bytes));
     let client_cfg = Arc::new({
         let mut c = ClientConfig::new(tls::client_config(&cfg.ca_certs, cfg.insecure)?);
@@ -138,7 +168,6 @@ pub(super) fn prepare(
             .unwrap_or_else(|| "scenario".into())
             .into(),
     };
-    let run_start = cfg.epoch.unwrap_or_else(Instant::now);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Batch>();
     // The time zero may lie ahead (`--start-at`).
     let now = Instant::now();
@@ -156,7 +185,7 @@ pub(super) fn prepare(
         scenario: ScenarioInfo {
             name: scenario_name.to_string(),
             file: path.display().to_string(),
-            sha256: loaded.sha256.clone(),
+            sha256: sha256.clone(),
             tags: cfg.tags.clone(),
         },
         target: cfg.target.as_ref().map(|t| t.to_string()),
@@ -174,7 +203,7 @@ pub(super) fn prepare(
         fingerprint: {
             use sha2::Digest;
             let mut h = sha2::Sha256::new();
-            h.update(loaded.sha256.as_bytes());
+            h.update(sha256.as_bytes());
             h.update(if cfg.plan_id.is_empty() {
                 cfg.plan.describe().join("\n")
             } else {

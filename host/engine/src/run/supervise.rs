@@ -17,7 +17,13 @@ pub(super) struct Supervised {
     pub aborted: Option<String>,
     /// What the once-per-run setup or teardown could not do.
     pub errors: Vec<String>,
+    /// The load began this much after its start time (`--start-at` already past, or
+    /// passed while the component compiled).
+    pub late: Option<Duration>,
 }
+
+/// Lateness below this is scheduling noise, not worth a warning.
+const LATE: Duration = Duration::from_millis(100);
 
 /// Waits for the start time, runs the load, then stops the VUs. `shared` is dropped
 /// once the load is over, so the aggregator sees its senders go with the VUs.
@@ -37,6 +43,7 @@ pub(super) async fn supervise(
     } = stop;
     let mut interrupted = None;
     let mut aborted = None;
+    let mut late = None;
     // A later start: this scenario's start time, or a time zero set in the future
     // (`--start-at`, so segments on several machines begin together).
     let begin = run_start + cfg.start_delay;
@@ -57,6 +64,15 @@ pub(super) async fn supervise(
             _ = tokio::time::sleep_until(at) => {}
             _ = &mut interrupt => interrupted = Some("interrupted (Ctrl-C)".to_string()),
             why = &mut abort_signal => aborted = Some(why),
+        }
+    } else if cfg.epoch.is_some() || !cfg.start_delay.is_zero() {
+        let by = begin.elapsed();
+        if by >= LATE {
+            progress(Progress::Note(format!(
+                "starts {:.1}s late: its start time passed while it was prepared",
+                by.as_secs_f64()
+            )));
+            late = Some(by);
         }
     }
     let mut vus = tokio::task::JoinSet::new();
@@ -213,5 +229,6 @@ pub(super) async fn supervise(
         interrupted,
         aborted,
         errors,
+        late,
     }
 }
