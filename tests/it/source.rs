@@ -139,6 +139,20 @@ fn a_js_build_is_redone_when_a_file_it_read_changes_and_only_then() {
     std::fs::write(dir.join("ids.csv"), "id\n1\n2\n").unwrap();
     assert!(build(), "an open()ed file changed");
     assert!(!build(), "nothing changed since");
+    // The engine spliced with the world's bindings is kept for the next script's build
+    // (that it is read back is the JS SDK's unit test's to show).
+    assert!(splices() >= 1, "no splice kept");
+}
+
+/// The splices kept in the shared cache.
+fn splices() -> usize {
+    std::fs::read_dir(shared_cache().join("js-splice"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 #[test]

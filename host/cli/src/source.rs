@@ -115,6 +115,8 @@ pub fn build(entry: &Path, cache: &Path, note: &mut dyn FnMut(&str)) -> Result<B
             js_toolchain(&sdk_dir, note)?;
             let mut c = Command::new("node");
             c.arg(sdk_dir.join("bin/stampede-js.js")).arg("build");
+            // The engine spliced with the world's bindings is every script's: kept.
+            c.arg("--splice-cache").arg(cache.join("js-splice"));
             c
         }
     };

@@ -150,7 +150,9 @@ pub fn build_js(scenarios: &[(&str, &str)]) -> Vec<PathBuf> {
                         .arg("build")
                         .arg(&entry)
                         .arg("-o")
-                        .arg(&out),
+                        .arg(&out)
+                        .arg("--splice-cache")
+                        .arg(out_dir.join("splice")),
                     &format!("building the JS scenario {name}"),
                 );
             }

@@ -20,6 +20,10 @@
 // shape is checked: if another componentize-js generates it differently, the build
 // stops with a message rather than guess.
 
+import { readFileSync } from 'node:fs';
+
+import { cachedSplice } from './splice-cache.js';
+
 // The first line of a generated import function.
 const IMPORT_FN = /^function import_[A-Za-z0-9_$]+\(/m;
 
@@ -219,17 +223,20 @@ export class GlueError extends Error {
 }
 
 /**
- * Makes componentize-js's splicer mend the bindings it returns. The splicer is a plain
- * object shared by the module graph, so its method can be wrapped before `componentize`
- * calls it.
+ * Makes componentize-js's splicer mend the bindings it returns, and keep its splice in
+ * `spliceCache` (a folder) when one is given. The splicer is a plain object shared by
+ * the module graph, so its method can be wrapped before `componentize` calls it.
  */
-export async function mendSplicer() {
+export async function mendSplicer(spliceCache) {
   const main = import.meta.resolve('@bytecodealliance/componentize-js');
   const { splicer } = await import(new URL('../lib/spidermonkey-embedding-splicer.js', main).href);
   if (splicer.spliceBindings.mended) return;
   const splice = splicer.spliceBindings;
+  const version = spliceCache
+    ? JSON.parse(readFileSync(new URL('../package.json', main), 'utf8')).version
+    : undefined;
   const mended = (...args) => {
-    const r = splice(...args);
+    const r = spliceCache ? cachedSplice(spliceCache, version, splice, args) : splice(...args);
     return { ...r, jsBindings: mendBindings(r.jsBindings) };
   };
   mended.mended = true;

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const sdkIndex = join(pkgDir, 'src', 'index.js');
 
-const USAGE = `usage: stampede-js build <scenario.js|.ts> -o <out.wasm> [--wit <dir>] [--inputs <file>]
+const USAGE = `usage: stampede-js build <scenario.js|.ts> -o <out.wasm> [--wit <dir>] [--inputs <file>] [--splice-cache <dir>]
 
 Bundles the scenario with @stampede/sdk and builds a WebAssembly component that
 \`stampede run\` takes. The module's default export is the user object:
@@ -37,7 +37,7 @@ function parseArgs(argv) {
     process.exit(cmd === undefined ? 1 : 0);
   }
   if (cmd !== 'build') die(`unknown command ${JSON.stringify(cmd)}; try: stampede-js build scenario.js -o scenario.wasm`);
-  const args = { entry: undefined, out: undefined, wit: undefined, inputs: undefined };
+  const args = { entry: undefined, out: undefined, wit: undefined, inputs: undefined, spliceCache: undefined };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === '-o' || a === '--out') args.out = rest[++i];
@@ -45,6 +45,9 @@ function parseArgs(argv) {
     // Where to list the files the build read (one absolute path a line), so a cache
     // can tell when it must build again.
     else if (a === '--inputs') args.inputs = rest[++i];
+    // Where to keep the engine spliced with the world's bindings, which every script
+    // built against that world shares (half of a build's time).
+    else if (a === '--splice-cache') args.spliceCache = rest[++i] && resolve(rest[i]);
     else if (a.startsWith('-')) die(`unknown option ${a}`);
     else if (args.entry === undefined) args.entry = a;
     else die(`one scenario at a time (got ${args.entry} and ${a})`);
@@ -246,7 +249,7 @@ async function main() {
   const { source, world, inputs } = await bundle(entry);
   const { componentize } = await import('@bytecodealliance/componentize-js');
   // componentize-js's generated glue leaks each import call's arguments: mended here.
-  await (await import('./glue.js')).mendSplicer();
+  await (await import('./glue.js')).mendSplicer(args.spliceCache);
   const work = await mkdtemp(join(tmpdir(), 'stampede-js-'));
   let failure;
   try {

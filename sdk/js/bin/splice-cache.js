@@ -1,0 +1,65 @@
+// Keeps componentize-js's splice between builds. Before it runs a script, componentize-js
+// splices the WIT world's bindings into its JavaScript engine (a 12 MB Wasm module
+// rewritten by a splicer that itself runs as Wasm in node): half of a build's time, and
+// the same for every script built against one world with one componentize-js. Kept in a
+// folder keyed by everything the splice reads (the engine's bytes, the world's files,
+// its name, the features, the splicer's version), a build after the first skips it.
+// Written by rename, so builds running at once never read half a file.
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The bytes of every file under `dir`, by relative path, sorted. */
+function hashTree(h, dir, rel = '') {
+  for (const name of readdirSync(join(dir, rel)).sort()) {
+    const path = join(dir, rel, name);
+    if (statSync(path).isDirectory()) {
+      hashTree(h, dir, join(rel, name));
+    } else {
+      h.update(`\0${join(rel, name)}\0`);
+      h.update(readFileSync(path));
+    }
+  }
+}
+
+/**
+ * The key of one splice: `args` are `spliceBindings`'s (engine bytes, features, world
+ * text, world path, world name, debug), `version` the splicer's package version.
+ */
+export function spliceKey(args, version) {
+  const [engine, features, witWorld, witPath, worldName, debug] = args;
+  const h = createHash('sha256');
+  h.update(`componentize-js ${version}\0`);
+  h.update(engine);
+  h.update(`\0${JSON.stringify([features, witWorld ?? null, worldName ?? null, !!debug])}\0`);
+  if (witPath) hashTree(h, witPath);
+  return h.digest('hex').slice(0, 32);
+}
+
+/** `splice(...args)`, from `dir` when it holds the same splice; kept there otherwise. */
+export function cachedSplice(dir, version, splice, args) {
+  const key = spliceKey(args, version);
+  const wasmPath = join(dir, `${key}.wasm`);
+  const metaPath = join(dir, `${key}.json`);
+  try {
+    // The JSON is written last: with it, the Wasm is whole.
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
+    return { ...meta, wasm: readFileSync(wasmPath) };
+  } catch {
+    // Not kept yet (or unreadable): splice.
+  }
+  const r = splice(...args);
+  try {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `.${process.pid}.tmp`;
+    writeFileSync(wasmPath + tmp, r.wasm);
+    renameSync(wasmPath + tmp, wasmPath);
+    const { jsBindings, exports, imports } = r;
+    writeFileSync(metaPath + tmp, JSON.stringify({ jsBindings, exports, imports }));
+    renameSync(metaPath + tmp, metaPath);
+  } catch {
+    // A cache that cannot be written costs the next build time, not this one's result.
+  }
+  return r;
+}
