@@ -453,6 +453,35 @@ async fn a_batch_is_in_flight_at_once_and_its_bodies_are_bounded_by_the_memory_c
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_over_http2_shares_the_vus_one_connection() {
+    let server = start_tls_server().await;
+    let dir = scratch_dir("batch-h2");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, server.ca_pem.as_ref().unwrap()).unwrap();
+    let mut cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        1,
+        Load::iterations(3),
+        &[("TASKS", "batch"), ("WARM", "1")],
+    );
+    cfg.ca_certs = vec![ca];
+    let s = go(cfg).await;
+    assert_eq!(s.totals.checks_failed, 0, "{:?}\n{:?}", s.checks, s.errors);
+    // Each batch's four requests were in flight at once, on the one connection the
+    // VU's first request opened, as k6 multiplexes them.
+    assert_eq!(server.seen.dwell.lock().unwrap()["probe"], (0, 4));
+    assert_eq!(server.seen.version("HTTP/2.0"), 3 * 5);
+    assert_eq!(
+        server
+            .seen
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_still_summarises_what_it_measured() {
     let server = start_server().await;
     let cfg = config(

@@ -1,5 +1,6 @@
-//! A VU's batch (k6's `http.batch`): its requests in flight at once, each on a connection
-//! of its own, within the batch's limits in all and per origin.
+//! A VU's batch (k6's `http.batch`): its requests in flight at once, within the batch's
+//! limits in all and per origin; on HTTP/1.1 each on a connection of its own, on HTTP/2
+//! sharing the VU's one connection to the origin.
 
 use std::collections::VecDeque;
 
@@ -38,7 +39,8 @@ impl VuClient {
     /// A request sends the cookies the VU's jar holds when it starts (and those its own
     /// redirects set); what a response sets is in the jar once that request completes, as
     /// k6's shared jar has it. The VU's kept connections are lent to requests to their
-    /// origin, and the batch's new connections kept after it (within the pool's bound).
+    /// origin (an HTTP/2 one to all of them at once), and the batch's new connections
+    /// kept after it (within the pool's bound; one HTTP/2 connection per origin).
     pub async fn send_batch(
         &mut self,
         requests: Vec<Request>,
@@ -79,7 +81,7 @@ impl VuClient {
                     }
                 }
                 let mut lane = self.lane();
-                if let Some(conn) = self.pool.take(&req.url) {
+                if let Some(conn) = self.pool.lend(&req.url) {
                     lane.pool.add(conn);
                 }
                 running.push(async move {
@@ -125,7 +127,7 @@ impl VuClient {
             }
         }
         for conn in lane.pool.drain() {
-            self.pool.add(conn);
+            self.pool.give_back(conn);
         }
     }
 }

@@ -25,6 +25,31 @@ use super::{ClientError, Origin};
 pub struct ByteCounts {
     pub sent: AtomicU64,
     pub received: AtomicU64,
+    /// How far requests have claimed the counts: an HTTP/2 connection carries several
+    /// requests at once, and each byte is one request's.
+    claimed_sent: AtomicU64,
+    claimed_received: AtomicU64,
+}
+
+impl ByteCounts {
+    /// Leaves out what crossed so far (the handshakes): no request's bytes.
+    fn claim_handshake(&self) {
+        self.claim();
+    }
+
+    /// The bytes (sent, received) no request has claimed yet, for the request ending
+    /// now. On HTTP/1.1 these are its own; on HTTP/2, whose requests overlap, each byte
+    /// goes to the first request to end after it crossed, so none is counted twice.
+    pub fn claim(&self) -> (u64, u64) {
+        let take = |total: &AtomicU64, claimed: &AtomicU64| {
+            let now = total.load(Ordering::Relaxed);
+            now.saturating_sub(claimed.fetch_max(now, Ordering::Relaxed))
+        };
+        (
+            take(&self.sent, &self.claimed_sent),
+            take(&self.received, &self.claimed_received),
+        )
+    }
 }
 
 enum Inner {
@@ -135,6 +160,25 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// Another handle on an HTTP/2 connection, which carries many requests at once (a
+    /// batch's requests to one origin share it, as k6's do); `None` for HTTP/1.
+    pub fn share(&self) -> Option<Conn> {
+        match &self.sender {
+            Sender::H2(s) => Some(Conn {
+                origin: self.origin.clone(),
+                host_header: self.host_header.clone(),
+                sender: Sender::H2(s.clone()),
+                counts: self.counts.clone(),
+                last_used: self.last_used,
+            }),
+            Sender::H1(_) => None,
+        }
+    }
+
+    pub fn is_h2(&self) -> bool {
+        matches!(self.sender, Sender::H2(_))
+    }
+
     /// Whether the connection can take another request.
     pub fn usable(&mut self) -> bool {
         match &mut self.sender {
@@ -188,6 +232,7 @@ pub async fn connect(
     };
     let host_header = http::HeaderValue::from_str(&origin.host_port())
         .map_err(|e| ClientError::new(ErrorKind::InvalidUrl, format!("{origin}: {e}")))?;
+    counts.claim_handshake();
     Ok(Conn {
         origin: origin.clone(),
         host_header,
@@ -241,4 +286,24 @@ fn still_open(io: &mut CountingStream) -> bool {
     let mut byte = [0u8; 1];
     let mut rb = ReadBuf::new(&mut byte);
     matches!(Pin::new(io).poll_read(&mut cx, &mut rb), Poll::Pending)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_sharing_a_connection_claim_each_byte_once() {
+        let c = ByteCounts::default();
+        c.sent.store(100, Ordering::Relaxed);
+        c.claim_handshake();
+        // Two requests at once on one HTTP/2 connection: the first to end takes all
+        // that crossed until then, the other the rest.
+        c.sent.fetch_add(30, Ordering::Relaxed);
+        c.received.fetch_add(3, Ordering::Relaxed);
+        assert_eq!(c.claim(), (30, 3));
+        c.sent.fetch_add(5, Ordering::Relaxed);
+        assert_eq!(c.claim(), (5, 0));
+        assert_eq!(c.claim(), (0, 0), "nothing twice");
+    }
 }

@@ -18,7 +18,6 @@ mod types;
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -161,10 +160,6 @@ impl VuClient {
                 };
                 let conn = &mut self.pool[idx];
                 let counts = conn.counts.clone();
-                let (sent0, recv0) = (
-                    counts.sent.load(Ordering::Relaxed),
-                    counts.received.load(Ordering::Relaxed),
-                );
                 let failure = match (&mut conn.sender, request) {
                     (Sender::H1(io), Outgoing::H1(request)) => {
                         match h1::send_boxed(io, request, &body, read_headers, &mut m.timings).await
@@ -175,8 +170,6 @@ impl VuClient {
                                     incoming: Incoming::H1(ex),
                                     conn: idx,
                                     counts,
-                                    sent0,
-                                    recv0,
                                 };
                             }
                             Err(h1::Failure::NoResponse { sent, message }) => {
@@ -198,8 +191,6 @@ impl VuClient {
                                     incoming: Incoming::H2(incoming),
                                     conn: idx,
                                     counts,
-                                    sent0,
-                                    recv0,
                                 };
                             }
                             Err(mut e) => {
@@ -230,8 +221,6 @@ impl VuClient {
                 incoming,
                 conn: idx,
                 counts,
-                sent0,
-                recv0,
             } = response;
             let status = parts.status;
             if self.has_cookies || parts.headers.contains_key(header::SET_COOKIE) {
@@ -276,8 +265,8 @@ impl VuClient {
             let body_res = reusable.and_then(|r| out.finish().map(|b| (b, r)));
             let done = Instant::now();
             m.timings.receive_us += us(done - t_recv);
-            m.bytes_sent += counts.sent.load(Ordering::Relaxed) - sent0;
-            let received = counts.received.load(Ordering::Relaxed) - recv0;
+            let (sent, received) = counts.claim();
+            m.bytes_sent += sent;
             m.bytes_received += received;
             self.read_hint = h1::first_read_for(received);
             let (body_bytes, body_size) = match body_res {
@@ -446,10 +435,8 @@ struct Answer<'a> {
     incoming: Incoming<'a>,
     /// The connection it came on, by index into the VU's connections.
     conn: usize,
-    /// The connection's byte counters, and their values before this request.
+    /// The connection's byte counters.
     counts: Arc<connect::ByteCounts>,
-    sent0: u64,
-    recv0: u64,
 }
 
 /// A response body still to read (unboxed: one per request, moved once).

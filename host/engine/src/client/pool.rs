@@ -41,9 +41,25 @@ impl Pool {
         self.conns.swap_remove(i)
     }
 
-    /// Takes out a live connection to the origin of `url`, for a batch's request.
-    pub fn take(&mut self, url: &Url) -> Option<Conn> {
-        self.find(url).map(|i| self.conns.remove(i))
+    /// A connection for a batch's request to the origin of `url`: a share of a live
+    /// HTTP/2 one, which stays here too, or a live HTTP/1 one taken out.
+    pub fn lend(&mut self, url: &Url) -> Option<Conn> {
+        let i = self.find(url)?;
+        Some(match self.conns[i].share() {
+            Some(shared) => shared,
+            None => self.conns.remove(i),
+        })
+    }
+
+    /// Keeps a connection a batch's request gives back. An HTTP/2 one only if none to
+    /// its origin is kept: it is a share of that one, or a second connection the batch
+    /// opened before the first was up (closed, as Go's client closes it for k6).
+    pub fn give_back(&mut self, conn: Conn) {
+        let twin = |c: &Conn| c.is_h2() && c.origin == conn.origin;
+        if conn.is_h2() && self.conns.iter().any(twin) {
+            return;
+        }
+        self.add(conn);
     }
 
     /// Takes every connection out.
