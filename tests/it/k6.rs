@@ -583,6 +583,80 @@ fn handle_summary_gets_k6s_summary_data_and_its_outputs_are_written_within_the_r
 }
 
 #[test]
+fn merged_segments_are_judged_by_the_scripts_thresholds_and_handed_to_its_handle_summary() {
+    let _cpu = heavy();
+    let rt = own_runtime();
+    let server = rt.block_on(start_server());
+    let target = server.url();
+    let dir = scratch_dir("k6-merge-summary");
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    let script = repo_root().join("tests/k6/corpus/summary.js");
+    std::fs::write(
+        dir.join("stampede.toml"),
+        format!("scenario = {script:?}\ntarget = \"{target}\"\n[env]\nTARGET = \"{target}\"\n"),
+    )
+    .unwrap();
+    for (i, seg) in ["1/2", "2/2"].iter().enumerate() {
+        let part = format!("s{i}.json");
+        let args = [
+            "run",
+            "--config",
+            "stampede.toml",
+            "--iterations",
+            "4",
+            "--vus",
+            "2",
+        ];
+        let o = crate::kit::run_cli_in(
+            &dir,
+            &[&args[..], &["--segment", seg, "--summary-json", &part]].concat(),
+            &shared_cache(),
+        );
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        // Not for a segment's part of the figures.
+        assert!(
+            o.stderr.contains("handleSummary is not called for segment"),
+            "{}",
+            o.stderr
+        );
+        assert!(!o.stdout.contains("requests="), "{}", o.stdout);
+    }
+    assert!(!dir.join("out/summary.json").exists());
+    let o = crate::kit::run_cli_in(
+        &dir,
+        &[
+            "merge",
+            "s0.json",
+            "s1.json",
+            "--config",
+            "stampede.toml",
+            "--summary-json",
+            "merged.json",
+        ],
+        &shared_cache(),
+    );
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    // The whole run's figures, once, and the script's own thresholds judged them.
+    assert!(
+        o.stdout.contains("requests=4 checks=4 thresholds ok=true"),
+        "{}",
+        o.stdout
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(written["reqs"], 4);
+    let merged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("merged.json")).unwrap()).unwrap();
+    assert_eq!(
+        merged["thresholds"].as_array().map(Vec::len),
+        Some(2),
+        "{merged}"
+    );
+    assert_eq!(server.seen.total(), 4);
+}
+
+#[test]
 fn a_javascript_vu_has_room_for_its_garbage_collector_by_default() {
     // 1,000 iterations of 256 KiB of garbage each: SpiderMonkey lets the heap pass
     // 64 MiB before it collects, which the old default cap turned into failures.

@@ -29,6 +29,17 @@ pub fn handle(cfg: &RunConfig, judged: &Judged) {
     if !stampede::run::may_handle_summary(&bytes) {
         return;
     }
+    // A segment's figures are part of the run's: the whole run's go to handleSummary
+    // once, when `stampede merge` joins the segments.
+    if let Some(seg) = cfg.segment {
+        eprintln!(
+            "stampede: {}: handleSummary is not called for segment {}/{}: `stampede merge --config` calls it with the whole run's figures",
+            cfg.scenario.display(),
+            seg.index + 1,
+            seg.count
+        );
+        return;
+    }
     let mut cfg = cfg.clone();
     cfg.scenario_bytes = Some(bytes);
     let name = cfg.scenario.display().to_string();

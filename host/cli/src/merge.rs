@@ -8,8 +8,10 @@ use clap::Args;
 
 use crate::config::{self, FileConfig};
 use crate::{BaselineArgs, OutputArgs, resolve};
+use stampede::executor::{Load, Plan};
 use stampede::metrics::Summary;
 use stampede::metrics::segments::merge_segments;
+use stampede::run::RunConfig;
 
 /// Marks a summary inside a log (`--summary-json -` prints it so), so pod logs can
 /// carry it to `stampede merge`.
@@ -22,7 +24,9 @@ pub struct MergeArgs {
     /// with `--summary-json -` (e.g. `kubectl logs` of every pod).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// The run's config: its thresholds, baseline and outputs apply to the merged run.
+    /// The run's config: its thresholds, baseline and outputs apply to the merged run;
+    /// so do its scenario's own thresholds (k6's `options`), and a k6 script's
+    /// `handleSummary` gets the merged figures.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// A threshold, as for `run` (repeatable).
@@ -78,12 +82,25 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
             parts.push((format!("{} (summary {})", f.display(), i + 1), s));
         }
     }
-    let merged = merge_segments(parts, args.allow_partial)?;
+    let mut merged = merge_segments(parts, args.allow_partial)?;
     let file = match &args.config {
         Some(p) => config::load(p)?.config,
         None => FileConfig::default(),
     };
-    let (thresholds, _) = crate::thresholds::gate(&file, &args.thresholds, &[])?;
+    // The script's own thresholds judged each segment: they judge the whole run too.
+    let script = config_script(&file)?;
+    let mut own = Vec::new();
+    if let Some(cfg) = &script {
+        match resolve::script_options(cfg, false) {
+            Ok(o) => own = o.map(|o| o.thresholds).unwrap_or_default(),
+            // Judged without them the run could pass wrongly: it fails, saying why.
+            Err(e) => merged.run_errors.push(format!(
+                "{}: its own thresholds could not be read, so they were not judged: {e:#}",
+                cfg.scenario.display()
+            )),
+        }
+    }
+    let (thresholds, _) = crate::thresholds::gate(&file, &args.thresholds, &own)?;
     let (baseline, history) = resolve::baseline(&args.baseline, file.baseline)?;
     let gate = stampede::gate::Gate {
         thresholds,
@@ -91,5 +108,21 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         baseline,
     };
     let outputs = resolve::outputs(&args.outputs, file.outputs);
-    crate::finish(merged, gate, &outputs, history.as_ref(), None)
+    crate::finish(merged, gate, &outputs, history.as_ref(), script.as_ref())
+}
+
+/// The config's scenario as `run` takes it (a source built, or taken from the cache),
+/// when it may state thresholds or handle the summary: a k6 script or a component.
+/// A locustfile states neither.
+fn config_script(file: &FileConfig) -> Result<Option<RunConfig>> {
+    let Some(path) = &file.scenario else {
+        return Ok(None);
+    };
+    if crate::source::kind_of(path) == Some(crate::source::Kind::Python) {
+        return Ok(None);
+    }
+    let mut cfg = RunConfig::new(path.clone(), Plan::new(1, Load::iterations(1)));
+    cfg.env = file.env.clone().into_iter().collect();
+    resolve::build_source(&mut cfg)?;
+    Ok(Some(cfg))
 }

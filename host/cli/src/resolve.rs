@@ -247,7 +247,7 @@ fn script_scenarios(
 
 /// The scenario's own options (k6's `export const options`), when its component states
 /// them; what Stampede does not take from them is said once.
-fn script_options(
+pub(crate) fn script_options(
     cfg: &RunConfig,
     quiet: bool,
 ) -> Result<Option<crate::script_options::ScriptOptions>> {
@@ -291,7 +291,7 @@ fn script_options(
 
 /// A scenario given as source (`.py`, `.js`, `.mjs`, `.ts`) becomes its component,
 /// built now or taken from the cache; the path stays the source's, for reports.
-fn build_source(cfg: &mut RunConfig) -> Result<()> {
+pub(crate) fn build_source(cfg: &mut RunConfig) -> Result<()> {
     if crate::source::kind_of(&cfg.scenario).is_none() {
         return Ok(());
     }
