@@ -654,6 +654,25 @@ fn merged_segments_are_judged_by_the_scripts_thresholds_and_handed_to_its_handle
         "{merged}"
     );
     assert_eq!(server.seen.total(), 4);
+    // Merged where the script is not, its thresholds cannot be judged: the run fails,
+    // saying so, rather than pass on the config's alone.
+    std::fs::write(
+        dir.join("elsewhere.toml"),
+        "scenario = \"gone/summary.js\"\n",
+    )
+    .unwrap();
+    let o = crate::kit::run_cli_in(
+        &dir,
+        &["merge", "s0.json", "s1.json", "--config", "elsewhere.toml"],
+        &shared_cache(),
+    );
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    assert!(
+        o.stdout.contains("the config's scenario is not here"),
+        "{}\n{}",
+        o.stdout,
+        o.stderr
+    );
 }
 
 #[test]

@@ -88,7 +88,12 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         None => FileConfig::default(),
     };
     // The script's own thresholds judged each segment: they judge the whole run too.
-    let script = config_script(&file)?;
+    let script = config_script(&file).unwrap_or_else(|e| {
+        merged.run_errors.push(format!(
+            "{e:#}: its own thresholds (k6's options) were not judged; merge where the config's scenario is"
+        ));
+        None
+    });
     let mut own = Vec::new();
     if let Some(cfg) = &script {
         match resolve::script_options(cfg, false) {
@@ -120,6 +125,9 @@ fn config_script(file: &FileConfig) -> Result<Option<RunConfig>> {
     };
     if crate::source::kind_of(path) == Some(crate::source::Kind::Python) {
         return Ok(None);
+    }
+    if !path.is_file() {
+        bail!("{}: the config's scenario is not here", path.display());
     }
     let mut cfg = RunConfig::new(path.clone(), Plan::new(1, Load::iterations(1)));
     cfg.env = file.env.clone().into_iter().collect();
