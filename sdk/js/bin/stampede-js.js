@@ -52,9 +52,20 @@ function parseArgs(argv) {
     else if (args.entry === undefined) args.entry = a;
     else die(`one scenario at a time (got ${args.entry} and ${a})`);
   }
+  // By default where `stampede` keeps what it builds, so a project's own builds
+  // (`npm run build`) share the splice with the CLI's.
+  args.spliceCache ??= defaultCache() && join(defaultCache(), 'js-splice');
   if (!args.entry) die('which scenario? stampede-js build scenario.js -o scenario.wasm');
   if (!args.out) die('where to? add -o scenario.wasm');
   return args;
+}
+
+// `stampede`'s cache directory: $STAMPEDE_CACHE_DIR, else the user's cache directory.
+function defaultCache() {
+  const env = process.env;
+  if (env.STAMPEDE_CACHE_DIR) return resolve(env.STAMPEDE_CACHE_DIR);
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'stampede');
+  return env.HOME ? join(env.HOME, '.cache', 'stampede') : undefined;
 }
 
 function witDir(given) {
