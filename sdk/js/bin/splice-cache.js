@@ -1,10 +1,12 @@
 // Keeps componentize-js's splice between builds. Before it runs a script, componentize-js
 // splices the WIT world's bindings into its JavaScript engine (a 12 MB Wasm module
-// rewritten by a splicer that itself runs as Wasm in node): half of a build's time, and
-// the same for every script built against one world with one componentize-js. Kept in a
-// folder keyed by everything the splice reads (the engine's bytes, the world's files,
-// its name, the features, the splicer's version), a build after the first skips it.
-// Written by rename, so builds running at once never read half a file.
+// rewritten by a splicer that itself runs as Wasm in node), the same for every script
+// built against one world with one componentize-js. Kept in a folder keyed by everything
+// the splice reads (the engine's bytes, the world's files, its name, the features, the
+// splicer's version), a build after the first skips it: a k6 script's build went from
+// 6.0 to 5.4 CPU-s, 4.5 to 4.0 s (not more: the splicer's memory growth, which the
+// splice paid first, moves to the stub step that follows). Written by rename, so builds
+// running at once never read half a file.
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';

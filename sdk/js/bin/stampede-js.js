@@ -46,7 +46,7 @@ function parseArgs(argv) {
     // can tell when it must build again.
     else if (a === '--inputs') args.inputs = rest[++i];
     // Where to keep the engine spliced with the world's bindings, which every script
-    // built against that world shares (half of a build's time).
+    // built against that world shares.
     else if (a === '--splice-cache') args.spliceCache = rest[++i] && resolve(rest[i]);
     else if (a.startsWith('-')) die(`unknown option ${a}`);
     else if (args.entry === undefined) args.entry = a;
