@@ -442,4 +442,35 @@ fn start_at_holds_the_load_until_then() {
         s.started_at_ms
     );
     assert_eq!(server.seen.total(), 3);
+
+    // A start time already past: the load starts at once, and the summary says how late.
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(30);
+    let stamp = humantime::format_rfc3339_millis(past).to_string();
+    let o = stampede(
+        &[
+            "run",
+            PROBE_WASM,
+            "--target",
+            &server.url(),
+            "--iterations",
+            "1",
+            "--env",
+            "TASKS=get",
+            "--start-at",
+            &stamp,
+            "--summary-json",
+            json.to_str().unwrap(),
+        ],
+        None,
+        &dir,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = read(&json);
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.starts_with("--start-at had passed 30.")),
+        "{:?}",
+        s.warnings
+    );
 }

@@ -408,6 +408,7 @@ fn apply_segment(cfgs: &mut [RunConfig], args: &crate::SegmentArgs) -> Result<()
         }
         (None, None) => None,
     };
+    let mut passed = None;
     let epoch = match &args.start_at {
         None => None,
         Some(t) => {
@@ -418,8 +419,12 @@ fn apply_segment(cfgs: &mut [RunConfig], args: &crate::SegmentArgs) -> Result<()
             let instant = std::time::Instant::now();
             Some(match at.duration_since(now) {
                 Ok(ahead) => instant + ahead,
-                // Already past: start at once rather than pretend.
-                Err(_) => instant,
+                // Already past: start at once rather than pretend, and say so (segments
+                // that started apart do not measure one load together).
+                Err(e) => {
+                    passed = Some(e.duration());
+                    instant
+                }
             })
         }
     };
@@ -430,6 +435,7 @@ fn apply_segment(cfgs: &mut [RunConfig], args: &crate::SegmentArgs) -> Result<()
             cfg.name, cfg.plan, cfg.env, cfg.start_delay, cfg.target
         );
         cfg.epoch = epoch;
+        cfg.start_at_passed = passed;
         if let Some(seg) = segment {
             let (plan, offset) = seg.split(&cfg.plan);
             cfg.plan = plan;

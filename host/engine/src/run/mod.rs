@@ -70,6 +70,9 @@ pub struct RunConfig {
     /// The run's time zero, fixed by the caller (`--start-at`); default: when the run's
     /// scenarios are all prepared.
     pub epoch: Option<Instant>,
+    /// How long before this process took it the time zero fixed by the caller had
+    /// passed (`--start-at` in the past): the load started that much late.
+    pub start_at_passed: Option<Duration>,
     /// When this scenario's load starts, from the time zero.
     pub start_delay: Duration,
     /// Free-form tags carried into the summary.
@@ -142,6 +145,7 @@ impl RunConfig {
             check_tags: Vec::new(),
             name: None,
             epoch: None,
+            start_at_passed: None,
             start_delay: Duration::ZERO,
             tags: Default::default(),
             allow_hosts: Vec::new(),
@@ -261,6 +265,12 @@ async fn run_with(
     let duration = run_start.elapsed();
     let agg = monitor.finish().await?;
     let mut warnings = Vec::new();
+    if let Some(by) = cfg.start_at_passed {
+        warnings.push(format!(
+            "--start-at had passed {:.1}s before this process could start the load, which started then: segments that start apart do not measure one load together",
+            by.as_secs_f64()
+        ));
+    }
     if let Some(by) = late {
         warnings.push(format!(
             "the load started {:.1}s after its start time ({}), which passed while the scenario was prepared",
