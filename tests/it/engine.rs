@@ -482,6 +482,42 @@ async fn a_batch_over_http2_shares_the_vus_one_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_http2_connection_whose_requests_timed_out_is_not_kept() {
+    let server = start_tls_server().await;
+    let dir = scratch_dir("batch-h2-timeout");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, server.ca_pem.as_ref().unwrap()).unwrap();
+    let mut cfg = config(
+        PROBE_WASM,
+        &server.url(),
+        1,
+        Load::iterations(3),
+        &[("TASKS", "batch"), ("WARM", "1")],
+    );
+    cfg.ca_certs = vec![ca];
+    // The batch's requests dwell 200 ms: each times out on the shared connection.
+    cfg.request_timeout = Duration::from_millis(100);
+    let s = go(cfg).await;
+    let by = |n: &str| s.endpoints.iter().find(|e| e.name == n).unwrap();
+    assert_eq!(
+        by("dwell").errors.get("timeout"),
+        Some(&12),
+        "{:?}",
+        by("dwell")
+    );
+    assert_eq!(by("warm").failed, 0);
+    // A connection half-used by timed-out requests is not trusted again (as on
+    // HTTP/1.1): each iteration's first request opens a new one.
+    assert_eq!(
+        server
+            .seen
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_still_summarises_what_it_measured() {
     let server = start_server().await;
     let cfg = config(

@@ -469,7 +469,7 @@ fn start_at_holds_the_load_until_then() {
     assert!(
         s.warnings
             .iter()
-            .any(|w| w.starts_with("--start-at had passed 30.")),
+            .any(|w| w.starts_with("the load started 30.") && w.contains("after --start-at")),
         "{:?}",
         s.warnings
     );

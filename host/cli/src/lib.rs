@@ -130,7 +130,7 @@ pub struct LoadArgs {
     pub graceful_stop: Option<Duration>,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct RunArgs {
     /// The scenario: a WebAssembly component built against the stampede WIT (default:
     /// `scenario` in the config file).

@@ -29,6 +29,10 @@ pub struct MergeArgs {
     /// `handleSummary` gets the merged figures.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// A value the config's scenario reads, as the segments' `run --env` gave it
+    /// (repeatable): a k6 script's options may depend on it.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
     /// A threshold, as for `run` (repeatable).
     #[arg(long = "threshold", value_name = "EXPR")]
     pub thresholds: Vec<String>,
@@ -88,9 +92,10 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         None => FileConfig::default(),
     };
     // The script's own thresholds judged each segment: they judge the whole run too.
-    let script = config_script(&file).unwrap_or_else(|e| {
+    let env = resolve::parse_env(&args.env)?;
+    let script = config_script(&file, env).unwrap_or_else(|e| {
         merged.run_errors.push(format!(
-            "{e:#}: its own thresholds (k6's options) were not judged; merge where the config's scenario is"
+            "{e:#}: its own thresholds (k6's options) were not judged"
         ));
         None
     });
@@ -119,7 +124,7 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
 /// The config's scenario as `run` takes it (a source built, or taken from the cache),
 /// when it may state thresholds or handle the summary: a k6 script or a component.
 /// A locustfile states neither.
-fn config_script(file: &FileConfig) -> Result<Option<RunConfig>> {
+fn config_script(file: &FileConfig, env: Vec<(String, String)>) -> Result<Option<RunConfig>> {
     let Some(path) = &file.scenario else {
         return Ok(None);
     };
@@ -127,10 +132,21 @@ fn config_script(file: &FileConfig) -> Result<Option<RunConfig>> {
         return Ok(None);
     }
     if !path.is_file() {
-        bail!("{}: the config's scenario is not here", path.display());
+        bail!(
+            "{}: the config's scenario is not here (merge where it is)",
+            path.display()
+        );
     }
     let mut cfg = RunConfig::new(path.clone(), Plan::new(1, Load::iterations(1)));
-    cfg.env = file.env.clone().into_iter().collect();
+    let mut all = file.env.clone();
+    all.extend(env);
+    cfg.env = all.into_iter().collect();
     resolve::build_source(&mut cfg)?;
+    // As `run` prepares it: the script's init code may read the config's data.
+    crate::data::apply(
+        std::slice::from_mut(&mut cfg),
+        &crate::RunArgs::default(),
+        file,
+    )?;
     Ok(Some(cfg))
 }

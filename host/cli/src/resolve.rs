@@ -32,7 +32,7 @@ pub struct Job {
     pub config_file: Option<PathBuf>,
 }
 
-fn parse_env(items: &[String]) -> Result<Vec<(String, String)>> {
+pub(crate) fn parse_env(items: &[String]) -> Result<Vec<(String, String)>> {
     items
         .iter()
         .map(|kv| match kv.split_once('=') {

@@ -8,8 +8,8 @@
 // splice paid first, moves to the stub step that follows). Written by rename, so builds
 // running at once never read half a file.
 
-import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The bytes of every file under `dir`, by relative path, sorted. */
@@ -41,27 +41,51 @@ export function spliceKey(args, version) {
 
 /** `splice(...args)`, from `dir` when it holds the same splice; kept there otherwise. */
 export function cachedSplice(dir, version, splice, args) {
-  const key = spliceKey(args, version);
+  let key;
+  try {
+    key = spliceKey(args, version);
+  } catch {
+    // A world that cannot be read for the key: the splice reads it and says why.
+    return splice(...args);
+  }
   const wasmPath = join(dir, `${key}.wasm`);
   const metaPath = join(dir, `${key}.json`);
   try {
-    // The JSON is written last: with it, the Wasm is whole.
+    // The JSON is written last and names the Wasm's digest: a Wasm that is not the
+    // one written (cut short, overwritten) is spliced again, never used.
     const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
-    return { ...meta, wasm: readFileSync(wasmPath) };
+    const wasm = readFileSync(wasmPath);
+    if (digest(wasm) === meta.wasmSha256) {
+      const { jsBindings, exports, imports } = meta;
+      return { jsBindings, exports, imports, wasm };
+    }
   } catch {
     // Not kept yet (or unreadable): splice.
   }
   const r = splice(...args);
+  // Unique to this write: processes in containers sharing the folder may have one pid.
+  const tmp = `.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     mkdirSync(dir, { recursive: true });
-    const tmp = `.${process.pid}.tmp`;
-    writeFileSync(wasmPath + tmp, r.wasm);
+    writeFileSync(wasmPath + tmp, r.wasm, { flag: 'wx' });
     renameSync(wasmPath + tmp, wasmPath);
     const { jsBindings, exports, imports } = r;
-    writeFileSync(metaPath + tmp, JSON.stringify({ jsBindings, exports, imports }));
+    const meta = { jsBindings, exports, imports, wasmSha256: digest(r.wasm) };
+    writeFileSync(metaPath + tmp, JSON.stringify(meta), { flag: 'wx' });
     renameSync(metaPath + tmp, metaPath);
   } catch {
     // A cache that cannot be written costs the next build time, not this one's result.
+    for (const p of [wasmPath + tmp, metaPath + tmp]) {
+      try {
+        rmSync(p, { force: true });
+      } catch {
+        // Its folder is not there either.
+      }
+    }
   }
   return r;
+}
+
+function digest(bytes) {
+  return createHash('sha256').update(bytes).digest('hex');
 }

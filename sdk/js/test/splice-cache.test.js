@@ -68,6 +68,36 @@ test('another world, world file, feature, engine or version splices again', () =
   }
 });
 
+test('a kept Wasm that is not the one written is spliced again, never used', () => {
+  const { dir, wit, cache } = fixture();
+  try {
+    const splice = counting();
+    const args = [Buffer.from('engine'), ['stdio'], undefined, wit, 'scenario', false];
+    const first = cachedSplice(cache, '0.23.0', splice, args);
+    const wasm = readdirSync(cache).find((f) => f.endsWith('.wasm'));
+    writeFileSync(join(cache, wasm), first.wasm.subarray(0, 3)); // cut short
+    const again = cachedSplice(cache, '0.23.0', splice, args);
+    assert.equal(splice.calls, 2);
+    assert.deepEqual([...again.wasm], [...first.wasm]);
+    cachedSplice(cache, '0.23.0', splice, args);
+    assert.equal(splice.calls, 2, 'and kept whole again');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a world that cannot be read for the key is spliced without the cache', () => {
+  const { dir, cache } = fixture();
+  try {
+    const splice = counting();
+    const r = cachedSplice(cache, '0.23.0', splice, [Buffer.from('e'), [], undefined, join(dir, 'no-such-wit'), 's', false]);
+    assert.equal(r.jsBindings, '// bindings of s');
+    assert.equal(splice.calls, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a cache that cannot be written still gives the splice', () => {
   const { dir, wit } = fixture();
   try {

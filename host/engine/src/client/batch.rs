@@ -3,9 +3,11 @@
 //! sharing the VU's one connection to the origin.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
+use super::connect::ByteCounts;
 use super::{ClientError, Measured, Origin, Request, Response, VuClient, pool};
 use crate::timeout::Timeout;
 
@@ -81,23 +83,26 @@ impl VuClient {
                     }
                 }
                 let mut lane = self.lane();
+                // The counters identify the connection the lane is lent, if HTTP/2.
+                let mut lent_h2 = None;
                 if let Some(conn) = self.pool.lend(&req.url) {
+                    lent_h2 = conn.is_h2().then(|| conn.counts.clone());
                     lane.pool.add(conn);
                 }
                 running.push(async move {
                     let outcome = lane.send(req).await;
-                    (i, origin, lane, outcome)
+                    (i, origin, lent_h2, lane, outcome)
                 });
             }
-            let Some((i, origin, mut lane, outcome)) = running.next().await else {
+            let Some((i, origin, lent_h2, mut lane, outcome)) = running.next().await else {
                 break;
             };
-            if let Some(o) = origin
-                && let Some((_, n)) = busy.iter_mut().find(|(b, _)| *b == o)
+            if let Some(o) = &origin
+                && let Some((_, n)) = busy.iter_mut().find(|(b, _)| b == o)
             {
                 *n -= 1;
             }
-            self.absorb(&mut lane);
+            self.absorb(&mut lane, origin.zip(lent_h2));
             out[i] = Some(outcome);
         }
         out.into_iter()
@@ -120,13 +125,22 @@ impl VuClient {
     }
 
     /// Takes back what a lane's request left: the cookies it was sent, its connection.
-    fn absorb(&mut self, lane: &mut VuClient) {
+    /// A lane lent the VU's HTTP/2 connection (`lent_h2`: its origin and counters) that
+    /// comes back without it dropped it (it failed, or timed out): the VU's copy goes
+    /// too, so later requests neither wait on it nor keep it over a new one.
+    fn absorb(&mut self, lane: &mut VuClient, lent_h2: Option<(Origin, Arc<ByteCounts>)>) {
         for (set_cookie, url) in lane.learned.take().unwrap_or_default() {
             if self.cookies.set(&set_cookie, &url).is_ok() {
                 self.has_cookies = true;
             }
         }
-        for conn in lane.pool.drain() {
+        let conns: Vec<_> = lane.pool.drain().collect();
+        if let Some((origin, counts)) = lent_h2
+            && !conns.iter().any(|c| Arc::ptr_eq(&c.counts, &counts))
+        {
+            self.pool.forget_h2(&origin);
+        }
+        for conn in conns {
             self.pool.give_back(conn);
         }
     }

@@ -5,6 +5,7 @@ use std::ops::{Index, IndexMut};
 
 use url::Url;
 
+use super::Origin;
 use super::connect::Conn;
 
 /// Connections a VU keeps open at once (one per origin); the oldest is closed past this.
@@ -55,11 +56,29 @@ impl Pool {
     /// its origin is kept: it is a share of that one, or a second connection the batch
     /// opened before the first was up (closed, as Go's client closes it for k6).
     pub fn give_back(&mut self, conn: Conn) {
-        let twin = |c: &Conn| c.is_h2() && c.origin == conn.origin;
-        if conn.is_h2() && self.conns.iter().any(twin) {
-            return;
+        if conn.is_h2()
+            && let Some(i) = self.h2_to(&conn.origin)
+        {
+            if self.conns[i].usable() {
+                return;
+            }
+            // The kept one has closed meanwhile: this one replaces it.
+            self.conns.swap_remove(i);
         }
         self.add(conn);
+    }
+
+    /// Drops the kept HTTP/2 connection to `origin`, if any.
+    pub fn forget_h2(&mut self, origin: &Origin) {
+        if let Some(i) = self.h2_to(origin) {
+            self.conns.swap_remove(i);
+        }
+    }
+
+    fn h2_to(&self, origin: &Origin) -> Option<usize> {
+        self.conns
+            .iter()
+            .position(|c| c.is_h2() && c.origin == *origin)
     }
 
     /// Takes every connection out.

@@ -179,6 +179,7 @@ async fn run_many(
     let mut live: Vec<Option<LiveStatus>> = vec![None; names.len()];
     let mut parts: Vec<Option<Summary>> = vec![None; names.len()];
     let mut first_error = None;
+    let mut not_started = None;
     let mut abort_reason: Option<String> = None;
     loop {
         tokio::select! {
@@ -207,8 +208,13 @@ async fn run_many(
                 }
                 Some(Ok((_, Err(e)))) => {
                     // A scenario that cannot start (bad component) fails the run; the
-                    // others are stopped at once.
-                    first_error.get_or_insert(e);
+                    // others are stopped at once. Those it kept from starting say only
+                    // that: its own error is the run's.
+                    if e.is::<super::together::NotStarted>() {
+                        not_started.get_or_insert(e);
+                    } else {
+                        first_error.get_or_insert(e);
+                    }
                     let _ = graceful_tx.send(true);
                     let _ = hard_tx.send(Some(Cut::ByRun));
                 }
@@ -221,7 +227,7 @@ async fn run_many(
     outer.0.abort();
     outer.1.abort();
     outer_abort.abort();
-    if let Some(e) = first_error {
+    if let Some(e) = first_error.or(not_started) {
         return Err(e);
     }
     let mut merged = crate::metrics::merge::scenarios(parts.into_iter().flatten().collect());

@@ -229,7 +229,7 @@ async fn run_with(
 ) -> Result<Summary> {
     let loaded = prepare::load(&cfg, &mut progress, false)?;
     let zero = match together {
-        Some(arrival) => arrival.ready().await,
+        Some(arrival) => arrival.ready().await.ok_or(together::NotStarted)?,
         None => cfg.epoch.unwrap_or_else(Instant::now),
     };
     let Prepared {
@@ -265,14 +265,13 @@ async fn run_with(
     let duration = run_start.elapsed();
     let agg = monitor.finish().await?;
     let mut warnings = Vec::new();
-    if let Some(by) = cfg.start_at_passed {
-        warnings.push(format!(
-            "--start-at had passed {:.1}s before this process could start the load, which started then: segments that start apart do not measure one load together",
-            by.as_secs_f64()
-        ));
-    }
-    if let Some(by) = late {
-        warnings.push(format!(
+    match (cfg.start_at_passed, late) {
+        // Past before this process took it, and later still once prepared: one figure.
+        (Some(passed), late) => warnings.push(format!(
+            "the load started {:.1}s after --start-at, which had passed before this process could start it: segments that start apart do not measure one load together",
+            (passed + late.unwrap_or_default()).as_secs_f64()
+        )),
+        (None, Some(by)) => warnings.push(format!(
             "the load started {:.1}s after its start time ({}), which passed while the scenario was prepared",
             by.as_secs_f64(),
             if cfg.epoch.is_some() {
@@ -280,7 +279,8 @@ async fn run_with(
             } else {
                 "start_time"
             }
-        ));
+        )),
+        (None, None) => {}
     }
     let (refused, evicted) = (
         client_limits.refused.load(Ordering::Relaxed),

@@ -4,7 +4,7 @@
 //! compile cannot eat into a later scenario's offset and start it late unseen.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use tokio::sync::watch;
@@ -12,14 +12,30 @@ use tokio::sync::watch;
 struct State {
     /// Scenarios not yet ready (or failed: a failed one stops holding the others).
     left: AtomicUsize,
+    /// One failed to prepare: the run will not run, so none starts its load.
+    failed: AtomicBool,
     zero: watch::Sender<Option<Instant>>,
     /// A time zero fixed by the caller (`--start-at`): kept, however late the scenarios
     /// are ready, so segments on several machines stay aligned.
     fixed: Option<Instant>,
 }
 
+/// Why a scenario did not start: another one of its run could not be prepared (that
+/// one's error is the run's).
+#[derive(Debug)]
+pub struct NotStarted;
+
+impl std::fmt::Display for NotStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not started: another scenario of the run could not be prepared")
+    }
+}
+
+impl std::error::Error for NotStarted {}
+
 /// One scenario's place in a start together: [`ready`](Arrival::ready) once it is
-/// prepared. Dropped before that (its preparation failed), it no longer holds the others.
+/// prepared. Dropped before that (its preparation failed), it no longer holds the others,
+/// and none of them starts.
 pub struct Arrival {
     state: Arc<State>,
     arrived: bool,
@@ -35,6 +51,7 @@ impl std::fmt::Debug for Arrival {
 pub fn start_together(n: usize, fixed: Option<Instant>) -> Vec<Arrival> {
     let state = Arc::new(State {
         left: AtomicUsize::new(n),
+        failed: AtomicBool::new(false),
         zero: watch::Sender::new(None),
         fixed,
     });
@@ -47,8 +64,9 @@ pub fn start_together(n: usize, fixed: Option<Instant>) -> Vec<Arrival> {
 }
 
 impl Arrival {
-    /// Waits for the others; returns the shared time zero.
-    pub async fn ready(mut self) -> Instant {
+    /// Waits for the others; returns the shared time zero, or `None` when another
+    /// scenario could not be prepared.
+    pub async fn ready(mut self) -> Option<Instant> {
         let mut rx = self.state.zero.subscribe();
         self.arrive();
         let zero = match rx.wait_for(Option::is_some).await {
@@ -56,7 +74,10 @@ impl Arrival {
             // The sender lives in `state`, which `self` holds: never closed here.
             Err(_) => None,
         };
-        zero.unwrap_or_else(Instant::now)
+        if self.state.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(zero.unwrap_or_else(Instant::now))
     }
 
     fn arrive(&mut self) {
@@ -72,6 +93,9 @@ impl Arrival {
 
 impl Drop for Arrival {
     fn drop(&mut self) {
+        if !self.arrived {
+            self.state.failed.store(true, Ordering::Release);
+        }
         self.arrive();
     }
 }
@@ -89,9 +113,9 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!first.is_finished(), "the first waits for the second");
         let before = Instant::now();
-        let zero = late.ready().await;
+        let zero = late.ready().await.expect("both ready");
         assert!(zero >= before);
-        assert_eq!(first.await.unwrap(), zero);
+        assert_eq!(first.await.unwrap(), Some(zero));
     }
 
     #[tokio::test]
@@ -106,6 +130,6 @@ mod tests {
     async fn a_fixed_zero_is_kept() {
         let fixed = Instant::now() + Duration::from_secs(3);
         let a = start_together(1, Some(fixed));
-        assert_eq!(a.into_iter().next().unwrap().ready().await, fixed);
+        assert_eq!(a.into_iter().next().unwrap().ready().await, Some(fixed));
     }
 }
