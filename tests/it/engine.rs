@@ -257,20 +257,37 @@ async fn request_phases_mean_the_same_on_http1_and_http2() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn https_with_own_ca_negotiates_http2() {
-    let server = start_tls_server().await;
-    let dir = scratch_dir("tls-ca");
-    let ca = dir.join("ca.pem");
+/// A probe run against the TLS `server`, trusting its own CA (written under `dir`).
+fn trusting(
+    server: &TestServer,
+    dir: &str,
+    vus: u32,
+    iterations: u64,
+    env: &[(&str, &str)],
+) -> RunConfig {
+    let ca = scratch_dir(dir).join("ca.pem");
     std::fs::write(&ca, server.ca_pem.as_ref().unwrap()).unwrap();
     let mut cfg = config(
         PROBE_WASM,
         &server.url(),
-        2,
-        Load::iterations(20),
-        &[("TASKS", "get"), ("NAME", "tls")],
+        vus,
+        Load::iterations(iterations),
+        env,
     );
     cfg.ca_certs = vec![ca];
+    cfg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_own_ca_negotiates_http2() {
+    let server = start_tls_server().await;
+    let cfg = trusting(
+        &server,
+        "tls-ca",
+        2,
+        20,
+        &[("TASKS", "get"), ("NAME", "tls")],
+    );
     let s = go(cfg).await;
     assert_eq!(endpoint(&s, "tls").requests, 20);
     assert_eq!(s.totals.http_req_failed, 0, "{:?}", s.errors);
@@ -455,17 +472,13 @@ async fn a_batch_is_in_flight_at_once_and_its_bodies_are_bounded_by_the_memory_c
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_over_http2_shares_the_vus_one_connection() {
     let server = start_tls_server().await;
-    let dir = scratch_dir("batch-h2");
-    let ca = dir.join("ca.pem");
-    std::fs::write(&ca, server.ca_pem.as_ref().unwrap()).unwrap();
-    let mut cfg = config(
-        PROBE_WASM,
-        &server.url(),
+    let cfg = trusting(
+        &server,
+        "batch-h2",
         1,
-        Load::iterations(3),
+        3,
         &[("TASKS", "batch"), ("WARM", "1")],
     );
-    cfg.ca_certs = vec![ca];
     let s = go(cfg).await;
     assert_eq!(s.totals.checks_failed, 0, "{:?}\n{:?}", s.checks, s.errors);
     // Each batch's four requests were in flight at once, on the one connection the
@@ -484,17 +497,8 @@ async fn a_batch_over_http2_shares_the_vus_one_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_http2_connection_whose_requests_timed_out_is_not_kept() {
     let server = start_tls_server().await;
-    let dir = scratch_dir("batch-h2-timeout");
-    let ca = dir.join("ca.pem");
-    std::fs::write(&ca, server.ca_pem.as_ref().unwrap()).unwrap();
-    let mut cfg = config(
-        PROBE_WASM,
-        &server.url(),
-        1,
-        Load::iterations(3),
-        &[("TASKS", "batch"), ("WARM", "1")],
-    );
-    cfg.ca_certs = vec![ca];
+    let env = [("TASKS", "batch"), ("WARM", "1")];
+    let mut cfg = trusting(&server, "batch-h2-timeout", 1, 3, &env);
     // The batch's requests dwell 200 ms: each times out on the shared connection.
     cfg.request_timeout = Duration::from_millis(100);
     let s = go(cfg).await;

@@ -406,27 +406,27 @@ fn start_at_holds_the_load_until_then() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(start_server());
     let dir = scratch_dir("segments-start-at");
-    let at = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
-    let stamp = humantime::format_rfc3339_millis(at).to_string();
     let json = dir.join("s.json");
-    let o = stampede(
-        &[
+    let run = |at: std::time::SystemTime, iterations: &str| {
+        let stamp = humantime::format_rfc3339_millis(at).to_string();
+        let url = server.url();
+        let args = [
             "run",
             PROBE_WASM,
             "--target",
-            &server.url(),
+            &url,
             "--iterations",
-            "3",
-            "--env",
-            "TASKS=get",
-            "--start-at",
-            &stamp,
-            "--summary-json",
-            json.to_str().unwrap(),
-        ],
-        None,
-        &dir,
-    );
+            iterations,
+        ];
+        let rest = ["--env", "TASKS=get", "--start-at", &stamp, "--summary-json"];
+        stampede(
+            &[&args[..], &rest[..], &[json.to_str().unwrap()]].concat(),
+            None,
+            &dir,
+        )
+    };
+    let at = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
+    let o = run(at, "3");
     let done = std::time::SystemTime::now();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(done >= at, "the run ended before its start time");
@@ -444,25 +444,9 @@ fn start_at_holds_the_load_until_then() {
     assert_eq!(server.seen.total(), 3);
 
     // A start time already past: the load starts at once, and the summary says how late.
-    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(30);
-    let stamp = humantime::format_rfc3339_millis(past).to_string();
-    let o = stampede(
-        &[
-            "run",
-            PROBE_WASM,
-            "--target",
-            &server.url(),
-            "--iterations",
-            "1",
-            "--env",
-            "TASKS=get",
-            "--start-at",
-            &stamp,
-            "--summary-json",
-            json.to_str().unwrap(),
-        ],
-        None,
-        &dir,
+    let o = run(
+        std::time::SystemTime::now() - std::time::Duration::from_secs(30),
+        "1",
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let s = read(&json);
