@@ -44,13 +44,7 @@ async fn requests_reported_equal_requests_served() {
     assert_eq!(s.checks[0].name, "status is 200");
     assert_eq!((s.checks[0].passes, s.checks[0].fails), (200, 0));
     // Keep-alive per VU: at most one connection per VU.
-    assert!(
-        server
-            .seen
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst)
-            <= 4
-    );
+    assert!(server.seen.connection_count() <= 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -485,13 +479,7 @@ async fn a_batch_over_http2_shares_the_vus_one_connection() {
     // VU's first request opened, as k6 multiplexes them.
     assert_eq!(server.seen.dwell.lock().unwrap()["probe"], (0, 4));
     assert_eq!(server.seen.version("HTTP/2.0"), 3 * 5);
-    assert_eq!(
-        server
-            .seen
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst),
-        1
-    );
+    assert_eq!(server.seen.connection_count(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -512,13 +500,7 @@ async fn a_shared_http2_connection_whose_requests_timed_out_is_not_kept() {
     assert_eq!(by("warm").failed, 0);
     // A connection half-used by timed-out requests is not trusted again (as on
     // HTTP/1.1): each iteration's first request opens a new one.
-    assert_eq!(
-        server
-            .seen
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst),
-        3
-    );
+    assert_eq!(server.seen.connection_count(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

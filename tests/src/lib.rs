@@ -67,6 +67,10 @@ impl Seen {
     pub fn total(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
     }
+    /// Connections accepted so far.
+    pub fn connection_count(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
 }
 
 pub struct TestServer {

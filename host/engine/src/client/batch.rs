@@ -134,13 +134,12 @@ impl VuClient {
                 self.has_cookies = true;
             }
         }
-        let conns: Vec<_> = lane.pool.drain().collect();
         if let Some((origin, counts)) = lent_h2
-            && !conns.iter().any(|c| Arc::ptr_eq(&c.counts, &counts))
+            && !lane.pool.holds(&counts)
         {
             self.pool.forget_h2(&origin);
         }
-        for conn in conns {
+        for conn in lane.pool.drain() {
             self.pool.give_back(conn);
         }
     }

@@ -32,11 +32,6 @@ pub struct ByteCounts {
 }
 
 impl ByteCounts {
-    /// Leaves out what crossed so far (the handshakes): no request's bytes.
-    fn claim_handshake(&self) {
-        self.claim();
-    }
-
     /// The bytes (sent, received) no request has claimed yet, for the request ending
     /// now. On HTTP/1.1 these are its own; on HTTP/2, whose requests overlap, each byte
     /// goes to the first request to end after it crossed, so none is counted twice.
@@ -232,7 +227,8 @@ pub async fn connect(
     };
     let host_header = http::HeaderValue::from_str(&origin.host_port())
         .map_err(|e| ClientError::new(ErrorKind::InvalidUrl, format!("{origin}: {e}")))?;
-    counts.claim_handshake();
+    // What crossed so far (the handshakes) is no request's.
+    counts.claim();
     Ok(Conn {
         origin: origin.clone(),
         host_header,
@@ -296,7 +292,7 @@ mod tests {
     fn requests_sharing_a_connection_claim_each_byte_once() {
         let c = ByteCounts::default();
         c.sent.store(100, Ordering::Relaxed);
-        c.claim_handshake();
+        c.claim(); // the handshake, as `connect` leaves it out
         // Two requests at once on one HTTP/2 connection: the first to end takes all
         // that crossed until then, the other the rest.
         c.sent.fetch_add(30, Ordering::Relaxed);

@@ -2,11 +2,12 @@
 //! a few origins at most (the oldest is closed past that).
 
 use std::ops::{Index, IndexMut};
+use std::sync::Arc;
 
 use url::Url;
 
 use super::Origin;
-use super::connect::Conn;
+use super::connect::{ByteCounts, Conn};
 
 /// Connections a VU keeps open at once (one per origin); the oldest is closed past this.
 const MAX_CONNS_PER_VU: usize = 8;
@@ -73,6 +74,11 @@ impl Pool {
         if let Some(i) = self.h2_to(origin) {
             self.conns.swap_remove(i);
         }
+    }
+
+    /// Whether the connection counted by `counts` is here.
+    pub fn holds(&self, counts: &Arc<ByteCounts>) -> bool {
+        self.conns.iter().any(|c| Arc::ptr_eq(&c.counts, counts))
     }
 
     fn h2_to(&self, origin: &Origin) -> Option<usize> {
