@@ -47,14 +47,18 @@ function parseArgs(argv) {
     else if (a === '--inputs') args.inputs = rest[++i];
     // Where to keep the engine spliced with the world's bindings, which every script
     // built against that world shares.
-    else if (a === '--splice-cache') args.spliceCache = rest[++i] && resolve(rest[i]);
+    else if (a === '--splice-cache') {
+      if (!rest[i + 1]) die('--splice-cache needs a folder, e.g. --splice-cache ~/.cache/stampede/js-splice');
+      args.spliceCache = resolve(rest[++i]);
+    }
     else if (a.startsWith('-')) die(`unknown option ${a}`);
     else if (args.entry === undefined) args.entry = a;
     else die(`one scenario at a time (got ${args.entry} and ${a})`);
   }
   // By default where `stampede` keeps what it builds, so a project's own builds
   // (`npm run build`) share the splice with the CLI's.
-  args.spliceCache ??= defaultCache() && join(defaultCache(), 'js-splice');
+  const cache = defaultCache();
+  args.spliceCache ??= cache && join(cache, 'js-splice');
   if (!args.entry) die('which scenario? stampede-js build scenario.js -o scenario.wasm');
   if (!args.out) die('where to? add -o scenario.wasm');
   return args;
